@@ -1,0 +1,312 @@
+/*
+ * Mounting: parse options, open the cache (staging area, state database,
+ * lock), check the server once in the foreground so that a refused host
+ * key or login is reported on the terminal, then go to the background,
+ * start the sync thread and serve FUSE until unmounted.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "fs/cli.h"
+#include "fs/fs.h"
+#include "fs/options.h"
+#include "fs/rcache.h"
+#include "fs/stage.h"
+#include "sync/engine.h"
+#include "sync/err.h"
+#include "sync/log.h"
+#include "sync/statedb.h"
+#include "sync/status.h"
+#include "sync/transport.h"
+#include "sync/xio.h"
+
+/* Listings younger than this are used without asking the server. */
+#define NB_RCACHE_TTL_MS 3000
+/* The longest a first listing may keep an application waiting. */
+#define NB_RCACHE_WAIT_MS 5000
+
+struct nb_cmdline {
+	struct nb_options o;
+	int nonopts;
+	char *first; /* first non-option: REMOTE, or MOUNTPOINT if alone */
+	int fuse_debug;
+	int single_thread;
+	char err[1024];
+};
+
+enum { NB_KEY_OPT, NB_KEY_FOREGROUND, NB_KEY_DEBUG, NB_KEY_SINGLE, NB_KEY_FLAG };
+
+static const struct fuse_opt nb_fuse_opts[] = {
+	FUSE_OPT_KEY("remote=", NB_KEY_OPT),
+	FUSE_OPT_KEY("port=", NB_KEY_OPT),
+	FUSE_OPT_KEY("identity=", NB_KEY_OPT),
+	FUSE_OPT_KEY("known_hosts=", NB_KEY_OPT),
+	FUSE_OPT_KEY("cache=", NB_KEY_OPT),
+	FUSE_OPT_KEY("server=", NB_KEY_OPT),
+	FUSE_OPT_KEY("delay=", NB_KEY_OPT),
+	FUSE_OPT_KEY("config=", NB_KEY_OPT),
+	FUSE_OPT_KEY("debug", NB_KEY_FLAG),
+	FUSE_OPT_KEY("accept_new_host", NB_KEY_FLAG),
+	FUSE_OPT_KEY("-f", NB_KEY_FOREGROUND),
+	FUSE_OPT_KEY("-d", NB_KEY_DEBUG),
+	FUSE_OPT_KEY("-s", NB_KEY_SINGLE),
+	FUSE_OPT_END,
+};
+
+static int nb_opt_proc(void *data, const char *arg, int key, struct fuse_args *outargs)
+{
+	(void)outargs;
+	struct nb_cmdline *c = data;
+	char err[512] = "";
+	switch (key) {
+	case NB_KEY_OPT: {
+		const char *eq = strchr(arg, '=');
+		char name[64];
+		size_t n = (size_t)(eq - arg);
+		if (n >= sizeof(name))
+			n = sizeof(name) - 1;
+		memcpy(name, arg, n);
+		name[n] = 0;
+		if (nb_options_set(&c->o, name, eq + 1, 1, err, sizeof(err)) != 0) {
+			snprintf(c->err, sizeof(c->err), "-o %s: %s", arg, err);
+			return -1;
+		}
+		return 0;
+	}
+	case NB_KEY_FLAG:
+		if (nb_options_set(&c->o, arg, "yes", 1, err, sizeof(err)) != 0) {
+			snprintf(c->err, sizeof(c->err), "-o %s: %s", arg, err);
+			return -1;
+		}
+		return 0;
+	case NB_KEY_FOREGROUND:
+		c->o.foreground = 1;
+		return 0;
+	case NB_KEY_DEBUG:
+		c->o.foreground = 1;
+		c->fuse_debug = 1;
+		return 0;
+	case NB_KEY_SINGLE:
+		c->single_thread = 1;
+		return 0;
+	case FUSE_OPT_KEY_NONOPT:
+		c->nonopts++;
+		if (c->nonopts == 1) {
+			c->first = strdup(arg);
+		} else if (c->nonopts == 2) {
+			c->o.remote = c->first;
+			c->first = NULL;
+			c->o.mountpoint = strdup(arg);
+		} else {
+			snprintf(c->err, sizeof(c->err), "unexpected argument '%s'", arg);
+			return -1;
+		}
+		return 0;
+	default:
+		return 1; /* a FUSE option: pass it on */
+	}
+}
+
+/* One nbfs per cache: a second one would upload the same files twice and
+ * race on the state. Returns the lock fd or a negative error. */
+static int nb_lock_cache(const char *cache)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/lock", cache);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		int e = errno == EWOULDBLOCK ? -EBUSY : -errno;
+		nb_xio_close(fd);
+		return e;
+	}
+	char pid[32];
+	int n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) == 0)
+		nb_xio_pwrite_full(fd, pid, (size_t)n, 0);
+	return fd;
+}
+
+struct nb_mount {
+	struct nb_cmdline c;
+	struct nb_engine_config ecfg;
+	struct nb_fs fs;
+	int lock_fd;
+	FILE *logfp;
+	struct fuse *fuse;
+};
+
+static void nb_mount_free(struct nb_mount *m)
+{
+	nb_rcache_free(m->fs.rc);
+	nb_status_free(m->fs.st);
+	nb_statedb_close(m->fs.db);
+	nb_xio_close(m->fs.stage_fd);
+	nb_xio_close(m->lock_fd);
+	nb_options_free(&m->c.o);
+	free(m->c.first);
+	if (m->logfp)
+		fclose(m->logfp);
+}
+
+/* Everything before FUSE: 0, or 1 after printing why not. */
+static int nb_mount_prepare(struct nb_mount *m)
+{
+	struct nb_options *o = &m->c.o;
+	char err[1024] = "", path[PATH_MAX];
+	int r;
+	if ((r = nb_options_load_config(o, err, sizeof(err))) != 0 ||
+	    (r = nb_options_finish(o, err, sizeof(err))) != 0) {
+		fprintf(stderr, "nbfs: %s\n", err);
+		return 1;
+	}
+	if (o->debug)
+		nb_log_set_level(NB_LOG_DEBUG);
+	if ((r = nb_xio_mkdir_p(o->cache, 0700)) != 0) {
+		fprintf(stderr, "nbfs: cache %s: %s\n", o->cache, nb_strerror(r));
+		return 1;
+	}
+	if ((m->lock_fd = nb_lock_cache(o->cache)) < 0) {
+		if (m->lock_fd == -EBUSY)
+			fprintf(stderr, "nbfs: cache %s is in use by another nbfs (see %s/lock for its pid)\n",
+				o->cache, o->cache);
+		else
+			fprintf(stderr, "nbfs: cache %s: %s\n", o->cache, nb_strerror(m->lock_fd));
+		return 1;
+	}
+	snprintf(path, sizeof(path), "%s/state.db", o->cache);
+	if (nb_statedb_open(path, &m->fs.db) != 0) {
+		fprintf(stderr, "nbfs: cannot open the state database %s\n", path);
+		return 1;
+	}
+	if ((m->fs.stage_fd = nb_stage_open(o->cache)) < 0) {
+		fprintf(stderr, "nbfs: staging area in %s: %s\n", o->cache, nb_strerror(m->fs.stage_fd));
+		return 1;
+	}
+	if (nb_status_new(m->fs.db, o->delay_ms, &m->fs.st) != 0 || nb_status_load(m->fs.st) != 0 ||
+	    nb_stage_scan(m->fs.stage_fd, m->fs.db, m->fs.st) < 0) {
+		fprintf(stderr, "nbfs: cannot load the sync queue from %s\n", o->cache);
+		return 1;
+	}
+	if (nb_rcache_new(NULL, NB_RCACHE_TTL_MS, NB_RCACHE_WAIT_MS, &m->fs.rc) != 0)
+		return 1;
+	m->fs.uid = getuid();
+	m->fs.gid = getgid();
+
+	struct nb_engine_config *e = &m->ecfg;
+	e->local = o->local;
+	e->remote_dir = o->dir;
+	e->server_cmd = o->server;
+	e->stage_fd = m->fs.stage_fd;
+	e->ssh.host = o->host;
+	e->ssh.port = o->port ? o->port : o->host_port;
+	e->ssh.user = o->user;
+	e->ssh.identity = o->identity;
+	e->ssh.known_hosts = o->known_hosts;
+	e->ssh.accept_new_host = o->accept_new_host;
+	if (!o->local && nb_transport_ssh_global_init() != 0) {
+		fprintf(stderr, "nbfs: cannot initialise libssh2\n");
+		return 1;
+	}
+	/* Check the server now, while we can still tell the user. */
+	r = nb_engine_probe(e, err, sizeof(err));
+	if (r != 0 && nb_engine_is_fatal(r)) {
+		fprintf(stderr, "nbfs: %s\n", err);
+		return 1;
+	}
+	if (r != 0)
+		fprintf(stderr,
+			"nbfs: warning: the server is not reachable now (%s); mounting anyway: "
+			"writes are kept locally and synced when it is back\n",
+			err);
+	size_t pending = nb_status_count(m->fs.st);
+	if (pending)
+		fprintf(stderr, "nbfs: %zu paths from an earlier mount are waiting to sync\n", pending);
+	return 0;
+}
+
+int nb_cli_mount(int argc, char **argv)
+{
+	struct nb_mount m;
+	memset(&m, 0, sizeof(m));
+	m.fs.stage_fd = -1;
+	m.lock_fd = -1;
+	nb_options_init(&m.c.o);
+	signal(SIGPIPE, SIG_IGN);
+
+	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+	int rc = 1;
+	if (fuse_opt_parse(&args, &m.c, nb_fuse_opts, nb_opt_proc) != 0) {
+		fprintf(stderr, "nbfs: %s\n", m.c.err[0] ? m.c.err : "bad arguments (see nbfs --help)");
+		goto out;
+	}
+	if (m.c.nonopts == 1) {
+		m.c.o.mountpoint = m.c.first;
+		m.c.first = NULL;
+	}
+	if (nb_mount_prepare(&m) != 0)
+		goto out;
+	/* Permissions are checked by the kernel against the modes we show. */
+	fuse_opt_add_arg(&args, "-odefault_permissions");
+	fuse_opt_add_arg(&args, "-ofsname=nbfs");
+	fuse_opt_add_arg(&args, "-osubtype=nbfs");
+	if (m.c.fuse_debug)
+		fuse_opt_add_arg(&args, "-odebug");
+	m.fuse = fuse_new(&args, &nb_fs_operations, sizeof(nb_fs_operations), &m.fs);
+	if (!m.fuse)
+		goto out;
+	if (fuse_mount(m.fuse, m.c.o.mountpoint) != 0) {
+		fprintf(stderr, "nbfs: cannot mount on %s\n", m.c.o.mountpoint);
+		goto out_destroy;
+	}
+	if (!m.c.o.foreground) {
+		char path[PATH_MAX];
+		snprintf(path, sizeof(path), "%s/nbfs.log", m.c.o.cache);
+		m.logfp = fopen(path, "ae");
+		if (m.logfp)
+			nb_log_set_file(m.logfp);
+	}
+	if (fuse_daemonize(m.c.o.foreground) != 0)
+		goto out_unmount;
+	struct fuse_session *se = fuse_get_session(m.fuse);
+	if (fuse_set_signal_handlers(se) != 0)
+		goto out_unmount;
+	struct nb_engine *engine = NULL;
+	if (nb_engine_start(&m.ecfg, m.fs.st, &engine) != 0) {
+		nb_err("cannot start the sync thread");
+		goto out_signals;
+	}
+	m.fs.engine = engine;
+	nb_rcache_set_engine(m.fs.rc, engine);
+	nb_info("mounted %s on %s (cache %s)", m.c.o.remote, m.c.o.mountpoint, m.c.o.cache);
+	if (m.c.single_thread) {
+		rc = fuse_loop(m.fuse) == 0 ? 0 : 1;
+	} else {
+		struct fuse_loop_config lc = {.clone_fd = 0, .max_idle_threads = 10};
+		rc = fuse_loop_mt(m.fuse, &lc) == 0 ? 0 : 1;
+	}
+	nb_info("unmounting; %zu paths still to sync", nb_status_count(m.fs.st));
+	nb_rcache_set_engine(m.fs.rc, NULL);
+	nb_engine_stop(engine);
+	m.fs.engine = NULL;
+	nb_statedb_flush(m.fs.db);
+out_signals:
+	fuse_remove_signal_handlers(se);
+out_unmount:
+	fuse_unmount(m.fuse);
+out_destroy:
+	fuse_destroy(m.fuse);
+out:
+	fuse_opt_free_args(&args);
+	nb_mount_free(&m);
+	return rc;
+}

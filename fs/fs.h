@@ -1,0 +1,29 @@
+/*
+ * The state shared by the FUSE operations of one mount.
+ */
+#ifndef NB_FS_H
+#define NB_FS_H
+
+#define FUSE_USE_VERSION 35
+#include <fuse.h>
+#include <sys/types.h>
+
+#include "fs/rcache.h"
+#include "sync/engine.h"
+#include "sync/statedb.h"
+#include "sync/status.h"
+
+struct nb_fs {
+	int stage_fd;             /* <cache>/stage */
+	struct nb_statedb *db;
+	struct nb_status *st;
+	struct nb_rcache *rc;
+	struct nb_engine *engine; /* NULL until the sync thread starts */
+	uid_t uid;
+	gid_t gid;
+};
+
+/* The FUSE operations; fuse_get_context()->private_data is a struct nb_fs. */
+extern const struct fuse_operations nb_fs_operations;
+
+#endif

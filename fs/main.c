@@ -1,0 +1,55 @@
+/*
+ * nbfs: mount a remote directory whose writes are staged locally and
+ * synced resumably over SSH; or query a mount (status, wait).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "fs/cli.h"
+
+static void nb_usage(FILE *fp)
+{
+	fprintf(fp,
+		"usage: nbfs [-f] [-o OPTIONS] REMOTE MOUNTPOINT\n"
+		"       nbfs [-f] [-o OPTIONS] MOUNTPOINT      (REMOTE from the config file)\n"
+		"       nbfs status [-w] MOUNTPOINT\n"
+		"       nbfs wait [--timeout SECONDS] PATH...\n"
+		"\n"
+		"REMOTE is [user@]host[:port]:DIR (over SSH) or local:DIR.\n"
+		"\n"
+		"Options (-o key=value,...):\n"
+		"  port=N             SSH port (default 22)\n"
+		"  identity=FILE      private key (the ssh-agent and ~/.ssh/id_* are tried too)\n"
+		"  known_hosts=FILE   default ~/.ssh/known_hosts\n"
+		"  accept_new_host    record an unknown host key instead of refusing\n"
+		"  cache=DIR          staging and state (default ~/.cache/nbfs/<remote>)\n"
+		"  server=CMD         server command on the remote (default nbfs-server)\n"
+		"  delay=SECONDS      quiet time after the last close before upload (default 2)\n"
+		"  config=FILE        default ~/.config/nbfs/config\n"
+		"  debug              verbose log\n"
+		"  and the usual FUSE mount options (allow_other, ...).\n"
+		"  -f                 stay in the foreground (log to stderr)\n"
+		"\n"
+		"Sync state: getfattr -n user.nbfs.state FILE  (synced, pending, uploading, error)\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc >= 2 && !strcmp(argv[1], "status"))
+		return nb_cli_status(argc - 1, argv + 1);
+	if (argc >= 2 && !strcmp(argv[1], "wait"))
+		return nb_cli_wait(argc - 1, argv + 1);
+	if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+		nb_usage(stdout);
+		return 0;
+	}
+	if (argc >= 2 && (!strcmp(argv[1], "-V") || !strcmp(argv[1], "--version"))) {
+		printf("nbfs %s\n", NBFS_VERSION);
+		return 0;
+	}
+	if (argc < 2) {
+		nb_usage(stderr);
+		return 2;
+	}
+	return nb_cli_mount(argc, argv);
+}

@@ -1,0 +1,65 @@
+#include "fs/progress.h"
+
+#include <stdio.h>
+#include <string.h>
+
+void nb_progress_size(char *out, size_t outsz, uint64_t bytes)
+{
+	static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+	double v = (double)bytes;
+	size_t u = 0;
+	while (v >= 1024 && u + 1 < sizeof(units) / sizeof(units[0])) {
+		v /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(out, outsz, "%llu B", (unsigned long long)bytes);
+	else
+		snprintf(out, outsz, "%.1f %s", v, units[u]);
+}
+
+void nb_progress_eta(char *out, size_t outsz, uint64_t left, double rate)
+{
+	if (rate < 1) {
+		snprintf(out, outsz, "-");
+		return;
+	}
+	double secs = (double)left / rate;
+	if (secs > 99 * 3600.0) {
+		snprintf(out, outsz, ">99h");
+		return;
+	}
+	unsigned long s = (unsigned long)(secs + 0.5);
+	if (s >= 3600)
+		snprintf(out, outsz, "%lu:%02lu:%02lu", s / 3600, s / 60 % 60, s % 60);
+	else
+		snprintf(out, outsz, "%lu:%02lu", s / 60, s % 60);
+}
+
+void nb_progress_line(char *out, size_t outsz, const char *state, uint64_t done, uint64_t total,
+		      double rate, const char *path, int width)
+{
+	char bar[256], d[32], t[32], r[32], eta[32];
+	if (width < 1)
+		width = 1;
+	if (width > (int)sizeof(bar) - 1)
+		width = (int)sizeof(bar) - 1;
+	if (done > total)
+		done = total;
+	int pct = total ? (int)(done * 100 / total) : 0;
+	int fill = total ? (int)((double)done * width / (double)total) : 0;
+	memset(bar, '#', (size_t)fill);
+	memset(bar + fill, ' ', (size_t)(width - fill));
+	bar[width] = 0;
+	nb_progress_size(d, sizeof(d), done);
+	nb_progress_size(t, sizeof(t), total);
+	if (rate >= 1) {
+		nb_progress_size(r, sizeof(r), (uint64_t)rate);
+		strncat(r, "/s", sizeof(r) - strlen(r) - 1);
+	} else {
+		snprintf(r, sizeof(r), "-");
+	}
+	nb_progress_eta(eta, sizeof(eta), total - done, rate);
+	snprintf(out, outsz, "%3d%%|%s| %s/%s  %s  ETA %s  %-9s %s", pct, bar, d, t, r, eta, state,
+		 path);
+}

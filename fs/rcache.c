@@ -1,0 +1,262 @@
+#include "fs/rcache.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "sync/err.h"
+#include "sync/log.h"
+#include "sync/pathname.h"
+#include "sync/xio.h"
+
+struct nb_rdir {
+	char *path;
+	struct nb_dirents ents; /* sorted by name */
+	int valid;
+	int fetching;
+	int refs; /* threads waiting on this entry: not to be trimmed */
+	long long fetched_ms;
+	struct nb_rdir *next;
+};
+
+struct nb_rcache {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct nb_engine *engine;
+	long ttl_ms, wait_ms;
+	struct nb_rdir *dirs; /* a list: the working set is small */
+	size_t ndirs;
+};
+
+int nb_rcache_new(struct nb_engine *engine, long ttl_ms, long wait_ms, struct nb_rcache **out)
+{
+	struct nb_rcache *rc = calloc(1, sizeof(*rc));
+	if (!rc)
+		return -ENOMEM;
+	pthread_mutex_init(&rc->lock, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&rc->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	rc->engine = engine;
+	rc->ttl_ms = ttl_ms;
+	rc->wait_ms = wait_ms;
+	*out = rc;
+	return 0;
+}
+
+static void nb_rdir_free(struct nb_rdir *d)
+{
+	free(d->path);
+	nb_proto_dirents_free(&d->ents);
+	free(d);
+}
+
+void nb_rcache_free(struct nb_rcache *rc)
+{
+	if (!rc)
+		return;
+	/* The engine is stopped first, so no callback is outstanding. */
+	struct nb_rdir *d = rc->dirs;
+	while (d) {
+		struct nb_rdir *n = d->next;
+		nb_rdir_free(d);
+		d = n;
+	}
+	pthread_mutex_destroy(&rc->lock);
+	pthread_cond_destroy(&rc->cond);
+	free(rc);
+}
+
+void nb_rcache_set_engine(struct nb_rcache *rc, struct nb_engine *engine)
+{
+	pthread_mutex_lock(&rc->lock);
+	rc->engine = engine;
+	pthread_mutex_unlock(&rc->lock);
+}
+
+static struct nb_rdir *nb_rcache_find(struct nb_rcache *rc, const char *dir, int create)
+{
+	for (struct nb_rdir *d = rc->dirs; d; d = d->next)
+		if (strcmp(d->path, dir) == 0)
+			return d;
+	if (!create)
+		return NULL;
+	/* Bound the cache: drop idle listings beyond a few thousand. */
+	if (rc->ndirs >= 4096) {
+		struct nb_rdir **pp = &rc->dirs;
+		while (*pp) {
+			if (!(*pp)->fetching && !(*pp)->refs) {
+				struct nb_rdir *victim = *pp;
+				*pp = victim->next;
+				nb_rdir_free(victim);
+				rc->ndirs--;
+			} else {
+				pp = &(*pp)->next;
+			}
+		}
+	}
+	struct nb_rdir *d = calloc(1, sizeof(*d));
+	if (!d || !(d->path = strdup(dir))) {
+		free(d);
+		return NULL;
+	}
+	d->next = rc->dirs;
+	rc->dirs = d;
+	rc->ndirs++;
+	return d;
+}
+
+static int nb_dirent_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct nb_dirent *)a)->name, ((const struct nb_dirent *)b)->name);
+}
+
+/* Sync-thread callback with a finished listing. */
+static void nb_rcache_done(void *arg, const char *path, int r, struct nb_dirents *ents)
+{
+	struct nb_rcache *rc = arg;
+	pthread_mutex_lock(&rc->lock);
+	struct nb_rdir *d = nb_rcache_find(rc, path, 1);
+	if (d) {
+		d->fetching = 0;
+		d->fetched_ms = nb_xio_now_ms();
+		if (r == 0 || r == -ENOENT || r == -ENOTDIR) {
+			/* A directory missing on the server lists as empty. */
+			nb_proto_dirents_free(&d->ents);
+			if (r == 0) {
+				d->ents = *ents;
+				memset(ents, 0, sizeof(*ents));
+				qsort(d->ents.ents, d->ents.count, sizeof(*d->ents.ents), nb_dirent_cmp);
+			}
+			d->valid = 1;
+		}
+	}
+	pthread_cond_broadcast(&rc->cond);
+	pthread_mutex_unlock(&rc->lock);
+	nb_proto_dirents_free(ents);
+}
+
+/* Make d as fresh as policy allows. Called and returns with the lock. */
+static void nb_rcache_refresh(struct nb_rcache *rc, struct nb_rdir *d)
+{
+	long long now = nb_xio_now_ms();
+	if (d->valid && now - d->fetched_ms < rc->ttl_ms)
+		return;
+	d->refs++; /* d stays in the list while we drop the lock */
+	if (!d->fetching && rc->engine && (!d->fetched_ms || now - d->fetched_ms >= rc->ttl_ms)) {
+		d->fetching = 1;
+		char *path = strdup(d->path);
+		pthread_mutex_unlock(&rc->lock);
+		int r = path ? nb_engine_list_async(rc->engine, path, nb_rcache_done, rc) : -ENOMEM;
+		pthread_mutex_lock(&rc->lock);
+		free(path);
+		if (r != 0) {
+			/* Offline: answer from what we have, ask again after TTL. */
+			d->fetching = 0;
+			d->fetched_ms = nb_xio_now_ms();
+			goto out;
+		}
+	}
+	if (d->valid)
+		goto out; /* stale but usable; the refresh completes later */
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += rc->wait_ms / 1000;
+	ts.tv_nsec += (rc->wait_ms % 1000) * 1000000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	while (d->fetching) {
+		if (pthread_cond_timedwait(&rc->cond, &rc->lock, &ts) == ETIMEDOUT)
+			break;
+	}
+out:
+	d->refs--;
+}
+
+int nb_rcache_stat(struct nb_rcache *rc, const char *dir, const char *name, struct nb_attr *a)
+{
+	int r = -ENOENT;
+	pthread_mutex_lock(&rc->lock);
+	struct nb_rdir *d = nb_rcache_find(rc, dir, 1);
+	if (d)
+		nb_rcache_refresh(rc, d);
+	if (d && d->valid) {
+		struct nb_dirent key = {.name = (char *)name};
+		struct nb_dirent *hit =
+			bsearch(&key, d->ents.ents, d->ents.count, sizeof(key), nb_dirent_cmp);
+		if (hit) {
+			*a = hit->attr;
+			r = 0;
+		}
+	}
+	pthread_mutex_unlock(&rc->lock);
+	return r;
+}
+
+int nb_rcache_stat_path(struct nb_rcache *rc, const char *path, struct nb_attr *a)
+{
+	size_t plen = nb_path_parent_len(path);
+	char dir[NB_PATH_MAX + 1];
+	if (plen > NB_PATH_MAX)
+		return -ENAMETOOLONG;
+	memcpy(dir, path, plen);
+	dir[plen] = 0;
+	return nb_rcache_stat(rc, dir, plen ? path + plen + 1 : path, a);
+}
+
+int nb_rcache_list(struct nb_rcache *rc, const char *dir,
+		   int (*fn)(void *arg, const char *name, const struct nb_attr *a), void *arg)
+{
+	struct nb_dirents copy = {0};
+	int r = 0;
+	pthread_mutex_lock(&rc->lock);
+	struct nb_rdir *d = nb_rcache_find(rc, dir, 1);
+	if (d)
+		nb_rcache_refresh(rc, d);
+	/* Copy out, so fn runs without the lock. */
+	if (d && d->valid && d->ents.count) {
+		copy.ents = calloc(d->ents.count, sizeof(*copy.ents));
+		if (!copy.ents)
+			r = -ENOMEM;
+		for (uint32_t i = 0; copy.ents && i < d->ents.count; i++) {
+			copy.ents[i].attr = d->ents.ents[i].attr;
+			if (!(copy.ents[i].name = strdup(d->ents.ents[i].name))) {
+				r = -ENOMEM;
+				break;
+			}
+			copy.count = i + 1;
+		}
+	}
+	pthread_mutex_unlock(&rc->lock);
+	for (uint32_t i = 0; r == 0 && i < copy.count; i++)
+		r = fn(arg, copy.ents[i].name, &copy.ents[i].attr);
+	nb_proto_dirents_free(&copy);
+	return r;
+}
+
+void nb_rcache_set_empty(struct nb_rcache *rc, const char *dir)
+{
+	pthread_mutex_lock(&rc->lock);
+	struct nb_rdir *d = nb_rcache_find(rc, dir, 1);
+	if (d && !d->fetching) {
+		nb_proto_dirents_free(&d->ents);
+		d->valid = 1;
+		d->fetched_ms = nb_xio_now_ms();
+	}
+	pthread_mutex_unlock(&rc->lock);
+}
+
+void nb_rcache_invalidate(struct nb_rcache *rc, const char *dir)
+{
+	pthread_mutex_lock(&rc->lock);
+	struct nb_rdir *d = nb_rcache_find(rc, dir, 0);
+	if (d)
+		d->fetched_ms = 0;
+	pthread_mutex_unlock(&rc->lock);
+}

@@ -1,0 +1,35 @@
+/*
+ * The remote namespace as last listed by the server, per directory.
+ *
+ * FUSE must not wait on the network when it has any answer: a listing
+ * younger than the TTL is used as is; an older one is used at once while
+ * a refresh runs in the background; only a directory never listed waits,
+ * and at most `wait_ms`, for its first listing. Offline, what is cached
+ * (or nothing) is the answer.
+ */
+#ifndef NB_RCACHE_H
+#define NB_RCACHE_H
+
+#include "sync/engine.h"
+#include "sync/proto.h"
+
+struct nb_rcache;
+
+int nb_rcache_new(struct nb_engine *engine, long ttl_ms, long wait_ms, struct nb_rcache **out);
+void nb_rcache_free(struct nb_rcache *rc);
+/* The engine may be attached after creation (it starts after mounting). */
+void nb_rcache_set_engine(struct nb_rcache *rc, struct nb_engine *engine);
+
+/* Attributes of dir/name on the server: 0, or -ENOENT. */
+int nb_rcache_stat(struct nb_rcache *rc, const char *dir, const char *name, struct nb_attr *a);
+/* Attributes of wire path (split into dir and name). */
+int nb_rcache_stat_path(struct nb_rcache *rc, const char *path, struct nb_attr *a);
+/* Call fn for every remote entry of dir; fn returns 0 to go on. */
+int nb_rcache_list(struct nb_rcache *rc, const char *dir,
+		   int (*fn)(void *arg, const char *name, const struct nb_attr *a), void *arg);
+/* dir was just created locally: known empty on the server side. */
+void nb_rcache_set_empty(struct nb_rcache *rc, const char *dir);
+/* Forget what is cached for dir. */
+void nb_rcache_invalidate(struct nb_rcache *rc, const char *dir);
+
+#endif

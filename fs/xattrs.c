@@ -1,0 +1,124 @@
+#include "fs/xattrs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sync/md5.h"
+#include "sync/xio.h"
+
+/* Status reports can be long; xattr values are capped by the kernel. */
+#define NB_XATTR_VALUE_MAX 65536
+
+static int nb_xattr_reply(const char *value, size_t len, char *buf, size_t bufsz)
+{
+	if (bufsz == 0)
+		return (int)len;
+	if (len > bufsz)
+		return -ERANGE;
+	memcpy(buf, value, len);
+	return (int)len;
+}
+
+/* MD5 of what is synced, or of what will be: from the live entry, the
+ * database, or (for a pending file not hashed yet) computed now. */
+static int nb_xattr_md5(struct nb_fs *fs, const char *path, const struct nb_status_view *v,
+			int tracked, char out[NB_MD5_HEX])
+{
+	if (tracked && v->has_md5) {
+		memcpy(out, v->md5, NB_MD5_HEX);
+		return 0;
+	}
+	if (!tracked) {
+		struct nb_synced rec;
+		if (nb_statedb_get_synced(fs->db, path, &rec) == 0 && rec.has_md5) {
+			nb_md5_hex(rec.md5, out);
+			return 0;
+		}
+		return -ENODATA;
+	}
+	int fd = openat(fs->stage_fd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -ENODATA;
+	struct stat st;
+	uint8_t md5[NB_MD5_LEN];
+	int r = fstat(fd, &st) == 0 ? nb_md5_fd(fd, (uint64_t)st.st_size, md5, NULL) : -errno;
+	nb_xio_close(fd);
+	if (r != 0)
+		return -ENODATA;
+	nb_md5_hex(md5, out);
+	return 0;
+}
+
+int nb_xattr_get(struct nb_fs *fs, const char *path, int is_dir, uint64_t size, const char *name,
+		 char *buf, size_t bufsz)
+{
+	struct nb_status_view v;
+	char val[512];
+	int tracked;
+	if (strncmp(name, NB_XATTR_PREFIX, strlen(NB_XATTR_PREFIX)) != 0)
+		return -ENODATA;
+	if (is_dir) {
+		nb_status_dir(fs->st, path, &v);
+		tracked = v.count > 0;
+	} else {
+		tracked = nb_status_get(fs->st, path, &v) == 0;
+		if (!tracked)
+			v.state = NB_STATE_SYNCED;
+	}
+	if (!strcmp(name, NB_XATTR_STATE)) {
+		const char *s = nb_state_name(v.state);
+		return nb_xattr_reply(s, strlen(s), buf, bufsz);
+	}
+	if (!strcmp(name, NB_XATTR_PROGRESS)) {
+		uint64_t done = v.done, total = v.total;
+		if (!tracked) {
+			done = total = is_dir ? 0 : size;
+		} else if (!is_dir && total == 0) {
+			total = size; /* not started yet */
+		}
+		int n = snprintf(val, sizeof(val), "%" PRIu64 "/%" PRIu64, done, total);
+		return nb_xattr_reply(val, (size_t)n, buf, bufsz);
+	}
+	if (!strcmp(name, NB_XATTR_ERROR)) {
+		if (!tracked || !v.error[0])
+			return -ENODATA;
+		return nb_xattr_reply(v.error, strlen(v.error), buf, bufsz);
+	}
+	if (!strcmp(name, NB_XATTR_MD5)) {
+		char hex[NB_MD5_HEX];
+		if (is_dir)
+			return -ENODATA;
+		int r = nb_xattr_md5(fs, path, &v, tracked, hex);
+		return r ? r : nb_xattr_reply(hex, 32, buf, bufsz);
+	}
+	if (!strcmp(name, NB_XATTR_STATUS) && path[0] == 0) {
+		char *report = malloc(NB_XATTR_VALUE_MAX);
+		if (!report)
+			return -ENOMEM;
+		size_t n = nb_status_report(fs->st, report, NB_XATTR_VALUE_MAX);
+		int r = nb_xattr_reply(report, n, buf, bufsz);
+		free(report);
+		return r;
+	}
+	return -ENODATA;
+}
+
+int nb_xattr_list(struct nb_fs *fs, const char *path, int is_dir, char *buf, size_t bufsz)
+{
+	(void)fs;
+	static const char file_names[] = NB_XATTR_STATE "\0" NB_XATTR_PROGRESS "\0" NB_XATTR_MD5
+		"\0" NB_XATTR_ERROR "\0";
+	static const char dir_names[] = NB_XATTR_STATE "\0" NB_XATTR_PROGRESS "\0" NB_XATTR_ERROR
+		"\0";
+	static const char root_names[] = NB_XATTR_STATE "\0" NB_XATTR_PROGRESS "\0" NB_XATTR_ERROR
+		"\0" NB_XATTR_STATUS "\0";
+	if (!is_dir)
+		return nb_xattr_reply(file_names, sizeof(file_names) - 1, buf, bufsz);
+	if (path[0] == 0)
+		return nb_xattr_reply(root_names, sizeof(root_names) - 1, buf, bufsz);
+	return nb_xattr_reply(dir_names, sizeof(dir_names) - 1, buf, bufsz);
+}

@@ -1,0 +1,207 @@
+#include "server/partial.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "sync/err.h"
+#include "sync/log.h"
+#include "sync/xio.h"
+
+#define NB_CONTENT_XATTR "user.nbfs.content"
+
+static int nb_partial_dir(const struct nb_root *root)
+{
+	int fd;
+	if (mkdirat(root->fd, ".nbfs", 0700) != 0 && errno != EEXIST)
+		return -errno;
+	int nbdir = openat(root->fd, ".nbfs", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (nbdir < 0)
+		return -errno;
+	if (mkdirat(nbdir, "partial", 0700) != 0 && errno != EEXIST) {
+		fd = -errno;
+		nb_xio_close(nbdir);
+		return fd;
+	}
+	fd = openat(nbdir, "partial", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	fd = fd < 0 ? -errno : fd;
+	nb_xio_close(nbdir);
+	return fd;
+}
+
+/* Open and lock the partial, making sure the locked inode is still the
+ * one under the name (another session may have published or discarded it
+ * between our open and our lock). */
+static int nb_partial_lock(int dirfd, const char *name)
+{
+	for (int tries = 0; tries < 8; tries++) {
+		int fd = openat(dirfd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd < 0)
+			return -errno;
+		if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+			int e = errno;
+			nb_xio_close(fd);
+			return e == EWOULDBLOCK ? NB_E_BUSY : -e;
+		}
+		struct stat a, b;
+		if (fstat(fd, &a) == 0 && !S_ISREG(a.st_mode)) {
+			nb_xio_close(fd);
+			return -EINVAL;
+		}
+		if (fstatat(dirfd, name, &b, AT_SYMLINK_NOFOLLOW) == 0 && a.st_ino == b.st_ino &&
+		    a.st_dev == b.st_dev)
+			return fd;
+		nb_xio_close(fd);
+	}
+	return NB_E_BUSY;
+}
+
+int nb_partial_open(struct nb_partial *p, const struct nb_root *root, const uint8_t md5[NB_MD5_LEN],
+		    uint64_t size, uint64_t *offset, uint8_t prefix_md5[NB_MD5_LEN])
+{
+	int r;
+	memset(p, 0, sizeof(*p));
+	p->fd = -1;
+	p->dirfd = nb_partial_dir(root);
+	if (p->dirfd < 0)
+		return p->dirfd;
+	memcpy(p->md5, md5, NB_MD5_LEN);
+	p->size = size;
+	nb_md5_hex(md5, p->name);
+	if ((r = nb_md5_init(&p->hash)) != 0)
+		goto fail;
+	if ((r = p->fd = nb_partial_lock(p->dirfd, p->name)) < 0)
+		goto fail;
+	struct stat st;
+	if (fstat(p->fd, &st) != 0) {
+		r = -errno;
+		goto fail;
+	}
+	uint64_t held = (uint64_t)st.st_size;
+	if (held > size) {
+		/* Cannot be a prefix of the announced content. */
+		if (ftruncate(p->fd, 0) != 0) {
+			r = -errno;
+			goto fail;
+		}
+		held = 0;
+	}
+	if ((r = nb_md5_fd(p->fd, held, prefix_md5, &p->hash)) != 0)
+		goto fail;
+	p->pos = held;
+	*offset = held;
+	return 0;
+fail:
+	nb_partial_close(p, 0);
+	return r;
+}
+
+int nb_partial_write(struct nb_partial *p, uint64_t offset, const void *data, size_t n)
+{
+	int r;
+	if (offset == 0 && p->pos != 0) {
+		if (ftruncate(p->fd, 0) != 0)
+			return -errno;
+		nb_md5_reset(&p->hash);
+		p->pos = 0;
+	}
+	if (offset != p->pos)
+		return -EINVAL;
+	if (n > p->size - p->pos)
+		return -EFBIG;
+	if ((r = nb_xio_pwrite_full(p->fd, data, n, (off_t)p->pos)) != 0)
+		return r;
+	nb_md5_update(&p->hash, data, n);
+	p->pos += n;
+	return 0;
+}
+
+static void nb_partial_record(int fd, const uint8_t md5[NB_MD5_LEN], uint64_t size)
+{
+	struct stat st;
+	char hex[NB_MD5_HEX], val[128];
+	if (fstat(fd, &st) != 0)
+		return;
+	nb_md5_hex(md5, hex);
+	int n = snprintf(val, sizeof(val), "%s %" PRIu64 " %lld %ld", hex, size,
+			 (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+	/* Best effort: a filesystem without user xattrs just loses the
+	 * shortcut, not correctness. */
+	if (fsetxattr(fd, NB_CONTENT_XATTR, val, (size_t)n, 0) != 0)
+		nb_debug("no content record: %s", strerror(errno));
+}
+
+int nb_partial_matches(int dirfd, const char *leaf, const uint8_t md5[NB_MD5_LEN], uint64_t size)
+{
+	int fd = openat(dirfd, leaf, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	struct stat st;
+	char val[128], want[128], hex[NB_MD5_HEX];
+	int ok = 0;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size != size)
+		goto out;
+	ssize_t n = fgetxattr(fd, NB_CONTENT_XATTR, val, sizeof(val) - 1);
+	if (n <= 0)
+		goto out;
+	val[n] = 0;
+	nb_md5_hex(md5, hex);
+	snprintf(want, sizeof(want), "%s %" PRIu64 " %lld %ld", hex, size, (long long)st.st_mtim.tv_sec,
+		 st.st_mtim.tv_nsec);
+	ok = strcmp(val, want) == 0;
+out:
+	nb_xio_close(fd);
+	return ok;
+}
+
+int nb_partial_publish(struct nb_partial *p, int dirfd, const char *leaf, mode_t mode,
+		       int64_t mtime_s, uint32_t mtime_ns)
+{
+	int r = 0, discard = 0;
+	uint8_t got[NB_MD5_LEN];
+	if (p->pos != p->size) {
+		r = -EINVAL;
+		goto out;
+	}
+	if ((r = nb_xio_fsync(p->fd)) != 0)
+		goto out;
+	nb_md5_final(&p->hash, got);
+	if (memcmp(got, p->md5, NB_MD5_LEN) != 0) {
+		r = NB_E_MD5;
+		discard = 1;
+		goto out;
+	}
+	struct timespec ts[2] = {{0, UTIME_OMIT}, {(time_t)mtime_s, (long)mtime_ns}};
+	if (fchmod(p->fd, mode & 07777) != 0 || futimens(p->fd, ts) != 0) {
+		r = -errno;
+		goto out;
+	}
+	nb_partial_record(p->fd, p->md5, p->size);
+	if ((r = nb_xio_fsync(p->fd)) != 0)
+		goto out;
+	if (renameat(p->dirfd, p->name, dirfd, leaf) != 0) {
+		r = -errno;
+		goto out;
+	}
+	r = nb_xio_fsync(dirfd);
+out:
+	nb_partial_close(p, discard);
+	return r;
+}
+
+void nb_partial_close(struct nb_partial *p, int discard)
+{
+	if (p->fd >= 0 && discard)
+		unlinkat(p->dirfd, p->name, 0);
+	nb_xio_close(p->fd); /* drops the flock */
+	nb_xio_close(p->dirfd);
+	if (p->hash.ctx)
+		nb_md5_free(&p->hash);
+	p->fd = p->dirfd = -1;
+}

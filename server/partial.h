@@ -1,0 +1,62 @@
+/*
+ * Partial files: the server side of resumable upload.
+ *
+ * An upload in progress lives in <root>/.nbfs/partial/<md5hex>, named by
+ * the MD5 of the complete content the client announced, so a client that
+ * comes back (after a cut connection, a crash, or from another mount
+ * with the same content) finds the bytes that already arrived. An
+ * exclusive flock on the partial keeps two sessions from ever writing
+ * the same partial together.
+ *
+ * Nothing is trusted blindly: the offer carries the MD5 of the prefix the
+ * server holds, the client compares it with its own, and the whole file
+ * is checked against the announced MD5 before it is published. Publishing
+ * follows the durability order: fsync the file, verify, rename into
+ * place, fsync the directory.
+ */
+#ifndef NB_PARTIAL_H
+#define NB_PARTIAL_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "server/root.h"
+#include "sync/md5.h"
+
+#define NB_PARTIAL_DIR ".nbfs/partial"
+
+struct nb_partial {
+	int dirfd;        /* the partial directory */
+	int fd;           /* the partial file, locked */
+	char name[NB_MD5_HEX];
+	uint8_t md5[NB_MD5_LEN]; /* announced MD5 of the whole content */
+	uint64_t size;    /* announced size */
+	uint64_t pos;     /* bytes written so far */
+	struct nb_md5 hash; /* running MD5 of bytes [0, pos) */
+};
+
+/* Open (or create) and lock the partial for md5/size. *offset and
+ * prefix_md5 describe the bytes already held. NB_E_BUSY if another
+ * session holds it. */
+int nb_partial_open(struct nb_partial *p, const struct nb_root *root, const uint8_t md5[NB_MD5_LEN],
+		    uint64_t size, uint64_t *offset, uint8_t prefix_md5[NB_MD5_LEN]);
+/* Append data at offset, which must equal p->pos, or be 0 to restart
+ * from scratch (the client's prefix differed). -EINVAL for any other
+ * offset, -EFBIG past the announced size. */
+int nb_partial_write(struct nb_partial *p, uint64_t offset, const void *data, size_t n);
+/* Verify and publish as `leaf` in dirfd with the given mode and mtime.
+ * NB_E_MD5 if the content does not match (the partial is then
+ * discarded, since its bytes are known to be wrong), -EINVAL if fewer
+ * than `size` bytes arrived. Always releases p. */
+int nb_partial_publish(struct nb_partial *p, int dirfd, const char *leaf, mode_t mode,
+		       int64_t mtime_s, uint32_t mtime_ns);
+/* Release the partial; with discard, delete it. */
+void nb_partial_close(struct nb_partial *p, int discard);
+
+/* The server's record of a published file's content: an xattr holding
+ * "md5hex size mtime_s mtime_ns" so an identical re-upload is answered
+ * at once. nb_partial_matches returns 1 if the file at dirfd/leaf is a
+ * regular file whose record matches md5 and size and its current stat. */
+int nb_partial_matches(int dirfd, const char *leaf, const uint8_t md5[NB_MD5_LEN], uint64_t size);
+
+#endif

@@ -1,0 +1,48 @@
+/*
+ * One protocol session of nbfs-server: reads request frames from the
+ * client, acts on the confined root, writes replies. Sessions are
+ * strictly sequential: a request is answered before the next is read,
+ * except PUT_DATA, which has no reply. A failure while receiving an
+ * upload's data is announced at once with PUT_FAIL (so the client stops
+ * sending); PUT_END and PUT_ABORT are still answered as usual.
+ */
+#ifndef NB_SESSION_H
+#define NB_SESSION_H
+
+#include <stdint.h>
+
+#include "server/partial.h"
+#include "server/root.h"
+#include "sync/buf.h"
+#include "sync/frame.h"
+
+struct nb_session {
+	struct nb_root root;
+	struct nb_stream *out;
+	struct nb_buf tx;
+	int hello_done;
+	/* The upload in progress, if any. */
+	int uploading;
+	int upload_failed; /* PUT_FAIL sent: discard data until END/ABORT */
+	int fail_code;     /* the error PUT_FAIL carried */
+	struct nb_partial partial;
+	int dest_dirfd;
+	char *dest_leaf;
+	uint32_t mode;
+	int64_t mtime_s;
+	uint32_t mtime_ns;
+};
+
+/* Set up a session on an already opened root; replies go to out. */
+void nb_session_init(struct nb_session *s, struct nb_root root, struct nb_stream *out);
+/* Release the session and any upload in progress (its partial is kept
+ * for a later resume). Does not close the root. */
+void nb_session_free(struct nb_session *s);
+/* Handle one frame. 0 to continue; < 0 ends the session: the peer broke
+ * the protocol (an ERROR has been sent when possible) or the output
+ * failed. */
+int nb_session_handle(struct nb_session *s, uint8_t type, struct nb_buf *payload);
+/* Read and handle frames until end of input. 0 on a clean end. */
+int nb_session_run(struct nb_session *s, struct nb_frame_reader *in);
+
+#endif

@@ -1,0 +1,451 @@
+#include "sync/engine.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "sync/err.h"
+#include "sync/log.h"
+#include "sync/remote.h"
+#include "sync/upload.h"
+#include "sync/xio.h"
+
+#define NB_BACKOFF_MIN_MS 500
+#define NB_BACKOFF_MAX_MS 30000
+#define NB_RETRY_MAX_MS 300000
+#define NB_HASH_STEP (4 * 1024 * 1024)
+
+/* A namespace request from a FUSE thread, answered through its callback
+ * on the sync thread. */
+struct nb_request {
+	char *path;
+	nb_list_done_fn done;
+	void *arg;
+	struct nb_dirents ents;
+	size_t cap;
+	struct nb_request *next;
+};
+
+struct nb_engine {
+	struct nb_engine_config cfg;
+	struct nb_status *st;
+	pthread_t thread;
+	pthread_mutex_t lock; /* requests, stop flag, connection flag */
+	struct nb_request *reqs, *reqs_tail;
+	int stop;
+	int connected;
+	struct nb_remote *remote; /* owned by the sync thread */
+	long backoff_ms;
+};
+
+int nb_engine_is_fatal(int r)
+{
+	return r == NB_E_HOSTKEY || r == NB_E_AUTH || r == NB_E_VERSION || r == NB_E_CONFIG ||
+	       r == -ENOENT || r == -ENOTDIR || r == -EACCES || r == -EPERM;
+}
+
+static int nb_engine_connect(const struct nb_engine_config *cfg, struct nb_remote **out, char *why,
+			     size_t whysz)
+{
+	char cmd[16384];
+	struct nb_transport *t;
+	int r = nb_transport_command(cmd, sizeof(cmd), cfg->server_cmd, cfg->remote_dir);
+	if (r != 0) {
+		snprintf(why, whysz, "remote directory name too long");
+		return NB_E_CONFIG;
+	}
+	why[0] = 0;
+	if (cfg->local)
+		r = nb_transport_local_open(cmd, &t);
+	else
+		r = nb_transport_ssh_open(&cfg->ssh, cmd, &t, why, whysz);
+	if (r != 0) {
+		if (!why[0])
+			snprintf(why, whysz, "%s", nb_strerror(r));
+		return r;
+	}
+	char errtext[NB_ERRTEXT_MAX + 1];
+	r = nb_remote_open(t, out, errtext, sizeof(errtext));
+	if (r != 0) {
+		if (r == NB_E_EOF)
+			snprintf(why, whysz,
+				 "the server command '%s' ended without answering: is nbfs-server "
+				 "installed on the remote host (or set -o server=PATH)?",
+				 cfg->server_cmd);
+		else
+			snprintf(why, whysz, "server: %s", errtext);
+	}
+	return r;
+}
+
+int nb_engine_probe(const struct nb_engine_config *cfg, char *why, size_t whysz)
+{
+	struct nb_remote *r = NULL;
+	int e = nb_engine_connect(cfg, &r, why, whysz);
+	if (e == 0) {
+		struct nb_attr a;
+		e = nb_remote_stat(r, "", &a);
+		if (e != 0)
+			snprintf(why, whysz, "remote directory %s: %s", cfg->remote_dir,
+				 nb_remote_errtext(r));
+		nb_remote_close(r);
+	}
+	return e;
+}
+
+/* ---- namespace requests ---- */
+
+static void nb_request_free(struct nb_request *q)
+{
+	free(q->path);
+	nb_proto_dirents_free(&q->ents);
+	free(q);
+}
+
+static int nb_request_add(void *arg, const char *name, const struct nb_attr *a)
+{
+	struct nb_request *q = arg;
+	if (q->ents.count == q->cap) {
+		size_t cap = q->cap ? q->cap * 2 : 64;
+		struct nb_dirent *n = realloc(q->ents.ents, cap * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		q->ents.ents = n;
+		q->cap = cap;
+	}
+	struct nb_dirent *d = &q->ents.ents[q->ents.count];
+	if (!(d->name = strdup(name)))
+		return -ENOMEM;
+	d->attr = *a;
+	q->ents.count++;
+	return 0;
+}
+
+/* Serve every queued request (sync thread). Without a connection they
+ * fail at once. */
+static void nb_engine_serve(struct nb_engine *e)
+{
+	for (;;) {
+		pthread_mutex_lock(&e->lock);
+		struct nb_request *q = e->reqs;
+		if (q) {
+			e->reqs = q->next;
+			if (!e->reqs)
+				e->reqs_tail = NULL;
+		}
+		pthread_mutex_unlock(&e->lock);
+		if (!q)
+			return;
+		int r = NB_E_OFFLINE;
+		if (e->remote && !nb_remote_broken(e->remote))
+			r = nb_remote_list(e->remote, q->path, nb_request_add, q);
+		q->done(q->arg, q->path, r, &q->ents);
+		nb_request_free(q);
+	}
+}
+
+int nb_engine_connected(struct nb_engine *e)
+{
+	pthread_mutex_lock(&e->lock);
+	int c = e->connected && !e->stop;
+	pthread_mutex_unlock(&e->lock);
+	return c;
+}
+
+int nb_engine_list_async(struct nb_engine *e, const char *path, nb_list_done_fn done, void *arg)
+{
+	struct nb_request *q = calloc(1, sizeof(*q));
+	if (!q || !(q->path = strdup(path))) {
+		free(q);
+		return -ENOMEM;
+	}
+	q->done = done;
+	q->arg = arg;
+	pthread_mutex_lock(&e->lock);
+	if (!e->connected || e->stop) {
+		pthread_mutex_unlock(&e->lock);
+		nb_request_free(q);
+		return NB_E_OFFLINE;
+	}
+	if (e->reqs_tail)
+		e->reqs_tail->next = q;
+	else
+		e->reqs = q;
+	e->reqs_tail = q;
+	pthread_mutex_unlock(&e->lock);
+	nb_status_wake(e->st);
+	return 0;
+}
+
+/* ---- jobs ---- */
+
+struct nb_upload_ctx {
+	struct nb_engine *e;
+	const struct nb_job *job;
+};
+
+static int nb_engine_stopping(struct nb_engine *e)
+{
+	pthread_mutex_lock(&e->lock);
+	int s = e->stop;
+	pthread_mutex_unlock(&e->lock);
+	return s;
+}
+
+static int nb_engine_changed_cb(void *arg)
+{
+	struct nb_upload_ctx *c = arg;
+	if (nb_engine_stopping(c->e))
+		return NB_UPLOAD_CANCEL;
+	return nb_status_changed(c->e->st, c->job->path, c->job->gen) ? NB_UPLOAD_CHANGED : 0;
+}
+
+static void nb_engine_progress_cb(void *arg, uint64_t done, uint64_t total)
+{
+	struct nb_upload_ctx *c = arg;
+	nb_status_progress(c->e->st, c->job->path, done, total);
+}
+
+static void nb_engine_idle_cb(void *arg, struct nb_remote *r)
+{
+	struct nb_upload_ctx *c = arg;
+	(void)r;
+	nb_engine_serve(c->e);
+}
+
+/* MD5 of the staged file, in steps so requests are served meanwhile. */
+static int nb_engine_hash(struct nb_engine *e, const struct nb_job *job, int fd, uint64_t size,
+			  uint8_t md5[NB_MD5_LEN])
+{
+	struct nb_md5 m;
+	int r = nb_md5_init(&m);
+	if (r != 0)
+		return r;
+	char *buf = malloc(NB_HASH_STEP);
+	if (!buf) {
+		nb_md5_free(&m);
+		return -ENOMEM;
+	}
+	for (uint64_t off = 0; off < size && r == 0;) {
+		size_t n = size - off < NB_HASH_STEP ? (size_t)(size - off) : NB_HASH_STEP;
+		ssize_t k = nb_xio_pread_full(fd, buf, n, (off_t)off);
+		if (k < 0)
+			r = (int)k;
+		else if ((size_t)k != n || nb_status_changed(e->st, job->path, job->gen))
+			r = NB_E_CHANGED;
+		else if (nb_engine_stopping(e))
+			r = -ECANCELED;
+		else {
+			nb_md5_update(&m, buf, n);
+			off += n;
+			nb_status_progress(e->st, job->path, 0, size);
+			nb_engine_serve(e);
+		}
+	}
+	if (r == 0)
+		nb_md5_final(&m, md5);
+	free(buf);
+	nb_md5_free(&m);
+	return r;
+}
+
+static long nb_engine_retry_ms(int attempt_err)
+{
+	/* Server-side trouble (full disk, permissions) is not cured in
+	 * milliseconds; do not spin. */
+	return attempt_err == -EBUSY ? 2000 : 15000;
+}
+
+static int nb_engine_run_file(struct nb_engine *e, const struct nb_job *job, char *err, size_t errsz)
+{
+	int fd = openat(e->cfg.stage_fd, job->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		int r = -errno;
+		snprintf(err, errsz, "staged copy: %s", strerror(errno));
+		return r;
+	}
+	struct stat st;
+	int r = 0;
+	if (fstat(fd, &st) != 0) {
+		r = -errno;
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		r = -EINVAL;
+		snprintf(err, errsz, "not a regular file");
+		goto out;
+	}
+	struct nb_upload u = {
+		.path = job->path,
+		.fd = fd,
+		.size = (uint64_t)st.st_size,
+		.mode = st.st_mode & 07777,
+		.mtime_s = st.st_mtim.tv_sec,
+		.mtime_ns = (uint32_t)st.st_mtim.tv_nsec,
+		.changed = nb_engine_changed_cb,
+		.progress = nb_engine_progress_cb,
+		.idle = nb_engine_idle_cb,
+	};
+	struct nb_upload_ctx ctx = {e, job};
+	u.arg = &ctx;
+	if ((r = nb_engine_hash(e, job, fd, u.size, u.md5)) != 0)
+		goto out;
+	nb_status_set_md5(e->st, job->path, u.md5);
+	struct nb_upload_stats stats;
+	r = nb_upload_run(e->remote, &u, &stats);
+	if (r == 0) {
+		nb_info("%s: published (%llu bytes, resumed at %llu, sent %llu)", job->path,
+			(unsigned long long)u.size, (unsigned long long)stats.resumed_at,
+			(unsigned long long)stats.sent);
+		struct nb_synced rec = {.kind = NB_KIND_FILE,
+					.size = u.size,
+					.mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 +
+						    st.st_mtim.tv_nsec,
+					.has_md5 = 1};
+		memcpy(rec.md5, u.md5, NB_MD5_LEN);
+		nb_status_done(e->st, job, &rec);
+	} else if (e->remote && nb_remote_errtext(e->remote)[0] && !nb_remote_broken(e->remote)) {
+		snprintf(err, errsz, "%s", nb_remote_errtext(e->remote));
+	}
+out:
+	nb_xio_close(fd);
+	return r;
+}
+
+static int nb_engine_run_dir(struct nb_engine *e, const struct nb_job *job, char *err, size_t errsz)
+{
+	struct stat st;
+	if (fstatat(e->cfg.stage_fd, job->path, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+		snprintf(err, errsz, "staged directory: %s", strerror(errno));
+		return -errno;
+	}
+	int r = nb_remote_mkdir(e->remote, job->path, st.st_mode & 07777);
+	if (r == 0) {
+		struct nb_synced rec = {.kind = NB_KIND_DIR};
+		nb_status_done(e->st, job, &rec);
+	} else if (!nb_remote_broken(e->remote)) {
+		snprintf(err, errsz, "%s", nb_remote_errtext(e->remote));
+	}
+	return r;
+}
+
+static void nb_engine_disconnect(struct nb_engine *e, const char *why)
+{
+	nb_remote_close(e->remote);
+	e->remote = NULL;
+	pthread_mutex_lock(&e->lock);
+	e->connected = 0;
+	pthread_mutex_unlock(&e->lock);
+	nb_status_set_link(e->st, 0, why);
+	nb_engine_serve(e); /* fail whatever is queued */
+}
+
+static void nb_engine_run_job(struct nb_engine *e, struct nb_job *job)
+{
+	char err[512] = "";
+	int r = job->kind == NB_KIND_DIR ? nb_engine_run_dir(e, job, err, sizeof(err))
+					 : nb_engine_run_file(e, job, err, sizeof(err));
+	if (r == 0)
+		return;
+	if (r == -ENOENT && strncmp(err, "staged", 6) == 0) {
+		/* Gone locally before we got to it: nothing to send. */
+		nb_status_drop(e->st, job->path);
+		return;
+	}
+	if (r == NB_E_CHANGED || r == -ECANCELED) {
+		nb_status_fail(e->st, job, NB_STATE_PENDING, NULL, 0);
+		return;
+	}
+	if (!e->remote || nb_remote_broken(e->remote)) {
+		char why[512];
+		snprintf(why, sizeof(why), "connection lost: %s", nb_strerror(r));
+		nb_warn("%s: %s", job->path, why);
+		nb_status_fail(e->st, job, NB_STATE_PENDING, why, 0);
+		nb_engine_disconnect(e, why);
+		return;
+	}
+	if (!err[0])
+		snprintf(err, sizeof(err), "%s", nb_strerror(r));
+	int state = r == -EBUSY ? NB_STATE_PENDING : NB_STATE_ERROR;
+	nb_warn("%s: %s", job->path, err);
+	nb_status_fail(e->st, job, state, err, nb_engine_retry_ms(r));
+}
+
+static void *nb_engine_main(void *arg)
+{
+	struct nb_engine *e = arg;
+	char why[1024];
+	while (!nb_engine_stopping(e)) {
+		if (!e->remote) {
+			int r = nb_engine_connect(&e->cfg, &e->remote, why, sizeof(why));
+			if (r != 0) {
+				e->remote = NULL;
+				nb_warn("offline: %s (retrying in %ld ms)", why, e->backoff_ms);
+				nb_status_set_link(e->st, 0, why);
+				nb_engine_serve(e);
+				nb_status_wait(e->st, e->backoff_ms);
+				e->backoff_ms = e->backoff_ms * 2 > NB_BACKOFF_MAX_MS ? NB_BACKOFF_MAX_MS
+										       : e->backoff_ms * 2;
+				continue;
+			}
+			e->backoff_ms = NB_BACKOFF_MIN_MS;
+			pthread_mutex_lock(&e->lock);
+			e->connected = 1;
+			pthread_mutex_unlock(&e->lock);
+			nb_status_set_link(e->st, 1, "");
+			nb_info("connected");
+		}
+		nb_engine_serve(e);
+		struct nb_job job;
+		long wait_ms;
+		if (nb_status_next_job(e->st, &job, &wait_ms)) {
+			nb_engine_run_job(e, &job);
+			free(job.path);
+			continue;
+		}
+		if (wait_ms < 0 || wait_ms > 5000)
+			wait_ms = 5000;
+		nb_status_wait(e->st, wait_ms);
+	}
+	if (e->remote)
+		nb_engine_disconnect(e, "stopped");
+	return NULL;
+}
+
+int nb_engine_start(const struct nb_engine_config *cfg, struct nb_status *st,
+		    struct nb_engine **out)
+{
+	struct nb_engine *e = calloc(1, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	e->cfg = *cfg;
+	e->st = st;
+	e->backoff_ms = NB_BACKOFF_MIN_MS;
+	pthread_mutex_init(&e->lock, NULL);
+	int r = pthread_create(&e->thread, NULL, nb_engine_main, e);
+	if (r != 0) {
+		free(e);
+		return -r;
+	}
+	*out = e;
+	return 0;
+}
+
+void nb_engine_stop(struct nb_engine *e)
+{
+	if (!e)
+		return;
+	pthread_mutex_lock(&e->lock);
+	e->stop = 1;
+	pthread_mutex_unlock(&e->lock);
+	nb_status_wake(e->st);
+	pthread_join(e->thread, NULL);
+	nb_engine_serve(e); /* answer requests that raced with the stop */
+	pthread_mutex_destroy(&e->lock);
+	free(e);
+}

@@ -1,0 +1,100 @@
+#include "sync/frame.h"
+
+#include <string.h>
+
+#include "sync/err.h"
+
+/* Window large enough for one maximal frame plus a read chunk. */
+#define NB_FRAME_WINDOW (NB_FRAME_MAX + NB_FRAME_HDR + 256 * 1024)
+#define NB_FRAME_READ_CHUNK (256 * 1024)
+
+void nb_frame_reader_init(struct nb_frame_reader *fr, struct nb_stream *s)
+{
+	fr->s = s;
+	nb_buf_init(&fr->rx, NB_FRAME_WINDOW);
+}
+
+void nb_frame_reader_free(struct nb_frame_reader *fr)
+{
+	nb_buf_free(&fr->rx);
+}
+
+int nb_frame_begin(struct nb_buf *b, uint8_t type)
+{
+	nb_buf_reset(b);
+	int r = nb_buf_put_u32(b, 0);
+	if (r == 0)
+		r = nb_buf_put_u8(b, type);
+	return r;
+}
+
+int nb_frame_finish(struct nb_buf *b)
+{
+	size_t n = nb_buf_len(b);
+	if (n < NB_FRAME_HDR)
+		return NB_E_PROTO;
+	size_t body = n - 4;
+	if (body > NB_FRAME_MAX)
+		return NB_E_TOOBIG;
+	uint8_t *p = b->data + b->off;
+	p[0] = (uint8_t)(body >> 24);
+	p[1] = (uint8_t)(body >> 16);
+	p[2] = (uint8_t)(body >> 8);
+	p[3] = (uint8_t)body;
+	return 0;
+}
+
+int nb_frame_send(struct nb_stream *s, struct nb_buf *b)
+{
+	int r = nb_frame_finish(b);
+	if (r != 0)
+		return r;
+	return s->write(s->ctx, nb_buf_ptr(b), nb_buf_len(b));
+}
+
+int nb_frame_parse(struct nb_buf *rx, uint8_t *type, struct nb_buf *payload)
+{
+	uint32_t len;
+	int r = nb_buf_peek_u32(rx, &len);
+	if (r != 0)
+		return r;
+	if (len == 0)
+		return NB_E_PROTO;
+	if (len > NB_FRAME_MAX)
+		return NB_E_TOOBIG;
+	if (nb_buf_len(rx) - 4 < len)
+		return NB_E_SHORT;
+	const uint8_t *p = nb_buf_ptr(rx);
+	nb_buf_reset(payload);
+	if ((r = nb_buf_put(payload, p + NB_FRAME_HDR, len - 1)) != 0)
+		return r;
+	*type = p[4];
+	return nb_buf_consume(rx, 4 + (size_t)len);
+}
+
+int nb_frame_buffered(const struct nb_frame_reader *fr)
+{
+	uint32_t len;
+	if (nb_buf_peek_u32(&fr->rx, &len) != 0)
+		return 0;
+	return len > 0 && len <= NB_FRAME_MAX && nb_buf_len(&fr->rx) - 4 >= len;
+}
+
+int nb_frame_recv(struct nb_frame_reader *fr, uint8_t *type, struct nb_buf *payload)
+{
+	for (;;) {
+		int r = nb_frame_parse(&fr->rx, type, payload);
+		if (r != NB_E_SHORT)
+			return r;
+		uint8_t *p;
+		if ((r = nb_buf_reserve(&fr->rx, NB_FRAME_READ_CHUNK, &p)) != 0)
+			return r;
+		ssize_t k = fr->s->read(fr->s->ctx, p, NB_FRAME_READ_CHUNK);
+		nb_buf_truncate(&fr->rx, nb_buf_len(&fr->rx) - NB_FRAME_READ_CHUNK +
+					     (k > 0 ? (size_t)k : 0));
+		if (k < 0)
+			return (int)k;
+		if (k == 0)
+			return nb_buf_len(&fr->rx) == 0 ? NB_E_EOF : NB_E_PROTO;
+	}
+}

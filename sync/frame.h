@@ -1,0 +1,59 @@
+/*
+ * Framing. Every message is one frame:
+ *
+ *     u32 length | u8 type | payload (length - 1 bytes)
+ *
+ * with 1 <= length <= NB_FRAME_MAX. A reader never allocates more than
+ * NB_FRAME_MAX for a frame, whatever the peer claims.
+ */
+#ifndef NB_FRAME_H
+#define NB_FRAME_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "sync/buf.h"
+
+#define NB_FRAME_MAX (1024 * 1024 + 1024)
+#define NB_FRAME_HDR 5
+
+/* A byte stream: a transport, a pipe, or a test double. */
+struct nb_stream {
+	/* Read up to n bytes: > 0 bytes read, 0 at end of stream, < 0 error.
+	 * May return fewer bytes than asked. */
+	ssize_t (*read)(void *ctx, void *buf, size_t n);
+	/* Write all n bytes: 0 or < 0 error. */
+	int (*write)(void *ctx, const void *buf, size_t n);
+	void *ctx;
+};
+
+/* Reads frames from a stream through a window buffer. */
+struct nb_frame_reader {
+	struct nb_stream *s;
+	struct nb_buf rx;
+};
+
+void nb_frame_reader_init(struct nb_frame_reader *fr, struct nb_stream *s);
+void nb_frame_reader_free(struct nb_frame_reader *fr);
+
+/* Start a frame of `type` in b (b is reset first); append the payload
+ * with nb_buf_put_*, then call nb_frame_send or nb_frame_finish. */
+int nb_frame_begin(struct nb_buf *b, uint8_t type);
+/* Patch the length field. NB_E_TOOBIG if the frame exceeds the cap. */
+int nb_frame_finish(struct nb_buf *b);
+/* nb_frame_finish, then write the whole frame. */
+int nb_frame_send(struct nb_stream *s, struct nb_buf *b);
+
+/* Try to take one whole frame out of rx (no I/O). 0: *type and payload
+ * (reset, then filled) hold it. NB_E_SHORT: more bytes are needed, rx is
+ * untouched. NB_E_PROTO / NB_E_TOOBIG: the header is invalid. */
+int nb_frame_parse(struct nb_buf *rx, uint8_t *type, struct nb_buf *payload);
+/* Read one frame, blocking on the stream. 0, NB_E_EOF (clean end between
+ * frames), NB_E_PROTO (end inside a frame or bad header), or the
+ * stream's error. */
+int nb_frame_recv(struct nb_frame_reader *fr, uint8_t *type, struct nb_buf *payload);
+/* True if a whole frame is already buffered. */
+int nb_frame_buffered(const struct nb_frame_reader *fr);
+
+#endif

@@ -1,0 +1,398 @@
+#include "sync/proto.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "sync/err.h"
+#include "sync/pathname.h"
+
+const char *nb_msg_name(uint8_t type)
+{
+	switch (type) {
+	case NB_MSG_HELLO: return "HELLO";
+	case NB_MSG_OK: return "OK";
+	case NB_MSG_ERROR: return "ERROR";
+	case NB_MSG_ATTR: return "ATTR";
+	case NB_MSG_DIRENTS: return "DIRENTS";
+	case NB_MSG_PUT_OFFER: return "PUT_OFFER";
+	case NB_MSG_PUT_FAIL: return "PUT_FAIL";
+	case NB_MSG_STAT: return "STAT";
+	case NB_MSG_LIST: return "LIST";
+	case NB_MSG_MKDIR: return "MKDIR";
+	case NB_MSG_PUT_OPEN: return "PUT_OPEN";
+	case NB_MSG_PUT_DATA: return "PUT_DATA";
+	case NB_MSG_PUT_END: return "PUT_END";
+	case NB_MSG_PUT_ABORT: return "PUT_ABORT";
+	default: return "?";
+	}
+}
+
+/* Trailing bytes after the last field mean the peer and we disagree about
+ * the format: refuse rather than guess. */
+static int nb_proto_done(struct nb_buf *p, int r)
+{
+	if (r == 0 && nb_buf_len(p) != 0)
+		return NB_E_PROTO;
+	return r;
+}
+
+int nb_proto_empty_decode(struct nb_buf *p)
+{
+	return nb_proto_done(p, 0);
+}
+
+int nb_proto_hello_encode(struct nb_buf *b, uint32_t version, const char *software)
+{
+	int r;
+	if ((r = nb_frame_begin(b, NB_MSG_HELLO)) != 0 ||
+	    (r = nb_buf_put_cstr(b, NB_PROTO_MAGIC)) != 0 ||
+	    (r = nb_buf_put_u32(b, version)) != 0 ||
+	    (r = nb_buf_put_str(b, software, strnlen(software, NB_SOFTWARE_MAX))) != 0)
+		return r;
+	return nb_frame_finish(b);
+}
+
+int nb_proto_hello_decode(struct nb_buf *p, struct nb_hello *m)
+{
+	const uint8_t *magic;
+	size_t n;
+	int r;
+	memset(m, 0, sizeof(*m));
+	if ((r = nb_buf_get_str(p, &magic, &n, 16)) != 0)
+		return r;
+	if (n != strlen(NB_PROTO_MAGIC) || memcmp(magic, NB_PROTO_MAGIC, n) != 0)
+		return NB_E_PROTO;
+	if ((r = nb_buf_get_u32(p, &m->version)) != 0 ||
+	    (r = nb_buf_get_cstr(p, &m->software, NB_SOFTWARE_MAX)) != 0)
+		return r;
+	r = nb_proto_done(p, 0);
+	if (r != 0)
+		nb_proto_hello_free(m);
+	return r;
+}
+
+void nb_proto_hello_free(struct nb_hello *m)
+{
+	free(m->software);
+	m->software = NULL;
+}
+
+int nb_proto_ok_encode(struct nb_buf *b)
+{
+	int r = nb_frame_begin(b, NB_MSG_OK);
+	return r ? r : nb_frame_finish(b);
+}
+
+int nb_proto_error_encode(struct nb_buf *b, uint8_t type, uint32_t code, const char *text)
+{
+	int r;
+	if ((r = nb_frame_begin(b, type)) != 0 || (r = nb_buf_put_u32(b, code)) != 0 ||
+	    (r = nb_buf_put_str(b, text, strnlen(text, NB_ERRTEXT_MAX))) != 0)
+		return r;
+	return nb_frame_finish(b);
+}
+
+int nb_proto_error_decode(struct nb_buf *p, struct nb_error *m)
+{
+	int r;
+	memset(m, 0, sizeof(*m));
+	if ((r = nb_buf_get_u32(p, &m->code)) != 0 ||
+	    (r = nb_buf_get_cstr(p, &m->text, NB_ERRTEXT_MAX)) != 0)
+		return r;
+	/* A code that is not a plausible errno would turn into garbage on
+	 * our side; map it to a generic I/O error. */
+	if (m->code == 0 || m->code > 4095)
+		m->code = EIO;
+	r = nb_proto_done(p, 0);
+	if (r != 0)
+		nb_proto_error_free(m);
+	return r;
+}
+
+void nb_proto_error_free(struct nb_error *m)
+{
+	free(m->text);
+	m->text = NULL;
+}
+
+int nb_proto_path_encode(struct nb_buf *b, uint8_t type, const char *path)
+{
+	int r;
+	if ((r = nb_frame_begin(b, type)) != 0 || (r = nb_buf_put_cstr(b, path)) != 0)
+		return r;
+	return nb_frame_finish(b);
+}
+
+int nb_proto_path_decode(struct nb_buf *p, char **path)
+{
+	int r = nb_buf_get_cstr(p, path, NB_PATH_MAX);
+	if (r != 0)
+		return r;
+	r = nb_proto_done(p, 0);
+	if (r != 0) {
+		free(*path);
+		*path = NULL;
+	}
+	return r;
+}
+
+int nb_proto_mkdir_encode(struct nb_buf *b, const char *path, uint32_t mode)
+{
+	int r;
+	if ((r = nb_frame_begin(b, NB_MSG_MKDIR)) != 0 || (r = nb_buf_put_cstr(b, path)) != 0 ||
+	    (r = nb_buf_put_u32(b, mode)) != 0)
+		return r;
+	return nb_frame_finish(b);
+}
+
+int nb_proto_mkdir_decode(struct nb_buf *p, char **path, uint32_t *mode)
+{
+	int r = nb_buf_get_cstr(p, path, NB_PATH_MAX);
+	if (r != 0)
+		return r;
+	r = nb_proto_done(p, nb_buf_get_u32(p, mode));
+	if (r != 0) {
+		free(*path);
+		*path = NULL;
+	}
+	return r;
+}
+
+static int nb_proto_put_attr(struct nb_buf *b, const struct nb_attr *a)
+{
+	int r;
+	if ((r = nb_buf_put_u32(b, a->mode)) != 0 || (r = nb_buf_put_u64(b, a->size)) != 0 ||
+	    (r = nb_buf_put_i64(b, a->mtime_s)) != 0 || (r = nb_buf_put_u32(b, a->mtime_ns)) != 0)
+		return r;
+	return 0;
+}
+
+static int nb_proto_get_attr(struct nb_buf *p, struct nb_attr *a)
+{
+	int r;
+	if ((r = nb_buf_get_u32(p, &a->mode)) != 0 || (r = nb_buf_get_u64(p, &a->size)) != 0 ||
+	    (r = nb_buf_get_i64(p, &a->mtime_s)) != 0 || (r = nb_buf_get_u32(p, &a->mtime_ns)) != 0)
+		return r;
+	if (a->mtime_ns >= 1000000000u || a->size > NB_FILE_SIZE_MAX)
+		return NB_E_PROTO;
+	return 0;
+}
+
+int nb_proto_attr_encode(struct nb_buf *b, const struct nb_attr *a)
+{
+	int r;
+	if ((r = nb_frame_begin(b, NB_MSG_ATTR)) != 0 || (r = nb_proto_put_attr(b, a)) != 0)
+		return r;
+	return nb_frame_finish(b);
+}
+
+int nb_proto_attr_decode(struct nb_buf *p, struct nb_attr *a)
+{
+	return nb_proto_done(p, nb_proto_get_attr(p, a));
+}
+
+/* The count field sits right after the 5-byte frame header. */
+#define NB_DIRENTS_COUNT_OFF NB_FRAME_HDR
+
+int nb_proto_dirents_begin(struct nb_buf *b)
+{
+	int r = nb_frame_begin(b, NB_MSG_DIRENTS);
+	return r ? r : nb_buf_put_u32(b, 0);
+}
+
+int nb_proto_dirents_count(const struct nb_buf *b)
+{
+	const uint8_t *c = nb_buf_ptr(b) + NB_DIRENTS_COUNT_OFF;
+	return (int)((uint32_t)c[0] << 24 | (uint32_t)c[1] << 16 | (uint32_t)c[2] << 8 | c[3]);
+}
+
+int nb_proto_dirents_add(struct nb_buf *b, const char *name, const struct nb_attr *a)
+{
+	uint32_t count = (uint32_t)nb_proto_dirents_count(b);
+	if (count >= NB_DIRENTS_MAX)
+		return NB_E_TOOBIG;
+	size_t save = nb_buf_len(b);
+	size_t namelen = strlen(name);
+	/* Stay under the frame cap; the caller starts a new frame. */
+	if (save + 4 + namelen + 24 > NB_FRAME_MAX)
+		return NB_E_TOOBIG;
+	int r = nb_buf_put_str(b, name, namelen);
+	if (r == 0)
+		r = nb_proto_put_attr(b, a);
+	if (r != 0) {
+		nb_buf_truncate(b, save);
+		return r;
+	}
+	count++;
+	uint8_t *c = b->data + b->off + NB_DIRENTS_COUNT_OFF;
+	c[0] = (uint8_t)(count >> 24);
+	c[1] = (uint8_t)(count >> 16);
+	c[2] = (uint8_t)(count >> 8);
+	c[3] = (uint8_t)count;
+	return 0;
+}
+
+int nb_proto_dirents_decode(struct nb_buf *p, struct nb_dirents *m)
+{
+	uint32_t count;
+	int r;
+	memset(m, 0, sizeof(*m));
+	if ((r = nb_buf_get_u32(p, &count)) != 0)
+		return r;
+	if (count > NB_DIRENTS_MAX)
+		return NB_E_TOOBIG;
+	/* Each entry needs at least 4 + 1 + 24 bytes: refuse counts the
+	 * payload cannot hold before allocating for them. */
+	if ((size_t)count * 29 > nb_buf_len(p))
+		return NB_E_SHORT;
+	m->ents = calloc(count ? count : 1, sizeof(*m->ents));
+	if (!m->ents)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < count; i++) {
+		const uint8_t *name;
+		size_t n;
+		if ((r = nb_buf_get_str(p, &name, &n, NB_NAME_MAX)) != 0)
+			goto fail;
+		if ((r = nb_path_check_name((const char *)name, n)) != 0) {
+			r = NB_E_PROTO;
+			goto fail;
+		}
+		struct nb_dirent *e = &m->ents[i];
+		if ((r = nb_proto_get_attr(p, &e->attr)) != 0)
+			goto fail;
+		e->name = strndup((const char *)name, n);
+		if (!e->name) {
+			r = -ENOMEM;
+			goto fail;
+		}
+		m->count = i + 1;
+	}
+	if ((r = nb_proto_done(p, 0)) == 0)
+		return 0;
+fail:
+	nb_proto_dirents_free(m);
+	return r;
+}
+
+void nb_proto_dirents_free(struct nb_dirents *m)
+{
+	for (uint32_t i = 0; i < m->count; i++)
+		free(m->ents[i].name);
+	free(m->ents);
+	memset(m, 0, sizeof(*m));
+}
+
+int nb_proto_put_open_encode(struct nb_buf *b, const struct nb_put_open *m)
+{
+	int r;
+	if ((r = nb_frame_begin(b, NB_MSG_PUT_OPEN)) != 0 || (r = nb_buf_put_cstr(b, m->path)) != 0 ||
+	    (r = nb_buf_put_u64(b, m->size)) != 0 || (r = nb_buf_put(b, m->md5, NB_MD5_LEN)) != 0 ||
+	    (r = nb_buf_put_u32(b, m->mode)) != 0 || (r = nb_buf_put_i64(b, m->mtime_s)) != 0 ||
+	    (r = nb_buf_put_u32(b, m->mtime_ns)) != 0 || (r = nb_buf_put_u32(b, m->flags)) != 0)
+		return r;
+	return nb_frame_finish(b);
+}
+
+int nb_proto_put_open_decode(struct nb_buf *p, struct nb_put_open *m)
+{
+	int r;
+	memset(m, 0, sizeof(*m));
+	if ((r = nb_buf_get_cstr(p, &m->path, NB_PATH_MAX)) != 0)
+		return r;
+	if ((r = nb_buf_get_u64(p, &m->size)) != 0 || (r = nb_buf_get(p, m->md5, NB_MD5_LEN)) != 0 ||
+	    (r = nb_buf_get_u32(p, &m->mode)) != 0 || (r = nb_buf_get_i64(p, &m->mtime_s)) != 0 ||
+	    (r = nb_buf_get_u32(p, &m->mtime_ns)) != 0 || (r = nb_buf_get_u32(p, &m->flags)) != 0)
+		goto fail;
+	if (m->size > NB_FILE_SIZE_MAX || m->mtime_ns >= 1000000000u || (m->mode & ~07777u)) {
+		r = NB_E_PROTO;
+		goto fail;
+	}
+	if ((r = nb_proto_done(p, 0)) == 0)
+		return 0;
+fail:
+	nb_proto_put_open_free(m);
+	return r;
+}
+
+void nb_proto_put_open_free(struct nb_put_open *m)
+{
+	free(m->path);
+	m->path = NULL;
+}
+
+int nb_proto_put_offer_encode(struct nb_buf *b, const struct nb_put_offer *m)
+{
+	int r;
+	if ((r = nb_frame_begin(b, NB_MSG_PUT_OFFER)) != 0 || (r = nb_buf_put_u64(b, m->offset)) != 0 ||
+	    (r = nb_buf_put(b, m->prefix_md5, NB_MD5_LEN)) != 0)
+		return r;
+	return nb_frame_finish(b);
+}
+
+int nb_proto_put_offer_decode(struct nb_buf *p, struct nb_put_offer *m)
+{
+	int r;
+	if ((r = nb_buf_get_u64(p, &m->offset)) != 0 ||
+	    (r = nb_buf_get(p, m->prefix_md5, NB_MD5_LEN)) != 0)
+		return r;
+	return nb_proto_done(p, m->offset > NB_FILE_SIZE_MAX ? NB_E_PROTO : 0);
+}
+
+int nb_proto_put_data_reserve(struct nb_buf *b, uint64_t offset, size_t n, uint8_t **dst)
+{
+	int r;
+	if (n > NB_DATA_CHUNK)
+		return NB_E_TOOBIG;
+	if ((r = nb_frame_begin(b, NB_MSG_PUT_DATA)) != 0 || (r = nb_buf_put_u64(b, offset)) != 0 ||
+	    (r = nb_buf_put_u32(b, (uint32_t)n)) != 0)
+		return r;
+	return nb_buf_reserve(b, n, dst);
+}
+
+int nb_proto_put_data_encode(struct nb_buf *b, uint64_t offset, const void *data, size_t n)
+{
+	uint8_t *dst;
+	int r = nb_proto_put_data_reserve(b, offset, n, &dst);
+	if (r != 0)
+		return r;
+	if (n > 0)
+		memcpy(dst, data, n);
+	return nb_frame_finish(b);
+}
+
+int nb_proto_put_data_decode(struct nb_buf *p, uint64_t *offset, const uint8_t **data, size_t *n)
+{
+	int r;
+	if ((r = nb_buf_get_u64(p, offset)) != 0 ||
+	    (r = nb_buf_get_str(p, data, n, NB_DATA_CHUNK)) != 0)
+		return r;
+	return nb_proto_done(p, *offset > NB_FILE_SIZE_MAX ? NB_E_PROTO : 0);
+}
+
+int nb_proto_put_end_encode(struct nb_buf *b)
+{
+	int r = nb_frame_begin(b, NB_MSG_PUT_END);
+	return r ? r : nb_frame_finish(b);
+}
+
+int nb_proto_put_abort_encode(struct nb_buf *b, int discard)
+{
+	int r;
+	if ((r = nb_frame_begin(b, NB_MSG_PUT_ABORT)) != 0 ||
+	    (r = nb_buf_put_u8(b, discard ? 1 : 0)) != 0)
+		return r;
+	return nb_frame_finish(b);
+}
+
+int nb_proto_put_abort_decode(struct nb_buf *p, int *discard)
+{
+	uint8_t v;
+	int r = nb_buf_get_u8(p, &v);
+	if (r == 0 && v > 1)
+		r = NB_E_PROTO;
+	if (r == 0)
+		*discard = v;
+	return nb_proto_done(p, r);
+}

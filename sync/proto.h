@@ -1,0 +1,148 @@
+/*
+ * The nbfs wire protocol, version 1: message types and their payloads.
+ * docs/PROTOCOL.md is the prose description; this header is the truth.
+ *
+ * Every encode function appends a whole frame to a buffer (it calls
+ * nb_frame_begin, so the buffer is reset first). Every decode function
+ * parses a frame payload, checks every length against its cap, rejects
+ * trailing bytes, and allocates only what it hands back (freed with the
+ * matching *_free). Decoders return 0, NB_E_SHORT, NB_E_TOOBIG or
+ * NB_E_PROTO and never crash on any input.
+ */
+#ifndef NB_PROTO_H
+#define NB_PROTO_H
+
+#include <stdint.h>
+
+#include "sync/buf.h"
+#include "sync/frame.h"
+#include "sync/md5.h"
+
+#define NB_PROTO_MAGIC "nbfs"
+#define NB_PROTO_VERSION 1
+#define NB_DATA_CHUNK (256 * 1024)
+#define NB_ERRTEXT_MAX 1024
+#define NB_SOFTWARE_MAX 128
+#define NB_DIRENTS_MAX 4096 /* entries per DIRENTS frame */
+#define NB_FILE_SIZE_MAX ((uint64_t)1 << 50) /* 1 PiB: sanity cap on announced sizes */
+
+enum nb_msg {
+	/* Both ways, first frame of a session. */
+	NB_MSG_HELLO = 1,
+	/* Server replies. */
+	NB_MSG_OK = 2,
+	NB_MSG_ERROR = 3,
+	NB_MSG_ATTR = 4,
+	NB_MSG_DIRENTS = 5,
+	NB_MSG_PUT_OFFER = 6,
+	NB_MSG_PUT_FAIL = 7, /* early terminal reply of an upload; payload as ERROR */
+	/* Client requests. */
+	NB_MSG_STAT = 10,
+	NB_MSG_LIST = 11,
+	NB_MSG_MKDIR = 12,
+	NB_MSG_PUT_OPEN = 20,
+	NB_MSG_PUT_DATA = 21,
+	NB_MSG_PUT_END = 22,
+	NB_MSG_PUT_ABORT = 23,
+};
+
+/* Human-readable name of a message type ("?" if unknown). */
+const char *nb_msg_name(uint8_t type);
+
+struct nb_attr {
+	uint32_t mode; /* S_IFMT type bits and permission bits */
+	uint64_t size;
+	int64_t mtime_s;
+	uint32_t mtime_ns;
+};
+
+struct nb_hello {
+	uint32_t version;
+	char *software; /* free-form, e.g. "nbfs-server 0.1.0" */
+};
+
+struct nb_error {
+	uint32_t code; /* positive errno value */
+	char *text;
+};
+
+struct nb_dirent {
+	char *name;
+	struct nb_attr attr;
+};
+
+struct nb_dirents {
+	uint32_t count;
+	struct nb_dirent *ents;
+};
+
+struct nb_put_open {
+	char *path;
+	uint64_t size;
+	uint8_t md5[NB_MD5_LEN];
+	uint32_t mode; /* permission bits of the published file */
+	int64_t mtime_s;
+	uint32_t mtime_ns;
+	uint32_t flags; /* reserved, 0 */
+};
+
+struct nb_put_offer {
+	uint64_t offset;                /* bytes of the partial the server holds */
+	uint8_t prefix_md5[NB_MD5_LEN]; /* MD5 of those bytes */
+};
+
+/* HELLO: str magic, u32 version, str software. */
+int nb_proto_hello_encode(struct nb_buf *b, uint32_t version, const char *software);
+int nb_proto_hello_decode(struct nb_buf *p, struct nb_hello *m);
+void nb_proto_hello_free(struct nb_hello *m);
+
+/* OK: empty. */
+int nb_proto_ok_encode(struct nb_buf *b);
+/* ERROR (and PUT_FAIL, given as type): u32 code, str text. */
+int nb_proto_error_encode(struct nb_buf *b, uint8_t type, uint32_t code, const char *text);
+int nb_proto_error_decode(struct nb_buf *p, struct nb_error *m);
+void nb_proto_error_free(struct nb_error *m);
+
+/* STAT, LIST: str path. MKDIR: str path, u32 mode. */
+int nb_proto_path_encode(struct nb_buf *b, uint8_t type, const char *path);
+int nb_proto_path_decode(struct nb_buf *p, char **path);
+int nb_proto_mkdir_encode(struct nb_buf *b, const char *path, uint32_t mode);
+int nb_proto_mkdir_decode(struct nb_buf *p, char **path, uint32_t *mode);
+
+/* ATTR: attr. */
+int nb_proto_attr_encode(struct nb_buf *b, const struct nb_attr *a);
+int nb_proto_attr_decode(struct nb_buf *p, struct nb_attr *a);
+
+/* DIRENTS: u32 count, count x (str name, attr); count <= NB_DIRENTS_MAX.
+ * A listing is zero or more DIRENTS frames followed by OK. The encoder
+ * side builds a frame incrementally: begin, add until it returns
+ * NB_E_TOOBIG or the count cap, finish. */
+int nb_proto_dirents_begin(struct nb_buf *b);
+int nb_proto_dirents_add(struct nb_buf *b, const char *name, const struct nb_attr *a);
+int nb_proto_dirents_count(const struct nb_buf *b);
+int nb_proto_dirents_decode(struct nb_buf *p, struct nb_dirents *m);
+void nb_proto_dirents_free(struct nb_dirents *m);
+
+/* PUT_OPEN: str path, u64 size, md5[16], u32 mode, i64 mtime_s,
+ * u32 mtime_ns, u32 flags. */
+int nb_proto_put_open_encode(struct nb_buf *b, const struct nb_put_open *m);
+int nb_proto_put_open_decode(struct nb_buf *p, struct nb_put_open *m);
+void nb_proto_put_open_free(struct nb_put_open *m);
+/* PUT_OFFER: u64 offset, md5[16]. */
+int nb_proto_put_offer_encode(struct nb_buf *b, const struct nb_put_offer *m);
+int nb_proto_put_offer_decode(struct nb_buf *p, struct nb_put_offer *m);
+/* PUT_DATA: u64 offset, str data (<= NB_DATA_CHUNK). The decoder points
+ * *data into the payload buffer. */
+int nb_proto_put_data_encode(struct nb_buf *b, uint64_t offset, const void *data, size_t n);
+/* Like encode, but reserves n bytes for the caller to fill at *dst (so
+ * file data is read straight into the frame). */
+int nb_proto_put_data_reserve(struct nb_buf *b, uint64_t offset, size_t n, uint8_t **dst);
+int nb_proto_put_data_decode(struct nb_buf *p, uint64_t *offset, const uint8_t **data, size_t *n);
+/* PUT_END: empty. PUT_ABORT: u8 discard (1: delete the partial). */
+int nb_proto_put_end_encode(struct nb_buf *b);
+int nb_proto_put_abort_encode(struct nb_buf *b, int discard);
+int nb_proto_put_abort_decode(struct nb_buf *p, int *discard);
+/* For payloads that must be empty (OK, PUT_END). */
+int nb_proto_empty_decode(struct nb_buf *p);
+
+#endif

@@ -1,0 +1,58 @@
+/*
+ * The client end of the protocol: one session with an nbfs-server over a
+ * transport, used by a single thread at a time. Each call sends a request
+ * and reads its reply. A server ERROR reply returns -errno (its code) and
+ * leaves the server's text in nb_remote_errtext(). Any other failure
+ * (transport error, protocol violation) leaves the session unusable: the
+ * caller closes it and reconnects.
+ */
+#ifndef NB_REMOTE_H
+#define NB_REMOTE_H
+
+#include "sync/frame.h"
+#include "sync/proto.h"
+#include "sync/transport.h"
+
+struct nb_remote {
+	struct nb_transport *t;
+	struct nb_frame_reader rd;
+	struct nb_buf tx;
+	struct nb_buf rx;
+	char errtext[NB_ERRTEXT_MAX + 1];
+	int broken;
+	int uploading;      /* between PUT_OPEN's offer and the terminal reply */
+	int upload_err;     /* the upload's early failure (PUT_FAIL), or 0 */
+};
+
+/* Take ownership of t and exchange HELLO. On failure t is closed too.
+ * A server that refuses (for instance, its root does not exist) returns
+ * its error code with the text in errbuf. */
+int nb_remote_open(struct nb_transport *t, struct nb_remote **out, char *errbuf, size_t errsz);
+void nb_remote_close(struct nb_remote *r);
+const char *nb_remote_errtext(const struct nb_remote *r);
+/* True if the session can no longer be used. */
+int nb_remote_broken(const struct nb_remote *r);
+
+int nb_remote_stat(struct nb_remote *r, const char *path, struct nb_attr *a);
+/* Call fn for each entry of directory path; fn returns 0 to go on.
+ * STAT, LIST and MKDIR may be interleaved with an upload's PUT_DATA. */
+int nb_remote_list(struct nb_remote *r, const char *path,
+		   int (*fn)(void *arg, const char *name, const struct nb_attr *a), void *arg);
+int nb_remote_mkdir(struct nb_remote *r, const char *path, uint32_t mode);
+
+/* Upload primitives (see sync/upload.c for the whole flow).
+ * put_open: 0 with *offer filled, or 1 if the server already holds this
+ * exact content at that path (no upload needed), or an error. */
+int nb_remote_put_open(struct nb_remote *r, const struct nb_put_open *m, struct nb_put_offer *offer);
+/* Send n bytes of fd at file offset `offset` as PUT_DATA frames.
+ * -ENODATA if the file is shorter than expected (it changed). */
+int nb_remote_put_data_fd(struct nb_remote *r, int fd, uint64_t offset, size_t n);
+/* If the server has already failed the upload (an early PUT_FAIL, for
+ * instance a full disk), return that error; otherwise 0 at once. */
+int nb_remote_put_poll(struct nb_remote *r);
+/* PUT_END: 0 once the file is verified and published. */
+int nb_remote_put_end(struct nb_remote *r);
+/* PUT_ABORT: the server drops the upload (and with discard, its partial). */
+int nb_remote_put_abort(struct nb_remote *r, int discard);
+
+#endif

@@ -1,0 +1,522 @@
+#include "sync/status.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "sync/err.h"
+#include "sync/log.h"
+#include "sync/pathname.h"
+#include "sync/xio.h"
+
+struct nb_entry {
+	char *path;
+	int kind;
+	int state;
+	uint64_t gen;
+	int writers;
+	long long changed_ms; /* last change or last writer closed */
+	long long retry_ms;   /* not before this time */
+	uint64_t done, total;
+	long long rate_ms;    /* time of the last rate sample */
+	uint64_t rate_done;
+	double rate;
+	int has_md5;
+	uint8_t md5[NB_MD5_LEN];
+	char *error;
+	struct nb_entry *hnext;          /* hash chain */
+	struct nb_entry *prev, *next;    /* FIFO of first change */
+};
+
+struct nb_status {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct nb_statedb *db;
+	long delay_ms;
+	struct nb_entry **buckets;
+	size_t nbuckets, count;
+	struct nb_entry *head, *tail;
+	uint64_t next_gen;
+	int connected;
+	char link_reason[256];
+};
+
+const char *nb_state_name(int state)
+{
+	switch (state) {
+	case NB_STATE_SYNCED: return "synced";
+	case NB_STATE_PENDING: return "pending";
+	case NB_STATE_UPLOADING: return "uploading";
+	default: return "error";
+	}
+}
+
+static size_t nb_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return (size_t)h;
+}
+
+int nb_status_new(struct nb_statedb *db, long delay_ms, struct nb_status **out)
+{
+	struct nb_status *st = calloc(1, sizeof(*st));
+	if (!st)
+		return -ENOMEM;
+	st->nbuckets = 4096;
+	st->buckets = calloc(st->nbuckets, sizeof(*st->buckets));
+	if (!st->buckets) {
+		free(st);
+		return -ENOMEM;
+	}
+	pthread_mutex_init(&st->lock, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&st->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	st->db = db;
+	st->delay_ms = delay_ms;
+	snprintf(st->link_reason, sizeof(st->link_reason), "not connected yet");
+	*out = st;
+	return 0;
+}
+
+static void nb_entry_free(struct nb_entry *e)
+{
+	free(e->path);
+	free(e->error);
+	free(e);
+}
+
+void nb_status_free(struct nb_status *st)
+{
+	if (!st)
+		return;
+	struct nb_entry *e = st->head;
+	while (e) {
+		struct nb_entry *n = e->next;
+		nb_entry_free(e);
+		e = n;
+	}
+	free(st->buckets);
+	pthread_mutex_destroy(&st->lock);
+	pthread_cond_destroy(&st->cond);
+	free(st);
+}
+
+static void nb_status_grow(struct nb_status *st)
+{
+	size_t n = st->nbuckets * 2;
+	struct nb_entry **b = calloc(n, sizeof(*b));
+	if (!b)
+		return; /* longer chains, still correct */
+	for (struct nb_entry *e = st->head; e; e = e->next) {
+		size_t i = nb_hash(e->path) & (n - 1);
+		e->hnext = b[i];
+		b[i] = e;
+	}
+	free(st->buckets);
+	st->buckets = b;
+	st->nbuckets = n;
+}
+
+static struct nb_entry *nb_status_find(struct nb_status *st, const char *path)
+{
+	for (struct nb_entry *e = st->buckets[nb_hash(path) & (st->nbuckets - 1)]; e; e = e->hnext)
+		if (strcmp(e->path, path) == 0)
+			return e;
+	return NULL;
+}
+
+static struct nb_entry *nb_status_insert(struct nb_status *st, const char *path, int kind)
+{
+	struct nb_entry *e = calloc(1, sizeof(*e));
+	if (!e || !(e->path = strdup(path))) {
+		free(e);
+		return NULL;
+	}
+	e->kind = kind;
+	e->state = NB_STATE_PENDING;
+	if (st->count + 1 > st->nbuckets)
+		nb_status_grow(st);
+	size_t i = nb_hash(path) & (st->nbuckets - 1);
+	e->hnext = st->buckets[i];
+	st->buckets[i] = e;
+	e->prev = st->tail;
+	if (st->tail)
+		st->tail->next = e;
+	else
+		st->head = e;
+	st->tail = e;
+	st->count++;
+	return e;
+}
+
+static void nb_status_remove(struct nb_status *st, struct nb_entry *e)
+{
+	struct nb_entry **pp = &st->buckets[nb_hash(e->path) & (st->nbuckets - 1)];
+	while (*pp != e)
+		pp = &(*pp)->hnext;
+	*pp = e->hnext;
+	if (e->prev)
+		e->prev->next = e->next;
+	else
+		st->head = e->next;
+	if (e->next)
+		e->next->prev = e->prev;
+	else
+		st->tail = e->prev;
+	st->count--;
+	nb_entry_free(e);
+}
+
+static void nb_entry_set_error(struct nb_entry *e, const char *error)
+{
+	free(e->error);
+	e->error = error ? strdup(error) : NULL;
+}
+
+static int nb_status_load_one(void *arg, const char *path, int kind)
+{
+	struct nb_status *st = arg;
+	if (nb_status_find(st, path))
+		return 0;
+	struct nb_entry *e = nb_status_insert(st, path, kind);
+	if (!e)
+		return -ENOMEM;
+	e->gen = ++st->next_gen;
+	e->changed_ms = nb_xio_now_ms() - st->delay_ms; /* closed long ago */
+	return 0;
+}
+
+int nb_status_load(struct nb_status *st)
+{
+	pthread_mutex_lock(&st->lock);
+	int r = nb_statedb_each_dirty(st->db, nb_status_load_one, st);
+	pthread_mutex_unlock(&st->lock);
+	return r;
+}
+
+/* Called with the lock held. */
+static struct nb_entry *nb_status_touch_locked(struct nb_status *st, const char *path, int kind,
+					       int *err)
+{
+	struct nb_entry *e = nb_status_find(st, path);
+	*err = 0;
+	if (!e) {
+		/* Durable first: the change is on record before we return. */
+		if ((*err = nb_statedb_mark_dirty(st->db, path, kind)) != 0)
+			return NULL;
+		if (!(e = nb_status_insert(st, path, kind))) {
+			*err = -ENOMEM;
+			return NULL;
+		}
+	} else if (e->state == NB_STATE_ERROR) {
+		/* A new version deserves a fresh attempt. */
+		e->state = NB_STATE_PENDING;
+		e->retry_ms = 0;
+	}
+	e->kind = kind;
+	e->gen = ++st->next_gen;
+	e->changed_ms = nb_xio_now_ms();
+	e->has_md5 = 0;
+	return e;
+}
+
+int nb_status_touch(struct nb_status *st, const char *path, int kind)
+{
+	int r;
+	pthread_mutex_lock(&st->lock);
+	if (nb_status_touch_locked(st, path, kind, &r) && kind == NB_KIND_DIR)
+		pthread_cond_signal(&st->cond);
+	pthread_mutex_unlock(&st->lock);
+	return r;
+}
+
+int nb_status_writer_open(struct nb_status *st, const char *path)
+{
+	int r;
+	pthread_mutex_lock(&st->lock);
+	struct nb_entry *e = nb_status_touch_locked(st, path, NB_KIND_FILE, &r);
+	if (e)
+		e->writers++;
+	pthread_mutex_unlock(&st->lock);
+	return r;
+}
+
+void nb_status_writer_close(struct nb_status *st, const char *path)
+{
+	pthread_mutex_lock(&st->lock);
+	struct nb_entry *e = nb_status_find(st, path);
+	if (e) {
+		if (e->writers > 0)
+			e->writers--;
+		e->changed_ms = nb_xio_now_ms();
+		pthread_cond_signal(&st->cond);
+	}
+	pthread_mutex_unlock(&st->lock);
+}
+
+static void nb_status_fill(const struct nb_entry *e, struct nb_status_view *v)
+{
+	memset(v, 0, sizeof(*v));
+	v->state = e->state;
+	v->kind = e->kind;
+	v->done = e->done;
+	v->total = e->total;
+	v->rate = e->rate;
+	v->has_md5 = e->has_md5;
+	if (e->has_md5)
+		nb_md5_hex(e->md5, v->md5);
+	if (e->error)
+		snprintf(v->error, sizeof(v->error), "%s", e->error);
+	v->count = 1;
+}
+
+int nb_status_get(struct nb_status *st, const char *path, struct nb_status_view *v)
+{
+	int r = -ENOENT;
+	pthread_mutex_lock(&st->lock);
+	struct nb_entry *e = nb_status_find(st, path);
+	if (e) {
+		nb_status_fill(e, v);
+		r = 0;
+	}
+	pthread_mutex_unlock(&st->lock);
+	return r;
+}
+
+static int nb_state_rank(int state)
+{
+	switch (state) {
+	case NB_STATE_ERROR: return 3;
+	case NB_STATE_UPLOADING: return 2;
+	case NB_STATE_PENDING: return 1;
+	default: return 0;
+	}
+}
+
+void nb_status_dir(struct nb_status *st, const char *dir, struct nb_status_view *v)
+{
+	memset(v, 0, sizeof(*v));
+	v->state = NB_STATE_SYNCED;
+	v->kind = NB_KIND_DIR;
+	pthread_mutex_lock(&st->lock);
+	for (struct nb_entry *e = st->head; e; e = e->next) {
+		if (!nb_path_is_within(e->path, dir))
+			continue;
+		v->count++;
+		v->done += e->done;
+		v->total += e->total;
+		v->rate += e->rate;
+		if (nb_state_rank(e->state) > nb_state_rank(v->state)) {
+			v->state = e->state;
+			if (e->state == NB_STATE_ERROR && e->error)
+				snprintf(v->error, sizeof(v->error), "%s: %s", e->path, e->error);
+		}
+		if (!v->error[0] && e->error)
+			snprintf(v->error, sizeof(v->error), "%s: %s", e->path, e->error);
+	}
+	pthread_mutex_unlock(&st->lock);
+}
+
+void nb_status_set_link(struct nb_status *st, int connected, const char *reason)
+{
+	pthread_mutex_lock(&st->lock);
+	st->connected = connected;
+	snprintf(st->link_reason, sizeof(st->link_reason), "%s", reason ? reason : "");
+	pthread_mutex_unlock(&st->lock);
+}
+
+size_t nb_status_report(struct nb_status *st, char *buf, size_t size)
+{
+	size_t n = 0, left = 0;
+	if (size == 0)
+		return 0;
+	buf[0] = 0;
+	pthread_mutex_lock(&st->lock);
+	int k = snprintf(buf, size, "link\t%s\t%s\n", st->connected ? "connected" : "offline",
+			 st->link_reason);
+	n = k > 0 && (size_t)k < size ? (size_t)k : 0;
+	for (struct nb_entry *e = st->head; e; e = e->next) {
+		/* Keep room for the summary line. */
+		k = snprintf(buf + n, size - n > 64 ? size - n - 64 : 0,
+			     "%s\t%" PRIu64 "\t%" PRIu64 "\t%.0f\t%s\n", nb_state_name(e->state),
+			     e->done, e->total, e->rate, e->path);
+		if (k < 0 || size - n <= 64 || (size_t)k >= size - n - 64) {
+			buf[n] = 0;
+			left++;
+			continue;
+		}
+		n += (size_t)k;
+	}
+	pthread_mutex_unlock(&st->lock);
+	if (left > 0) {
+		k = snprintf(buf + n, size - n, "more\t%zu\n", left);
+		if (k > 0 && (size_t)k < size - n)
+			n += (size_t)k;
+	}
+	return n;
+}
+
+size_t nb_status_count(struct nb_status *st)
+{
+	pthread_mutex_lock(&st->lock);
+	size_t n = st->count;
+	pthread_mutex_unlock(&st->lock);
+	return n;
+}
+
+int nb_status_next_job(struct nb_status *st, struct nb_job *job, long *wait_ms)
+{
+	long long now = nb_xio_now_ms();
+	long long best = -1;
+	int found = 0;
+	pthread_mutex_lock(&st->lock);
+	for (struct nb_entry *e = st->head; e; e = e->next) {
+		if (e->writers > 0 || e->state == NB_STATE_UPLOADING)
+			continue;
+		/* Directories need no quiet time: creating them is cheap and
+		 * lets their files follow at once. */
+		long long ready = e->kind == NB_KIND_DIR ? 0 : e->changed_ms + st->delay_ms;
+		if (e->retry_ms > ready)
+			ready = e->retry_ms;
+		if (ready <= now) {
+			job->path = strdup(e->path);
+			if (!job->path)
+				break;
+			job->kind = e->kind;
+			job->gen = e->gen;
+			e->state = NB_STATE_UPLOADING;
+			e->done = 0;
+			e->total = 0;
+			e->rate = 0;
+			e->rate_ms = 0;
+			found = 1;
+			break;
+		}
+		if (best < 0 || ready < best)
+			best = ready;
+	}
+	if (!found && st->head && best < 0)
+		best = now + 1000; /* only files with open writers: look again later */
+	pthread_mutex_unlock(&st->lock);
+	*wait_ms = found ? 0 : (best < 0 ? -1 : (long)(best - now));
+	return found;
+}
+
+void nb_status_wait(struct nb_status *st, long wait_ms)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	if (wait_ms < 0)
+		wait_ms = 60000;
+	ts.tv_sec += wait_ms / 1000;
+	ts.tv_nsec += (wait_ms % 1000) * 1000000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&st->lock);
+	pthread_cond_timedwait(&st->cond, &st->lock, &ts);
+	pthread_mutex_unlock(&st->lock);
+}
+
+void nb_status_wake(struct nb_status *st)
+{
+	pthread_mutex_lock(&st->lock);
+	pthread_cond_broadcast(&st->cond);
+	pthread_mutex_unlock(&st->lock);
+}
+
+int nb_status_changed(struct nb_status *st, const char *path, uint64_t gen)
+{
+	pthread_mutex_lock(&st->lock);
+	struct nb_entry *e = nb_status_find(st, path);
+	int changed = !e || e->gen != gen || e->writers > 0;
+	pthread_mutex_unlock(&st->lock);
+	return changed;
+}
+
+void nb_status_progress(struct nb_status *st, const char *path, uint64_t done, uint64_t total)
+{
+	long long now = nb_xio_now_ms();
+	pthread_mutex_lock(&st->lock);
+	struct nb_entry *e = nb_status_find(st, path);
+	if (e) {
+		if (e->rate_ms == 0) {
+			e->rate_ms = now;
+			e->rate_done = done;
+		} else if (now - e->rate_ms >= 500) {
+			double r = (double)(done - e->rate_done) * 1000.0 / (double)(now - e->rate_ms);
+			e->rate = e->rate > 0 ? 0.5 * e->rate + 0.5 * r : r;
+			e->rate_ms = now;
+			e->rate_done = done;
+		}
+		e->done = done;
+		e->total = total;
+	}
+	pthread_mutex_unlock(&st->lock);
+}
+
+void nb_status_set_md5(struct nb_status *st, const char *path, const uint8_t md5[NB_MD5_LEN])
+{
+	pthread_mutex_lock(&st->lock);
+	struct nb_entry *e = nb_status_find(st, path);
+	if (e) {
+		memcpy(e->md5, md5, NB_MD5_LEN);
+		e->has_md5 = 1;
+	}
+	pthread_mutex_unlock(&st->lock);
+}
+
+int nb_status_done(struct nb_status *st, const struct nb_job *job, const struct nb_synced *rec)
+{
+	int done = 0;
+	pthread_mutex_lock(&st->lock);
+	struct nb_entry *e = nb_status_find(st, job->path);
+	if (e && e->gen == job->gen && e->writers == 0) {
+		if (nb_statedb_set_synced(st->db, job->path, rec) == 0) {
+			nb_status_remove(st, e);
+			done = 1;
+		} else {
+			e->state = NB_STATE_ERROR;
+			nb_entry_set_error(e, "cannot record the synced state (see log)");
+		}
+	} else if (e) {
+		e->state = NB_STATE_PENDING;
+	}
+	pthread_cond_broadcast(&st->cond);
+	pthread_mutex_unlock(&st->lock);
+	return done;
+}
+
+void nb_status_fail(struct nb_status *st, const struct nb_job *job, int state, const char *error,
+		    long retry_ms)
+{
+	pthread_mutex_lock(&st->lock);
+	struct nb_entry *e = nb_status_find(st, job->path);
+	if (e) {
+		e->state = state;
+		nb_entry_set_error(e, error);
+		e->retry_ms = nb_xio_now_ms() + retry_ms;
+	}
+	pthread_mutex_unlock(&st->lock);
+}
+
+void nb_status_drop(struct nb_status *st, const char *path)
+{
+	pthread_mutex_lock(&st->lock);
+	struct nb_entry *e = nb_status_find(st, path);
+	if (e) {
+		nb_statedb_clear_dirty(st->db, path);
+		nb_status_remove(st, e);
+	}
+	pthread_mutex_unlock(&st->lock);
+}

@@ -1,0 +1,51 @@
+/*
+ * Transports: a bidirectional byte stream to a running nbfs-server.
+ * Two kinds: an SSH exec channel (libssh2) and a local child process over
+ * pipes (for tests and local targets). Both run the same server command
+ * line, built by nb_transport_command().
+ */
+#ifndef NB_TRANSPORT_H
+#define NB_TRANSPORT_H
+
+#include <stdint.h>
+
+#include "sync/frame.h"
+
+struct nb_transport {
+	struct nb_stream stream; /* read/write the server's stdin/stdout */
+	/* 1 if a read would return data without blocking, else 0. */
+	int (*readable)(struct nb_transport *t);
+	/* Close the connection and free t. */
+	void (*close)(struct nb_transport *t);
+	/* Counters of payload bytes, for status and tests. */
+	uint64_t bytes_in, bytes_out;
+};
+
+struct nb_ssh_opts {
+	const char *host;
+	int port;                 /* 0: 22 */
+	const char *user;         /* NULL: login name */
+	const char *identity;     /* private key file; NULL: agent, then ~/.ssh/id_* */
+	const char *known_hosts;  /* NULL: ~/.ssh/known_hosts */
+	int accept_new_host;      /* add an unknown host key instead of refusing */
+	int timeout_ms;           /* per blocking operation */
+};
+
+/* Build "<server_cmd> --root '<dir>'" with dir quoted for a POSIX shell,
+ * into out (size outsz). 0 or -ENAMETOOLONG. */
+int nb_transport_command(char *out, size_t outsz, const char *server_cmd, const char *dir);
+/* Quote s as one POSIX-shell word. 0 or -ENAMETOOLONG. */
+int nb_shell_quote(char *out, size_t outsz, const char *s);
+
+/* Run `command` through /bin/sh as a child process. 0 or -errno. */
+int nb_transport_local_open(const char *command, struct nb_transport **out);
+/* Connect, verify the host key, authenticate and exec `command`.
+ * Returns 0, NB_E_HOSTKEY / NB_E_AUTH (permanent: a retry will not help;
+ * the reason is in *why), or a transient error (NB_E_CONN, NB_E_SSH, ...).
+ * why (size whysz) receives a human-readable explanation on failure. */
+int nb_transport_ssh_open(const struct nb_ssh_opts *o, const char *command,
+			  struct nb_transport **out, char *why, size_t whysz);
+/* Global libssh2 init/exit, once per process. */
+int nb_transport_ssh_global_init(void);
+
+#endif

@@ -1,0 +1,182 @@
+#include "sync/xio.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+ssize_t nb_xio_read_full(int fd, void *buf, size_t n)
+{
+	size_t done = 0;
+	while (done < n) {
+		ssize_t k = read(fd, (char *)buf + done, n - done);
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (k == 0)
+			break;
+		done += (size_t)k;
+	}
+	return (ssize_t)done;
+}
+
+ssize_t nb_xio_pread_full(int fd, void *buf, size_t n, off_t off)
+{
+	size_t done = 0;
+	while (done < n) {
+		ssize_t k = pread(fd, (char *)buf + done, n - done, off + (off_t)done);
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (k == 0)
+			break;
+		done += (size_t)k;
+	}
+	return (ssize_t)done;
+}
+
+int nb_xio_write_full(int fd, const void *buf, size_t n)
+{
+	size_t done = 0;
+	while (done < n) {
+		ssize_t k = write(fd, (const char *)buf + done, n - done);
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		done += (size_t)k;
+	}
+	return 0;
+}
+
+int nb_xio_pwrite_full(int fd, const void *buf, size_t n, off_t off)
+{
+	size_t done = 0;
+	while (done < n) {
+		ssize_t k = pwrite(fd, (const char *)buf + done, n - done, off + (off_t)done);
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		done += (size_t)k;
+	}
+	return 0;
+}
+
+int nb_xio_fsync(int fd)
+{
+	while (fsync(fd) != 0) {
+		if (errno != EINTR)
+			return -errno;
+	}
+	return 0;
+}
+
+int nb_xio_fsync_dirat(int dirfd, const char *name)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	int r = nb_xio_fsync(fd);
+	nb_xio_close(fd);
+	return r;
+}
+
+int nb_xio_close(int fd)
+{
+	if (fd < 0)
+		return 0;
+	int saved = errno;
+	int r = close(fd) == 0 || errno == EINTR ? 0 : -errno;
+	errno = saved;
+	return r;
+}
+
+int nb_xio_mkdir_p(const char *path, mode_t mode)
+{
+	size_t n = strlen(path);
+	if (n == 0 || n >= PATH_MAX)
+		return -ENAMETOOLONG;
+	char tmp[PATH_MAX];
+	memcpy(tmp, path, n + 1);
+	for (char *p = tmp + 1; ; p++) {
+		if (*p == '/' || *p == 0) {
+			char c = *p;
+			*p = 0;
+			if (mkdir(tmp, mode) != 0 && errno != EEXIST)
+				return -errno;
+			*p = c;
+			if (c == 0)
+				break;
+		}
+	}
+	struct stat st;
+	if (stat(path, &st) != 0)
+		return -errno;
+	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+}
+
+int nb_xio_read_file(const char *path, size_t max, char **out, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	struct stat st;
+	int r = 0;
+	char *s = NULL;
+	if (fstat(fd, &st) != 0) {
+		r = -errno;
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		r = -EINVAL;
+		goto out;
+	}
+	if ((size_t)st.st_size > max) {
+		r = -EFBIG;
+		goto out;
+	}
+	s = malloc((size_t)st.st_size + 1);
+	if (!s) {
+		r = -ENOMEM;
+		goto out;
+	}
+	ssize_t k = nb_xio_read_full(fd, s, (size_t)st.st_size);
+	if (k < 0) {
+		r = (int)k;
+		goto out;
+	}
+	s[k] = 0;
+	*out = s;
+	if (len)
+		*len = (size_t)k;
+	s = NULL;
+out:
+	free(s);
+	nb_xio_close(fd);
+	return r;
+}
+
+long long nb_xio_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void nb_xio_sleep_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
