@@ -109,16 +109,32 @@ int nb_xattr_get(struct nb_fs *fs, const char *path, int is_dir, uint64_t size, 
 
 int nb_xattr_list(struct nb_fs *fs, const char *path, int is_dir, char *buf, size_t bufsz)
 {
-	(void)fs;
-	static const char file_names[] = NB_XATTR_STATE "\0" NB_XATTR_PROGRESS "\0" NB_XATTR_MD5
-		"\0" NB_XATTR_ERROR "\0";
-	static const char dir_names[] = NB_XATTR_STATE "\0" NB_XATTR_PROGRESS "\0" NB_XATTR_ERROR
-		"\0";
-	static const char root_names[] = NB_XATTR_STATE "\0" NB_XATTR_PROGRESS "\0" NB_XATTR_ERROR
-		"\0" NB_XATTR_STATUS "\0";
+	/* user.nbfs.error is listed only while there is an error, so that
+	 * getfattr -d shows exactly what has a value. */
+	struct nb_status_view v;
+	int has_error;
+	if (is_dir) {
+		nb_status_dir(fs->st, path, &v);
+		has_error = v.error[0] != 0;
+	} else {
+		has_error = nb_status_get(fs->st, path, &v) == 0 && v.error[0];
+	}
+	char names[256];
+	size_t n = 0;
+	const char *list[5];
+	size_t k = 0;
+	list[k++] = NB_XATTR_STATE;
+	list[k++] = NB_XATTR_PROGRESS;
 	if (!is_dir)
-		return nb_xattr_reply(file_names, sizeof(file_names) - 1, buf, bufsz);
-	if (path[0] == 0)
-		return nb_xattr_reply(root_names, sizeof(root_names) - 1, buf, bufsz);
-	return nb_xattr_reply(dir_names, sizeof(dir_names) - 1, buf, bufsz);
+		list[k++] = NB_XATTR_MD5;
+	if (has_error)
+		list[k++] = NB_XATTR_ERROR;
+	if (is_dir && path[0] == 0)
+		list[k++] = NB_XATTR_STATUS;
+	for (size_t i = 0; i < k; i++) {
+		size_t len = strlen(list[i]) + 1;
+		memcpy(names + n, list[i], len);
+		n += len;
+	}
+	return nb_xattr_reply(names, n, buf, bufsz);
 }

@@ -26,7 +26,10 @@ void nb_root_close(struct nb_root *root)
  * Returns a new directory fd or -errno. */
 static int nb_root_walk(const struct nb_root *root, const char *path, size_t len, int create_mode)
 {
-	int fd = fcntl(root->fd, F_DUPFD_CLOEXEC, 0);
+	/* A fresh open of ".", not dup(): a dup shares the directory offset
+	 * with the root fd, and a listing through it would leave the root
+	 * read to its end for the next one. */
+	int fd = openat(root->fd, ".", NB_ROOT_DIRFLAGS);
 	if (fd < 0)
 		return -errno;
 	size_t i = 0;

@@ -144,6 +144,7 @@ static void nb_engine_serve(struct nb_engine *e)
 		int r = NB_E_OFFLINE;
 		if (e->remote && !nb_remote_broken(e->remote))
 			r = nb_remote_list(e->remote, q->path, nb_request_add, q);
+		nb_debug("list '%s': %s, %u entries", q->path, nb_strerror(r), q->ents.count);
 		q->done(q->arg, q->path, r, &q->ents);
 		nb_request_free(q);
 	}

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Install the Debian 12 packages nbfs needs to build, test and benchmark.
+# Idempotent and quick when everything is already there. Run as root.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config git
+  libfuse3-dev fuse3 libssh2-1-dev libssl-dev libsqlite3-dev libcmocka-dev
+  openssh-server openssh-client attr rsync sshfs
+  clang libclang-rt-14-dev
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all packages present"
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: missing ${missing[*]}; run as root to install them" >&2
+  exit 1
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

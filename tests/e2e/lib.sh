@@ -1,0 +1,224 @@
+# Shared helpers for the end-to-end tests: a private sshd on loopback, the
+# test proxy, nbfs mounts, and cleanup that runs even when a test fails.
+# Every wait has a timeout, so a hang fails the test instead of stalling.
+#
+# A test script sources this file, calls e2e_init, and uses the helpers.
+# Environment: BUILD (default <repo>/build), KEEP=1 keeps the work dir.
+
+set -u
+E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$E2E_DIR/../.." && pwd)
+BUILD=${BUILD:-$REPO/build}
+NBFS=$BUILD/nbfs
+NBFS_SERVER=$BUILD/nbfs-server
+TESTPROXY=$BUILD/nbfs-testproxy
+
+E2E_PIDS=()
+E2E_MOUNTS=()
+
+log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*"; }
+fail() {
+  log "FAIL: $*"
+  e2e_dump_logs
+  exit 1
+}
+
+e2e_dump_logs() {
+  [ -n "${WORK:-}" ] || return 0
+  for f in "$WORK"/cache*/nbfs.log "$WORK"/sshd.log "$WORK"/server.log; do
+    [ -f "$f" ] || continue
+    echo "---- tail of $f"
+    tail -n 40 "$f"
+  done
+}
+
+e2e_cleanup() {
+  local rc=$?
+  set +e
+  for m in "${E2E_MOUNTS[@]}"; do
+    mountpoint -q "$m" 2>/dev/null && fusermount3 -u -z "$m" 2>/dev/null
+  done
+  for p in "${E2E_PIDS[@]}"; do
+    kill "$p" 2>/dev/null
+  done
+  sleep 0.2
+  for p in "${E2E_PIDS[@]}"; do
+    kill -9 "$p" 2>/dev/null
+  done
+  # nbfs processes that were started on our caches
+  for lock in "$WORK"/cache*/lock; do
+    [ -f "$lock" ] || continue
+    local pid
+    pid=$(cat "$lock" 2>/dev/null)
+    [ -n "$pid" ] && [ -d "/proc/$pid" ] && grep -q nbfs "/proc/$pid/cmdline" 2>/dev/null &&
+      kill -9 "$pid" 2>/dev/null
+  done
+  if [ "${KEEP:-0}" != 1 ] && [ -n "${WORK:-}" ]; then
+    rm -rf "$WORK"
+  else
+    log "work dir kept: $WORK"
+  fi
+  exit $rc
+}
+
+e2e_init() {
+  local name=$1
+  [ -x "$NBFS" ] && [ -x "$NBFS_SERVER" ] || { echo "build first: $NBFS missing" >&2; exit 1; }
+  WORK=$(mktemp -d "/tmp/nbfs-e2e.$name.XXXXXX")
+  chmod 755 "$WORK"
+  REMOTE=$WORK/remote
+  MNT=$WORK/mnt
+  CACHE=$WORK/cache
+  mkdir -p "$REMOTE" "$MNT"
+  trap e2e_cleanup EXIT
+  trap 'exit 130' INT TERM
+  log "test $name in $WORK"
+}
+
+# wait_until SECONDS COMMAND...: poll until COMMAND succeeds.
+wait_until() {
+  local secs=$1
+  shift
+  local deadline=$((SECONDS + secs))
+  until "$@"; do
+    [ $SECONDS -lt $deadline ] || return 1
+    sleep 0.05
+  done
+}
+
+free_port() {
+  local p
+  for _ in $(seq 1 50); do
+    p=$((20000 + RANDOM % 20000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+      echo "$p"
+      return 0
+    fi
+  done
+  return 1
+}
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# start_sshd: a private sshd on 127.0.0.1:$SSHD_PORT that accepts
+# $WORK/client_key for the current user; $KNOWN_HOSTS lists its host key.
+start_sshd() {
+  mkdir -p /run/sshd
+  ssh-keygen -q -t ed25519 -N '' -f "$WORK/host_key" -C nbfs-test-host
+  [ -f "$WORK/client_key" ] || ssh-keygen -q -t ed25519 -N '' -f "$WORK/client_key" -C nbfs-test-client
+  cp "$WORK/client_key.pub" "$WORK/authorized_keys"
+  chmod 600 "$WORK/authorized_keys"
+  SSHD_PORT=$(free_port)
+  cat >"$WORK/sshd_config" <<CFG
+ListenAddress 127.0.0.1
+Port $SSHD_PORT
+HostKey $WORK/host_key
+AuthorizedKeysFile $WORK/authorized_keys
+PidFile $WORK/sshd.pid
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PermitRootLogin prohibit-password
+StrictModes no
+UsePAM no
+ClientAliveInterval 5
+ClientAliveCountMax 3
+Subsystem sftp internal-sftp
+CFG
+  /usr/sbin/sshd -f "$WORK/sshd_config" -E "$WORK/sshd.log" || fail "sshd did not start"
+  wait_until 10 test -s "$WORK/sshd.pid" || fail "sshd wrote no pid"
+  E2E_PIDS+=("$(cat "$WORK/sshd.pid")")
+  wait_until 10 port_open "$SSHD_PORT" || fail "sshd not listening on $SSHD_PORT"
+  KNOWN_HOSTS=$WORK/known_hosts
+  echo "[127.0.0.1]:$SSHD_PORT $(cut -d' ' -f1-2 "$WORK/host_key.pub")" >"$KNOWN_HOSTS"
+  log "sshd on 127.0.0.1:$SSHD_PORT"
+}
+
+# start_proxy ARGS...: the test proxy in front of sshd; sets PROXY_PORT,
+# PROXY_PID, PROXY_STATS.
+start_proxy() {
+  PROXY_STATS=$WORK/proxy.stats
+  rm -f "$WORK/proxy.port" "$PROXY_STATS"
+  "$TESTPROXY" --listen 127.0.0.1:0 --target "127.0.0.1:$SSHD_PORT" \
+    --port-file "$WORK/proxy.port" --stats "$PROXY_STATS" "$@" >"$WORK/proxy.log" 2>&1 &
+  PROXY_PID=$!
+  E2E_PIDS+=("$PROXY_PID")
+  wait_until 10 test -s "$WORK/proxy.port" || fail "proxy did not start"
+  PROXY_PORT=$(cat "$WORK/proxy.port")
+  log "proxy on 127.0.0.1:$PROXY_PORT -> $SSHD_PORT ($*)"
+}
+
+# proxy_stat NAME: a counter from the proxy's stats file (0 if absent).
+proxy_stat() {
+  awk -v k="$1" '$1 == k { print $2; found = 1 } END { if (!found) print 0 }' "$PROXY_STATS" 2>/dev/null || echo 0
+}
+
+# mount_nbfs PORT [CACHE] [EXTRA_OPTS]: mount $REMOTE over SSH on $MNT.
+mount_nbfs() {
+  local port=$1 cache=${2:-$CACHE} extra=${3:-}
+  local opts="identity=$WORK/client_key,known_hosts=$KNOWN_HOSTS,cache=$cache,server=$NBFS_SERVER"
+  opts+=",delay=${NB_DELAY:-0.3},debug"
+  [ -n "$extra" ] && opts+=",$extra"
+  "$NBFS" -o "$opts" "$(id -un)@127.0.0.1:$port:$REMOTE" "$MNT" || fail "nbfs mount failed"
+  E2E_MOUNTS+=("$MNT")
+  mountpoint -q "$MNT" || fail "$MNT is not a mount point"
+  NBFS_PID=$(cat "$cache/lock")
+  log "mounted (pid $NBFS_PID, cache $cache)"
+}
+
+# mount_local [CACHE] [EXTRA_OPTS]: mount $REMOTE with the local transport.
+mount_local() {
+  local cache=${1:-$CACHE} extra=${2:-}
+  local opts="cache=$cache,delay=${NB_DELAY:-0.3},debug"
+  [ -n "$extra" ] && opts+=",$extra"
+  "$NBFS" -o "$opts" "local:$REMOTE" "$MNT" || fail "nbfs mount failed"
+  E2E_MOUNTS+=("$MNT")
+  NBFS_PID=$(cat "$cache/lock")
+}
+
+# umount_nbfs: a clean unmount; waits for the process to exit.
+umount_nbfs() {
+  local pid=${NBFS_PID:-}
+  fusermount3 -u "$MNT" || fail "unmount failed"
+  [ -n "$pid" ] && { wait_until 30 bash -c "! kill -0 $pid 2>/dev/null" || fail "nbfs did not exit after unmount"; }
+}
+
+# kill_nbfs: SIGKILL, as a crash would; clears the dead mount.
+kill_nbfs() {
+  kill -9 "$NBFS_PID" 2>/dev/null
+  wait_until 10 bash -c "! kill -0 $NBFS_PID 2>/dev/null" || fail "nbfs survived SIGKILL"
+  fusermount3 -u -z "$MNT" 2>/dev/null
+  wait_until 10 bash -c "! mountpoint -q '$MNT'" || fail "dead mount did not go away"
+}
+
+state_of() { getfattr --only-values -n user.nbfs.state "$1" 2>/dev/null; }
+
+# nbfs_wait SECONDS PATH...: nbfs wait with a timeout.
+nbfs_wait() {
+  local secs=$1
+  shift
+  "$NBFS" wait --timeout "$secs" "$@" || fail "nbfs wait failed for $*"
+}
+
+# no_partials: the server's partial directory holds nothing.
+no_partials() {
+  local n
+  n=$(find "$REMOTE/.nbfs/partial" -type f 2>/dev/null | wc -l)
+  [ "$n" -eq 0 ] || fail "$n partial files left on the server: $(ls "$REMOTE/.nbfs/partial")"
+}
+
+# partial_size: bytes in the server's partial files.
+partial_size() {
+  local s=0 f
+  for f in "$REMOTE"/.nbfs/partial/*; do
+    [ -f "$f" ] && s=$((s + $(stat -c %s "$f")))
+  done
+  echo $s
+}
+
+pass() { log "PASS: $*"; }
+
+# random_file PATH BYTES: incompressible content, fast (AES-CTR keystream).
+random_file() {
+  openssl enc -aes-128-ctr -nosalt -pass "pass:$RANDOM$RANDOM$1" -in /dev/zero 2>/dev/null |
+    head -c "$2" >"$1"
+}
