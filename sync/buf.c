@@ -39,7 +39,7 @@ int nb_buf_reserve(struct nb_buf *b, size_t n, uint8_t **p)
 	 * window never exceeds max while holding fewer than max bytes. */
 	if (n > b->max)
 		return NB_E_TOOBIG;
-	if (b->off > 0 && (b->off == b->len || n > b->cap - b->len)) {
+	if (b->off > 0 && (b->off == b->len || n > b->cap - b->len || b->len > b->max - n)) {
 		memmove(b->data, b->data + b->off, b->len - b->off);
 		b->len -= b->off;
 		b->off = 0;
@@ -48,7 +48,7 @@ int nb_buf_reserve(struct nb_buf *b, size_t n, uint8_t **p)
 		return NB_E_TOOBIG;
 	size_t need = b->len + n;
 	if (need > b->cap) {
-		size_t cap = b->cap ? b->cap : 256;
+		size_t cap = b->cap ? b->cap : (b->max < 256 ? b->max : 256);
 		while (cap < need)
 			cap = cap > b->max / 2 ? b->max : cap * 2;
 		uint8_t *d = realloc(b->data, cap);
