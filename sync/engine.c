@@ -39,6 +39,7 @@ struct nb_engine {
 	struct nb_request *reqs, *reqs_tail;
 	int stop;
 	int connected;
+	int first_attempt; /* the first connection is being made: requests may wait for it */
 	struct nb_remote *remote; /* owned by the sync thread */
 	long backoff_ms;
 };
@@ -168,7 +169,7 @@ int nb_engine_list_async(struct nb_engine *e, const char *path, nb_list_done_fn 
 	q->done = done;
 	q->arg = arg;
 	pthread_mutex_lock(&e->lock);
-	if (!e->connected || e->stop) {
+	if ((!e->connected && !e->first_attempt) || e->stop) {
 		pthread_mutex_unlock(&e->lock);
 		nb_request_free(q);
 		return NB_E_OFFLINE;
@@ -384,6 +385,10 @@ static void *nb_engine_main(void *arg)
 	while (!nb_engine_stopping(e)) {
 		if (!e->remote) {
 			int r = nb_engine_connect(&e->cfg, &e->remote, why, sizeof(why));
+			pthread_mutex_lock(&e->lock);
+			e->first_attempt = 0;
+			e->connected = r == 0;
+			pthread_mutex_unlock(&e->lock);
 			if (r != 0) {
 				e->remote = NULL;
 				nb_warn("offline: %s (retrying in %ld ms)", why, e->backoff_ms);
@@ -395,9 +400,6 @@ static void *nb_engine_main(void *arg)
 				continue;
 			}
 			e->backoff_ms = NB_BACKOFF_MIN_MS;
-			pthread_mutex_lock(&e->lock);
-			e->connected = 1;
-			pthread_mutex_unlock(&e->lock);
 			nb_status_set_link(e->st, 1, "");
 			nb_info("connected");
 		}
@@ -427,6 +429,7 @@ int nb_engine_start(const struct nb_engine_config *cfg, struct nb_status *st,
 	e->cfg = *cfg;
 	e->st = st;
 	e->backoff_ms = NB_BACKOFF_MIN_MS;
+	e->first_attempt = 1;
 	pthread_mutex_init(&e->lock, NULL);
 	int r = pthread_create(&e->thread, NULL, nb_engine_main, e);
 	if (r != 0) {

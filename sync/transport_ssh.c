@@ -455,10 +455,12 @@ int nb_transport_ssh_open(const struct nb_ssh_opts *o, const char *command,
 		r = nb_ssh_map(rc);
 		goto fail;
 	}
+	nb_debug("%s:%d: SSH handshake done", opts.host, opts.port);
 	if ((r = nb_ssh_check_hostkey(c->session, &opts, kh, why, whysz)) != 0)
 		goto fail;
 	if ((r = nb_ssh_auth(c->session, &opts, user, home, why, whysz)) != 0)
 		goto fail;
+	nb_debug("authenticated as %s", user);
 	c->channel = libssh2_channel_open_ex(c->session, "session", sizeof("session") - 1,
 					     NB_SSH_WINDOW, LIBSSH2_CHANNEL_PACKET_DEFAULT, NULL, 0);
 	if (!c->channel) {
@@ -474,6 +476,7 @@ int nb_transport_ssh_open(const struct nb_ssh_opts *o, const char *command,
 		goto fail;
 	}
 	libssh2_keepalive_config(c->session, 1, 10);
+	nb_debug("running '%s'", command);
 	*out = &c->t;
 	return 0;
 fail:
