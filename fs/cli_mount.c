@@ -22,6 +22,7 @@
 #include "fs/stage.h"
 #include "sync/engine.h"
 #include "sync/err.h"
+#include "sync/hasher.h"
 #include "sync/log.h"
 #include "sync/statedb.h"
 #include "sync/status.h"
@@ -286,6 +287,9 @@ int nb_cli_mount(int argc, char **argv)
 		goto out_signals;
 	}
 	m.fs.engine = engine;
+	struct nb_hasher *hasher = NULL;
+	if (nb_hasher_start(m.fs.stage_fd, m.fs.st, &hasher) != 0)
+		nb_warn("no background hasher: files are hashed just before upload");
 	nb_rcache_set_engine(m.fs.rc, engine);
 	nb_info("mounted %s on %s (cache %s)", m.c.o.remote, m.c.o.mountpoint, m.c.o.cache);
 	if (m.c.single_thread) {
@@ -296,6 +300,7 @@ int nb_cli_mount(int argc, char **argv)
 	}
 	nb_info("unmounting; %zu paths still to sync", nb_status_count(m.fs.st));
 	nb_rcache_set_engine(m.fs.rc, NULL);
+	nb_hasher_stop(hasher);
 	nb_engine_stop(engine);
 	m.fs.engine = NULL;
 	nb_statedb_flush(m.fs.db);

@@ -15,6 +15,7 @@
 #include "sync/xio.h"
 
 #define NB_CONTENT_XATTR "user.nbfs.content"
+#define NB_PARTIAL_FLUSH_STEP (8 * 1024 * 1024)
 
 static int nb_partial_dir(const struct nb_root *root)
 {
@@ -94,7 +95,7 @@ int nb_partial_open(struct nb_partial *p, const struct nb_root *root, const uint
 	}
 	if ((r = nb_md5_fd(p->fd, held, prefix_md5, &p->hash)) != 0)
 		goto fail;
-	p->pos = held;
+	p->pos = p->flushed = held;
 	*offset = held;
 	return 0;
 fail:
@@ -109,7 +110,7 @@ int nb_partial_write(struct nb_partial *p, uint64_t offset, const void *data, si
 		if (ftruncate(p->fd, 0) != 0)
 			return -errno;
 		nb_md5_reset(&p->hash);
-		p->pos = 0;
+		p->pos = p->flushed = 0;
 	}
 	if (offset != p->pos)
 		return -EINVAL;
@@ -119,6 +120,14 @@ int nb_partial_write(struct nb_partial *p, uint64_t offset, const void *data, si
 		return r;
 	nb_md5_update(&p->hash, data, n);
 	p->pos += n;
+	/* Start writeback as data arrives, so the fsync before publishing
+	 * has little left to do: a large file would otherwise sit in the
+	 * page cache and cost its whole write time at the end. */
+	if (p->pos - p->flushed >= NB_PARTIAL_FLUSH_STEP) {
+		sync_file_range(p->fd, (off_t)p->flushed, (off_t)(p->pos - p->flushed),
+				SYNC_FILE_RANGE_WRITE);
+		p->flushed = p->pos;
+	}
 	return 0;
 }
 

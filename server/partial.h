@@ -32,6 +32,7 @@ struct nb_partial {
 	uint8_t md5[NB_MD5_LEN]; /* announced MD5 of the whole content */
 	uint64_t size;    /* announced size */
 	uint64_t pos;     /* bytes written so far */
+	uint64_t flushed; /* writeback started up to here */
 	struct nb_md5 hash; /* running MD5 of bytes [0, pos) */
 };
 

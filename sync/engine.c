@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "sync/err.h"
+#include "sync/hasher.h"
 #include "sync/log.h"
 #include "sync/remote.h"
 #include "sync/upload.h"
@@ -18,7 +19,6 @@
 #define NB_BACKOFF_MIN_MS 500
 #define NB_BACKOFF_MAX_MS 30000
 #define NB_RETRY_MAX_MS 300000
-#define NB_HASH_STEP (4 * 1024 * 1024)
 
 /* A namespace request from a FUSE thread, answered through its callback
  * on the sync thread. */
@@ -38,6 +38,7 @@ struct nb_engine {
 	pthread_mutex_t lock; /* requests, stop flag, connection flag */
 	struct nb_request *reqs, *reqs_tail;
 	int stop;
+	volatile int stop_flag; /* stop, readable without the lock */
 	int connected;
 	int first_attempt; /* the first connection is being made: requests may wait for it */
 	struct nb_remote *remote; /* owned by the sync thread */
@@ -220,40 +221,9 @@ static void nb_engine_idle_cb(void *arg, struct nb_remote *r)
 	nb_engine_serve(c->e);
 }
 
-/* MD5 of the staged file, in steps so requests are served meanwhile. */
-static int nb_engine_hash(struct nb_engine *e, const struct nb_job *job, int fd, uint64_t size,
-			  uint8_t md5[NB_MD5_LEN])
+static void nb_engine_serve_cb(void *arg)
 {
-	struct nb_md5 m;
-	int r = nb_md5_init(&m);
-	if (r != 0)
-		return r;
-	char *buf = malloc(NB_HASH_STEP);
-	if (!buf) {
-		nb_md5_free(&m);
-		return -ENOMEM;
-	}
-	for (uint64_t off = 0; off < size && r == 0;) {
-		size_t n = size - off < NB_HASH_STEP ? (size_t)(size - off) : NB_HASH_STEP;
-		ssize_t k = nb_xio_pread_full(fd, buf, n, (off_t)off);
-		if (k < 0)
-			r = (int)k;
-		else if ((size_t)k != n || nb_status_changed(e->st, job->path, job->gen))
-			r = NB_E_CHANGED;
-		else if (nb_engine_stopping(e))
-			r = -ECANCELED;
-		else {
-			nb_md5_update(&m, buf, n);
-			off += n;
-			nb_status_progress(e->st, job->path, 0, size);
-			nb_engine_serve(e);
-		}
-	}
-	if (r == 0)
-		nb_md5_final(&m, md5);
-	free(buf);
-	nb_md5_free(&m);
-	return r;
+	nb_engine_serve(arg);
 }
 
 static long nb_engine_retry_ms(int attempt_err)
@@ -295,15 +265,23 @@ static int nb_engine_run_file(struct nb_engine *e, const struct nb_job *job, cha
 	};
 	struct nb_upload_ctx ctx = {e, job};
 	u.arg = &ctx;
-	if ((r = nb_engine_hash(e, job, fd, u.size, u.md5)) != 0)
-		goto out;
-	nb_status_set_md5(e->st, job->path, u.md5);
+	long long t0 = nb_xio_now_ms();
+	/* The hasher has usually done this while the file was quiet. */
+	if (!nb_status_get_md5(e->st, job->path, job->gen, u.md5)) {
+		r = nb_hasher_hash_fd(e->st, job->path, job->gen, fd, u.size, &e->stop_flag,
+				      nb_engine_serve_cb, e, u.md5);
+		if (r != 0)
+			goto out;
+		nb_status_set_md5(e->st, job->path, job->gen, u.md5);
+	}
+	long long t1 = nb_xio_now_ms();
 	struct nb_upload_stats stats;
 	r = nb_upload_run(e->remote, &u, &stats);
 	if (r == 0) {
-		nb_info("%s: published (%llu bytes, resumed at %llu, sent %llu)", job->path,
-			(unsigned long long)u.size, (unsigned long long)stats.resumed_at,
-			(unsigned long long)stats.sent);
+		nb_info("%s: published (%llu bytes, resumed at %llu, sent %llu; hash %lld ms, "
+			"upload %lld ms)",
+			job->path, (unsigned long long)u.size, (unsigned long long)stats.resumed_at,
+			(unsigned long long)stats.sent, t1 - t0, nb_xio_now_ms() - t1);
 		struct nb_synced rec = {.kind = NB_KIND_FILE,
 					.size = u.size,
 					.mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 +
@@ -446,6 +424,7 @@ void nb_engine_stop(struct nb_engine *e)
 		return;
 	pthread_mutex_lock(&e->lock);
 	e->stop = 1;
+	e->stop_flag = 1;
 	pthread_mutex_unlock(&e->lock);
 	nb_status_wake(e->st);
 	pthread_join(e->thread, NULL);

@@ -26,6 +26,7 @@ struct nb_entry {
 	uint64_t rate_done;
 	double rate;
 	int has_md5;
+	int hashing; /* the hasher is on it */
 	uint8_t md5[NB_MD5_LEN];
 	char *error;
 	struct nb_entry *hnext;          /* hash chain */
@@ -233,8 +234,8 @@ int nb_status_touch(struct nb_status *st, const char *path, int kind)
 {
 	int r;
 	pthread_mutex_lock(&st->lock);
-	if (nb_status_touch_locked(st, path, kind, &r) && kind == NB_KIND_DIR)
-		pthread_cond_signal(&st->cond);
+	if (nb_status_touch_locked(st, path, kind, &r))
+		pthread_cond_broadcast(&st->cond);
 	pthread_mutex_unlock(&st->lock);
 	return r;
 }
@@ -258,7 +259,7 @@ void nb_status_writer_close(struct nb_status *st, const char *path)
 		if (e->writers > 0)
 			e->writers--;
 		e->changed_ms = nb_xio_now_ms();
-		pthread_cond_signal(&st->cond);
+		pthread_cond_broadcast(&st->cond); /* the sync thread and the hasher */
 	}
 	pthread_mutex_unlock(&st->lock);
 }
@@ -465,14 +466,59 @@ void nb_status_progress(struct nb_status *st, const char *path, uint64_t done, u
 	pthread_mutex_unlock(&st->lock);
 }
 
-void nb_status_set_md5(struct nb_status *st, const char *path, const uint8_t md5[NB_MD5_LEN])
+void nb_status_set_md5(struct nb_status *st, const char *path, uint64_t gen,
+		       const uint8_t md5[NB_MD5_LEN])
 {
 	pthread_mutex_lock(&st->lock);
 	struct nb_entry *e = nb_status_find(st, path);
-	if (e) {
+	if (e && e->gen == gen) {
 		memcpy(e->md5, md5, NB_MD5_LEN);
 		e->has_md5 = 1;
 	}
+	pthread_mutex_unlock(&st->lock);
+}
+
+int nb_status_get_md5(struct nb_status *st, const char *path, uint64_t gen,
+		      uint8_t md5[NB_MD5_LEN])
+{
+	int ok = 0;
+	pthread_mutex_lock(&st->lock);
+	struct nb_entry *e = nb_status_find(st, path);
+	if (e && e->gen == gen && e->has_md5) {
+		memcpy(md5, e->md5, NB_MD5_LEN);
+		ok = 1;
+	}
+	pthread_mutex_unlock(&st->lock);
+	return ok;
+}
+
+int nb_status_next_hash(struct nb_status *st, struct nb_job *job)
+{
+	int found = 0;
+	pthread_mutex_lock(&st->lock);
+	for (struct nb_entry *e = st->head; e; e = e->next) {
+		if (e->kind != NB_KIND_FILE || e->writers > 0 || e->has_md5 || e->hashing ||
+		    e->state != NB_STATE_PENDING)
+			continue;
+		if (!(job->path = strdup(e->path)))
+			break;
+		job->kind = e->kind;
+		job->gen = e->gen;
+		e->hashing = 1;
+		found = 1;
+		break;
+	}
+	pthread_mutex_unlock(&st->lock);
+	return found;
+}
+
+void nb_status_hash_done(struct nb_status *st, const char *path)
+{
+	pthread_mutex_lock(&st->lock);
+	struct nb_entry *e = nb_status_find(st, path);
+	if (e)
+		e->hashing = 0;
+	pthread_cond_broadcast(&st->cond);
 	pthread_mutex_unlock(&st->lock);
 }
 

@@ -84,7 +84,17 @@ void nb_status_wake(struct nb_status *st);
 /* True if path changed since gen was taken (or is no longer tracked). */
 int nb_status_changed(struct nb_status *st, const char *path, uint64_t gen);
 void nb_status_progress(struct nb_status *st, const char *path, uint64_t done, uint64_t total);
-void nb_status_set_md5(struct nb_status *st, const char *path, const uint8_t md5[NB_MD5_LEN]);
+/* Record the MD5 of path's content as of gen (ignored if it changed
+ * since). nb_status_get_md5 returns 1 and the digest if one is recorded
+ * for gen. */
+void nb_status_set_md5(struct nb_status *st, const char *path, uint64_t gen,
+		       const uint8_t md5[NB_MD5_LEN]);
+int nb_status_get_md5(struct nb_status *st, const char *path, uint64_t gen,
+		      uint8_t md5[NB_MD5_LEN]);
+/* For the hasher: take a closed file that is waiting for its quiet time
+ * and has no MD5 yet (1 and *job filled), else 0. */
+int nb_status_next_hash(struct nb_status *st, struct nb_job *job);
+void nb_status_hash_done(struct nb_status *st, const char *path);
 /* The job is published on the server. If path did not change since
  * job->gen, record it synced (rec) and drop it from the table: returns 1.
  * Otherwise it stays pending for another round: returns 0. */

@@ -1,0 +1,112 @@
+#include "sync/hasher.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include "sync/err.h"
+#include "sync/log.h"
+#include "sync/xio.h"
+
+#define NB_HASH_STEP (4 * 1024 * 1024)
+
+struct nb_hasher {
+	int stage_fd;
+	struct nb_status *st;
+	pthread_t thread;
+	volatile int stop;
+};
+
+int nb_hasher_hash_fd(struct nb_status *st, const char *path, uint64_t gen, int fd, uint64_t size,
+		      const volatile int *stop, void (*between)(void *arg), void *arg,
+		      uint8_t md5[NB_MD5_LEN])
+{
+	struct nb_md5 m;
+	int r = nb_md5_init(&m);
+	if (r != 0)
+		return r;
+	char *buf = malloc(NB_HASH_STEP);
+	if (!buf) {
+		nb_md5_free(&m);
+		return -ENOMEM;
+	}
+	for (uint64_t off = 0; off < size && r == 0;) {
+		size_t n = size - off < NB_HASH_STEP ? (size_t)(size - off) : NB_HASH_STEP;
+		ssize_t k = nb_xio_pread_full(fd, buf, n, (off_t)off);
+		if (k < 0)
+			r = (int)k;
+		else if ((size_t)k != n || nb_status_changed(st, path, gen))
+			r = NB_E_CHANGED;
+		else if (stop && *stop)
+			r = -ECANCELED;
+		else {
+			nb_md5_update(&m, buf, n);
+			off += n;
+			if (between)
+				between(arg);
+		}
+	}
+	if (r == 0)
+		nb_md5_final(&m, md5);
+	free(buf);
+	nb_md5_free(&m);
+	return r;
+}
+
+static void nb_hasher_one(struct nb_hasher *h, const struct nb_job *job)
+{
+	int fd = openat(h->stage_fd, job->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	struct stat st;
+	uint8_t md5[NB_MD5_LEN];
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    nb_hasher_hash_fd(h->st, job->path, job->gen, fd, (uint64_t)st.st_size, &h->stop, NULL,
+			      NULL, md5) == 0)
+		nb_status_set_md5(h->st, job->path, job->gen, md5);
+	nb_xio_close(fd);
+}
+
+static void *nb_hasher_main(void *arg)
+{
+	struct nb_hasher *h = arg;
+	while (!h->stop) {
+		struct nb_job job;
+		if (nb_status_next_hash(h->st, &job)) {
+			nb_hasher_one(h, &job);
+			nb_status_hash_done(h->st, job.path);
+			free(job.path);
+			continue;
+		}
+		nb_status_wait(h->st, 5000);
+	}
+	return NULL;
+}
+
+int nb_hasher_start(int stage_fd, struct nb_status *st, struct nb_hasher **out)
+{
+	struct nb_hasher *h = calloc(1, sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	h->stage_fd = stage_fd;
+	h->st = st;
+	int r = pthread_create(&h->thread, NULL, nb_hasher_main, h);
+	if (r != 0) {
+		free(h);
+		return -r;
+	}
+	*out = h;
+	return 0;
+}
+
+void nb_hasher_stop(struct nb_hasher *h)
+{
+	if (!h)
+		return;
+	h->stop = 1;
+	nb_status_wake(h->st);
+	pthread_join(h->thread, NULL);
+	free(h);
+}
