@@ -338,6 +338,8 @@ static void nb_engine_run_job(struct nb_engine *e, struct nb_job *job)
 		return;
 	}
 	if (r == NB_E_CHANGED || r == -ECANCELED) {
+		if (r == NB_E_CHANGED)
+			nb_info("%s: changed during upload; it goes again with the new content", job->path);
 		nb_status_fail(e->st, job, NB_STATE_PENDING, NULL, 0);
 		return;
 	}

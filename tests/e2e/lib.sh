@@ -144,6 +144,8 @@ start_proxy() {
   E2E_PIDS+=("$PROXY_PID")
   wait_until 10 test -s "$WORK/proxy.port" || fail "proxy did not start"
   PROXY_PORT=$(cat "$WORK/proxy.port")
+  # The same server, reached through another port.
+  echo "[127.0.0.1]:$PROXY_PORT $(cut -d' ' -f1-2 "$WORK/host_key.pub")" >>"$KNOWN_HOSTS"
   log "proxy on 127.0.0.1:$PROXY_PORT -> $SSHD_PORT ($*)"
 }
 
