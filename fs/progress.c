@@ -46,7 +46,7 @@ void nb_progress_line(char *out, size_t outsz, const char *state, uint64_t done,
 		width = (int)sizeof(bar) - 1;
 	if (done > total)
 		done = total;
-	int pct = total ? (int)(done * 100 / total) : 0;
+	int pct = total ? (int)((double)done * 100 / (double)total) : 0;
 	int fill = total ? (int)((double)done * width / (double)total) : 0;
 	memset(bar, '#', (size_t)fill);
 	memset(bar + fill, ' ', (size_t)(width - fill));

@@ -169,6 +169,22 @@ out:
 	return ok;
 }
 
+int nb_partial_touch(int dirfd, const char *leaf, const uint8_t md5[NB_MD5_LEN], uint64_t size,
+		     mode_t mode, int64_t mtime_s, uint32_t mtime_ns)
+{
+	int fd = openat(dirfd, leaf, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	struct timespec ts[2] = {{0, UTIME_OMIT}, {(time_t)mtime_s, (long)mtime_ns}};
+	int r = fchmod(fd, mode & 07777) == 0 && futimens(fd, ts) == 0 ? 0 : -errno;
+	if (r == 0) {
+		nb_partial_record(fd, md5, size);
+		r = nb_xio_fsync(fd);
+	}
+	nb_xio_close(fd);
+	return r;
+}
+
 int nb_partial_publish(struct nb_partial *p, int dirfd, const char *leaf, mode_t mode,
 		       int64_t mtime_s, uint32_t mtime_ns)
 {
@@ -212,5 +228,5 @@ void nb_partial_close(struct nb_partial *p, int discard)
 	nb_xio_close(p->dirfd);
 	if (p->hash.ctx)
 		nb_md5_free(&p->hash);
-	p->fd = p->dirfd = -1;
+	p->fd = p->dirfd = -1; /* closing again is harmless */
 }

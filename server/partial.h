@@ -59,5 +59,9 @@ void nb_partial_close(struct nb_partial *p, int discard);
  * at once. nb_partial_matches returns 1 if the file at dirfd/leaf is a
  * regular file whose record matches md5 and size and its current stat. */
 int nb_partial_matches(int dirfd, const char *leaf, const uint8_t md5[NB_MD5_LEN], uint64_t size);
+/* Set mode and mtime of the published file at dirfd/leaf (whose content
+ * matched) and renew its record. 0 or -errno. */
+int nb_partial_touch(int dirfd, const char *leaf, const uint8_t md5[NB_MD5_LEN], uint64_t size,
+		     mode_t mode, int64_t mtime_s, uint32_t mtime_ns);
 
 #endif

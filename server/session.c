@@ -25,8 +25,8 @@ void nb_session_init(struct nb_session *s, struct nb_root root, struct nb_stream
 
 static void nb_session_end_upload(struct nb_session *s, int discard)
 {
-	if (s->uploading && !s->upload_failed)
-		nb_partial_close(&s->partial, discard);
+	if (s->uploading)
+		nb_partial_close(&s->partial, discard); /* no-op once published */
 	nb_xio_close(s->dest_dirfd);
 	s->dest_dirfd = -1;
 	free(s->dest_leaf);
@@ -52,7 +52,8 @@ static uint32_t nb_session_wire_errno(int r)
 	case NB_E_BUSY: return EBUSY;
 	case NB_E_MD5: return EBADMSG;
 	case NB_E_TOOBIG: return ENAMETOOLONG;
-	default: return r < 0 && r > NB_E_BASE ? (uint32_t)-r : EPROTO;
+	/* Only real errno values travel; project codes become EPROTO. */
+	default: return r < 0 && r > -4096 ? (uint32_t)-r : EPROTO;
 	}
 }
 
@@ -82,7 +83,7 @@ static int nb_session_violation(struct nb_session *s, int r, uint8_t type)
 	char what[64];
 	snprintf(what, sizeof(what), "bad %s frame", nb_msg_name(type));
 	nb_err("%s: %s", what, nb_strerror(r));
-	nb_session_error(s, r < 0 && r > NB_E_BASE ? r : NB_E_PROTO, what);
+	nb_session_error(s, r < 0 ? r : NB_E_PROTO, what);
 	return r < 0 ? r : NB_E_PROTO;
 }
 
@@ -221,13 +222,9 @@ static int nb_session_put_open(struct nb_session *s, struct nb_buf *p)
 	if (nb_partial_matches(s->dest_dirfd, leaf, m.md5, m.size)) {
 		/* Identical content is already published: apply the metadata
 		 * and answer at once. */
-		int fd = openat(s->dest_dirfd, leaf, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd >= 0) {
-			fchmod(fd, m.mode & 07777);
-			nb_xio_close(fd);
-		}
+		r = nb_partial_touch(s->dest_dirfd, leaf, m.md5, m.size, m.mode, m.mtime_s, m.mtime_ns);
 		nb_debug("%s: already present", m.path);
-		r = nb_session_ok(s);
+		r = r ? nb_session_error(s, r, m.path) : nb_session_ok(s);
 		goto out_close;
 	}
 	r = nb_partial_open(&s->partial, &s->root, m.md5, m.size, &offer.offset, offer.prefix_md5);
@@ -269,9 +266,9 @@ static int nb_session_put_data(struct nb_session *s, struct nb_buf *p)
 	if (s->upload_failed)
 		return 0;
 	if ((r = nb_partial_write(&s->partial, offset, data, n)) != 0) {
-		/* Answer now, so the client stops sending; keep the partial
-		 * (what is in it is still good) and discard what follows. */
-		nb_partial_close(&s->partial, 0);
+		/* Answer now, so the client stops sending, and discard what
+		 * follows. The partial stays as it is (what is in it is still
+		 * good) until PUT_END or PUT_ABORT says what to do with it. */
 		s->upload_failed = 1;
 		s->fail_code = r;
 		return nb_session_reply_error(s, NB_MSG_PUT_FAIL, r, "write");
@@ -291,7 +288,6 @@ static int nb_session_put_end(struct nb_session *s, struct nb_buf *p)
 	}
 	r = nb_partial_publish(&s->partial, s->dest_dirfd, s->dest_leaf, s->mode, s->mtime_s,
 			       s->mtime_ns);
-	s->upload_failed = 1; /* publish released the partial */
 	nb_session_end_upload(s, 0);
 	return r ? nb_session_error(s, r, "publish") : nb_session_ok(s);
 }

@@ -46,6 +46,11 @@ int nb_buf_reserve(struct nb_buf *b, size_t n, uint8_t **p)
 	}
 	if (b->len > b->max - n)
 		return NB_E_TOOBIG;
+	if (n == 0) {
+		/* No arithmetic on a buffer that may not be allocated yet. */
+		*p = b->data ? b->data + b->len : NULL;
+		return 0;
+	}
 	size_t need = b->len + n;
 	if (need > b->cap) {
 		size_t cap = b->cap ? b->cap : (b->max < 256 ? b->max : 256);

@@ -335,21 +335,48 @@ void nb_status_set_link(struct nb_status *st, int connected, const char *reason)
 	pthread_mutex_unlock(&st->lock);
 }
 
+/* The report is line- and tab-separated, and a file name may hold any
+ * byte but NUL and '/': escape the separators and every control byte
+ * (which also keeps them off the user's terminal). */
+static void nb_status_escape(const char *in, char *out, size_t outsz)
+{
+	size_t o = 0;
+	for (const unsigned char *p = (const unsigned char *)in; *p && o + 5 < outsz; p++) {
+		if (*p == '\\') {
+			out[o++] = '\\';
+			out[o++] = '\\';
+		} else if (*p == '\n') {
+			out[o++] = '\\';
+			out[o++] = 'n';
+		} else if (*p == '\t') {
+			out[o++] = '\\';
+			out[o++] = 't';
+		} else if (*p < 0x20 || *p == 0x7f) {
+			o += (size_t)snprintf(out + o, outsz - o, "\\x%02x", *p);
+		} else {
+			out[o++] = (char)*p;
+		}
+	}
+	out[o] = 0;
+}
+
 size_t nb_status_report(struct nb_status *st, char *buf, size_t size)
 {
+	char esc[NB_PATH_MAX * 4 + 8];
 	size_t n = 0, left = 0;
 	if (size == 0)
 		return 0;
 	buf[0] = 0;
 	pthread_mutex_lock(&st->lock);
-	int k = snprintf(buf, size, "link\t%s\t%s\n", st->connected ? "connected" : "offline",
-			 st->link_reason);
+	nb_status_escape(st->link_reason, esc, sizeof(esc));
+	int k = snprintf(buf, size, "link\t%s\t%s\n", st->connected ? "connected" : "offline", esc);
 	n = k > 0 && (size_t)k < size ? (size_t)k : 0;
 	for (struct nb_entry *e = st->head; e; e = e->next) {
 		/* Keep room for the summary line. */
+		nb_status_escape(e->path, esc, sizeof(esc));
 		k = snprintf(buf + n, size - n > 64 ? size - n - 64 : 0,
 			     "%s\t%" PRIu64 "\t%" PRIu64 "\t%.0f\t%s\n", nb_state_name(e->state),
-			     e->done, e->total, e->rate, e->path);
+			     e->done, e->total, e->rate, esc);
 		if (k < 0 || size - n <= 64 || (size_t)k >= size - n - 64) {
 			buf[n] = 0;
 			left++;

@@ -67,7 +67,8 @@ void nb_status_set_link(struct nb_status *st, int connected, const char *reason)
 /* Text report for `nbfs status`: first line "link\t<connected|offline>\t
  * <reason>", then one line per tracked path "state\tdone\ttotal\trate\t
  * path", at most size bytes (the last line says how many were left
- * out). Returns the length written. */
+ * out). Paths and the reason are escaped: backslash, \n, \t and other
+ * control bytes become \\, \n, \t, \xHH. Returns the length written. */
 size_t nb_status_report(struct nb_status *st, char *buf, size_t size);
 /* Total number of tracked paths. */
 size_t nb_status_count(struct nb_status *st);

@@ -11,6 +11,7 @@
 
 #include "sync/buf.h"
 #include "sync/err.h"
+#include "sync/frame.h"
 
 /* Load raw bytes into a fresh buffer, as if they came off the wire. */
 static void load(struct nb_buf *b, const void *bytes, size_t n, size_t max)
@@ -337,16 +338,11 @@ static void test_compaction_keeps_data(void **state)
 }
 
 /*
- * BUG (sync/buf.c:42-51): for a buffer whose max is below 256, the first
- * allocation is 256 bytes (more than max), so the "reclaim consumed space
- * before growing" test `n > b->cap - b->len` is never true and consumed
- * bytes are never reclaimed: the buffer reports NB_E_TOOBIG while it holds
- * far fewer than max unread bytes, breaking the stream-window promise in
- * the comment above it. Latent today (every buffer nbfs creates has
- * max >= 256). Fix: start at min(256, max), or also compact when
- * `b->len > b->max - n`.
+ * Regression test (fixed in 1024a89): with max below the first 256-byte
+ * allocation, consumed bytes were never reclaimed, so the buffer refused
+ * appends with NB_E_TOOBIG while holding fewer than max unread bytes.
  */
-static void test_bug_compaction_small_max(void **state)
+static void test_compaction_small_max(void **state)
 {
 	(void)state;
 	struct nb_buf b;
@@ -357,6 +353,49 @@ static void test_bug_compaction_small_max(void **state)
 	assert_int_equal(nb_buf_put(&b, "cdefghij", 8), 0);
 	assert_int_equal(nb_buf_len(&b), 12);
 	assert_memory_equal(nb_buf_ptr(&b), "89ABcdefghij", 12);
+	assert_int_equal(b.off, 0);
+	/* and still capped at max */
+	assert_int_equal(nb_buf_put(&b, "12345", 5), NB_E_TOOBIG);
+	assert_int_equal(nb_buf_put(&b, "1234", 4), 0);
+	assert_int_equal(nb_buf_len(&b), 16);
+	assert_true(b.cap <= 16);
+	nb_buf_free(&b);
+}
+
+/*
+ * Regression (fixed; was: sync/buf.c:60, nb_buf_reserve): reserving 0 bytes in a buffer that
+ * has never been allocated computes `b->data + b->len` with data == NULL,
+ * which is undefined behaviour ("applying zero offset to null pointer").
+ * It is reachable from the peer: nb_frame_parse copies a frame's payload
+ * with nb_buf_put(payload, ..., len - 1), so the first frame of a
+ * session being a type-only frame (OK, PUT_END; or garbage like
+ * 00 00 00 01 xx) into a fresh payload buffer hits it. GCC builds do not
+ * notice; a clang -fsanitize=undefined build (CC=clang cmake
+ * -DNBFS_SANITIZE=ON, and the clang fuzz targets) aborts here, so this
+ * test only fails there. Fix: do no pointer arithmetic for n == 0, e.g.
+ * `if (n == 0) { *p = b->data ? b->data + b->len : NULL; return 0; }`
+ * after the size checks, or allocate on first use even for n == 0.
+ */
+static void test_regress_zero_bytes_into_fresh_buffer(void **state)
+{
+	(void)state;
+	struct nb_buf b, rx;
+	uint8_t *p = NULL;
+	uint8_t type = 0;
+	nb_buf_init(&b, 64);
+	assert_int_equal(nb_buf_put(&b, "x", 0), 0);
+	assert_int_equal(nb_buf_len(&b), 0);
+	assert_int_equal(nb_buf_reserve(&b, 0, &p), 0);
+	nb_buf_free(&b);
+
+	/* the same through the frame parser, as a peer can trigger it */
+	nb_buf_init(&rx, 64);
+	nb_buf_init(&b, 64);
+	assert_int_equal(nb_buf_put(&rx, "\0\0\0\x01\x16", 5), 0);
+	assert_int_equal(nb_frame_parse(&rx, &type, &b), 0);
+	assert_int_equal(type, 0x16);
+	assert_int_equal(nb_buf_len(&b), 0);
+	nb_buf_free(&rx);
 	nb_buf_free(&b);
 }
 
@@ -389,7 +428,8 @@ int main(void)
 		cmocka_unit_test(test_reserve_beyond_max),
 		cmocka_unit_test(test_huge_lengths),
 		cmocka_unit_test(test_compaction_keeps_data),
-		cmocka_unit_test(test_bug_compaction_small_max),
+		cmocka_unit_test(test_compaction_small_max),
+		cmocka_unit_test(test_regress_zero_bytes_into_fresh_buffer),
 		cmocka_unit_test(test_truncate),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
