@@ -115,13 +115,22 @@ static int nb_ensure_parents(struct nb_fs *fs, const char *wpath)
 	return 0;
 }
 
+/* Tools size their buffers by st_blksize (cp uses max(blksize, 128 KiB)):
+ * advertise the largest write FUSE passes in one request, so a copy
+ * crosses the kernel boundary in 1 MiB steps instead of 128 KiB. */
+#define NB_BLKSIZE (1024 * 1024)
+
 static int nb_op_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 {
 	struct nb_fs *fs = nb_fs();
+	int r, staged;
 	if (fi && fi->fh)
-		return fstat(nb_handle(fi)->fd, st) == 0 ? 0 : -errno;
-	int staged;
-	return nb_lookup(fs, nb_path_from_fuse(path), st, &staged);
+		r = fstat(nb_handle(fi)->fd, st) == 0 ? 0 : -errno;
+	else
+		r = nb_lookup(fs, nb_path_from_fuse(path), st, &staged);
+	if (r == 0)
+		st->st_blksize = NB_BLKSIZE;
+	return r;
 }
 
 struct nb_names {

@@ -19,12 +19,15 @@ USER_AT=$(id -un)@127.0.0.1
 random_file "$WORK/src.bin" "$size"
 cat "$WORK/src.bin" >/dev/null # warm the page cache: we measure transfer, not the source disk
 
+# Each method starts with no dirty pages left by the one before.
 now() { date +%s.%N; }
+settle() { sync; sleep 1; }
 secs() { echo "scale=3; ($2 - $1) / 1" | bc; }
 clear_remote() { rm -rf "${REMOTE:?}"/* "$REMOTE"/.nbfs; sync; }
 
 # nbfs
 mount_nbfs "$SSHD_PORT" "$CACHE" "delay=0"
+settle
 t0=$(now)
 cp "$WORK/src.bin" "$MNT/"
 t1=$(now)
@@ -37,6 +40,7 @@ nbfs_sync=$(secs "$t0" "$t2")
 clear_remote
 
 # scp
+settle
 t0=$(now)
 scp -q "${SSH_OPTS[@]/-p/-P}" "$WORK/src.bin" "$USER_AT:$REMOTE/src.bin" || fail "scp"
 t1=$(now)
@@ -50,6 +54,7 @@ mkdir -p "$SSHFS_MNT"
 sshfs -p "$SSHD_PORT" -o "IdentityFile=$WORK/client_key,UserKnownHostsFile=$KNOWN_HOSTS,BatchMode=yes" \
   "$USER_AT:$REMOTE" "$SSHFS_MNT" || fail "sshfs mount"
 E2E_MOUNTS+=("$SSHFS_MNT")
+settle
 t0=$(now)
 cp "$WORK/src.bin" "$SSHFS_MNT/"
 t1=$(now)
@@ -59,6 +64,7 @@ cmp "$WORK/src.bin" "$REMOTE/src.bin" || fail "sshfs copy differs"
 clear_remote
 
 # rsync
+settle
 t0=$(now)
 rsync -a -e "ssh ${SSH_OPTS[*]}" "$WORK/src.bin" "$USER_AT:$REMOTE/src.bin" || fail "rsync"
 t1=$(now)
