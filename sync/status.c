@@ -576,9 +576,12 @@ void nb_status_fail(struct nb_status *st, const struct nb_job *job, int state, c
 	pthread_mutex_lock(&st->lock);
 	struct nb_entry *e = nb_status_find(st, job->path);
 	if (e) {
-		e->state = state;
+		/* A change since the job was taken means a fresh attempt, not
+		 * an error about the old content. */
+		e->state = e->gen == job->gen ? state : NB_STATE_PENDING;
 		nb_entry_set_error(e, error);
 		e->retry_ms = nb_xio_now_ms() + retry_ms;
+		e->rate = 0;
 	}
 	pthread_mutex_unlock(&st->lock);
 }
