@@ -20,6 +20,7 @@
 #include "fs/options.h"
 #include "fs/rcache.h"
 #include "fs/stage.h"
+#include "fs/view.h"
 #include "sync/engine.h"
 #include "sync/err.h"
 #include "sync/hasher.h"
@@ -142,6 +143,7 @@ struct nb_mount {
 	struct nb_engine_config ecfg;
 	struct nb_fs fs;
 	int lock_fd;
+	int fetch_fd;
 	FILE *logfp;
 	struct fuse *fuse;
 };
@@ -152,6 +154,7 @@ static void nb_mount_free(struct nb_mount *m)
 	nb_status_free(m->fs.st);
 	nb_statedb_close(m->fs.db);
 	nb_xio_close(m->fs.stage_fd);
+	nb_xio_close(m->fetch_fd);
 	nb_xio_close(m->lock_fd);
 	nb_options_free(&m->c.o);
 	free(m->c.first);
@@ -193,6 +196,12 @@ static int nb_mount_prepare(struct nb_mount *m)
 		fprintf(stderr, "nbfs: staging area in %s: %s\n", o->cache, nb_strerror(m->fs.stage_fd));
 		return 1;
 	}
+	snprintf(path, sizeof(path), "%s/fetch", o->cache);
+	if (nb_xio_mkdir_p(path, 0700) != 0 ||
+	    (m->fetch_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		fprintf(stderr, "nbfs: download area %s: %s\n", path, strerror(errno));
+		return 1;
+	}
 	if (nb_status_new(m->fs.db, o->delay_ms, &m->fs.st) != 0 || nb_status_load(m->fs.st) != 0 ||
 	    nb_stage_scan(m->fs.stage_fd, m->fs.db, m->fs.st) < 0) {
 		fprintf(stderr, "nbfs: cannot load the sync queue from %s\n", o->cache);
@@ -208,6 +217,10 @@ static int nb_mount_prepare(struct nb_mount *m)
 	e->remote_dir = o->dir;
 	e->server_cmd = o->server;
 	e->stage_fd = m->fs.stage_fd;
+	e->fetch_dirfd = m->fetch_fd;
+	e->db = m->fs.db;
+	e->on_remote = nb_view_on_remote;
+	e->on_remote_arg = &m->fs;
 	e->ssh.host = o->host;
 	e->ssh.port = o->port ? o->port : o->host_port;
 	e->ssh.user = o->user;
@@ -241,6 +254,7 @@ int nb_cli_mount(int argc, char **argv)
 	memset(&m, 0, sizeof(m));
 	m.fs.stage_fd = -1;
 	m.lock_fd = -1;
+	m.fetch_fd = -1;
 	nb_options_init(&m.c.o);
 	signal(SIGPIPE, SIG_IGN);
 

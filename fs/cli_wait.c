@@ -66,8 +66,16 @@ int nb_cli_wait(int argc, char **argv)
 				fprintf(stderr, "nbfs wait: %s: %s\n", path, strerror(-r));
 				return 2;
 			}
-			if (!strcmp(state, "synced"))
+			if (!strcmp(state, "synced") || !strcmp(state, "remote"))
 				break;
+			if (!strcmp(state, "conflict")) {
+				fprintf(stderr,
+					"nbfs wait: %s: conflict copy: it holds your version of a file "
+					"that was also changed on the server; compare, then edit, "
+					"rename or delete it\n",
+					path);
+				return 1;
+			}
 			if (!strcmp(state, "error")) {
 				if (nb_wait_attr(path, NB_XATTR_ERROR, extra, sizeof(extra)) != 0)
 					snprintf(extra, sizeof(extra), "unknown error");

@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "sync/err.h"
@@ -192,6 +193,7 @@ int nb_rcache_stat(struct nb_rcache *rc, const char *dir, const char *name, stru
 			bsearch(&key, d->ents.ents, d->ents.count, sizeof(key), nb_dirent_cmp);
 		if (hit) {
 			*a = hit->attr;
+			a->link = NULL;
 			r = 0;
 		}
 	}
@@ -199,15 +201,143 @@ int nb_rcache_stat(struct nb_rcache *rc, const char *dir, const char *name, stru
 	return r;
 }
 
-int nb_rcache_stat_path(struct nb_rcache *rc, const char *path, struct nb_attr *a)
+/* Split a wire path into its parent (copied into dir) and its name. */
+static const char *nb_rcache_split(const char *path, char dir[NB_PATH_MAX + 1])
 {
 	size_t plen = nb_path_parent_len(path);
-	char dir[NB_PATH_MAX + 1];
-	if (plen > NB_PATH_MAX)
-		return -ENAMETOOLONG;
 	memcpy(dir, path, plen);
 	dir[plen] = 0;
-	return nb_rcache_stat(rc, dir, plen ? path + plen + 1 : path, a);
+	return plen ? path + plen + 1 : path;
+}
+
+int nb_rcache_stat_path(struct nb_rcache *rc, const char *path, struct nb_attr *a)
+{
+	char dir[NB_PATH_MAX + 1];
+	if (strlen(path) > NB_PATH_MAX)
+		return -ENAMETOOLONG;
+	const char *name = nb_rcache_split(path, dir);
+	return nb_rcache_stat(rc, dir, name, a);
+}
+
+/* The cached entry for path, if its parent's listing is cached (lock
+ * held; no refresh). */
+static struct nb_dirent *nb_rcache_entry(struct nb_rcache *rc, const char *path,
+					 struct nb_rdir **parent)
+{
+	char dir[NB_PATH_MAX + 1];
+	const char *name = nb_rcache_split(path, dir);
+	struct nb_rdir *d = nb_rcache_find(rc, dir, 0);
+	*parent = d && d->valid ? d : NULL;
+	if (!*parent)
+		return NULL;
+	struct nb_dirent key = {.name = (char *)name};
+	return bsearch(&key, d->ents.ents, d->ents.count, sizeof(key), nb_dirent_cmp);
+}
+
+int nb_rcache_readlink(struct nb_rcache *rc, const char *path, char *buf, size_t size)
+{
+	struct nb_attr a;
+	int r = nb_rcache_stat_path(rc, path, &a); /* refreshes as a lookup would */
+	if (r != 0)
+		return r;
+	pthread_mutex_lock(&rc->lock);
+	struct nb_rdir *d;
+	struct nb_dirent *e = nb_rcache_entry(rc, path, &d);
+	if (!e)
+		r = -ENOENT;
+	else if (!S_ISLNK(e->attr.mode) || !e->attr.link)
+		r = -EINVAL;
+	else if (strlen(e->attr.link) >= size)
+		r = -ERANGE;
+	else
+		memcpy(buf, e->attr.link, strlen(e->attr.link) + 1);
+	pthread_mutex_unlock(&rc->lock);
+	return r;
+}
+
+void nb_rcache_upsert(struct nb_rcache *rc, const char *path, const struct nb_attr *a)
+{
+	if (strlen(path) > NB_PATH_MAX || !path[0])
+		return;
+	pthread_mutex_lock(&rc->lock);
+	struct nb_rdir *d;
+	struct nb_dirent *e = nb_rcache_entry(rc, path, &d);
+	if (e) {
+		char *link = a->link ? strdup(a->link) : NULL;
+		nb_attr_free(&e->attr);
+		e->attr = *a;
+		e->attr.link = link;
+	} else if (d) {
+		struct nb_dirent *n = realloc(d->ents.ents, (d->ents.count + 1) * sizeof(*n));
+		if (n) {
+			d->ents.ents = n;
+			struct nb_dirent *x = &n[d->ents.count];
+			char dir[NB_PATH_MAX + 1];
+			x->name = strdup(nb_rcache_split(path, dir));
+			x->attr = *a;
+			x->attr.link = a->link ? strdup(a->link) : NULL;
+			if (x->name) {
+				d->ents.count++;
+				qsort(d->ents.ents, d->ents.count, sizeof(*n), nb_dirent_cmp);
+			}
+		}
+	}
+	pthread_mutex_unlock(&rc->lock);
+}
+
+/* Lock held. Drop cached listings at and below dir. */
+static void nb_rcache_forget_tree(struct nb_rcache *rc, const char *dir)
+{
+	for (struct nb_rdir **pp = &rc->dirs; *pp;) {
+		struct nb_rdir *d = *pp;
+		if (nb_path_is_within(d->path, dir) && !d->fetching && !d->refs) {
+			*pp = d->next;
+			nb_rdir_free(d);
+			rc->ndirs--;
+		} else {
+			if (nb_path_is_within(d->path, dir))
+				d->fetched_ms = 0; /* busy: at least make it stale */
+			pp = &d->next;
+		}
+	}
+}
+
+void nb_rcache_remove(struct nb_rcache *rc, const char *path)
+{
+	if (strlen(path) > NB_PATH_MAX || !path[0])
+		return;
+	pthread_mutex_lock(&rc->lock);
+	struct nb_rdir *d;
+	struct nb_dirent *e = nb_rcache_entry(rc, path, &d);
+	if (e) {
+		free(e->name);
+		nb_attr_free(&e->attr);
+		size_t i = (size_t)(e - d->ents.ents);
+		memmove(e, e + 1, (d->ents.count - i - 1) * sizeof(*e));
+		d->ents.count--;
+	}
+	nb_rcache_forget_tree(rc, path);
+	pthread_mutex_unlock(&rc->lock);
+}
+
+void nb_rcache_move(struct nb_rcache *rc, const char *from, const char *to)
+{
+	struct nb_attr a = {0};
+	int have = 0;
+	pthread_mutex_lock(&rc->lock);
+	struct nb_rdir *d;
+	struct nb_dirent *e = nb_rcache_entry(rc, from, &d);
+	if (e) {
+		a = e->attr;
+		a.link = e->attr.link ? strdup(e->attr.link) : NULL;
+		have = 1;
+	}
+	pthread_mutex_unlock(&rc->lock);
+	nb_rcache_remove(rc, from);
+	nb_rcache_remove(rc, to);
+	if (have)
+		nb_rcache_upsert(rc, to, &a);
+	nb_attr_free(&a);
 }
 
 int nb_rcache_list(struct nb_rcache *rc, const char *dir,
@@ -226,6 +356,7 @@ int nb_rcache_list(struct nb_rcache *rc, const char *dir,
 			r = -ENOMEM;
 		for (uint32_t i = 0; copy.ents && i < d->ents.count; i++) {
 			copy.ents[i].attr = d->ents.ents[i].attr;
+			copy.ents[i].attr.link = NULL; /* owned by the cache */
 			if (!(copy.ents[i].name = strdup(d->ents.ents[i].name))) {
 				r = -ENOMEM;
 				break;

@@ -20,13 +20,24 @@ void nb_rcache_free(struct nb_rcache *rc);
 /* The engine may be attached after creation (it starts after mounting). */
 void nb_rcache_set_engine(struct nb_rcache *rc, struct nb_engine *engine);
 
-/* Attributes of dir/name on the server: 0, or -ENOENT. */
+/* Attributes of dir/name on the server: 0, or -ENOENT. a->link is
+ * always NULL (see nb_rcache_readlink). */
 int nb_rcache_stat(struct nb_rcache *rc, const char *dir, const char *name, struct nb_attr *a);
 /* Attributes of wire path (split into dir and name). */
 int nb_rcache_stat_path(struct nb_rcache *rc, const char *path, struct nb_attr *a);
 /* Call fn for every remote entry of dir; fn returns 0 to go on. */
 int nb_rcache_list(struct nb_rcache *rc, const char *dir,
 		   int (*fn)(void *arg, const char *name, const struct nb_attr *a), void *arg);
+/* The target of the remote symlink at path, NUL-terminated in buf:
+ * 0, -ENOENT, -EINVAL (not a symlink) or -ERANGE. */
+int nb_rcache_readlink(struct nb_rcache *rc, const char *path, char *buf, size_t size);
+/* The server changed path (done by our sync thread): apply it to the
+ * cached listing of its parent, if cached, so nothing stale shows while
+ * the next refresh is on its way. a may be NULL for remove. */
+void nb_rcache_upsert(struct nb_rcache *rc, const char *path, const struct nb_attr *a);
+void nb_rcache_remove(struct nb_rcache *rc, const char *path);
+/* from moved to to on the server: move the entry, forget listings below. */
+void nb_rcache_move(struct nb_rcache *rc, const char *from, const char *to);
 /* dir was just created locally: known empty on the server side. */
 void nb_rcache_set_empty(struct nb_rcache *rc, const char *dir);
 /* Forget what is cached for dir. */

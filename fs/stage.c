@@ -57,8 +57,14 @@ static long nb_stage_scan_dir(int stage_fd, const char *dir, struct nb_statedb *
 			continue;
 		struct nb_synced rec;
 		struct nb_status_view v;
+		char rpath[NB_PATH_MAX + 1];
 		int tracked = nb_status_get(st, path, &v) == 0;
-		int known = nb_statedb_get_synced(db, path, &rec) == 0;
+		/* What the server holds for this name, as of the pending
+		 * renames (a staged file renamed locally is known under its
+		 * old name until the server follows). */
+		if (nb_status_resolve(st, path, rpath, sizeof(rpath)) != 0)
+			memcpy(rpath, path, strlen(path) + 1); /* checked <= NB_PATH_MAX */
+		int known = nb_statedb_get_synced(db, rpath, &rec) == 0;
 		if (S_ISDIR(s.st_mode)) {
 			if (!tracked && !known && nb_status_touch(st, path, NB_KIND_DIR) == 0)
 				marked++;
@@ -70,6 +76,9 @@ static long nb_stage_scan_dir(int stage_fd, const char *dir, struct nb_statedb *
 			int same = known && rec.kind == NB_KIND_FILE && rec.size == (uint64_t)s.st_size &&
 				   rec.mtime_ns == mtime_ns;
 			if (!tracked && !same && nb_status_touch(st, path, NB_KIND_FILE) == 0)
+				marked++;
+		} else if (S_ISLNK(s.st_mode)) {
+			if (!tracked && !known && nb_status_touch(st, path, NB_KIND_SYMLINK) == 0)
 				marked++;
 		}
 	}

@@ -53,12 +53,14 @@ static int nb_xattr_md5(struct nb_fs *fs, const char *path, const struct nb_stat
 	return 0;
 }
 
-int nb_xattr_get(struct nb_fs *fs, const char *path, int is_dir, uint64_t size, const char *name,
-		 char *buf, size_t bufsz)
+int nb_xattr_get(struct nb_fs *fs, const char *path, const struct stat *st, int staged,
+		 const char *name, char *buf, size_t bufsz)
 {
 	struct nb_status_view v;
 	char val[512];
 	int tracked;
+	int is_dir = S_ISDIR(st->st_mode);
+	uint64_t size = S_ISREG(st->st_mode) ? (uint64_t)st->st_size : 0;
 	if (strncmp(name, NB_XATTR_PREFIX, strlen(NB_XATTR_PREFIX)) != 0)
 		return -ENODATA;
 	if (is_dir) {
@@ -67,7 +69,9 @@ int nb_xattr_get(struct nb_fs *fs, const char *path, int is_dir, uint64_t size, 
 	} else {
 		tracked = nb_status_get(fs->st, path, &v) == 0;
 		if (!tracked)
-			v.state = NB_STATE_SYNCED;
+			v.state = !staged ? NB_STATE_REMOTE
+			       : nb_statedb_conflict_has(fs->db, path) ? NB_STATE_CONFLICT
+								      : NB_STATE_SYNCED;
 	}
 	if (!strcmp(name, NB_XATTR_STATE)) {
 		const char *s = nb_state_name(v.state);

@@ -1,7 +1,10 @@
 /*
  * The user.nbfs.* extended attributes that show sync state:
  *
- *   user.nbfs.state     synced | pending | uploading | error
+ *   user.nbfs.state     synced | pending | uploading | error, or
+ *                       remote (on the server only, not held locally),
+ *                       conflict (a copy kept beside a version changed
+ *                       on the server; until the user touches it)
  *                       (a directory: synced only when all below it is)
  *   user.nbfs.progress  DONE/TOTAL in bytes
  *   user.nbfs.md5       hex MD5 of the content being synced (or synced)
@@ -13,6 +16,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include "fs/fs.h"
 
@@ -26,9 +30,10 @@
 /* getxattr semantics: with size 0 return the value's length; else copy
  * it into buf and return its length, or -ERANGE if it does not fit.
  * -ENODATA for an attribute without a value now. path is a wire path;
- * is_dir and size describe the file (from getattr). */
-int nb_xattr_get(struct nb_fs *fs, const char *path, int is_dir, uint64_t size, const char *name,
-		 char *buf, size_t bufsz);
+ * st describes it (from the view) and staged says if it is held
+ * locally. */
+int nb_xattr_get(struct nb_fs *fs, const char *path, const struct stat *st, int staged,
+		 const char *name, char *buf, size_t bufsz);
 /* listxattr semantics. */
 int nb_xattr_list(struct nb_fs *fs, const char *path, int is_dir, char *buf, size_t bufsz);
 

@@ -17,7 +17,7 @@
 #define NB_CONTENT_XATTR "user.nbfs.content"
 #define NB_PARTIAL_FLUSH_STEP (8 * 1024 * 1024)
 
-static int nb_partial_dir(const struct nb_root *root)
+int nb_partial_dirfd(const struct nb_root *root)
 {
 	int fd;
 	if (mkdirat(root->fd, ".nbfs", 0700) != 0 && errno != EEXIST)
@@ -69,7 +69,7 @@ int nb_partial_open(struct nb_partial *p, const struct nb_root *root, const uint
 	int r;
 	memset(p, 0, sizeof(*p));
 	p->fd = -1;
-	p->dirfd = nb_partial_dir(root);
+	p->dirfd = nb_partial_dirfd(root);
 	if (p->dirfd < 0)
 		return p->dirfd;
 	memcpy(p->md5, md5, NB_MD5_LEN);
@@ -131,7 +131,7 @@ int nb_partial_write(struct nb_partial *p, uint64_t offset, const void *data, si
 	return 0;
 }
 
-static void nb_partial_record(int fd, const uint8_t md5[NB_MD5_LEN], uint64_t size)
+void nb_partial_record(int fd, const uint8_t md5[NB_MD5_LEN], uint64_t size)
 {
 	struct stat st;
 	char hex[NB_MD5_HEX], val[128];
@@ -146,25 +146,35 @@ static void nb_partial_record(int fd, const uint8_t md5[NB_MD5_LEN], uint64_t si
 		nb_debug("no content record: %s", strerror(errno));
 }
 
+int nb_partial_recorded_md5(int fd, uint8_t md5[NB_MD5_LEN])
+{
+	struct stat st;
+	char val[128], hex[NB_MD5_HEX];
+	unsigned long long size;
+	long long ms;
+	long ns;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+		return 0;
+	ssize_t n = fgetxattr(fd, NB_CONTENT_XATTR, val, sizeof(val) - 1);
+	if (n <= 0)
+		return 0;
+	val[n] = 0;
+	if (sscanf(val, "%32s %llu %lld %ld", hex, &size, &ms, &ns) != 4 ||
+	    size != (unsigned long long)st.st_size || ms != (long long)st.st_mtim.tv_sec ||
+	    ns != st.st_mtim.tv_nsec)
+		return 0;
+	return nb_md5_from_hex(hex, md5) == 0;
+}
+
 int nb_partial_matches(int dirfd, const char *leaf, const uint8_t md5[NB_MD5_LEN], uint64_t size)
 {
 	int fd = openat(dirfd, leaf, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
 		return 0;
 	struct stat st;
-	char val[128], want[128], hex[NB_MD5_HEX];
-	int ok = 0;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size != size)
-		goto out;
-	ssize_t n = fgetxattr(fd, NB_CONTENT_XATTR, val, sizeof(val) - 1);
-	if (n <= 0)
-		goto out;
-	val[n] = 0;
-	nb_md5_hex(md5, hex);
-	snprintf(want, sizeof(want), "%s %" PRIu64 " %lld %ld", hex, size, (long long)st.st_mtim.tv_sec,
-		 st.st_mtim.tv_nsec);
-	ok = strcmp(val, want) == 0;
-out:
+	uint8_t have[NB_MD5_LEN];
+	int ok = fstat(fd, &st) == 0 && (uint64_t)st.st_size == size &&
+		 nb_partial_recorded_md5(fd, have) && memcmp(have, md5, NB_MD5_LEN) == 0;
 	nb_xio_close(fd);
 	return ok;
 }

@@ -36,6 +36,15 @@ struct nb_partial {
 	struct nb_md5 hash; /* running MD5 of bytes [0, pos) */
 };
 
+/* The partial directory (created if needed): a new fd or -errno. Also
+ * the server's scratch space on the root's filesystem. */
+int nb_partial_dirfd(const struct nb_root *root);
+/* The MD5 recorded for the regular file open at fd, if the record still
+ * matches its size and mtime: 1 and md5 filled, else 0. */
+int nb_partial_recorded_md5(int fd, uint8_t md5[NB_MD5_LEN]);
+/* Record md5 as the content of the file open at fd (best effort). */
+void nb_partial_record(int fd, const uint8_t md5[NB_MD5_LEN], uint64_t size);
+
 /* Open (or create) and lock the partial for md5/size. *offset and
  * prefix_md5 describe the bytes already held. NB_E_BUSY if another
  * session holds it. */

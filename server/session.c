@@ -38,6 +38,8 @@ void nb_session_free(struct nb_session *s)
 {
 	nb_session_end_upload(s, 0);
 	nb_buf_free(&s->tx);
+	free(s->io);
+	s->io = NULL;
 }
 
 static int nb_session_send(struct nb_session *s)
@@ -87,12 +89,23 @@ static int nb_session_violation(struct nb_session *s, int r, uint8_t type)
 	return r < 0 ? r : NB_E_PROTO;
 }
 
-static void nb_attr_from_stat(struct nb_attr *a, const struct stat *st)
+/* Fill a from st; for a symlink, read its target into linkbuf (which
+ * a->link then points to). */
+static void nb_attr_from_stat(struct nb_attr *a, const struct stat *st, int dirfd, const char *name,
+			      char linkbuf[NB_PATH_MAX + 1])
 {
 	a->mode = (uint32_t)st->st_mode;
 	a->size = S_ISDIR(st->st_mode) ? 0 : (uint64_t)st->st_size;
 	a->mtime_s = st->st_mtim.tv_sec;
 	a->mtime_ns = (uint32_t)st->st_mtim.tv_nsec;
+	a->link = NULL;
+	if (S_ISLNK(st->st_mode) && dirfd >= 0) {
+		ssize_t n = readlinkat(dirfd, name, linkbuf, NB_PATH_MAX);
+		if (n > 0) {
+			linkbuf[n] = 0;
+			a->link = linkbuf;
+		}
+	}
 }
 
 static int nb_session_hello(struct nb_session *s, struct nb_buf *p)
@@ -118,6 +131,9 @@ static int nb_session_stat(struct nb_session *s, struct nb_buf *p)
 	char *path = NULL;
 	struct stat st;
 	struct nb_attr a;
+	char linkbuf[NB_PATH_MAX + 1];
+	int dirfd = -1;
+	const char *leaf = "";
 	int r = nb_proto_path_decode(p, &path);
 	if (r != 0)
 		return nb_session_violation(s, r, NB_MSG_STAT);
@@ -125,7 +141,10 @@ static int nb_session_stat(struct nb_session *s, struct nb_buf *p)
 		r = nb_session_error(s, r, path);
 		goto out;
 	}
-	nb_attr_from_stat(&a, &st);
+	if (S_ISLNK(st.st_mode) && nb_root_parent(&s->root, path, -1, &dirfd, &leaf) != 0)
+		dirfd = -1;
+	nb_attr_from_stat(&a, &st, dirfd, leaf, linkbuf);
+	nb_xio_close(dirfd);
 	if ((r = nb_proto_attr_encode(&s->tx, &a)) == 0)
 		r = nb_session_send(s);
 out:
@@ -164,7 +183,8 @@ static int nb_session_list(struct nb_session *s, struct nb_buf *p)
 		if (fstatat(dirfd(d), name, &st, AT_SYMLINK_NOFOLLOW) != 0)
 			continue; /* vanished meanwhile */
 		struct nb_attr a;
-		nb_attr_from_stat(&a, &st);
+		char linkbuf[NB_PATH_MAX + 1];
+		nb_attr_from_stat(&a, &st, dirfd(d), name, linkbuf);
 		r = nb_proto_dirents_add(&s->tx, name, &a);
 		if (r == NB_E_TOOBIG) {
 			if ((r = nb_session_send(s)) != 0 || (r = nb_proto_dirents_begin(&s->tx)) != 0 ||
@@ -197,6 +217,179 @@ static int nb_session_mkdir(struct nb_session *s, struct nb_buf *p)
 	return r;
 }
 
+/* UNLINK, RMDIR: remove one name beneath the root. */
+static int nb_session_remove(struct nb_session *s, uint8_t type, struct nb_buf *p)
+{
+	char *path = NULL;
+	int dirfd;
+	const char *leaf;
+	int r = nb_proto_path_decode(p, &path);
+	if (r != 0)
+		return nb_session_violation(s, r, type);
+	if ((r = nb_root_parent(&s->root, path, -1, &dirfd, &leaf)) == 0) {
+		if (unlinkat(dirfd, leaf, type == NB_MSG_RMDIR ? AT_REMOVEDIR : 0) != 0)
+			r = -errno;
+		else
+			r = nb_xio_fsync(dirfd);
+		nb_xio_close(dirfd);
+	}
+	r = r ? nb_session_error(s, r, path) : nb_session_ok(s);
+	free(path);
+	return r;
+}
+
+static int nb_session_rename(struct nb_session *s, struct nb_buf *p)
+{
+	char *from = NULL, *to = NULL;
+	int fromfd = -1, tofd = -1;
+	const char *fleaf, *tleaf;
+	int r = nb_proto_path2_decode(p, &from, &to);
+	if (r != 0)
+		return nb_session_violation(s, r, NB_MSG_RENAME);
+	if ((r = nb_root_parent(&s->root, from, -1, &fromfd, &fleaf)) == 0 &&
+	    (r = nb_root_parent(&s->root, to, 0755, &tofd, &tleaf)) == 0) {
+		if (renameat(fromfd, fleaf, tofd, tleaf) != 0)
+			r = -errno;
+		else if ((r = nb_xio_fsync(tofd)) == 0)
+			r = nb_xio_fsync(fromfd);
+	}
+	nb_xio_close(fromfd);
+	nb_xio_close(tofd);
+	r = r ? nb_session_error(s, r, from) : nb_session_ok(s);
+	free(from);
+	free(to);
+	return r;
+}
+
+/* The symlink is made in the scratch directory and renamed into place, so
+ * a symlink and a file of the same name are never both missing. */
+static int nb_session_symlink(struct nb_session *s, struct nb_buf *p)
+{
+	char *path = NULL, *target = NULL, tmp[64];
+	int dirfd = -1, scratch = -1;
+	const char *leaf;
+	int r = nb_proto_path2_decode(p, &path, &target);
+	if (r != 0)
+		return nb_session_violation(s, r, NB_MSG_SYMLINK);
+	if (!target[0]) {
+		r = -EINVAL;
+		goto reply;
+	}
+	if ((r = nb_root_parent(&s->root, path, 0755, &dirfd, &leaf)) != 0)
+		goto reply;
+	if ((scratch = nb_partial_dirfd(&s->root)) < 0) {
+		r = scratch;
+		goto reply;
+	}
+	snprintf(tmp, sizeof(tmp), "symlink-%ld-%u", (long)getpid(), (unsigned)rand());
+	if (symlinkat(target, scratch, tmp) != 0) {
+		r = -errno;
+		goto reply;
+	}
+	if (renameat(scratch, tmp, dirfd, leaf) != 0) {
+		r = -errno;
+		unlinkat(scratch, tmp, 0);
+		goto reply;
+	}
+	r = nb_xio_fsync(dirfd);
+reply:
+	nb_xio_close(dirfd);
+	nb_xio_close(scratch);
+	r = r ? nb_session_error(s, r, path) : nb_session_ok(s);
+	free(path);
+	free(target);
+	return r;
+}
+
+/* Send a file: GET_INFO, GET_DATA from the agreed offset, then OK. */
+static int nb_session_get(struct nb_session *s, struct nb_buf *p)
+{
+	struct nb_get g;
+	struct nb_get_info info;
+	struct stat st;
+	int dirfd = -1, fd = -1;
+	const char *leaf;
+	int r = nb_proto_get_decode(p, &g);
+	if (r != 0)
+		return nb_session_violation(s, r, NB_MSG_GET);
+	if (s->uploading) {
+		nb_proto_get_free(&g);
+		return nb_session_violation(s, NB_E_PROTO, NB_MSG_GET);
+	}
+	if ((r = nb_root_parent(&s->root, g.path, -1, &dirfd, &leaf)) != 0)
+		goto reply;
+	fd = openat(dirfd, leaf, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) != 0) {
+		r = errno == ELOOP ? -EINVAL : -errno;
+		goto reply;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		r = S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
+		goto reply;
+	}
+	memset(&info, 0, sizeof(info));
+	if (!nb_partial_recorded_md5(fd, info.md5)) {
+		if ((r = nb_md5_fd(fd, (uint64_t)st.st_size, info.md5, NULL)) != 0)
+			goto reply;
+		nb_partial_record(fd, info.md5, (uint64_t)st.st_size);
+	}
+	char linkbuf[NB_PATH_MAX + 1];
+	nb_attr_from_stat(&info.attr, &st, -1, NULL, linkbuf);
+	info.start = g.has_expect && g.offset <= (uint64_t)st.st_size &&
+				     memcmp(g.expect, info.md5, NB_MD5_LEN) == 0
+			     ? g.offset
+			     : 0;
+	if ((r = nb_proto_get_info_encode(&s->tx, &info)) != 0 || (r = nb_session_send(s)) != 0)
+		goto out; /* output broken: end the session */
+	if (!s->io && !(s->io = malloc(NB_DATA_CHUNK))) {
+		r = -ENOMEM;
+		goto reply;
+	}
+	for (uint64_t off = info.start; off < (uint64_t)st.st_size;) {
+		size_t n = (uint64_t)st.st_size - off < NB_DATA_CHUNK ? (size_t)((uint64_t)st.st_size - off)
+								    : NB_DATA_CHUNK;
+		uint8_t *dst;
+		if ((r = nb_proto_get_data_reserve(&s->tx, off, n, &dst)) != 0)
+			goto out;
+		ssize_t k = nb_xio_pread_full(fd, dst, n, (off_t)off);
+		if (k != (ssize_t)n) {
+			/* Shrunk under us: the client's MD5 check would fail;
+			 * say so now. */
+			r = k < 0 ? (int)k : -EAGAIN;
+			goto reply;
+		}
+		if ((r = nb_session_send(s)) != 0)
+			goto out;
+		off += n;
+	}
+reply:
+	r = r ? nb_session_error(s, r, g.path) : nb_session_ok(s);
+out:
+	nb_xio_close(fd);
+	nb_xio_close(dirfd);
+	nb_proto_get_free(&g);
+	return r;
+}
+
+/* Does the destination still hold the version the client based its
+ * upload on? 0, or -EEXIST: a conflict (someone else changed it). */
+static int nb_session_check_base(struct nb_session *s, int dirfd, const char *leaf)
+{
+	struct stat st;
+	if (s->base_kind == NB_BASE_ANY)
+		return 0;
+	if (fstatat(dirfd, leaf, &st, AT_SYMLINK_NOFOLLOW) != 0)
+		return 0; /* gone (or never there): nothing to overwrite */
+	if (s->base_kind == NB_BASE_MATCH && S_ISREG(st.st_mode) &&
+	    (uint64_t)st.st_size == s->base_size && st.st_mtim.tv_sec == s->base_mtime_s &&
+	    (uint32_t)st.st_mtim.tv_nsec == s->base_mtime_ns)
+		return 0;
+	/* Already exactly what we are publishing: not a conflict either. */
+	if (nb_partial_matches(dirfd, leaf, s->md5, s->partial.size))
+		return 0;
+	return -EEXIST;
+}
+
 static int nb_session_put_open(struct nb_session *s, struct nb_buf *p)
 {
 	struct nb_put_open m;
@@ -217,6 +410,16 @@ static int nb_session_put_open(struct nb_session *s, struct nb_buf *p)
 	struct stat st;
 	if (fstatat(s->dest_dirfd, leaf, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) {
 		r = nb_session_error(s, -EISDIR, m.path);
+		goto out_close;
+	}
+	s->base_kind = m.base_kind;
+	s->base_size = m.base_size;
+	s->base_mtime_s = m.base_mtime_s;
+	s->base_mtime_ns = m.base_mtime_ns;
+	memcpy(s->md5, m.md5, NB_MD5_LEN);
+	s->partial.size = m.size;
+	if ((r = nb_session_check_base(s, s->dest_dirfd, leaf)) != 0) {
+		r = nb_session_error(s, r, "conflict: changed on the server");
 		goto out_close;
 	}
 	if (nb_partial_matches(s->dest_dirfd, leaf, m.md5, m.size)) {
@@ -286,6 +489,12 @@ static int nb_session_put_end(struct nb_session *s, struct nb_buf *p)
 		nb_session_end_upload(s, 0);
 		return nb_session_error(s, r, "write");
 	}
+	if ((r = nb_session_check_base(s, s->dest_dirfd, s->dest_leaf)) != 0) {
+		/* Keep the partial: the client publishes it under another
+		 * name, with the same MD5, without sending it again. */
+		nb_session_end_upload(s, 0);
+		return nb_session_error(s, r, "conflict: changed on the server");
+	}
 	r = nb_partial_publish(&s->partial, s->dest_dirfd, s->dest_leaf, s->mode, s->mtime_s,
 			       s->mtime_ns);
 	nb_session_end_upload(s, 0);
@@ -319,6 +528,15 @@ int nb_session_handle(struct nb_session *s, uint8_t type, struct nb_buf *payload
 		return nb_session_list(s, payload);
 	case NB_MSG_MKDIR:
 		return nb_session_mkdir(s, payload);
+	case NB_MSG_UNLINK:
+	case NB_MSG_RMDIR:
+		return nb_session_remove(s, type, payload);
+	case NB_MSG_RENAME:
+		return nb_session_rename(s, payload);
+	case NB_MSG_SYMLINK:
+		return nb_session_symlink(s, payload);
+	case NB_MSG_GET:
+		return nb_session_get(s, payload);
 	case NB_MSG_PUT_OPEN:
 		return nb_session_put_open(s, payload);
 	case NB_MSG_PUT_DATA:

@@ -31,6 +31,12 @@ struct nb_session {
 	uint32_t mode;
 	int64_t mtime_s;
 	uint32_t mtime_ns;
+	uint8_t base_kind; /* the version the client based its upload on */
+	uint64_t base_size;
+	int64_t base_mtime_s;
+	uint32_t base_mtime_ns;
+	uint8_t md5[NB_MD5_LEN];
+	uint8_t *io; /* scratch for GET */
 };
 
 /* Set up a session on an already opened root; replies go to out. */

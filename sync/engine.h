@@ -19,6 +19,13 @@ struct nb_engine_config {
 	const char *remote_dir;  /* the server's root */
 	const char *server_cmd;  /* e.g. "nbfs-server" */
 	int stage_fd;            /* staging root directory */
+	int fetch_dirfd;         /* partial downloads */
+	struct nb_statedb *db;
+	/* Called on the sync thread after a job changed the server (so
+	 * cached listings can follow at once), before it leaves the queue.
+	 * For a conflict, kind is NB_KIND_FILE and path2 the conflict copy. */
+	void (*on_remote)(void *arg, const struct nb_job *job);
+	void *on_remote_arg;
 };
 
 struct nb_engine;
@@ -47,6 +54,15 @@ typedef void (*nb_list_done_fn)(void *arg, const char *path, int r, struct nb_di
  * exactly once. NB_E_OFFLINE at once when not connected (done() is not
  * called): callers never wait on a link that is down. */
 int nb_engine_list_async(struct nb_engine *e, const char *path, nb_list_done_fn done, void *arg);
+/* Called on the sync thread when a fetch is done: 0 once the file is in
+ * the staging tree, else why not (NB_E_OFFLINE if the link went away). */
+typedef void (*nb_fetch_done_fn)(void *arg, int r);
+
+/* Queue a download of remote_path into the staging tree at local_path
+ * (whose parent must exist there). Same contract as nb_engine_list_async.
+ * Downloads go before uploads. */
+int nb_engine_fetch_async(struct nb_engine *e, const char *remote_path, const char *local_path,
+			  nb_fetch_done_fn done, void *arg);
 /* True while connected to the server. */
 int nb_engine_connected(struct nb_engine *e);
 

@@ -77,7 +77,7 @@ static void *nb_hasher_main(void *arg)
 		if (nb_status_next_hash(h->st, &job)) {
 			nb_hasher_one(h, &job);
 			nb_status_hash_done(h->st, job.path);
-			free(job.path);
+			nb_job_free(&job);
 			continue;
 		}
 		nb_status_wait(h->st, 5000);

@@ -18,13 +18,20 @@ const char *nb_msg_name(uint8_t type)
 	case NB_MSG_DIRENTS: return "DIRENTS";
 	case NB_MSG_PUT_OFFER: return "PUT_OFFER";
 	case NB_MSG_PUT_FAIL: return "PUT_FAIL";
+	case NB_MSG_GET_INFO: return "GET_INFO";
+	case NB_MSG_GET_DATA: return "GET_DATA";
 	case NB_MSG_STAT: return "STAT";
 	case NB_MSG_LIST: return "LIST";
 	case NB_MSG_MKDIR: return "MKDIR";
+	case NB_MSG_UNLINK: return "UNLINK";
+	case NB_MSG_RMDIR: return "RMDIR";
+	case NB_MSG_RENAME: return "RENAME";
+	case NB_MSG_SYMLINK: return "SYMLINK";
 	case NB_MSG_PUT_OPEN: return "PUT_OPEN";
 	case NB_MSG_PUT_DATA: return "PUT_DATA";
 	case NB_MSG_PUT_END: return "PUT_END";
 	case NB_MSG_PUT_ABORT: return "PUT_ABORT";
+	case NB_MSG_GET: return "GET";
 	default: return "?";
 	}
 }
@@ -138,6 +145,30 @@ int nb_proto_path_decode(struct nb_buf *p, char **path)
 	return r;
 }
 
+int nb_proto_path2_encode(struct nb_buf *b, uint8_t type, const char *a, const char *b2)
+{
+	int r;
+	if ((r = nb_frame_begin(b, type)) != 0 || (r = nb_buf_put_cstr(b, a)) != 0 ||
+	    (r = nb_buf_put_cstr(b, b2)) != 0)
+		return r;
+	return nb_frame_finish(b);
+}
+
+int nb_proto_path2_decode(struct nb_buf *p, char **a, char **b2)
+{
+	*a = *b2 = NULL;
+	int r = nb_buf_get_cstr(p, a, NB_PATH_MAX);
+	if (r == 0)
+		r = nb_buf_get_cstr(p, b2, NB_PATH_MAX);
+	r = nb_proto_done(p, r);
+	if (r != 0) {
+		free(*a);
+		free(*b2);
+		*a = *b2 = NULL;
+	}
+	return r;
+}
+
 int nb_proto_mkdir_encode(struct nb_buf *b, const char *path, uint32_t mode)
 {
 	int r;
@@ -160,23 +191,43 @@ int nb_proto_mkdir_decode(struct nb_buf *p, char **path, uint32_t *mode)
 	return r;
 }
 
+void nb_attr_free(struct nb_attr *a)
+{
+	free(a->link);
+	a->link = NULL;
+}
+
 static int nb_proto_put_attr(struct nb_buf *b, const struct nb_attr *a)
 {
 	int r;
+	const char *link = a->link && S_ISLNK(a->mode) ? a->link : "";
 	if ((r = nb_buf_put_u32(b, a->mode)) != 0 || (r = nb_buf_put_u64(b, a->size)) != 0 ||
-	    (r = nb_buf_put_i64(b, a->mtime_s)) != 0 || (r = nb_buf_put_u32(b, a->mtime_ns)) != 0)
+	    (r = nb_buf_put_i64(b, a->mtime_s)) != 0 || (r = nb_buf_put_u32(b, a->mtime_ns)) != 0 ||
+	    (r = nb_buf_put_cstr(b, link)) != 0)
 		return r;
 	return 0;
 }
 
+/* On success a->link is NULL or a new string the caller owns. */
 static int nb_proto_get_attr(struct nb_buf *p, struct nb_attr *a)
 {
 	int r;
+	a->link = NULL;
 	if ((r = nb_buf_get_u32(p, &a->mode)) != 0 || (r = nb_buf_get_u64(p, &a->size)) != 0 ||
 	    (r = nb_buf_get_i64(p, &a->mtime_s)) != 0 || (r = nb_buf_get_u32(p, &a->mtime_ns)) != 0)
 		return r;
 	if (a->mtime_ns >= 1000000000u || a->size > NB_FILE_SIZE_MAX)
 		return NB_E_PROTO;
+	const uint8_t *link;
+	size_t n;
+	if ((r = nb_buf_get_str(p, &link, &n, NB_PATH_MAX)) != 0)
+		return r;
+	if (n == 0)
+		return 0;
+	if (!S_ISLNK(a->mode) || memchr(link, 0, n))
+		return NB_E_PROTO;
+	if (!(a->link = strndup((const char *)link, n)))
+		return -ENOMEM;
 	return 0;
 }
 
@@ -190,7 +241,10 @@ int nb_proto_attr_encode(struct nb_buf *b, const struct nb_attr *a)
 
 int nb_proto_attr_decode(struct nb_buf *p, struct nb_attr *a)
 {
-	return nb_proto_done(p, nb_proto_get_attr(p, a));
+	int r = nb_proto_done(p, nb_proto_get_attr(p, a));
+	if (r != 0)
+		nb_attr_free(a);
+	return r;
 }
 
 /* The count field sits right after the 5-byte frame header. */
@@ -215,8 +269,9 @@ int nb_proto_dirents_add(struct nb_buf *b, const char *name, const struct nb_att
 		return NB_E_TOOBIG;
 	size_t save = nb_buf_len(b);
 	size_t namelen = strlen(name);
+	size_t linklen = a->link && S_ISLNK(a->mode) ? strlen(a->link) : 0;
 	/* Stay under the frame cap; the caller starts a new frame. */
-	if (save + 4 + namelen + 24 > NB_FRAME_MAX)
+	if (save + 4 + namelen + 28 + linklen > NB_FRAME_MAX)
 		return NB_E_TOOBIG;
 	int r = nb_buf_put_str(b, name, namelen);
 	if (r == 0)
@@ -243,9 +298,9 @@ int nb_proto_dirents_decode(struct nb_buf *p, struct nb_dirents *m)
 		return r;
 	if (count > NB_DIRENTS_MAX)
 		return NB_E_TOOBIG;
-	/* Each entry needs at least 4 + 1 + 24 bytes: refuse counts the
+	/* Each entry needs at least 4 + 1 + 28 bytes: refuse counts the
 	 * payload cannot hold before allocating for them. */
-	if ((size_t)count * 29 > nb_buf_len(p))
+	if ((size_t)count * 33 > nb_buf_len(p))
 		return NB_E_SHORT;
 	m->ents = calloc(count ? count : 1, sizeof(*m->ents));
 	if (!m->ents)
@@ -260,14 +315,14 @@ int nb_proto_dirents_decode(struct nb_buf *p, struct nb_dirents *m)
 			goto fail;
 		}
 		struct nb_dirent *e = &m->ents[i];
-		if ((r = nb_proto_get_attr(p, &e->attr)) != 0)
-			goto fail;
 		e->name = strndup((const char *)name, n);
 		if (!e->name) {
 			r = -ENOMEM;
 			goto fail;
 		}
-		m->count = i + 1;
+		m->count = i + 1; /* from here on, freed with the rest */
+		if ((r = nb_proto_get_attr(p, &e->attr)) != 0)
+			goto fail;
 	}
 	if ((r = nb_proto_done(p, 0)) == 0)
 		return 0;
@@ -278,8 +333,10 @@ fail:
 
 void nb_proto_dirents_free(struct nb_dirents *m)
 {
-	for (uint32_t i = 0; i < m->count; i++)
+	for (uint32_t i = 0; i < m->count; i++) {
 		free(m->ents[i].name);
+		nb_attr_free(&m->ents[i].attr);
+	}
 	free(m->ents);
 	memset(m, 0, sizeof(*m));
 }
@@ -290,7 +347,10 @@ int nb_proto_put_open_encode(struct nb_buf *b, const struct nb_put_open *m)
 	if ((r = nb_frame_begin(b, NB_MSG_PUT_OPEN)) != 0 || (r = nb_buf_put_cstr(b, m->path)) != 0 ||
 	    (r = nb_buf_put_u64(b, m->size)) != 0 || (r = nb_buf_put(b, m->md5, NB_MD5_LEN)) != 0 ||
 	    (r = nb_buf_put_u32(b, m->mode)) != 0 || (r = nb_buf_put_i64(b, m->mtime_s)) != 0 ||
-	    (r = nb_buf_put_u32(b, m->mtime_ns)) != 0 || (r = nb_buf_put_u32(b, m->flags)) != 0)
+	    (r = nb_buf_put_u32(b, m->mtime_ns)) != 0 || (r = nb_buf_put_u32(b, m->flags)) != 0 ||
+	    (r = nb_buf_put_u8(b, m->base_kind)) != 0 || (r = nb_buf_put_u64(b, m->base_size)) != 0 ||
+	    (r = nb_buf_put_i64(b, m->base_mtime_s)) != 0 ||
+	    (r = nb_buf_put_u32(b, m->base_mtime_ns)) != 0)
 		return r;
 	return nb_frame_finish(b);
 }
@@ -303,9 +363,13 @@ int nb_proto_put_open_decode(struct nb_buf *p, struct nb_put_open *m)
 		return r;
 	if ((r = nb_buf_get_u64(p, &m->size)) != 0 || (r = nb_buf_get(p, m->md5, NB_MD5_LEN)) != 0 ||
 	    (r = nb_buf_get_u32(p, &m->mode)) != 0 || (r = nb_buf_get_i64(p, &m->mtime_s)) != 0 ||
-	    (r = nb_buf_get_u32(p, &m->mtime_ns)) != 0 || (r = nb_buf_get_u32(p, &m->flags)) != 0)
+	    (r = nb_buf_get_u32(p, &m->mtime_ns)) != 0 || (r = nb_buf_get_u32(p, &m->flags)) != 0 ||
+	    (r = nb_buf_get_u8(p, &m->base_kind)) != 0 || (r = nb_buf_get_u64(p, &m->base_size)) != 0 ||
+	    (r = nb_buf_get_i64(p, &m->base_mtime_s)) != 0 ||
+	    (r = nb_buf_get_u32(p, &m->base_mtime_ns)) != 0)
 		goto fail;
-	if (m->size > NB_FILE_SIZE_MAX || m->mtime_ns >= 1000000000u || (m->mode & ~07777u)) {
+	if (m->size > NB_FILE_SIZE_MAX || m->mtime_ns >= 1000000000u || (m->mode & ~07777u) ||
+	    m->base_kind > NB_BASE_MATCH || m->base_mtime_ns >= 1000000000u) {
 		r = NB_E_PROTO;
 		goto fail;
 	}
@@ -340,15 +404,26 @@ int nb_proto_put_offer_decode(struct nb_buf *p, struct nb_put_offer *m)
 	return nb_proto_done(p, m->offset > NB_FILE_SIZE_MAX ? NB_E_PROTO : 0);
 }
 
-int nb_proto_put_data_reserve(struct nb_buf *b, uint64_t offset, size_t n, uint8_t **dst)
+static int nb_proto_data_reserve(struct nb_buf *b, uint8_t type, uint64_t offset, size_t n,
+				 uint8_t **dst)
 {
 	int r;
 	if (n > NB_DATA_CHUNK)
 		return NB_E_TOOBIG;
-	if ((r = nb_frame_begin(b, NB_MSG_PUT_DATA)) != 0 || (r = nb_buf_put_u64(b, offset)) != 0 ||
+	if ((r = nb_frame_begin(b, type)) != 0 || (r = nb_buf_put_u64(b, offset)) != 0 ||
 	    (r = nb_buf_put_u32(b, (uint32_t)n)) != 0)
 		return r;
 	return nb_buf_reserve(b, n, dst);
+}
+
+int nb_proto_put_data_reserve(struct nb_buf *b, uint64_t offset, size_t n, uint8_t **dst)
+{
+	return nb_proto_data_reserve(b, NB_MSG_PUT_DATA, offset, n, dst);
+}
+
+int nb_proto_get_data_reserve(struct nb_buf *b, uint64_t offset, size_t n, uint8_t **dst)
+{
+	return nb_proto_data_reserve(b, NB_MSG_GET_DATA, offset, n, dst);
 }
 
 int nb_proto_put_data_encode(struct nb_buf *b, uint64_t offset, const void *data, size_t n)
@@ -369,6 +444,66 @@ int nb_proto_put_data_decode(struct nb_buf *p, uint64_t *offset, const uint8_t *
 	    (r = nb_buf_get_str(p, data, n, NB_DATA_CHUNK)) != 0)
 		return r;
 	return nb_proto_done(p, *offset > NB_FILE_SIZE_MAX ? NB_E_PROTO : 0);
+}
+
+int nb_proto_get_data_decode(struct nb_buf *p, uint64_t *offset, const uint8_t **data, size_t *n)
+{
+	return nb_proto_put_data_decode(p, offset, data, n);
+}
+
+int nb_proto_get_encode(struct nb_buf *b, const struct nb_get *m)
+{
+	int r;
+	if ((r = nb_frame_begin(b, NB_MSG_GET)) != 0 || (r = nb_buf_put_cstr(b, m->path)) != 0 ||
+	    (r = nb_buf_put_u64(b, m->offset)) != 0 || (r = nb_buf_put_u8(b, m->has_expect ? 1 : 0)) != 0 ||
+	    (r = nb_buf_put(b, m->expect, NB_MD5_LEN)) != 0)
+		return r;
+	return nb_frame_finish(b);
+}
+
+int nb_proto_get_decode(struct nb_buf *p, struct nb_get *m)
+{
+	uint8_t has;
+	int r;
+	memset(m, 0, sizeof(*m));
+	if ((r = nb_buf_get_cstr(p, &m->path, NB_PATH_MAX)) != 0)
+		return r;
+	if ((r = nb_buf_get_u64(p, &m->offset)) == 0 && (r = nb_buf_get_u8(p, &has)) == 0 &&
+	    (r = nb_buf_get(p, m->expect, NB_MD5_LEN)) == 0) {
+		m->has_expect = has;
+		r = has > 1 || m->offset > NB_FILE_SIZE_MAX ? NB_E_PROTO : 0;
+	}
+	r = nb_proto_done(p, r);
+	if (r != 0)
+		nb_proto_get_free(m);
+	return r;
+}
+
+void nb_proto_get_free(struct nb_get *m)
+{
+	free(m->path);
+	m->path = NULL;
+}
+
+int nb_proto_get_info_encode(struct nb_buf *b, const struct nb_get_info *m)
+{
+	int r;
+	if ((r = nb_frame_begin(b, NB_MSG_GET_INFO)) != 0 || (r = nb_proto_put_attr(b, &m->attr)) != 0 ||
+	    (r = nb_buf_put(b, m->md5, NB_MD5_LEN)) != 0 || (r = nb_buf_put_u64(b, m->start)) != 0)
+		return r;
+	return nb_frame_finish(b);
+}
+
+int nb_proto_get_info_decode(struct nb_buf *p, struct nb_get_info *m)
+{
+	int r = nb_proto_get_attr(p, &m->attr);
+	if (r == 0 && (r = nb_buf_get(p, m->md5, NB_MD5_LEN)) == 0 &&
+	    (r = nb_buf_get_u64(p, &m->start)) == 0)
+		r = m->start > m->attr.size ? NB_E_PROTO : 0;
+	r = nb_proto_done(p, r);
+	if (r != 0)
+		nb_attr_free(&m->attr);
+	return r;
 }
 
 int nb_proto_put_end_encode(struct nb_buf *b)

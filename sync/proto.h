@@ -36,14 +36,21 @@ enum nb_msg {
 	NB_MSG_DIRENTS = 5,
 	NB_MSG_PUT_OFFER = 6,
 	NB_MSG_PUT_FAIL = 7, /* early terminal reply of an upload; payload as ERROR */
+	NB_MSG_GET_INFO = 8,
+	NB_MSG_GET_DATA = 9,
 	/* Client requests. */
 	NB_MSG_STAT = 10,
 	NB_MSG_LIST = 11,
 	NB_MSG_MKDIR = 12,
+	NB_MSG_UNLINK = 13,
+	NB_MSG_RMDIR = 14,
+	NB_MSG_RENAME = 15,
+	NB_MSG_SYMLINK = 16,
 	NB_MSG_PUT_OPEN = 20,
 	NB_MSG_PUT_DATA = 21,
 	NB_MSG_PUT_END = 22,
 	NB_MSG_PUT_ABORT = 23,
+	NB_MSG_GET = 24,
 };
 
 /* Human-readable name of a message type ("?" if unknown). */
@@ -54,7 +61,11 @@ struct nb_attr {
 	uint64_t size;
 	int64_t mtime_s;
 	uint32_t mtime_ns;
+	char *link; /* symlink target, or NULL; owned by whoever decoded it */
 };
+
+/* Free attr->link (decoded attributes own it). */
+void nb_attr_free(struct nb_attr *a);
 
 struct nb_hello {
 	uint32_t version;
@@ -84,6 +95,31 @@ struct nb_put_open {
 	int64_t mtime_s;
 	uint32_t mtime_ns;
 	uint32_t flags; /* reserved, 0 */
+	/* What the client believes the server holds at path, so a version
+	 * changed by someone else is never overwritten silently. */
+	uint8_t base_kind;
+	uint64_t base_size;
+	int64_t base_mtime_s;
+	uint32_t base_mtime_ns;
+};
+
+enum nb_base_kind {
+	NB_BASE_ANY = 0,     /* overwrite whatever is there */
+	NB_BASE_ABSENT = 1,  /* path must not exist (a new file) */
+	NB_BASE_MATCH = 2,   /* path must be a file with base size and mtime */
+};
+
+struct nb_get {
+	char *path;
+	uint64_t offset;    /* resume from here ... */
+	int has_expect;     /* ... if the content still has this MD5 */
+	uint8_t expect[NB_MD5_LEN];
+};
+
+struct nb_get_info {
+	struct nb_attr attr;
+	uint8_t md5[NB_MD5_LEN]; /* of the whole content being sent */
+	uint64_t start;          /* data follows from this offset */
 };
 
 struct nb_put_offer {
@@ -103,13 +139,17 @@ int nb_proto_error_encode(struct nb_buf *b, uint8_t type, uint32_t code, const c
 int nb_proto_error_decode(struct nb_buf *p, struct nb_error *m);
 void nb_proto_error_free(struct nb_error *m);
 
-/* STAT, LIST: str path. MKDIR: str path, u32 mode. */
+/* STAT, LIST, UNLINK, RMDIR: str path. MKDIR: str path, u32 mode.
+ * RENAME: str from, str to. SYMLINK: str path, str target. */
 int nb_proto_path_encode(struct nb_buf *b, uint8_t type, const char *path);
 int nb_proto_path_decode(struct nb_buf *p, char **path);
+int nb_proto_path2_encode(struct nb_buf *b, uint8_t type, const char *a, const char *b2);
+int nb_proto_path2_decode(struct nb_buf *p, char **a, char **b2);
 int nb_proto_mkdir_encode(struct nb_buf *b, const char *path, uint32_t mode);
 int nb_proto_mkdir_decode(struct nb_buf *p, char **path, uint32_t *mode);
 
-/* ATTR: attr. */
+/* ATTR: attr (u32 mode, u64 size, i64 mtime_s, u32 mtime_ns, str link;
+ * link is empty unless the mode says symlink). */
 int nb_proto_attr_encode(struct nb_buf *b, const struct nb_attr *a);
 int nb_proto_attr_decode(struct nb_buf *p, struct nb_attr *a);
 
@@ -124,7 +164,8 @@ int nb_proto_dirents_decode(struct nb_buf *p, struct nb_dirents *m);
 void nb_proto_dirents_free(struct nb_dirents *m);
 
 /* PUT_OPEN: str path, u64 size, md5[16], u32 mode, i64 mtime_s,
- * u32 mtime_ns, u32 flags. */
+ * u32 mtime_ns, u32 flags, u8 base_kind, u64 base_size,
+ * i64 base_mtime_s, u32 base_mtime_ns. */
 int nb_proto_put_open_encode(struct nb_buf *b, const struct nb_put_open *m);
 int nb_proto_put_open_decode(struct nb_buf *p, struct nb_put_open *m);
 void nb_proto_put_open_free(struct nb_put_open *m);
@@ -142,6 +183,16 @@ int nb_proto_put_data_decode(struct nb_buf *p, uint64_t *offset, const uint8_t *
 int nb_proto_put_end_encode(struct nb_buf *b);
 int nb_proto_put_abort_encode(struct nb_buf *b, int discard);
 int nb_proto_put_abort_decode(struct nb_buf *p, int *discard);
+/* GET: str path, u64 offset, u8 has_expect, md5[16] expect. */
+int nb_proto_get_encode(struct nb_buf *b, const struct nb_get *m);
+int nb_proto_get_decode(struct nb_buf *p, struct nb_get *m);
+void nb_proto_get_free(struct nb_get *m);
+/* GET_INFO: attr, md5[16], u64 start. */
+int nb_proto_get_info_encode(struct nb_buf *b, const struct nb_get_info *m);
+int nb_proto_get_info_decode(struct nb_buf *p, struct nb_get_info *m);
+/* GET_DATA: as PUT_DATA. */
+int nb_proto_get_data_reserve(struct nb_buf *b, uint64_t offset, size_t n, uint8_t **dst);
+int nb_proto_get_data_decode(struct nb_buf *p, uint64_t *offset, const uint8_t **data, size_t *n);
 /* For payloads that must be empty (OK, PUT_END). */
 int nb_proto_empty_decode(struct nb_buf *p);
 

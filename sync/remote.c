@@ -188,6 +188,80 @@ int nb_remote_mkdir(struct nb_remote *r, const char *path, uint32_t mode)
 	return e;
 }
 
+/* Send the request in r->tx and expect OK. */
+static int nb_remote_simple(struct nb_remote *r, int e)
+{
+	if (e == 0)
+		e = nb_remote_send(r);
+	if (e == 0)
+		e = nb_remote_expect(r, NB_MSG_OK);
+	return e;
+}
+
+int nb_remote_remove(struct nb_remote *r, uint8_t type, const char *path)
+{
+	return nb_remote_simple(r, nb_proto_path_encode(&r->tx, type, path));
+}
+
+int nb_remote_rename(struct nb_remote *r, const char *from, const char *to)
+{
+	return nb_remote_simple(r, nb_proto_path2_encode(&r->tx, NB_MSG_RENAME, from, to));
+}
+
+int nb_remote_symlink(struct nb_remote *r, const char *path, const char *target)
+{
+	return nb_remote_simple(r, nb_proto_path2_encode(&r->tx, NB_MSG_SYMLINK, path, target));
+}
+
+int nb_remote_get(struct nb_remote *r, const struct nb_get *g, const struct nb_get_cb *cb)
+{
+	uint8_t type;
+	int e = nb_proto_get_encode(&r->tx, g);
+	if (e == 0)
+		e = nb_remote_send(r);
+	if (e == 0)
+		e = nb_remote_expect(r, NB_MSG_GET_INFO);
+	if (e != 0)
+		return e;
+	struct nb_get_info info;
+	if ((e = nb_remote_fail(r, nb_proto_get_info_decode(&r->rx, &info))) != 0)
+		return e;
+	e = cb->on_info(cb->arg, &info);
+	uint64_t next = info.start, size = info.attr.size;
+	nb_attr_free(&info.attr);
+	if (e != 0) {
+		r->broken = 1;
+		return e;
+	}
+	for (;;) {
+		if ((e = nb_remote_recv(r, &type)) != 0)
+			return e; /* ERROR mid-stream: the session is still in step */
+		if (type == NB_MSG_OK) {
+			if ((e = nb_remote_fail(r, nb_proto_empty_decode(&r->rx))) != 0)
+				return e;
+			if (next != size) {
+				r->broken = 1;
+				return NB_E_PROTO;
+			}
+			return 0;
+		}
+		uint64_t off;
+		const uint8_t *data;
+		size_t n;
+		if (type != NB_MSG_GET_DATA ||
+		    nb_proto_get_data_decode(&r->rx, &off, &data, &n) != 0 || off != next ||
+		    n > size - off) {
+			r->broken = 1;
+			return NB_E_PROTO;
+		}
+		if ((e = cb->on_data(cb->arg, off, data, n)) != 0) {
+			r->broken = 1;
+			return e;
+		}
+		next += n;
+	}
+}
+
 int nb_remote_put_open(struct nb_remote *r, const struct nb_put_open *m, struct nb_put_offer *offer)
 {
 	uint8_t type;

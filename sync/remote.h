@@ -33,12 +33,28 @@ const char *nb_remote_errtext(const struct nb_remote *r);
 /* True if the session can no longer be used. */
 int nb_remote_broken(const struct nb_remote *r);
 
+/* a->link is allocated for a symlink: free with nb_attr_free. */
 int nb_remote_stat(struct nb_remote *r, const char *path, struct nb_attr *a);
 /* Call fn for each entry of directory path; fn returns 0 to go on.
  * STAT, LIST and MKDIR may be interleaved with an upload's PUT_DATA. */
 int nb_remote_list(struct nb_remote *r, const char *path,
 		   int (*fn)(void *arg, const char *name, const struct nb_attr *a), void *arg);
 int nb_remote_mkdir(struct nb_remote *r, const char *path, uint32_t mode);
+/* UNLINK / RMDIR (type NB_MSG_UNLINK or NB_MSG_RMDIR). */
+int nb_remote_remove(struct nb_remote *r, uint8_t type, const char *path);
+int nb_remote_rename(struct nb_remote *r, const char *from, const char *to);
+int nb_remote_symlink(struct nb_remote *r, const char *path, const char *target);
+
+/* Download: GET, then on_info once (GET_INFO: its return value, if not
+ * 0, aborts), on_data for each GET_DATA (offsets are contiguous from
+ * info->start), until the final OK. An error from a callback leaves the
+ * session broken (the rest of the stream is not read). */
+struct nb_get_cb {
+	int (*on_info)(void *arg, const struct nb_get_info *info);
+	int (*on_data)(void *arg, uint64_t offset, const uint8_t *data, size_t n);
+	void *arg;
+};
+int nb_remote_get(struct nb_remote *r, const struct nb_get *g, const struct nb_get_cb *cb);
 
 /* Upload primitives (see sync/upload.c for the whole flow).
  * put_open: 0 with *offer filled, or 1 if the server already holds this

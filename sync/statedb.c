@@ -15,12 +15,15 @@ struct nb_statedb {
 static const char nb_statedb_schema[] =
 	"PRAGMA journal_mode=WAL;"
 	"PRAGMA synchronous=NORMAL;"
-	"CREATE TABLE IF NOT EXISTS dirty("
-	"  path TEXT PRIMARY KEY, kind INTEGER NOT NULL, seq INTEGER NOT NULL);"
-	"CREATE INDEX IF NOT EXISTS dirty_seq ON dirty(seq);"
+	"CREATE TABLE IF NOT EXISTS ops("
+	"  seq INTEGER PRIMARY KEY AUTOINCREMENT, kind INTEGER NOT NULL,"
+	"  path TEXT NOT NULL, path2 TEXT);"
 	"CREATE TABLE IF NOT EXISTS synced("
 	"  path TEXT PRIMARY KEY, kind INTEGER NOT NULL, size INTEGER NOT NULL,"
-	"  mtime_ns INTEGER NOT NULL, md5 BLOB);";
+	"  mtime_ns INTEGER NOT NULL, md5 BLOB,"
+	"  rsize INTEGER, rmtime_s INTEGER, rmtime_ns INTEGER);"
+	"CREATE TABLE IF NOT EXISTS fetch(path TEXT PRIMARY KEY, md5 BLOB NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS conflict(path TEXT PRIMARY KEY);";
 
 static int nb_statedb_fail(struct nb_statedb *db, const char *what)
 {
@@ -63,6 +66,13 @@ void nb_statedb_close(struct nb_statedb *db)
 	free(db);
 }
 
+static int nb_statedb_prepare(struct nb_statedb *db, const char *sql, sqlite3_stmt **st)
+{
+	if (sqlite3_prepare_v2(db->db, sql, -1, st, NULL) != SQLITE_OK)
+		return nb_statedb_fail(db, "prepare");
+	return 0;
+}
+
 static int nb_statedb_step(struct nb_statedb *db, sqlite3_stmt *st, const char *what)
 {
 	int rc = sqlite3_step(st);
@@ -72,97 +82,156 @@ static int nb_statedb_step(struct nb_statedb *db, sqlite3_stmt *st, const char *
 	return 0;
 }
 
-static int nb_statedb_prepare(struct nb_statedb *db, const char *sql, sqlite3_stmt **st)
+/* One connection serves every thread: a transaction holds the
+ * connection's (recursive) mutex from BEGIN to COMMIT, so no other
+ * thread's statement can slip into it. */
+static int nb_statedb_begin(struct nb_statedb *db)
 {
-	if (sqlite3_prepare_v2(db->db, sql, -1, st, NULL) != SQLITE_OK)
-		return nb_statedb_fail(db, "prepare");
-	return 0;
+	sqlite3_mutex_enter(sqlite3_db_mutex(db->db));
+	if (sqlite3_exec(db->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK)
+		return 0;
+	int r = nb_statedb_fail(db, "begin");
+	sqlite3_mutex_leave(sqlite3_db_mutex(db->db));
+	return r;
 }
 
-int nb_statedb_mark_dirty(struct nb_statedb *db, const char *path, int kind)
+/* Commit if r == 0, else roll back; returns the first error. */
+static int nb_statedb_end(struct nb_statedb *db, int r)
+{
+	if (r == 0 && sqlite3_exec(db->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		r = nb_statedb_fail(db, "commit");
+	if (r != 0)
+		sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_mutex_leave(sqlite3_db_mutex(db->db));
+	return r;
+}
+
+/* One statement on one path. */
+static int nb_statedb_path_stmt(struct nb_statedb *db, const char *sql, const char *path,
+				const char *what)
 {
 	sqlite3_stmt *st;
-	/* Keep the first seq of a path already dirty: order is that of the
-	 * first change. */
-	int r = nb_statedb_prepare(db,
-				   "INSERT INTO dirty(path, kind, seq) VALUES(?1, ?2,"
-				   " (SELECT IFNULL(MAX(seq), 0) + 1 FROM dirty))"
-				   " ON CONFLICT(path) DO UPDATE SET kind = ?2",
-				   &st);
+	int r = nb_statedb_prepare(db, sql, &st);
 	if (r != 0)
 		return r;
 	sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 2, kind);
-	return nb_statedb_step(db, st, "mark dirty");
+	return nb_statedb_step(db, st, what);
 }
 
-int nb_statedb_clear_dirty(struct nb_statedb *db, const char *path)
+int nb_statedb_op_add(struct nb_statedb *db, int kind, const char *path, const char *path2,
+		      int64_t *seq)
 {
 	sqlite3_stmt *st;
-	int r = nb_statedb_prepare(db, "DELETE FROM dirty WHERE path = ?1", &st);
+	int r = nb_statedb_prepare(db, "INSERT INTO ops(kind, path, path2) VALUES(?1, ?2, ?3)", &st);
 	if (r != 0)
 		return r;
-	sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
-	return nb_statedb_step(db, st, "clear dirty");
+	sqlite3_bind_int(st, 1, kind);
+	sqlite3_bind_text(st, 2, path, -1, SQLITE_STATIC);
+	if (path2)
+		sqlite3_bind_text(st, 3, path2, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 3);
+	/* The connection is serialized, but another thread may insert
+	 * between our step and last_insert_rowid: hold the mutex. */
+	sqlite3_mutex_enter(sqlite3_db_mutex(db->db));
+	r = nb_statedb_step(db, st, "add op");
+	if (r == 0 && seq)
+		*seq = sqlite3_last_insert_rowid(db->db);
+	sqlite3_mutex_leave(sqlite3_db_mutex(db->db));
+	return r;
 }
 
-int nb_statedb_each_dirty(struct nb_statedb *db,
-			  int (*fn)(void *arg, const char *path, int kind), void *arg)
+int nb_statedb_op_del(struct nb_statedb *db, int64_t seq)
 {
 	sqlite3_stmt *st;
-	int r = nb_statedb_prepare(db, "SELECT path, kind FROM dirty ORDER BY seq", &st);
+	int r = nb_statedb_prepare(db, "DELETE FROM ops WHERE seq = ?1", &st);
+	if (r != 0)
+		return r;
+	sqlite3_bind_int64(st, 1, seq);
+	return nb_statedb_step(db, st, "delete op");
+}
+
+int nb_statedb_op_move(struct nb_statedb *db, int64_t seq, const char *path, int64_t *newseq)
+{
+	sqlite3_stmt *st;
+	int r = nb_statedb_begin(db);
+	if (r != 0)
+		return r;
+	r = nb_statedb_prepare(db,
+			       "INSERT INTO ops(kind, path, path2)"
+			       " SELECT kind, ?2, path2 FROM ops WHERE seq = ?1",
+			       &st);
+	if (r == 0) {
+		sqlite3_bind_int64(st, 1, seq);
+		sqlite3_bind_text(st, 2, path, -1, SQLITE_STATIC);
+		r = nb_statedb_step(db, st, "move op");
+	}
+	if (r == 0 && sqlite3_changes(db->db) != 1)
+		r = -ENOENT; /* no such op: nothing to move */
+	if (r == 0)
+		*newseq = sqlite3_last_insert_rowid(db->db);
+	if (r == 0)
+		r = nb_statedb_op_del(db, seq);
+	return nb_statedb_end(db, r);
+}
+
+int nb_statedb_each_op(struct nb_statedb *db,
+		       int (*fn)(void *arg, int64_t seq, int kind, const char *path, const char *path2),
+		       void *arg)
+{
+	sqlite3_stmt *st;
+	int r = nb_statedb_prepare(db, "SELECT seq, kind, path, path2 FROM ops ORDER BY seq", &st);
 	if (r != 0)
 		return r;
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		r = fn(arg, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int(st, 1));
+		r = fn(arg, sqlite3_column_int64(st, 0), sqlite3_column_int(st, 1),
+		       (const char *)sqlite3_column_text(st, 2), (const char *)sqlite3_column_text(st, 3));
 		if (r != 0)
 			break;
 	}
 	if (r == 0 && rc != SQLITE_DONE)
-		r = nb_statedb_fail(db, "list dirty");
+		r = nb_statedb_fail(db, "list ops");
 	sqlite3_finalize(st);
 	return r;
 }
 
-int nb_statedb_set_synced(struct nb_statedb *db, const char *path, const struct nb_synced *s)
+int nb_statedb_set_synced(struct nb_statedb *db, int64_t seq, const char *path,
+			  const struct nb_synced *s)
 {
 	sqlite3_stmt *st;
-	int r;
-	if (sqlite3_exec(db->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
-		return nb_statedb_fail(db, "begin");
-	r = nb_statedb_prepare(db,
-			       "INSERT OR REPLACE INTO synced(path, kind, size, mtime_ns, md5)"
-			       " VALUES(?1, ?2, ?3, ?4, ?5)",
-			       &st);
+	int r = nb_statedb_begin(db);
 	if (r != 0)
-		goto rollback;
-	sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 2, s->kind);
-	sqlite3_bind_int64(st, 3, (sqlite3_int64)s->size);
-	sqlite3_bind_int64(st, 4, s->mtime_ns);
-	if (s->has_md5)
-		sqlite3_bind_blob(st, 5, s->md5, NB_MD5_LEN, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(st, 5);
-	if ((r = nb_statedb_step(db, st, "set synced")) != 0)
-		goto rollback;
-	if ((r = nb_statedb_clear_dirty(db, path)) != 0)
-		goto rollback;
-	if (sqlite3_exec(db->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-		r = nb_statedb_fail(db, "commit");
-		goto rollback;
+		return r;
+	r = nb_statedb_prepare(db,
+			       "INSERT OR REPLACE INTO synced(path, kind, size, mtime_ns, md5, rsize,"
+			       " rmtime_s, rmtime_ns) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+			       &st);
+	if (r == 0) {
+		sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 2, s->kind);
+		sqlite3_bind_int64(st, 3, (sqlite3_int64)s->size);
+		sqlite3_bind_int64(st, 4, s->mtime_ns);
+		if (s->has_md5)
+			sqlite3_bind_blob(st, 5, s->md5, NB_MD5_LEN, SQLITE_STATIC);
+		if (s->has_remote) {
+			sqlite3_bind_int64(st, 6, (sqlite3_int64)s->rsize);
+			sqlite3_bind_int64(st, 7, s->rmtime_s);
+			sqlite3_bind_int64(st, 8, s->rmtime_ns);
+		}
+		r = nb_statedb_step(db, st, "set synced");
 	}
-	return 0;
-rollback:
-	sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
-	return r;
+	if (r == 0 && seq >= 0)
+		r = nb_statedb_op_del(db, seq);
+	return nb_statedb_end(db, r);
 }
 
 int nb_statedb_get_synced(struct nb_statedb *db, const char *path, struct nb_synced *s)
 {
 	sqlite3_stmt *st;
-	int r = nb_statedb_prepare(db, "SELECT kind, size, mtime_ns, md5 FROM synced WHERE path = ?1",
+	int r = nb_statedb_prepare(db,
+				   "SELECT kind, size, mtime_ns, md5, rsize, rmtime_s, rmtime_ns"
+				   " FROM synced WHERE path = ?1",
 				   &st);
 	if (r != 0)
 		return r;
@@ -177,6 +246,12 @@ int nb_statedb_get_synced(struct nb_statedb *db, const char *path, struct nb_syn
 			memcpy(s->md5, sqlite3_column_blob(st, 3), NB_MD5_LEN);
 			s->has_md5 = 1;
 		}
+		if (sqlite3_column_type(st, 4) != SQLITE_NULL) {
+			s->has_remote = 1;
+			s->rsize = (uint64_t)sqlite3_column_int64(st, 4);
+			s->rmtime_s = sqlite3_column_int64(st, 5);
+			s->rmtime_ns = (uint32_t)sqlite3_column_int64(st, 6);
+		}
 		r = 0;
 	} else if (rc == SQLITE_DONE) {
 		r = -ENOENT;
@@ -185,6 +260,109 @@ int nb_statedb_get_synced(struct nb_statedb *db, const char *path, struct nb_syn
 	}
 	sqlite3_finalize(st);
 	return r;
+}
+
+/* "path or below": path itself, or anything starting with path + "/"
+ * (compared with substr, not LIKE, so '%' and '_' in names are plain). */
+#define NB_WITHIN(col, arg) \
+	"(" col " = " arg " OR substr(" col ", 1, length(" arg ") + 1) = " arg " || '/')"
+
+int nb_statedb_del_synced(struct nb_statedb *db, int64_t seq, const char *path)
+{
+	sqlite3_stmt *st;
+	int r = nb_statedb_begin(db);
+	if (r != 0)
+		return r;
+	r = nb_statedb_prepare(db, "DELETE FROM synced WHERE " NB_WITHIN("path", "?1"), &st);
+	if (r == 0) {
+		sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+		r = nb_statedb_step(db, st, "delete synced");
+	}
+	if (r == 0 && seq >= 0)
+		r = nb_statedb_op_del(db, seq);
+	return nb_statedb_end(db, r);
+}
+
+int nb_statedb_move_synced(struct nb_statedb *db, int64_t seq, const char *from, const char *to)
+{
+	sqlite3_stmt *st;
+	int r = nb_statedb_begin(db);
+	if (r != 0)
+		return r;
+	/* Whatever was at the destination is replaced. */
+	r = nb_statedb_prepare(db, "DELETE FROM synced WHERE " NB_WITHIN("path", "?1"), &st);
+	if (r == 0) {
+		sqlite3_bind_text(st, 1, to, -1, SQLITE_STATIC);
+		r = nb_statedb_step(db, st, "move synced");
+	}
+	if (r == 0)
+		r = nb_statedb_prepare(db,
+				       "UPDATE synced SET path = ?2 || substr(path, length(?1) + 1)"
+				       " WHERE " NB_WITHIN("path", "?1"),
+				       &st);
+	if (r == 0) {
+		sqlite3_bind_text(st, 1, from, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, to, -1, SQLITE_STATIC);
+		r = nb_statedb_step(db, st, "move synced");
+	}
+	if (r == 0 && seq >= 0)
+		r = nb_statedb_op_del(db, seq);
+	return nb_statedb_end(db, r);
+}
+
+int nb_statedb_fetch_set(struct nb_statedb *db, const char *path, const uint8_t md5[NB_MD5_LEN])
+{
+	sqlite3_stmt *st;
+	int r = nb_statedb_prepare(db, "INSERT OR REPLACE INTO fetch(path, md5) VALUES(?1, ?2)", &st);
+	if (r != 0)
+		return r;
+	sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, md5, NB_MD5_LEN, SQLITE_STATIC);
+	return nb_statedb_step(db, st, "set fetch");
+}
+
+int nb_statedb_fetch_get(struct nb_statedb *db, const char *path, uint8_t md5[NB_MD5_LEN])
+{
+	sqlite3_stmt *st;
+	int r = nb_statedb_prepare(db, "SELECT md5 FROM fetch WHERE path = ?1", &st);
+	if (r != 0)
+		return r;
+	sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+	r = -ENOENT;
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 0) == NB_MD5_LEN) {
+		memcpy(md5, sqlite3_column_blob(st, 0), NB_MD5_LEN);
+		r = 0;
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+int nb_statedb_fetch_del(struct nb_statedb *db, const char *path)
+{
+	return nb_statedb_path_stmt(db, "DELETE FROM fetch WHERE path = ?1", path, "delete fetch");
+}
+
+int nb_statedb_conflict_set(struct nb_statedb *db, const char *path)
+{
+	return nb_statedb_path_stmt(db, "INSERT OR IGNORE INTO conflict(path) VALUES(?1)", path,
+				    "set conflict");
+}
+
+int nb_statedb_conflict_has(struct nb_statedb *db, const char *path)
+{
+	sqlite3_stmt *st;
+	if (nb_statedb_prepare(db, "SELECT 1 FROM conflict WHERE path = ?1", &st) != 0)
+		return 0;
+	sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+	int has = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	return has;
+}
+
+int nb_statedb_conflict_del(struct nb_statedb *db, const char *path)
+{
+	return nb_statedb_path_stmt(db, "DELETE FROM conflict WHERE " NB_WITHIN("path", "?1"), path,
+				    "delete conflict");
 }
 
 int nb_statedb_flush(struct nb_statedb *db)

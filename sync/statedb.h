@@ -1,17 +1,24 @@
 /*
  * The durable part of the client's state, in SQLite (WAL mode):
  *
- *   dirty(path, kind, seq)   what still has to reach the server, in the
- *                            order it was first recorded;
- *   synced(path, kind, size, mtime_ns, md5)
- *                            what the server is known to hold, with the
- *                            local stat it was uploaded from.
+ *   ops(seq, kind, path, path2)  the queue: what still has to happen on
+ *                                the server, in order (uploads, mkdir,
+ *                                symlink, unlink, rmdir, rename);
+ *   synced(path, kind, size, mtime_ns, md5, rsize, rmtime_s, rmtime_ns)
+ *                                what the server is known to hold: the
+ *                                local stat it was uploaded from (or
+ *                                downloaded to), and the server's own
+ *                                size and mtime (the base of the next
+ *                                upload, for conflict detection);
+ *   fetch(path, md5)             downloads in progress, for resume;
+ *   conflict(path)               conflict copies the user has not
+ *                                touched yet.
  *
- * A path is recorded dirty before the FUSE call that changed it returns,
- * and cleared only after the server has acknowledged a durable publish.
- * At mount time the staging tree is also compared with `synced`, so a
- * record lost with an unflushed transaction (power cut) costs at most a
- * re-upload, never data. Thread-safe (one serialized connection).
+ * An operation is recorded before the FUSE call that made it returns, and
+ * removed only after the server has acknowledged it durably. At mount
+ * time the staging tree is also compared with `synced`, so a record lost
+ * with an unflushed transaction (power cut) costs at most a re-upload,
+ * never data. Thread-safe (one serialized connection).
  */
 #ifndef NB_STATEDB_H
 #define NB_STATEDB_H
@@ -20,33 +27,70 @@
 
 #include "sync/md5.h"
 
-enum nb_kind { NB_KIND_FILE = 'f', NB_KIND_DIR = 'd' };
+/* Operation kinds (also the kind of a synced record: f, d, l). */
+enum nb_kind {
+	NB_KIND_FILE = 'f',    /* upload the staged file */
+	NB_KIND_DIR = 'd',     /* create the directory / set its mode */
+	NB_KIND_SYMLINK = 'l', /* create the symlink */
+	NB_KIND_UNLINK = 'u',  /* remove a file or symlink */
+	NB_KIND_RMDIR = 'r',   /* remove an empty directory */
+	NB_KIND_RENAME = 'm',  /* move path2 to path */
+};
 
 struct nb_statedb;
 
 struct nb_synced {
 	int kind;
-	uint64_t size;
+	uint64_t size;    /* local (staged) size and mtime it corresponds to */
 	int64_t mtime_ns;
 	uint8_t md5[NB_MD5_LEN];
 	int has_md5;
+	int has_remote;   /* the server's own size and mtime are known */
+	uint64_t rsize;
+	int64_t rmtime_s;
+	uint32_t rmtime_ns;
 };
 
 /* Open or create the database at path. 0 or NB_E_DB (reason logged). */
 int nb_statedb_open(const char *path, struct nb_statedb **out);
 void nb_statedb_close(struct nb_statedb *db);
 
-int nb_statedb_mark_dirty(struct nb_statedb *db, const char *path, int kind);
-int nb_statedb_clear_dirty(struct nb_statedb *db, const char *path);
-/* Call fn for each dirty path in recording order. */
-int nb_statedb_each_dirty(struct nb_statedb *db,
-			  int (*fn)(void *arg, const char *path, int kind), void *arg);
+/* Append an operation; *seq receives its position. */
+int nb_statedb_op_add(struct nb_statedb *db, int kind, const char *path, const char *path2,
+		      int64_t *seq);
+/* Remove an operation (done, or cancelled). */
+int nb_statedb_op_del(struct nb_statedb *db, int64_t seq);
+/* Give operation seq a new path and move it to the end of the queue. */
+int nb_statedb_op_move(struct nb_statedb *db, int64_t seq, const char *path, int64_t *newseq);
+/* Call fn for each operation in order; fn returns 0 to go on. */
+int nb_statedb_each_op(struct nb_statedb *db,
+		       int (*fn)(void *arg, int64_t seq, int kind, const char *path, const char *path2),
+		       void *arg);
 
-/* Record that the server holds path as described, and clear its dirty
- * mark, in one transaction. */
-int nb_statedb_set_synced(struct nb_statedb *db, const char *path, const struct nb_synced *s);
+/* The server now holds path as described: record it and remove op seq
+ * (if >= 0), in one transaction. */
+int nb_statedb_set_synced(struct nb_statedb *db, int64_t seq, const char *path,
+			  const struct nb_synced *s);
 /* 0 and *s filled, or -ENOENT. */
 int nb_statedb_get_synced(struct nb_statedb *db, const char *path, struct nb_synced *s);
+/* Forget what the server held at path and below; remove op seq (if >= 0). */
+int nb_statedb_del_synced(struct nb_statedb *db, int64_t seq, const char *path);
+/* The server moved from to to: move the records at and below from;
+ * remove op seq (if >= 0). */
+int nb_statedb_move_synced(struct nb_statedb *db, int64_t seq, const char *from, const char *to);
+
+/* Downloads in progress: the MD5 the partial download of path is of. */
+int nb_statedb_fetch_set(struct nb_statedb *db, const char *path, const uint8_t md5[NB_MD5_LEN]);
+int nb_statedb_fetch_get(struct nb_statedb *db, const char *path, uint8_t md5[NB_MD5_LEN]);
+int nb_statedb_fetch_del(struct nb_statedb *db, const char *path);
+
+/* Conflict copies: files made when the server's version changed under a
+ * local edit. The mark stays until the user changes, moves or removes
+ * the copy. */
+int nb_statedb_conflict_set(struct nb_statedb *db, const char *path);
+int nb_statedb_conflict_has(struct nb_statedb *db, const char *path);
+int nb_statedb_conflict_del(struct nb_statedb *db, const char *path);
+
 /* Make everything recorded so far durable (fsync), for fsync(2) calls. */
 int nb_statedb_flush(struct nb_statedb *db);
 

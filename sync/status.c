@@ -14,7 +14,9 @@
 #include "sync/xio.h"
 
 struct nb_entry {
+	int64_t seq;  /* position in the queue (database row) */
 	char *path;
+	char *path2;  /* rename source */
 	int kind;
 	int state;
 	uint64_t gen;
@@ -29,7 +31,7 @@ struct nb_entry {
 	int hashing; /* the hasher is on it */
 	uint8_t md5[NB_MD5_LEN];
 	char *error;
-	struct nb_entry *hnext;          /* hash chain */
+	struct nb_entry *hnext;          /* hash chain (creations only) */
 	struct nb_entry *prev, *next;    /* FIFO of first change */
 };
 
@@ -52,8 +54,33 @@ const char *nb_state_name(int state)
 	case NB_STATE_SYNCED: return "synced";
 	case NB_STATE_PENDING: return "pending";
 	case NB_STATE_UPLOADING: return "uploading";
+	case NB_STATE_REMOTE: return "remote";
+	case NB_STATE_CONFLICT: return "conflict";
 	default: return "error";
 	}
+}
+
+void nb_job_free(struct nb_job *job)
+{
+	free(job->path);
+	free(job->path2);
+	job->path = job->path2 = NULL;
+}
+
+static int nb_kind_is_barrier(int kind)
+{
+	return kind == NB_KIND_UNLINK || kind == NB_KIND_RMDIR || kind == NB_KIND_RENAME;
+}
+
+/* a and b are the same path or one lies below the other. */
+static int nb_overlap(const char *a, const char *b)
+{
+	return nb_path_is_within(a, b) || nb_path_is_within(b, a);
+}
+
+static int nb_entry_overlaps(const struct nb_entry *e, const char *p)
+{
+	return nb_overlap(e->path, p) || (e->path2 && nb_overlap(e->path2, p));
 }
 
 static size_t nb_hash(const char *s)
@@ -91,6 +118,7 @@ int nb_status_new(struct nb_statedb *db, long delay_ms, struct nb_status **out)
 static void nb_entry_free(struct nb_entry *e)
 {
 	free(e->path);
+	free(e->path2);
 	free(e->error);
 	free(e);
 }
@@ -118,6 +146,8 @@ static void nb_status_grow(struct nb_status *st)
 	if (!b)
 		return; /* longer chains, still correct */
 	for (struct nb_entry *e = st->head; e; e = e->next) {
+		if (nb_kind_is_barrier(e->kind))
+			continue;
 		size_t i = nb_hash(e->path) & (n - 1);
 		e->hnext = b[i];
 		b[i] = e;
@@ -135,36 +165,35 @@ static struct nb_entry *nb_status_find(struct nb_status *st, const char *path)
 	return NULL;
 }
 
-static struct nb_entry *nb_status_insert(struct nb_status *st, const char *path, int kind)
+static void nb_status_hash_add(struct nb_status *st, struct nb_entry *e)
 {
-	struct nb_entry *e = calloc(1, sizeof(*e));
-	if (!e || !(e->path = strdup(path))) {
-		free(e);
-		return NULL;
-	}
-	e->kind = kind;
-	e->state = NB_STATE_PENDING;
-	if (st->count + 1 > st->nbuckets)
-		nb_status_grow(st);
-	size_t i = nb_hash(path) & (st->nbuckets - 1);
+	size_t i = nb_hash(e->path) & (st->nbuckets - 1);
 	e->hnext = st->buckets[i];
 	st->buckets[i] = e;
+}
+
+static void nb_status_hash_del(struct nb_status *st, struct nb_entry *e)
+{
+	struct nb_entry **pp = &st->buckets[nb_hash(e->path) & (st->nbuckets - 1)];
+	while (*pp && *pp != e)
+		pp = &(*pp)->hnext;
+	if (*pp)
+		*pp = e->hnext;
+}
+
+static void nb_status_link_tail(struct nb_status *st, struct nb_entry *e)
+{
+	e->next = NULL;
 	e->prev = st->tail;
 	if (st->tail)
 		st->tail->next = e;
 	else
 		st->head = e;
 	st->tail = e;
-	st->count++;
-	return e;
 }
 
-static void nb_status_remove(struct nb_status *st, struct nb_entry *e)
+static void nb_status_unlink_list(struct nb_status *st, struct nb_entry *e)
 {
-	struct nb_entry **pp = &st->buckets[nb_hash(e->path) & (st->nbuckets - 1)];
-	while (*pp != e)
-		pp = &(*pp)->hnext;
-	*pp = e->hnext;
 	if (e->prev)
 		e->prev->next = e->next;
 	else
@@ -173,8 +202,56 @@ static void nb_status_remove(struct nb_status *st, struct nb_entry *e)
 		e->next->prev = e->prev;
 	else
 		st->tail = e->prev;
+}
+
+/* A new entry at the tail (not recorded in the database: callers do). */
+static struct nb_entry *nb_status_insert(struct nb_status *st, int64_t seq, int kind,
+					 const char *path, const char *path2)
+{
+	struct nb_entry *e = calloc(1, sizeof(*e));
+	if (!e || !(e->path = strdup(path)) || (path2 && !(e->path2 = strdup(path2)))) {
+		if (e)
+			free(e->path);
+		free(e);
+		return NULL;
+	}
+	e->seq = seq;
+	e->kind = kind;
+	e->state = NB_STATE_PENDING;
+	e->gen = ++st->next_gen;
+	if (!nb_kind_is_barrier(kind)) {
+		if (st->count + 1 > st->nbuckets)
+			nb_status_grow(st);
+		nb_status_hash_add(st, e);
+	}
+	nb_status_link_tail(st, e);
+	st->count++;
+	return e;
+}
+
+static void nb_status_remove_entry(struct nb_status *st, struct nb_entry *e)
+{
+	if (!nb_kind_is_barrier(e->kind))
+		nb_status_hash_del(st, e);
+	nb_status_unlink_list(st, e);
 	st->count--;
 	nb_entry_free(e);
+}
+
+/* Durably append an operation and its entry. NULL with *err set on
+ * failure. */
+static struct nb_entry *nb_status_append(struct nb_status *st, int kind, const char *path,
+					 const char *path2, int *err)
+{
+	int64_t seq;
+	if ((*err = nb_statedb_op_add(st->db, kind, path, path2, &seq)) != 0)
+		return NULL;
+	struct nb_entry *e = nb_status_insert(st, seq, kind, path, path2);
+	if (!e) {
+		nb_statedb_op_del(st->db, seq);
+		*err = -ENOMEM;
+	}
+	return e;
 }
 
 static void nb_entry_set_error(struct nb_entry *e, const char *error)
@@ -183,15 +260,23 @@ static void nb_entry_set_error(struct nb_entry *e, const char *error)
 	e->error = error ? strdup(error) : NULL;
 }
 
-static int nb_status_load_one(void *arg, const char *path, int kind)
+static int nb_status_load_one(void *arg, int64_t seq, int kind, const char *path,
+			      const char *path2)
 {
 	struct nb_status *st = arg;
-	if (nb_status_find(st, path))
+	for (struct nb_entry *x = st->head; x; x = x->next)
+		if (x->seq == seq)
+			return 0; /* loaded already */
+	struct nb_entry *dup = nb_kind_is_barrier(kind) ? NULL : nb_status_find(st, path);
+	if (dup) {
+		/* A second creation of one path (should not happen): keep
+		 * the first. */
+		nb_statedb_op_del(st->db, seq);
 		return 0;
-	struct nb_entry *e = nb_status_insert(st, path, kind);
+	}
+	struct nb_entry *e = nb_status_insert(st, seq, kind, path, path2);
 	if (!e)
 		return -ENOMEM;
-	e->gen = ++st->next_gen;
 	e->changed_ms = nb_xio_now_ms() - st->delay_ms; /* closed long ago */
 	return 0;
 }
@@ -199,7 +284,7 @@ static int nb_status_load_one(void *arg, const char *path, int kind)
 int nb_status_load(struct nb_status *st)
 {
 	pthread_mutex_lock(&st->lock);
-	int r = nb_statedb_each_dirty(st->db, nb_status_load_one, st);
+	int r = nb_statedb_each_op(st->db, nb_status_load_one, st);
 	pthread_mutex_unlock(&st->lock);
 	return r;
 }
@@ -210,14 +295,17 @@ static struct nb_entry *nb_status_touch_locked(struct nb_status *st, const char 
 {
 	struct nb_entry *e = nb_status_find(st, path);
 	*err = 0;
+	if (e && e->kind != kind) {
+		/* A file became a directory or a symlink (or back): the old
+		 * creation is void, the new one queues behind what came since. */
+		nb_statedb_op_del(st->db, e->seq);
+		nb_status_remove_entry(st, e);
+		e = NULL;
+	}
 	if (!e) {
 		/* Durable first: the change is on record before we return. */
-		if ((*err = nb_statedb_mark_dirty(st->db, path, kind)) != 0)
+		if (!(e = nb_status_append(st, kind, path, NULL, err)))
 			return NULL;
-		if (!(e = nb_status_insert(st, path, kind))) {
-			*err = -ENOMEM;
-			return NULL;
-		}
 	} else if (e->state == NB_STATE_ERROR) {
 		/* A new version deserves a fresh attempt. */
 		e->state = NB_STATE_PENDING;
@@ -285,6 +373,9 @@ int nb_status_get(struct nb_status *st, const char *path, struct nb_status_view 
 	int r = -ENOENT;
 	pthread_mutex_lock(&st->lock);
 	struct nb_entry *e = nb_status_find(st, path);
+	for (struct nb_entry *b = st->tail; !e && b; b = b->prev)
+		if (b->kind == NB_KIND_RENAME && strcmp(b->path, path) == 0)
+			e = b;
 	if (e) {
 		nb_status_fill(e, v);
 		r = 0;
@@ -310,7 +401,7 @@ void nb_status_dir(struct nb_status *st, const char *dir, struct nb_status_view 
 	v->kind = NB_KIND_DIR;
 	pthread_mutex_lock(&st->lock);
 	for (struct nb_entry *e = st->head; e; e = e->next) {
-		if (!nb_path_is_within(e->path, dir))
+		if (!nb_path_is_within(e->path, dir) && !(e->path2 && nb_path_is_within(e->path2, dir)))
 			continue;
 		v->count++;
 		v->done += e->done;
@@ -360,6 +451,38 @@ static void nb_status_escape(const char *in, char *out, size_t outsz)
 	out[o] = 0;
 }
 
+/* Append s to out (size outsz, NUL-terminated), truncating. */
+static void nb_status_cat(char *out, size_t outsz, const char *s)
+{
+	size_t n = strlen(out), k = strlen(s);
+	if (n + 1 >= outsz)
+		return;
+	if (k > outsz - n - 1)
+		k = outsz - n - 1;
+	memcpy(out + n, s, k);
+	out[n + k] = 0;
+}
+
+/* The report's path field: the path, or what a barrier does. */
+static void nb_status_describe(const struct nb_entry *e, char *out, size_t outsz)
+{
+	char a[NB_PATH_MAX * 4 + 8];
+	out[0] = 0;
+	switch (e->kind) {
+	case NB_KIND_UNLINK: nb_status_cat(out, outsz, "(delete) "); break;
+	case NB_KIND_RMDIR: nb_status_cat(out, outsz, "(delete dir) "); break;
+	case NB_KIND_RENAME:
+		nb_status_escape(e->path2, a, sizeof(a));
+		nb_status_cat(out, outsz, "(move) ");
+		nb_status_cat(out, outsz, a);
+		nb_status_cat(out, outsz, " -> ");
+		break;
+	default: break;
+	}
+	nb_status_escape(e->path, a, sizeof(a));
+	nb_status_cat(out, outsz, a);
+}
+
 size_t nb_status_report(struct nb_status *st, char *buf, size_t size)
 {
 	char esc[NB_PATH_MAX * 4 + 8];
@@ -373,7 +496,7 @@ size_t nb_status_report(struct nb_status *st, char *buf, size_t size)
 	n = k > 0 && (size_t)k < size ? (size_t)k : 0;
 	for (struct nb_entry *e = st->head; e; e = e->next) {
 		/* Keep room for the summary line. */
-		nb_status_escape(e->path, esc, sizeof(esc));
+		nb_status_describe(e, esc, sizeof(esc));
 		k = snprintf(buf + n, size - n > 64 ? size - n - 64 : 0,
 			     "%s\t%" PRIu64 "\t%" PRIu64 "\t%.0f\t%s\n", nb_state_name(e->state),
 			     e->done, e->total, e->rate, esc);
@@ -401,39 +524,62 @@ size_t nb_status_count(struct nb_status *st)
 	return n;
 }
 
+/* May e run now, given the unfinished entries before it? A creation
+ * waits for earlier barriers on overlapping paths; a barrier waits for
+ * every earlier entry on overlapping paths. */
+static int nb_status_blocked(const struct nb_entry *e)
+{
+	int barrier = nb_kind_is_barrier(e->kind);
+	for (const struct nb_entry *x = e->prev; x; x = x->prev) {
+		if (!barrier && !nb_kind_is_barrier(x->kind))
+			continue;
+		if (nb_entry_overlaps(x, e->path) || (e->path2 && nb_entry_overlaps(x, e->path2)))
+			return 1;
+	}
+	return 0;
+}
+
 int nb_status_next_job(struct nb_status *st, struct nb_job *job, long *wait_ms)
 {
 	long long now = nb_xio_now_ms();
 	long long best = -1;
 	int found = 0;
+	memset(job, 0, sizeof(*job));
 	pthread_mutex_lock(&st->lock);
 	for (struct nb_entry *e = st->head; e; e = e->next) {
 		if (e->writers > 0 || e->state == NB_STATE_UPLOADING)
 			continue;
-		/* Directories need no quiet time: creating them is cheap and
-		 * lets their files follow at once. */
-		long long ready = e->kind == NB_KIND_DIR ? 0 : e->changed_ms + st->delay_ms;
+		/* Only file contents need quiet time; everything else is cheap
+		 * and lets what depends on it follow at once. */
+		long long ready = e->kind == NB_KIND_FILE ? e->changed_ms + st->delay_ms : 0;
 		if (e->retry_ms > ready)
 			ready = e->retry_ms;
-		if (ready <= now) {
-			job->path = strdup(e->path);
-			if (!job->path)
-				break;
-			job->kind = e->kind;
-			job->gen = e->gen;
-			e->state = NB_STATE_UPLOADING;
-			e->done = 0;
-			e->total = 0;
-			e->rate = 0;
-			e->rate_ms = 0;
-			found = 1;
+		if (ready > now) {
+			if (best < 0 || ready < best)
+				best = ready;
+			continue;
+		}
+		if (nb_status_blocked(e))
+			continue;
+		job->path = strdup(e->path);
+		job->path2 = e->path2 ? strdup(e->path2) : NULL;
+		if (!job->path || (e->path2 && !job->path2)) {
+			nb_job_free(job);
 			break;
 		}
-		if (best < 0 || ready < best)
-			best = ready;
+		job->kind = e->kind;
+		job->gen = e->gen;
+		job->seq = e->seq;
+		e->state = NB_STATE_UPLOADING;
+		e->done = 0;
+		e->total = 0;
+		e->rate = 0;
+		e->rate_ms = 0;
+		found = 1;
+		break;
 	}
 	if (!found && st->head && best < 0)
-		best = now + 1000; /* only files with open writers: look again later */
+		best = now + 1000; /* open writers or blocked entries: look again later */
 	pthread_mutex_unlock(&st->lock);
 	*wait_ms = found ? 0 : (best < 0 ? -1 : (long)(best - now));
 	return found;
@@ -522,6 +668,7 @@ int nb_status_get_md5(struct nb_status *st, const char *path, uint64_t gen,
 int nb_status_next_hash(struct nb_status *st, struct nb_job *job)
 {
 	int found = 0;
+	memset(job, 0, sizeof(*job));
 	pthread_mutex_lock(&st->lock);
 	for (struct nb_entry *e = st->head; e; e = e->next) {
 		if (e->kind != NB_KIND_FILE || e->writers > 0 || e->has_md5 || e->hashing ||
@@ -531,6 +678,7 @@ int nb_status_next_hash(struct nb_status *st, struct nb_job *job)
 			break;
 		job->kind = e->kind;
 		job->gen = e->gen;
+		job->seq = e->seq;
 		e->hashing = 1;
 		found = 1;
 		break;
@@ -549,21 +697,41 @@ void nb_status_hash_done(struct nb_status *st, const char *path)
 	pthread_mutex_unlock(&st->lock);
 }
 
+/* The entry a job came from, if it is still in the queue. */
+static struct nb_entry *nb_status_job_entry(struct nb_status *st, const struct nb_job *job)
+{
+	if (!nb_kind_is_barrier(job->kind)) {
+		struct nb_entry *e = nb_status_find(st, job->path);
+		return e && e->seq == job->seq ? e : NULL;
+	}
+	for (struct nb_entry *e = st->head; e; e = e->next)
+		if (e->seq == job->seq)
+			return e;
+	return NULL;
+}
+
 int nb_status_done(struct nb_status *st, const struct nb_job *job, const struct nb_synced *rec)
 {
-	int done = 0;
+	int done = 0, r = 0;
 	pthread_mutex_lock(&st->lock);
-	struct nb_entry *e = nb_status_find(st, job->path);
-	if (e && e->gen == job->gen && e->writers == 0) {
-		if (nb_statedb_set_synced(st->db, job->path, rec) == 0) {
-			nb_status_remove(st, e);
-			done = 1;
-		} else {
-			e->state = NB_STATE_ERROR;
-			nb_entry_set_error(e, "cannot record the synced state (see log)");
-		}
+	struct nb_entry *e = nb_status_job_entry(st, job);
+	if (e && nb_kind_is_barrier(e->kind)) {
+		if (e->kind == NB_KIND_RENAME)
+			r = nb_statedb_move_synced(st->db, e->seq, e->path2, e->path);
+		else
+			r = nb_statedb_del_synced(st->db, e->seq, e->path);
+		done = r == 0;
+	} else if (e && e->gen == job->gen && e->writers == 0) {
+		r = nb_statedb_set_synced(st->db, e->seq, e->path, rec);
+		done = r == 0;
 	} else if (e) {
 		e->state = NB_STATE_PENDING;
+	}
+	if (done) {
+		nb_status_remove_entry(st, e);
+	} else if (r != 0) {
+		e->state = NB_STATE_ERROR;
+		nb_entry_set_error(e, "cannot record the synced state (see log)");
 	}
 	pthread_cond_broadcast(&st->cond);
 	pthread_mutex_unlock(&st->lock);
@@ -574,7 +742,7 @@ void nb_status_fail(struct nb_status *st, const struct nb_job *job, int state, c
 		    long retry_ms)
 {
 	pthread_mutex_lock(&st->lock);
-	struct nb_entry *e = nb_status_find(st, job->path);
+	struct nb_entry *e = nb_status_job_entry(st, job);
 	if (e) {
 		/* A change since the job was taken means a fresh attempt, not
 		 * an error about the old content. */
@@ -591,8 +759,170 @@ void nb_status_drop(struct nb_status *st, const char *path)
 	pthread_mutex_lock(&st->lock);
 	struct nb_entry *e = nb_status_find(st, path);
 	if (e) {
-		nb_statedb_clear_dirty(st->db, path);
-		nb_status_remove(st, e);
+		nb_statedb_op_del(st->db, e->seq);
+		nb_status_remove_entry(st, e);
 	}
 	pthread_mutex_unlock(&st->lock);
+}
+
+int nb_status_remove(struct nb_status *st, const char *path, int rmdir, int on_server)
+{
+	int r = 0;
+	pthread_mutex_lock(&st->lock);
+	struct nb_entry *e = nb_status_find(st, path);
+	if (e) {
+		/* An upload in flight may publish before it notices: then the
+		 * server holds the path after all. */
+		on_server |= e->state == NB_STATE_UPLOADING;
+		nb_statedb_op_del(st->db, e->seq);
+		nb_status_remove_entry(st, e);
+	}
+	if (on_server && !nb_status_append(st, rmdir ? NB_KIND_RMDIR : NB_KIND_UNLINK, path, NULL, &r))
+		nb_err("%s: cannot queue the removal: %s", path, nb_strerror(r));
+	pthread_cond_broadcast(&st->cond);
+	pthread_mutex_unlock(&st->lock);
+	return r;
+}
+
+int nb_status_rename(struct nb_status *st, const char *from, const char *to, int from_on_server)
+{
+	int r = 0;
+	int never = from_on_server < 0; /* the caller knows better */
+	if (never)
+		from_on_server = 0;
+	size_t flen = strlen(from);
+	pthread_mutex_lock(&st->lock);
+	/* What was pending at the destination is replaced. */
+	for (struct nb_entry *e = st->head, *next; e; e = next) {
+		next = e->next;
+		if (!nb_kind_is_barrier(e->kind) && nb_path_is_within(e->path, to) &&
+		    !nb_path_is_within(e->path, from)) {
+			nb_statedb_op_del(st->db, e->seq);
+			nb_status_remove_entry(st, e);
+		}
+	}
+	/* Collect the creations to move before anything is appended. */
+	size_t n = 0, cap = 0;
+	struct nb_entry **move = NULL;
+	for (struct nb_entry *e = st->head; e; e = e->next) {
+		if (nb_kind_is_barrier(e->kind) || !nb_path_is_within(e->path, from))
+			continue;
+		from_on_server |= !never && e->state == NB_STATE_UPLOADING;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			struct nb_entry **m = realloc(move, cap * sizeof(*m));
+			if (!m) {
+				r = -ENOMEM;
+				goto out;
+			}
+			move = m;
+		}
+		move[n++] = e;
+	}
+	if (from_on_server && !nb_status_append(st, NB_KIND_RENAME, to, from, &r))
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		struct nb_entry *e = move[i];
+		size_t tlen = strlen(to), rest = strlen(e->path) - flen;
+		char *np = malloc(tlen + rest + 1);
+		int64_t seq;
+		if (!np) {
+			r = -ENOMEM;
+			goto out;
+		}
+		memcpy(np, to, tlen);
+		memcpy(np + tlen, e->path + flen, rest + 1);
+		if ((r = nb_statedb_op_move(st->db, e->seq, np, &seq)) != 0) {
+			free(np);
+			goto out;
+		}
+		nb_status_hash_del(st, e);
+		nb_status_unlink_list(st, e);
+		free(e->path);
+		e->path = np;
+		e->seq = seq;
+		/* An upload in flight under the old name stops at its next
+		 * step; the partial it leaves is reused under the new one. */
+		e->gen = ++st->next_gen;
+		e->hashing = 0; /* a hash in progress is for the old name */
+		if (e->state == NB_STATE_UPLOADING)
+			e->state = NB_STATE_PENDING;
+		nb_status_hash_add(st, e);
+		nb_status_link_tail(st, e);
+	}
+out:
+	free(move);
+	if (r != 0)
+		nb_err("rename %s -> %s: cannot queue: %s", from, to, nb_strerror(r));
+	pthread_cond_broadcast(&st->cond);
+	pthread_mutex_unlock(&st->lock);
+	return r;
+}
+
+int nb_status_resolve(struct nb_status *st, const char *path, char *out, size_t outsz)
+{
+	char cur[NB_PATH_MAX + 1], tmp[NB_PATH_MAX + 1];
+	size_t n = strlen(path);
+	if (n > NB_PATH_MAX || n >= outsz)
+		return -ENAMETOOLONG;
+	memcpy(cur, path, n + 1);
+	int r = 0;
+	pthread_mutex_lock(&st->lock);
+	/* Walk back in time: the newest barrier that touches the path
+	 * decides where it came from. */
+	for (struct nb_entry *e = st->tail; e && r == 0; e = e->prev) {
+		if (!nb_kind_is_barrier(e->kind))
+			continue;
+		if (e->kind == NB_KIND_RENAME && nb_path_is_within(cur, e->path)) {
+			size_t tl = strlen(e->path), fl = strlen(e->path2), rest = strlen(cur) - tl;
+			if (fl + rest > NB_PATH_MAX) {
+				r = -ENAMETOOLONG;
+				break;
+			}
+			memcpy(tmp, e->path2, fl);
+			memcpy(tmp + fl, cur + tl, rest + 1);
+			memcpy(cur, tmp, fl + rest + 1);
+		} else if (nb_path_is_within(cur, e->kind == NB_KIND_RENAME ? e->path2 : e->path)) {
+			r = -ENOENT;
+		}
+	}
+	pthread_mutex_unlock(&st->lock);
+	if (r == 0) {
+		if (strlen(cur) >= outsz)
+			return -ENAMETOOLONG;
+		memcpy(out, cur, strlen(cur) + 1);
+	}
+	return r;
+}
+
+void nb_status_renamed_into(struct nb_status *st, const char *dir,
+			    void (*fn)(void *arg, const char *name), void *arg)
+{
+	size_t dl = strlen(dir);
+	pthread_mutex_lock(&st->lock);
+	for (struct nb_entry *e = st->head; e; e = e->next) {
+		if (e->kind != NB_KIND_RENAME || nb_path_parent_len(e->path) != dl ||
+		    strncmp(e->path, dir, dl) != 0)
+			continue;
+		fn(arg, dl ? e->path + dl + 1 : e->path);
+	}
+	pthread_mutex_unlock(&st->lock);
+}
+
+void nb_status_set_base(struct nb_status *st, const char *path, uint64_t size, int64_t mtime_s,
+			uint32_t mtime_ns)
+{
+	struct nb_synced rec;
+	if (nb_statedb_get_synced(st->db, path, &rec) == 0)
+		return;
+	/* Local size/mtime unknown (never matches a staged file): the path
+	 * stays queued; only the server's version is on record. */
+	memset(&rec, 0, sizeof(rec));
+	rec.kind = NB_KIND_FILE;
+	rec.mtime_ns = -1;
+	rec.has_remote = 1;
+	rec.rsize = size;
+	rec.rmtime_s = mtime_s;
+	rec.rmtime_ns = mtime_ns;
+	nb_statedb_set_synced(st->db, -1, path, &rec);
 }

@@ -1,11 +1,24 @@
 /*
- * The live sync state of every path that is not (yet) known to be on the
- * server: the in-memory side of the queue, shared by the FUSE threads
- * (which record changes) and the sync thread (which takes jobs and
- * reports progress). Every change is written through to the state
- * database before the call that made it returns.
+ * The queue of what still has to happen on the server, and the live sync
+ * state of each entry: shared by the FUSE threads (which record changes)
+ * and the sync thread (which takes jobs and reports progress). Every
+ * change is written through to the state database before the call that
+ * made it returns.
  *
- * A path absent from this table is synced (or unknown to us).
+ * Two sorts of entries, in one order:
+ *  - creations (upload a file, make a directory or a symlink): at most one
+ *    per path, coalesced; a new change to the path restarts its quiet
+ *    time but keeps its place;
+ *  - barriers (unlink, rmdir, rename): run in order with everything
+ *    before them that touches the same paths, and shape how the remote
+ *    listing is shown until they are done (a removed name is hidden, a
+ *    renamed one is shown at its new place: nb_status_resolve).
+ * A rename re-targets the pending creations below its source (the MD5-
+ * keyed partial on the server makes this free) and moves them behind the
+ * server-side rename. A file created and deleted before its upload costs
+ * nothing.
+ *
+ * A path with no entry is synced (or unknown to us).
  */
 #ifndef NB_STATUS_H
 #define NB_STATUS_H
@@ -16,9 +29,16 @@
 #include "sync/md5.h"
 #include "sync/statedb.h"
 
-enum nb_state { NB_STATE_SYNCED, NB_STATE_PENDING, NB_STATE_UPLOADING, NB_STATE_ERROR };
+enum nb_state {
+	NB_STATE_SYNCED,
+	NB_STATE_PENDING,
+	NB_STATE_UPLOADING,
+	NB_STATE_ERROR,
+	NB_STATE_REMOTE,   /* on the server, not held locally (not an entry state) */
+	NB_STATE_CONFLICT, /* a conflict copy (not an entry state) */
+};
 
-/* "synced", "pending", "uploading", "error". */
+/* "synced", "pending", "uploading", "error", "remote", "conflict". */
 const char *nb_state_name(int state);
 
 struct nb_status;
@@ -35,28 +55,53 @@ struct nb_status_view {
 	unsigned count; /* for directories: entries not synced below */
 };
 
-/* A unit of work for the sync thread. */
+/* A unit of work for the sync thread (free with nb_job_free). */
 struct nb_job {
-	char *path; /* caller frees */
-	int kind;
+	char *path;  /* the path (for a rename: the destination) */
+	char *path2; /* for a rename: the source */
+	int kind;    /* NB_KIND_* */
 	uint64_t gen;
+	int64_t seq;
 };
+
+void nb_job_free(struct nb_job *job);
 
 /* delay_ms: quiet time after the last change before a file is uploaded. */
 int nb_status_new(struct nb_statedb *db, long delay_ms, struct nb_status **out);
 void nb_status_free(struct nb_status *st);
-/* Reload the dirty set from the database (at mount). */
+/* Reload the queue from the database (at mount). */
 int nb_status_load(struct nb_status *st);
 
 /* --- FUSE side --- */
-/* The content or metadata of path changed: mark it dirty (durably, on
- * the first change) and restart its quiet time. */
+/* The content or metadata of path changed: queue its creation op (kind
+ * FILE, DIR or SYMLINK; durably, on the first change) and restart its
+ * quiet time. */
 int nb_status_touch(struct nb_status *st, const char *path, int kind);
+/* path (a file or symlink; with rmdir, an empty directory) was removed
+ * locally. Its pending creation is dropped; if the server may hold it
+ * (on_server, or an upload of it is in flight) an unlink/rmdir is
+ * queued. */
+int nb_status_remove(struct nb_status *st, const char *path, int rmdir, int on_server);
+/* from was renamed to to locally. Pending creations at or below from
+ * move to to (behind a server-side rename if the server may hold from:
+ * from_on_server, or an upload of it is in flight; -1 says the server
+ * certainly does not, e.g. a conflict copy); pending creations at or
+ * below to are replaced. */
+int nb_status_rename(struct nb_status *st, const char *from, const char *to, int from_on_server);
+/* Where local path lives on the server now, given the pending barriers:
+ * 0 with the remote path in out, or -ENOENT if it is removed or moved
+ * away locally (hidden), -ENAMETOOLONG. */
+int nb_status_resolve(struct nb_status *st, const char *path, char *out, size_t outsz);
+/* Call fn with the name of each pending rename destination whose parent
+ * is dir (these appear in dir's listing before the server has them). */
+void nb_status_renamed_into(struct nb_status *st, const char *dir,
+			    void (*fn)(void *arg, const char *name), void *arg);
 /* A handle that may write was opened / closed on path. Files with open
  * writers are never uploaded. */
 int nb_status_writer_open(struct nb_status *st, const char *path);
 void nb_status_writer_close(struct nb_status *st, const char *path);
-/* 0 and *v filled if path is tracked, -ENOENT if it is synced/unknown. */
+/* 0 and *v filled if path has a pending creation or is the destination
+ * of a pending rename; -ENOENT if it is synced/unknown. */
 int nb_status_get(struct nb_status *st, const char *path, struct nb_status_view *v);
 /* The aggregate state of everything at or below dir ("" = all):
  * synced only if nothing is tracked there; else error if anything is in
@@ -96,16 +141,23 @@ int nb_status_get_md5(struct nb_status *st, const char *path, uint64_t gen,
  * and has no MD5 yet (1 and *job filled), else 0. */
 int nb_status_next_hash(struct nb_status *st, struct nb_job *job);
 void nb_status_hash_done(struct nb_status *st, const char *path);
-/* The job is published on the server. If path did not change since
- * job->gen, record it synced (rec) and drop it from the table: returns 1.
- * Otherwise it stays pending for another round: returns 0. */
+/* The job is done on the server. A creation that did not change since
+ * job->gen is recorded synced (rec) and leaves the queue: returns 1; one
+ * that changed stays pending for another round: returns 0. A barrier is
+ * applied to the synced records and leaves the queue (rec unused):
+ * returns 1. */
 int nb_status_done(struct nb_status *st, const struct nb_job *job, const struct nb_synced *rec);
 /* The job did not complete. state is PENDING (will retry when ready:
  * connection trouble, local change) or ERROR (shown to the user); the
  * entry is not offered again for retry_ms. error may be NULL. */
 void nb_status_fail(struct nb_status *st, const struct nb_job *job, int state, const char *error,
 		    long retry_ms);
-/* Forget path (it no longer exists locally). */
+/* Forget the pending creation of path (it no longer exists locally). */
 void nb_status_drop(struct nb_status *st, const char *path);
+/* Remember the server's version of path that a new local file replaced
+ * (size and mtime as listed), so its upload can tell a conflict, unless a
+ * record exists already. */
+void nb_status_set_base(struct nb_status *st, const char *path, uint64_t size, int64_t mtime_s,
+			uint32_t mtime_ns);
 
 #endif

@@ -26,6 +26,10 @@ int nb_upload_run(struct nb_remote *r, const struct nb_upload *u, struct nb_uplo
 		.mode = u->mode & 07777,
 		.mtime_s = u->mtime_s,
 		.mtime_ns = u->mtime_ns,
+		.base_kind = u->base_kind,
+		.base_size = u->base_size,
+		.base_mtime_s = u->base_mtime_s,
+		.base_mtime_ns = u->base_mtime_ns,
 	};
 	struct nb_put_offer offer;
 	memcpy(m.md5, u->md5, NB_MD5_LEN);

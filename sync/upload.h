@@ -24,6 +24,12 @@ struct nb_upload {
 	uint32_t mode;
 	int64_t mtime_s;
 	uint32_t mtime_ns;
+	/* The server version this content replaces (NB_BASE_*): a different
+	 * one there is a conflict (-EEXIST), never overwritten. */
+	uint8_t base_kind;
+	uint64_t base_size;
+	int64_t base_mtime_s;
+	uint32_t base_mtime_ns;
 	/* Called between chunks. `changed` returns 0 to go on,
 	 * NB_UPLOAD_CHANGED to abandon the upload because the local content
 	 * no longer matches the MD5 (NB_E_CHANGED; the server discards the

@@ -16,6 +16,9 @@ echo "== build (Release with -Werror)"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNBFS_WERROR=ON >/dev/null
 cmake --build build -j"$(nproc)"
 
+echo "== lint"
+tests/lint.sh
+
 echo "== unit tests"
 (cd build && ctest --output-on-failure --timeout 120)
 

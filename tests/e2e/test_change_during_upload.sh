@@ -5,7 +5,7 @@
 e2e_init change
 start_sshd
 size=$((200 * 1024 * 1024))
-start_proxy ${PROXY_RATE:+--rate $PROXY_RATE}
+start_proxy
 mount_nbfs "$PROXY_PORT"
 
 random_file "$WORK/v1" $size

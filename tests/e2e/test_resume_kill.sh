@@ -6,7 +6,7 @@
 e2e_init resume_kill
 start_sshd
 size=$((100 * 1024 * 1024))
-start_proxy ${PROXY_RATE:+--rate $PROXY_RATE}
+start_proxy
 mount_nbfs "$PROXY_PORT"
 
 random_file "$WORK/big.bin" $size

@@ -35,6 +35,9 @@
 /* Caps the discard loop in a FIN close, so a peer that keeps sending cannot hold us there. */
 #define TP_DRAIN_MAX (1024 * 1024)
 
+/* How a cut ends a connection. With TP_RESET the peer's kernel drops what it received but
+ * its application has not read yet, so the far end may see fewer bytes than "up" counts:
+ * that is what a real reset does. */
 enum tp_mode { TP_CLOSE, TP_RESET, TP_STALL };
 
 /* Bytes read from one side and not yet written to the other. */
@@ -75,8 +78,7 @@ struct tp_proxy {
 /* The signal handler can only reach the loop through this pipe. */
 static int tp_sigpipe[2] = { -1, -1 };
 
-static void tp_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void tp_log(const char *fmt, ...)
+static void __attribute__((format(printf, 1, 2))) tp_log(const char *fmt, ...)
 {
 	va_list ap;
 	fputs("nbfs-testproxy: ", stderr);
@@ -223,13 +225,13 @@ static int tp_flow(struct tp_proxy *p, struct tp_conn *c, bool up, short src_rev
 {
 	struct tp_pipe *pp = up ? &c->up : &c->down;
 	int src = up ? c->cfd : c->tfd, dst = up ? c->tfd : c->cfd;
+	bool src_ready = up || !c->connecting;
 	size_t room = tp_room(pp);
 	ssize_t n;
 
 	if (up && tp_read_cap(p) < room)
 		room = tp_read_cap(p);
-	if (!pp->eof && room > 0 && !(!up && c->connecting) &&
-	    (src_revents & (POLLIN | POLLHUP | POLLERR))) {
+	if (src_ready && !pp->eof && room > 0 && (src_revents & (POLLIN | POLLHUP | POLLERR))) {
 		if (pp->off + pp->len + room > TP_BUF_SIZE) {
 			memmove(pp->data, pp->data + pp->off, pp->len);
 			pp->off = 0;

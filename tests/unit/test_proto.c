@@ -165,6 +165,7 @@ static void put_attr_raw(struct nb_buf *b, uint32_t mode, uint64_t size, int64_t
 	assert_int_equal(nb_buf_put_u64(b, size), 0);
 	assert_int_equal(nb_buf_put_i64(b, s), 0);
 	assert_int_equal(nb_buf_put_u32(b, ns), 0);
+	assert_int_equal(nb_buf_put_cstr(b, ""), 0); /* no symlink target */
 }
 
 static void test_msg_names(void **state)
@@ -397,10 +398,10 @@ static void test_attr(void **state)
 {
 	(void)state;
 	struct nb_buf f, p;
-	struct nb_attr in = {S_IFREG | 0644, NB_FILE_SIZE_MAX, -5, 999999999u}, out;
+	struct nb_attr in = {S_IFREG | 0644, NB_FILE_SIZE_MAX, -5, 999999999u, NULL}, out;
 	nb_buf_init(&f, TX_MAX);
 	assert_int_equal(nb_proto_attr_encode(&f, &in), 0);
-	assert_int_equal(nb_buf_len(&f), 5 + 24);
+	assert_int_equal(nb_buf_len(&f), 5 + 28);
 	unframe(&f, NB_MSG_ATTR, &p);
 	check_malformed(&p, dec_attr);
 	memset(&out, 0, sizeof(out));
@@ -409,6 +410,26 @@ static void test_attr(void **state)
 	assert_true(out.size == NB_FILE_SIZE_MAX);
 	assert_true(out.mtime_s == -5);
 	assert_int_equal(out.mtime_ns, 999999999u);
+	nb_buf_free(&p);
+
+	/* a symlink carries its target; anything else may not */
+	struct nb_attr sl = {S_IFLNK | 0777, 7, 1, 2, (char *)"../a/b"};
+	assert_int_equal(nb_proto_attr_encode(&f, &sl), 0);
+	unframe(&f, NB_MSG_ATTR, &p);
+	memset(&out, 0, sizeof(out));
+	assert_int_equal(nb_proto_attr_decode(&p, &out), 0);
+	assert_non_null(out.link);
+	assert_string_equal(out.link, "../a/b");
+	nb_attr_free(&out);
+	assert_null(out.link);
+	nb_buf_free(&p);
+	nb_buf_init(&p, 64);
+	assert_int_equal(nb_buf_put_u32(&p, S_IFREG | 0644), 0);
+	assert_int_equal(nb_buf_put_u64(&p, 1), 0);
+	assert_int_equal(nb_buf_put_i64(&p, 0), 0);
+	assert_int_equal(nb_buf_put_u32(&p, 0), 0);
+	assert_int_equal(nb_buf_put_cstr(&p, "target"), 0);
+	assert_int_equal(dec_attr(&p), NB_E_PROTO);
 	nb_buf_free(&p);
 
 	/* out-of-range fields */
@@ -603,8 +624,8 @@ static void test_dirents_roundtrip(void **state)
 	(void)state;
 	struct nb_buf f, p;
 	struct nb_dirents m;
-	struct nb_attr a1 = {S_IFREG | 0600, 42, 1600000000, 5};
-	struct nb_attr a2 = {S_IFDIR | 0755, 0, -1, 999999999u};
+	struct nb_attr a1 = {S_IFREG | 0600, 42, 1600000000, 5, NULL};
+	struct nb_attr a2 = {S_IFDIR | 0755, 0, -1, 999999999u, NULL};
 	nb_buf_init(&f, TX_MAX);
 	assert_int_equal(nb_proto_dirents_begin(&f), 0);
 	assert_int_equal(nb_proto_dirents_count(&f), 0);
@@ -657,7 +678,7 @@ static void test_dirents_invalid(void **state)
 		{"ok", 2, 0},
 		{"..", 2, NB_E_PROTO},
 		{".", 1, NB_E_PROTO},
-		/* an empty name makes the entry shorter than the 29-byte
+		/* an empty name makes the entry shorter than the 33-byte
 		 * minimum the count check assumes */
 		{"", 0, NB_E_SHORT},
 		{"a/b", 3, NB_E_PROTO},
@@ -739,7 +760,7 @@ static void test_dirents_add_atomic(void **state)
 {
 	(void)state;
 	struct nb_buf f;
-	struct nb_attr a = {S_IFREG | 0644, 1, 2, 3};
+	struct nb_attr a = {S_IFREG | 0644, 1, 2, 3, NULL};
 	nb_buf_init(&f, 64);
 	assert_int_equal(nb_proto_dirents_begin(&f), 0);
 	assert_int_equal(nb_proto_dirents_add(&f, "abc", &a), 0); /* 9 + 31 = 40 */
@@ -758,7 +779,7 @@ static void test_dirents_count_cap(void **state)
 {
 	(void)state;
 	struct nb_buf f;
-	struct nb_attr a = {S_IFREG | 0644, 1, 2, 3};
+	struct nb_attr a = {S_IFREG | 0644, 1, 2, 3, NULL};
 	char name[16];
 	nb_buf_init(&f, TX_MAX);
 	assert_int_equal(nb_proto_dirents_begin(&f), 0);
@@ -826,7 +847,7 @@ static void test_dirents_split(void **state)
 	nb_buf_init(&f, TX_MAX);
 	assert_int_equal(nb_proto_dirents_begin(&f), 0);
 	for (size_t i = 0; i < SPLIT_TOTAL; i++) {
-		struct nb_attr a = {S_IFREG | 0644, i, (int64_t)i, 0};
+		struct nb_attr a = {S_IFREG | 0644, i, (int64_t)i, 0, NULL};
 		make_name(i, name);
 		int r = nb_proto_dirents_add(&f, name, &a);
 		if (r == NB_E_TOOBIG) {

@@ -1068,6 +1068,246 @@ static void test_run(void **state)
 	nb_buf_free(&all);
 }
 
+
+/* --- namespace requests added for the queue: unlink, rmdir, rename,
+ * symlink --- */
+
+static int req_path2(struct fx *f, uint8_t type, const char *a, const char *b)
+{
+	assert_int_equal(nb_proto_path2_encode(&f->req, type, a, b), 0);
+	return handle(f);
+}
+
+static void test_namespace_ops(void **state)
+{
+	struct fx *f = *state;
+	hello(f);
+	assert_int_equal(tu_write_file(at(f, "a.txt"), "A", 1), 0);
+	assert_int_equal(mkdir(at(f, "d"), 0755), 0);
+	/* rename a file into a directory that does not exist yet */
+	assert_int_equal(req_path2(f, NB_MSG_RENAME, "a.txt", "new/dir/b.txt"), 0);
+	expect_ok(f);
+	assert_false(exists(f, "a.txt"));
+	assert_true(exists(f, "new/dir/b.txt"));
+	/* rename of a missing source is ENOENT (the client treats it as done) */
+	assert_int_equal(req_path2(f, NB_MSG_RENAME, "a.txt", "c.txt"), 0);
+	expect_error(f, ENOENT);
+	/* symlink, replacing a file */
+	assert_int_equal(req_path2(f, NB_MSG_SYMLINK, "new/dir/b.txt", "../../d"), 0);
+	expect_ok(f);
+	char buf[64];
+	ssize_t n = readlink(at(f, "new/dir/b.txt"), buf, sizeof(buf) - 1);
+	assert_true(n > 0);
+	buf[n] = 0;
+	assert_string_equal(buf, "../../d");
+	/* no scratch symlink left behind */
+	assert_int_equal(tu_count_entries(at(f, ".nbfs/partial")), 0);
+	/* STAT reports the target, without following it */
+	assert_int_equal(req_path(f, NB_MSG_STAT, "new/dir/b.txt"), 0);
+	assert_int_equal(next_reply(f), NB_MSG_ATTR);
+	struct nb_attr a;
+	assert_int_equal(nb_proto_attr_decode(&f->reply, &a), 0);
+	assert_true(S_ISLNK(a.mode));
+	assert_string_equal(a.link, "../../d");
+	nb_attr_free(&a);
+	/* unlink removes the symlink, not its target */
+	assert_int_equal(req_path(f, NB_MSG_UNLINK, "new/dir/b.txt"), 0);
+	expect_ok(f);
+	assert_false(exists(f, "new/dir/b.txt"));
+	assert_true(exists(f, "d"));
+	/* rmdir: not empty, then empty, then a file */
+	assert_int_equal(tu_write_file(at(f, "d/x"), "x", 1), 0);
+	assert_int_equal(req_path(f, NB_MSG_RMDIR, "d"), 0);
+	expect_error(f, ENOTEMPTY);
+	assert_int_equal(req_path(f, NB_MSG_UNLINK, "d/x"), 0);
+	expect_ok(f);
+	assert_int_equal(req_path(f, NB_MSG_RMDIR, "d"), 0);
+	expect_ok(f);
+	assert_false(exists(f, "d"));
+	assert_int_equal(req_path(f, NB_MSG_UNLINK, "d"), 0);
+	expect_error(f, ENOENT);
+	/* none of them reaches the reserved directory or outside */
+	assert_int_equal(req_path(f, NB_MSG_UNLINK, ".nbfs/partial"), 0);
+	expect_error(f, EPERM);
+	assert_int_equal(req_path2(f, NB_MSG_RENAME, "new", "../escaped"), 0);
+	expect_error(f, EINVAL);
+	assert_true(exists(f, "new"));
+	no_reply(f);
+}
+
+/* A planted symlink on the way is never followed by any of them. */
+static void test_namespace_ops_confined(void **state)
+{
+	struct fx *f = *state;
+	hello(f);
+	f->extra_dir = tu_mkdtemp("outside");
+	char *victim = tu_join(f->extra_dir, "victim");
+	assert_int_equal(tu_write_file(victim, "keep", 4), 0);
+	assert_int_equal(symlink(f->extra_dir, at(f, "evil")), 0);
+	assert_int_equal(req_path(f, NB_MSG_UNLINK, "evil/victim"), 0);
+	expect_error(f, ENOTDIR);
+	assert_int_equal(req_path2(f, NB_MSG_RENAME, "evil/victim", "stolen"), 0);
+	expect_error(f, ENOTDIR);
+	assert_int_equal(req_path2(f, NB_MSG_SYMLINK, "evil/planted", "/etc/passwd"), 0);
+	expect_error(f, ENOTDIR);
+	assert_int_equal(tu_write_file(at(f, "mine"), "m", 1), 0);
+	assert_int_equal(req_path2(f, NB_MSG_RENAME, "mine", "evil/mine"), 0);
+	expect_error(f, ENOTDIR);
+	assert_int_equal(tu_count_entries(f->extra_dir), 1);
+	assert_true(access(victim, F_OK) == 0);
+	free(victim);
+	no_reply(f);
+}
+
+/* --- GET --- */
+
+struct got {
+	struct nb_get_info info;
+	uint8_t *data;
+	size_t n;
+};
+
+/* Send GET and collect GET_INFO, GET_DATA... up to the final reply;
+ * returns that reply's type (OK or ERROR). */
+static uint8_t get(struct fx *f, const char *path, uint64_t offset, const uint8_t *expect,
+		   struct got *g)
+{
+	struct nb_get m = {.path = (char *)path, .offset = offset, .has_expect = expect != NULL};
+	if (expect)
+		memcpy(m.expect, expect, NB_MD5_LEN);
+	memset(g, 0, sizeof(*g));
+	assert_int_equal(nb_proto_get_encode(&f->req, &m), 0);
+	assert_int_equal(handle(f), 0);
+	uint8_t t = next_reply(f);
+	if (t != NB_MSG_GET_INFO)
+		return t;
+	assert_int_equal(nb_proto_get_info_decode(&f->reply, &g->info), 0);
+	nb_attr_free(&g->info.attr);
+	g->data = malloc(g->info.attr.size + 1);
+	uint64_t next = g->info.start;
+	for (;;) {
+		t = next_reply(f);
+		if (t != NB_MSG_GET_DATA)
+			break;
+		uint64_t off;
+		const uint8_t *d;
+		size_t n;
+		assert_int_equal(nb_proto_get_data_decode(&f->reply, &off, &d, &n), 0);
+		assert_int_equal(off, next);
+		memcpy(g->data + off, d, n);
+		next += n;
+		g->n += n;
+	}
+	return t;
+}
+
+static void test_get(void **state)
+{
+	struct fx *f = *state;
+	const size_t size = 3 * NB_DATA_CHUNK + 17;
+	uint8_t *content = make_content(size, 7), md5[NB_MD5_LEN], other[NB_MD5_LEN];
+	struct got g;
+	nb_md5_buf(content, size, md5);
+	memset(other, 0x5a, sizeof(other));
+	hello(f);
+	assert_int_equal(tu_write_file(at(f, "big.bin"), content, size), 0);
+	/* from the start */
+	assert_int_equal(get(f, "big.bin", 0, NULL, &g), NB_MSG_OK);
+	assert_memory_equal(g.info.md5, md5, NB_MD5_LEN);
+	assert_int_equal(g.info.start, 0);
+	assert_int_equal(g.n, size);
+	assert_memory_equal(g.data, content, size);
+	free(g.data);
+	/* resumed: the client holds a prefix of this very content */
+	assert_int_equal(get(f, "big.bin", 1000, md5, &g), NB_MSG_OK);
+	assert_int_equal(g.info.start, 1000);
+	assert_int_equal(g.n, size - 1000);
+	assert_memory_equal(g.data + 1000, content + 1000, size - 1000);
+	free(g.data);
+	/* the client's prefix belongs to other content: from zero */
+	assert_int_equal(get(f, "big.bin", 1000, other, &g), NB_MSG_OK);
+	assert_int_equal(g.info.start, 0);
+	assert_int_equal(g.n, size);
+	free(g.data);
+	/* an offset past the end is not trusted either */
+	assert_int_equal(get(f, "big.bin", size + 1, md5, &g), NB_MSG_OK);
+	assert_int_equal(g.info.start, 0);
+	free(g.data);
+	/* not a regular file; missing; outside */
+	assert_int_equal(mkdir(at(f, "dir"), 0755), 0);
+	assert_int_equal(symlink("big.bin", at(f, "link")), 0);
+	assert_int_equal(get(f, "dir", 0, NULL, &g), NB_MSG_ERROR);
+	assert_int_equal(get(f, "link", 0, NULL, &g), NB_MSG_ERROR);
+	assert_int_equal(get(f, "nope", 0, NULL, &g), NB_MSG_ERROR);
+	assert_int_equal(get(f, "../x", 0, NULL, &g), NB_MSG_ERROR);
+	free(content);
+	no_reply(f);
+}
+
+/* --- conflicts: the base version in PUT_OPEN --- */
+
+static int put_open_base(struct fx *f, const char *path, const void *data, size_t n, int kind,
+			 uint64_t bsize, int64_t bmtime)
+{
+	struct nb_put_open m = {
+		.path = (char *)path,
+		.size = n,
+		.mode = 0644,
+		.mtime_s = 1000,
+		.base_kind = (uint8_t)kind,
+		.base_size = bsize,
+		.base_mtime_s = bmtime,
+	};
+	nb_md5_buf(data, n, m.md5);
+	assert_int_equal(nb_proto_put_open_encode(&f->req, &m), 0);
+	return handle(f);
+}
+
+static void test_conflict_base(void **state)
+{
+	struct fx *f = *state;
+	hello(f);
+	/* The server holds "theirs" (6 bytes, mtime 5000). */
+	assert_int_equal(tu_write_file(at(f, "f.txt"), "theirs", 6), 0);
+	struct timespec ts[2] = {{5000, 0}, {5000, 0}};
+	assert_int_equal(utimensat(AT_FDCWD, at(f, "f.txt"), ts, 0), 0);
+	/* a new file where one exists: conflict */
+	assert_int_equal(put_open_base(f, "f.txt", "mine", 4, NB_BASE_ABSENT, 0, 0), 0);
+	expect_error(f, EEXIST);
+	/* based on another version: conflict */
+	assert_int_equal(put_open_base(f, "f.txt", "mine", 4, NB_BASE_MATCH, 6, 4999), 0);
+	expect_error(f, EEXIST);
+	size_t len = 0;
+	char *cur = tu_read_file(at(f, "f.txt"), &len);
+	assert_non_null(cur);
+	assert_int_equal(len, 6);
+	free(cur);
+	/* based on exactly this version: goes through */
+	assert_int_equal(put_open_base(f, "f.txt", "mine", 4, NB_BASE_MATCH, 6, 5000), 0);
+	expect_offer(f, "mine", 0);
+	put_data(f, (const uint8_t *)"mine", 0, 4);
+	/* ...unless it changes again before publishing */
+	assert_int_equal(tu_write_file(at(f, "f.txt"), "again!", 6), 0);
+	assert_int_equal(put_end(f), 0);
+	expect_error(f, EEXIST);
+	/* the partial is kept for publishing under another name */
+	assert_int_equal(put_open_base(f, "f.conflict.txt", "mine", 4, NB_BASE_ABSENT, 0, 0), 0);
+	expect_offer(f, "mine", 4);
+	assert_int_equal(put_end(f), 0);
+	expect_ok(f);
+	char *text = tu_read_file(at(f, "f.conflict.txt"), &len);
+	assert_non_null(text);
+	assert_int_equal(len, 4);
+	assert_memory_equal(text, "mine", 4);
+	free(text);
+	/* a missing file is no conflict (deleted on the server meanwhile) */
+	assert_int_equal(put_open_base(f, "gone.txt", "x", 1, NB_BASE_MATCH, 9, 9), 0);
+	expect_offer(f, "x", 0);
+	assert_int_equal(put_abort(f, 1), 0);
+	expect_ok(f);
+	no_reply(f);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void)
@@ -1097,6 +1337,10 @@ int main(void)
 		T(test_list_many),
 		T(test_list_root_twice),
 		T(test_run),
+		T(test_namespace_ops),
+		T(test_namespace_ops_confined),
+		T(test_get),
+		T(test_conflict_base),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

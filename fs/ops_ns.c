@@ -1,0 +1,232 @@
+/*
+ * The FUSE namespace operations: listing, mkdir, unlink, rmdir, rename,
+ * symlink. Each completes on the staged tree at local speed and queues
+ * what the server must do, durably, before it returns; the queue keeps
+ * them in order (see sync/status.h).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fs/ops.h"
+#include "fs/view.h"
+#include "sync/log.h"
+#include "sync/pathname.h"
+
+struct nb_fill {
+	void *buf;
+	fuse_fill_dir_t filler;
+};
+
+static int nb_fill_one(void *arg, const char *name)
+{
+	struct nb_fill *f = arg;
+	return f->filler(f->buf, name, NULL, 0, 0) ? 1 : 0;
+}
+
+int nb_op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t offset,
+		  struct fuse_file_info *fi, enum fuse_readdir_flags flags)
+{
+	(void)offset;
+	(void)fi;
+	(void)flags;
+	struct nb_fill f = {buf, filler};
+	if (!path)
+		return -ENOENT;
+	filler(buf, ".", NULL, 0, 0);
+	filler(buf, "..", NULL, 0, 0);
+	int r = nb_view_list(nb_ops_fs(), nb_ops_wpath(path), nb_fill_one, &f);
+	return r < 0 ? r : 0;
+}
+
+int nb_op_mkdir(const char *path, mode_t mode)
+{
+	struct nb_fs *fs = nb_ops_fs();
+	const char *wpath = nb_ops_wpath(path);
+	struct stat st;
+	int staged, r;
+	if ((r = nb_ops_check_new(wpath)) != 0)
+		return r;
+	if (nb_view_lookup(fs, wpath, &st, &staged) == 0)
+		return -EEXIST;
+	if ((r = nb_view_ensure_parents(fs, wpath)) != 0)
+		return r;
+	if (mkdirat(fs->stage_fd, wpath, mode & 07777) != 0)
+		return -errno;
+	if (nb_status_touch(fs->st, wpath, NB_KIND_DIR) != 0) {
+		unlinkat(fs->stage_fd, wpath, AT_REMOVEDIR);
+		return -EIO;
+	}
+	return 0;
+}
+
+int nb_op_unlink(const char *path)
+{
+	struct nb_fs *fs = nb_ops_fs();
+	const char *wpath = nb_ops_wpath(path);
+	struct stat st;
+	int staged;
+	int r = nb_view_lookup(fs, wpath, &st, &staged);
+	if (r != 0)
+		return r;
+	if (S_ISDIR(st.st_mode))
+		return -EISDIR;
+	int on_server = nb_view_on_server(fs, wpath, staged);
+	if (staged && unlinkat(fs->stage_fd, wpath, 0) != 0)
+		return -errno;
+	nb_statedb_conflict_del(fs->db, wpath);
+	return nb_status_remove(fs->st, wpath, 0, on_server) == 0 ? 0 : -EIO;
+}
+
+static int nb_count_one(void *arg, const char *name)
+{
+	(void)name;
+	++*(int *)arg;
+	return 1; /* one is enough */
+}
+
+/* 0 if directory wpath is empty in the merged view, else -ENOTEMPTY. */
+static int nb_dir_empty(struct nb_fs *fs, const char *wpath)
+{
+	int n = 0;
+	int r = nb_view_list(fs, wpath, nb_count_one, &n);
+	if (r < 0)
+		return r;
+	return n ? -ENOTEMPTY : 0;
+}
+
+int nb_op_rmdir(const char *path)
+{
+	struct nb_fs *fs = nb_ops_fs();
+	const char *wpath = nb_ops_wpath(path);
+	struct stat st;
+	int staged;
+	int r = nb_view_lookup(fs, wpath, &st, &staged);
+	if (r != 0)
+		return r;
+	if (!S_ISDIR(st.st_mode))
+		return -ENOTDIR;
+	if (!wpath[0])
+		return -EBUSY;
+	if ((r = nb_dir_empty(fs, wpath)) != 0)
+		return r;
+	int on_server = nb_view_on_server(fs, wpath, staged);
+	if (staged && unlinkat(fs->stage_fd, wpath, AT_REMOVEDIR) != 0)
+		return -errno;
+	return nb_status_remove(fs->st, wpath, 1, on_server) == 0 ? 0 : -EIO;
+}
+
+int nb_op_rename(const char *from, const char *to, unsigned int flags)
+{
+	struct nb_fs *fs = nb_ops_fs();
+	const char *wfrom = nb_ops_wpath(from), *wto = nb_ops_wpath(to);
+	struct stat sf, stt;
+	int fstaged, tstaged, r;
+	if (flags & ~RENAME_NOREPLACE)
+		return -EINVAL; /* RENAME_EXCHANGE, RENAME_WHITEOUT: not supported */
+	if ((r = nb_ops_check_new(wto)) != 0)
+		return r;
+	if ((r = nb_view_lookup(fs, wfrom, &sf, &fstaged)) != 0)
+		return r;
+	if (!wfrom[0] || !wto[0])
+		return -EBUSY;
+	if (strcmp(wfrom, wto) == 0)
+		return 0;
+	if (nb_path_is_within(wto, wfrom))
+		return -EINVAL; /* a directory into itself */
+	int exists = nb_view_lookup(fs, wto, &stt, &tstaged) == 0;
+	if (exists) {
+		if (flags & RENAME_NOREPLACE)
+			return -EEXIST;
+		if (S_ISDIR(sf.st_mode) && !S_ISDIR(stt.st_mode))
+			return -ENOTDIR;
+		if (!S_ISDIR(sf.st_mode) && S_ISDIR(stt.st_mode))
+			return -EISDIR;
+		if (S_ISDIR(stt.st_mode) && (r = nb_dir_empty(fs, wto)) != 0)
+			return r;
+	}
+	if ((r = nb_view_ensure_parents(fs, wto)) != 0)
+		return r;
+	int from_on_server = nb_view_on_server(fs, wfrom, fstaged);
+	/* The user replaces a file the server has: that version is the base
+	 * of the upload that follows, not a conflict. */
+	struct nb_attr a;
+	if (exists && !from_on_server && S_ISREG(stt.st_mode) &&
+	    nb_view_remote(fs, wto, &a, NULL, 0) == 0)
+		nb_status_set_base(fs->st, wto, a.size, a.mtime_s, a.mtime_ns);
+	if (fstaged) {
+		if (renameat(fs->stage_fd, wfrom, fs->stage_fd, wto) != 0)
+			return -errno;
+	} else if (exists && tstaged) {
+		/* The staged destination is replaced by a remote-only source. */
+		if (unlinkat(fs->stage_fd, wto, S_ISDIR(stt.st_mode) ? AT_REMOVEDIR : 0) != 0)
+			return -errno;
+	}
+	nb_statedb_conflict_del(fs->db, wfrom);
+	nb_statedb_conflict_del(fs->db, wto);
+	return nb_status_rename(fs->st, wfrom, wto, from_on_server) == 0 ? 0 : -EIO;
+}
+
+int nb_op_symlink(const char *target, const char *path)
+{
+	struct nb_fs *fs = nb_ops_fs();
+	const char *wpath = nb_ops_wpath(path);
+	struct stat st;
+	int staged, r;
+	if ((r = nb_ops_check_new(wpath)) != 0)
+		return r;
+	if (strlen(target) > NB_PATH_MAX)
+		return -ENAMETOOLONG;
+	if (nb_view_lookup(fs, wpath, &st, &staged) == 0)
+		return -EEXIST;
+	if ((r = nb_view_ensure_parents(fs, wpath)) != 0)
+		return r;
+	if (symlinkat(target, fs->stage_fd, wpath) != 0)
+		return -errno;
+	if (nb_status_touch(fs->st, wpath, NB_KIND_SYMLINK) != 0) {
+		unlinkat(fs->stage_fd, wpath, 0);
+		return -EIO;
+	}
+	return 0;
+}
+
+int nb_op_readlink(const char *path, char *buf, size_t size)
+{
+	struct nb_fs *fs = nb_ops_fs();
+	const char *wpath = nb_ops_wpath(path);
+	if (size == 0)
+		return -EINVAL;
+	ssize_t n = readlinkat(fs->stage_fd, wpath, buf, size - 1);
+	if (n >= 0) {
+		buf[n] = 0;
+		return 0;
+	}
+	if (errno != ENOENT)
+		return -errno;
+	char rpath[NB_PATH_MAX + 1];
+	int r = nb_status_resolve(fs->st, wpath, rpath, sizeof(rpath));
+	if (r != 0)
+		return r;
+	r = nb_rcache_readlink(fs->rc, rpath, buf, size);
+	if (r == -ERANGE) {
+		/* readlink(2) truncates silently */
+		char big[NB_PATH_MAX + 1];
+		if ((r = nb_rcache_readlink(fs->rc, rpath, big, sizeof(big))) == 0) {
+			memcpy(buf, big, size - 1);
+			buf[size - 1] = 0;
+		}
+	}
+	return r;
+}
+
+int nb_op_link(const char *from, const char *to)
+{
+	/* A hard link has no counterpart a plain file server can keep in
+	 * step; tools fall back to copying. */
+	(void)from;
+	(void)to;
+	return -EPERM;
+}

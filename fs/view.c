@@ -1,0 +1,346 @@
+#include "fs/view.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sync/err.h"
+#include "sync/log.h"
+#include "sync/pathname.h"
+#include "sync/xio.h"
+
+void nb_view_stat_from_attr(struct nb_fs *fs, const struct nb_attr *a, struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_mode = a->mode;
+	st->st_size = (off_t)a->size;
+	st->st_nlink = S_ISDIR(a->mode) ? 2 : 1;
+	st->st_uid = fs->uid;
+	st->st_gid = fs->gid;
+	st->st_blksize = 4096;
+	st->st_blocks = (blkcnt_t)((a->size + 511) / 512);
+	st->st_mtim.tv_sec = a->mtime_s;
+	st->st_mtim.tv_nsec = a->mtime_ns;
+	st->st_atim = st->st_mtim;
+	st->st_ctim = st->st_mtim;
+}
+
+int nb_view_remote(struct nb_fs *fs, const char *wpath, struct nb_attr *a, char *rpath, size_t rsz)
+{
+	char buf[NB_PATH_MAX + 1];
+	if (!rpath) {
+		rpath = buf;
+		rsz = sizeof(buf);
+	}
+	int r = nb_status_resolve(fs->st, wpath, rpath, rsz);
+	if (r != 0)
+		return r;
+	if (!rpath[0]) { /* the root always exists */
+		memset(a, 0, sizeof(*a));
+		a->mode = S_IFDIR | 0755;
+		return 0;
+	}
+	return nb_rcache_stat_path(fs->rc, rpath, a);
+}
+
+int nb_view_lookup(struct nb_fs *fs, const char *wpath, struct stat *st, int *staged)
+{
+	*staged = 0;
+	if (fstatat(fs->stage_fd, wpath[0] ? wpath : ".", st, AT_SYMLINK_NOFOLLOW) == 0) {
+		*staged = 1;
+		return 0;
+	}
+	if (errno != ENOENT && errno != ENOTDIR)
+		return -errno;
+	struct nb_attr a;
+	int r = nb_view_remote(fs, wpath, &a, NULL, 0);
+	if (r == 0)
+		nb_view_stat_from_attr(fs, &a, st);
+	return r;
+}
+
+int nb_view_on_server(struct nb_fs *fs, const char *wpath, int staged)
+{
+	struct nb_synced rec;
+	struct nb_attr a;
+	char rpath[NB_PATH_MAX + 1];
+	if (!staged)
+		return 1;
+	if (nb_statedb_get_synced(fs->db, wpath, &rec) == 0)
+		return 1;
+	if (nb_status_resolve(fs->st, wpath, rpath, sizeof(rpath)) == 0 && strcmp(rpath, wpath) != 0)
+		return 1; /* renamed here from a name the server holds */
+	return nb_view_remote(fs, wpath, &a, NULL, 0) == 0;
+}
+
+struct nb_names {
+	char **v;
+	size_t n, cap;
+	int err;
+};
+
+static void nb_names_add(struct nb_names *ns, const char *name)
+{
+	if (ns->err)
+		return;
+	if (ns->n == ns->cap) {
+		size_t cap = ns->cap ? ns->cap * 2 : 64;
+		char **v = realloc(ns->v, cap * sizeof(*v));
+		if (!v) {
+			ns->err = -ENOMEM;
+			return;
+		}
+		ns->v = v;
+		ns->cap = cap;
+	}
+	if (!(ns->v[ns->n] = strdup(name)))
+		ns->err = -ENOMEM;
+	else
+		ns->n++;
+}
+
+static int nb_names_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+struct nb_list_ctx {
+	struct nb_fs *fs;
+	const char *wpath;
+	const char *rpath;
+	struct nb_names *ns;
+};
+
+/* Join dir and name into out (size NB_PATH_MAX + 1). -ENAMETOOLONG. */
+static int nb_view_join(char *out, const char *dir, const char *name)
+{
+	size_t dl = strlen(dir), nl = strlen(name);
+	if (dl + 1 + nl > NB_PATH_MAX)
+		return -ENAMETOOLONG;
+	memcpy(out, dir, dl);
+	if (dl)
+		out[dl++] = '/';
+	memcpy(out + dl, name, nl + 1);
+	return 0;
+}
+
+static int nb_view_list_remote(void *arg, const char *name, const struct nb_attr *a)
+{
+	(void)a;
+	struct nb_list_ctx *c = arg;
+	char local[NB_PATH_MAX + 1], want[NB_PATH_MAX + 1], got[NB_PATH_MAX + 1];
+	if (nb_view_join(local, c->wpath, name) != 0 || nb_view_join(want, c->rpath, name) != 0)
+		return 0;
+	/* Shown only if this local name still maps to this remote entry. */
+	if (nb_status_resolve(c->fs->st, local, got, sizeof(got)) == 0 && strcmp(got, want) == 0)
+		nb_names_add(c->ns, name);
+	return 0;
+}
+
+static void nb_view_list_renamed(void *arg, const char *name)
+{
+	struct nb_list_ctx *c = arg;
+	char local[NB_PATH_MAX + 1];
+	struct nb_attr a;
+	if (nb_view_join(local, c->wpath, name) == 0 && nb_view_remote(c->fs, local, &a, NULL, 0) == 0)
+		nb_names_add(c->ns, name);
+}
+
+int nb_view_list(struct nb_fs *fs, const char *wpath, int (*fn)(void *arg, const char *name),
+		 void *arg)
+{
+	struct nb_names ns = {0};
+	char rpath[NB_PATH_MAX + 1];
+	int fd = openat(fs->stage_fd, wpath[0] ? wpath : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		DIR *d = fdopendir(fd);
+		if (!d) {
+			nb_xio_close(fd);
+			return -errno;
+		}
+		struct dirent *de;
+		while ((de = readdir(d)) != NULL)
+			if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+				nb_names_add(&ns, de->d_name);
+		closedir(d);
+	} else if (errno != ENOENT) {
+		return -errno;
+	}
+	if (nb_status_resolve(fs->st, wpath, rpath, sizeof(rpath)) == 0) {
+		struct nb_list_ctx c = {fs, wpath, rpath, &ns};
+		nb_rcache_list(fs->rc, rpath, nb_view_list_remote, &c);
+		nb_status_renamed_into(fs->st, wpath, nb_view_list_renamed, &c);
+	}
+	int r = ns.err;
+	qsort(ns.v, ns.n, sizeof(char *), nb_names_cmp);
+	for (size_t i = 0; i < ns.n && r == 0; i++)
+		if (i == 0 || strcmp(ns.v[i], ns.v[i - 1]) != 0)
+			r = fn(arg, ns.v[i]);
+	for (size_t i = 0; i < ns.n; i++)
+		free(ns.v[i]);
+	free(ns.v);
+	return r;
+}
+
+int nb_view_ensure_parents(struct nb_fs *fs, const char *wpath)
+{
+	size_t plen = nb_path_parent_len(wpath);
+	char dir[NB_PATH_MAX + 1];
+	struct stat st;
+	memcpy(dir, wpath, plen);
+	dir[plen] = 0;
+	if (plen == 0 || fstatat(fs->stage_fd, dir, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		return plen == 0 || S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+	for (size_t i = 0; i <= plen; i++) {
+		if (i < plen && dir[i] != '/')
+			continue;
+		char save = dir[i];
+		dir[i] = 0;
+		if (fstatat(fs->stage_fd, dir, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+			/* Known on the server (perhaps under an older name):
+			 * mirror it; creating it there is not needed. */
+			struct nb_attr a;
+			char rpath[NB_PATH_MAX + 1];
+			if (nb_view_remote(fs, dir, &a, rpath, sizeof(rpath)) != 0)
+				return -ENOENT;
+			if (!S_ISDIR(a.mode))
+				return -ENOTDIR;
+			if (mkdirat(fs->stage_fd, dir, a.mode & 07777) != 0 && errno != EEXIST)
+				return -errno;
+			struct nb_synced rec = {.kind = NB_KIND_DIR};
+			struct nb_status_view v;
+			if (strcmp(rpath, dir) == 0 && nb_status_get(fs->st, dir, &v) != 0)
+				nb_statedb_set_synced(fs->db, -1, dir, &rec);
+		} else if (!S_ISDIR(st.st_mode)) {
+			return -ENOTDIR;
+		}
+		dir[i] = save;
+	}
+	return 0;
+}
+
+/* How long a reader waits for a download through connection trouble. */
+#define NB_FETCH_PATIENCE_MS 60000
+
+struct nb_fetch_wait {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int done, r;
+};
+
+static void nb_view_fetch_done(void *arg, int r)
+{
+	struct nb_fetch_wait *w = arg;
+	pthread_mutex_lock(&w->lock);
+	w->r = r;
+	w->done = 1;
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+}
+
+int nb_view_fetch(struct nb_fs *fs, const char *wpath)
+{
+	char rpath[NB_PATH_MAX + 1];
+	struct nb_attr a;
+	int r = nb_view_remote(fs, wpath, &a, rpath, sizeof(rpath));
+	if (r != 0)
+		return r;
+	if (!S_ISREG(a.mode))
+		return -EINVAL;
+	if ((r = nb_view_ensure_parents(fs, wpath)) != 0)
+		return r;
+	if (!fs->engine) {
+		nb_warn("%s: not held locally and the sync thread is not running", wpath);
+		return -EIO;
+	}
+	/* A link that drops mid-download is reconnected by the sync thread
+	 * and the download resumes where it stopped; the reader just waits,
+	 * up to NB_FETCH_PATIENCE_MS of trouble in a row. */
+	long long deadline = nb_xio_now_ms() + NB_FETCH_PATIENCE_MS;
+	for (;;) {
+		struct nb_fetch_wait w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
+		r = nb_engine_fetch_async(fs->engine, rpath, wpath, nb_view_fetch_done, &w);
+		if (r == 0) {
+			/* The sync thread always answers (NB_E_OFFLINE if the
+			 * link goes), and each transfer step has a timeout. */
+			pthread_mutex_lock(&w.lock);
+			while (!w.done)
+				pthread_cond_wait(&w.cond, &w.lock);
+			pthread_mutex_unlock(&w.lock);
+			r = w.r;
+		}
+		pthread_mutex_destroy(&w.lock);
+		pthread_cond_destroy(&w.cond);
+		if (r == 0 || r == -EEXIST) /* -EEXIST: a local copy appeared and wins */
+			return 0;
+		/* The server's file changing under the transfer (-EAGAIN, an
+		 * MD5 mismatch) is worth another go too. */
+		int again = nb_err_is_transient(r) || r == -EAGAIN || r == NB_E_MD5;
+		if (!again || nb_xio_now_ms() >= deadline)
+			break;
+		nb_info("%s: fetch interrupted (%s); resuming", wpath, nb_strerror(r));
+		nb_xio_sleep_ms(200);
+	}
+	nb_warn("%s: cannot fetch it from the server: %s", wpath, nb_strerror(r));
+	return -EIO;
+}
+
+/* Attributes of the staged path, for the cached remote listing. */
+static int nb_view_staged_attr(struct nb_fs *fs, const char *path, struct nb_attr *a, char *link,
+			       size_t linksz)
+{
+	struct stat st;
+	if (fstatat(fs->stage_fd, path, &st, AT_SYMLINK_NOFOLLOW) != 0)
+		return -errno;
+	memset(a, 0, sizeof(*a));
+	a->mode = st.st_mode;
+	a->size = S_ISDIR(st.st_mode) ? 0 : (uint64_t)st.st_size;
+	a->mtime_s = st.st_mtim.tv_sec;
+	a->mtime_ns = (uint32_t)st.st_mtim.tv_nsec;
+	if (S_ISLNK(st.st_mode)) {
+		ssize_t n = readlinkat(fs->stage_fd, path, link, linksz - 1);
+		if (n < 0)
+			return -errno;
+		link[n] = 0;
+		a->link = link;
+	}
+	return 0;
+}
+
+void nb_view_on_remote(void *arg, const struct nb_job *job)
+{
+	struct nb_fs *fs = arg;
+	struct nb_attr a;
+	char link[NB_PATH_MAX + 1], dir[NB_PATH_MAX + 1];
+	switch (job->kind) {
+	case NB_KIND_FILE:
+		if (job->path2) {
+			/* A conflict: the server's version stays at the path;
+			 * list it afresh. */
+			size_t plen = nb_path_parent_len(job->path);
+			memcpy(dir, job->path, plen);
+			dir[plen] = 0;
+			nb_rcache_invalidate(fs->rc, dir);
+			break;
+		}
+		/* fall through */
+	case NB_KIND_DIR:
+	case NB_KIND_SYMLINK:
+		if (nb_view_staged_attr(fs, job->path, &a, link, sizeof(link)) == 0)
+			nb_rcache_upsert(fs->rc, job->path, &a);
+		break;
+	case NB_KIND_UNLINK:
+	case NB_KIND_RMDIR:
+		nb_rcache_remove(fs->rc, job->path);
+		break;
+	case NB_KIND_RENAME:
+		nb_rcache_move(fs->rc, job->path2, job->path);
+		if (nb_view_staged_attr(fs, job->path, &a, link, sizeof(link)) == 0)
+			nb_rcache_upsert(fs->rc, job->path, &a);
+		break;
+	}
+}

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Conflicts: each upload states the server version it was based on. If
+# the server's file changed since (someone on the server, another client),
+# nothing is overwritten: the local version is published beside it under
+# a conflict name, its state is "conflict", and both are visible.
+. "$(dirname "$0")/lib.sh"
+e2e_init conflict
+start_sshd
+NB_DELAY=3 mount_nbfs "$SSHD_PORT"
+
+echo "version 1" >"$MNT/shared.txt"
+nbfs_wait 30 "$MNT/shared.txt"
+# A local edit, still in its quiet time...
+echo "local edit" >"$MNT/shared.txt"
+[ "$(state_of "$MNT/shared.txt")" = pending ] || fail "local edit not pending"
+# ...while someone changes the file on the server.
+echo "server edit" >"$REMOTE/shared.txt.tmp"
+mv "$REMOTE/shared.txt.tmp" "$REMOTE/shared.txt"
+find_copy() { ls "$REMOTE" | grep -q '^shared\.conflict-.*\.txt$'; }
+wait_until 30 find_copy || fail "no conflict copy on the server: $(ls "$REMOTE")"
+copy=$(ls "$REMOTE" | grep '^shared\.conflict-.*\.txt$')
+log "conflict copy: $copy"
+[ "$(cat "$REMOTE/shared.txt")" = "server edit" ] || fail "the server's version was overwritten"
+[ "$(cat "$REMOTE/$copy")" = "local edit" ] || fail "the conflict copy does not hold the local edit"
+wait_until 30 bash -c "[ \"\$(getfattr --only-values -n user.nbfs.state '$MNT/$copy' 2>/dev/null)\" = conflict ]" ||
+  fail "state of the copy is '$(state_of "$MNT/$copy")'"
+if "$NBFS" wait --timeout 5 "$MNT/$copy" 2>"$WORK/wait.err"; then fail "nbfs wait accepted a conflict copy"; fi
+grep -q conflict "$WORK/wait.err" || fail "nbfs wait said nothing about the conflict: $(cat "$WORK/wait.err")"
+wait_until 15 bash -c "[ \"\$(cat '$MNT/shared.txt' 2>/dev/null)\" = 'server edit' ]" ||
+  fail "the mount does not show the server's version: $(cat "$MNT/shared.txt")"
+[ "$(cat "$MNT/$copy")" = "local edit" ] || fail "the mount does not show the conflict copy"
+
+# A new local file whose name appeared on the server meanwhile.
+echo "mine" >"$MNT/fresh.txt"
+echo "theirs" >"$REMOTE/fresh.txt"
+find_copy2() { ls "$REMOTE" | grep -q '^fresh\.conflict-.*\.txt$'; }
+wait_until 30 find_copy2 || fail "no conflict copy for a name taken on the server: $(ls "$REMOTE")"
+[ "$(cat "$REMOTE/fresh.txt")" = theirs ] || fail "the server's new file was overwritten"
+
+# Touching the copy resolves it into an ordinary file.
+echo "merged" >"$MNT/$copy"
+nbfs_wait 30 "$MNT/$copy"
+[ "$(state_of "$MNT/$copy")" = synced ] || fail "an edited conflict copy still says '$(state_of "$MNT/$copy")'"
+umount_nbfs
+pass "conflicts keep both versions"
