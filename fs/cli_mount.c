@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "fs/cli.h"
@@ -34,6 +35,8 @@
 #define NB_RCACHE_TTL_MS 3000
 /* The longest a first listing may keep an application waiting. */
 #define NB_RCACHE_WAIT_MS 5000
+/* The longest a writer waits for room in a full cache before ENOSPC. */
+#define NB_CACHE_WAIT_MS 15000
 
 struct nb_cmdline {
 	struct nb_options o;
@@ -52,6 +55,7 @@ static const struct fuse_opt nb_fuse_opts[] = {
 	FUSE_OPT_KEY("identity=", NB_KEY_OPT),
 	FUSE_OPT_KEY("known_hosts=", NB_KEY_OPT),
 	FUSE_OPT_KEY("cache=", NB_KEY_OPT),
+	FUSE_OPT_KEY("cache_max=", NB_KEY_OPT),
 	FUSE_OPT_KEY("server=", NB_KEY_OPT),
 	FUSE_OPT_KEY("delay=", NB_KEY_OPT),
 	FUSE_OPT_KEY("config=", NB_KEY_OPT),
@@ -150,6 +154,7 @@ struct nb_mount {
 
 static void nb_mount_free(struct nb_mount *m)
 {
+	nb_cache_free(m->fs.cache);
 	nb_rcache_free(m->fs.rc);
 	nb_status_free(m->fs.st);
 	nb_statedb_close(m->fs.db);
@@ -209,6 +214,22 @@ static int nb_mount_prepare(struct nb_mount *m)
 	}
 	if (nb_rcache_new(NULL, NB_RCACHE_TTL_MS, NB_RCACHE_WAIT_MS, &m->fs.rc) != 0)
 		return 1;
+	uint64_t cache_max = (uint64_t)o->cache_max;
+	if (o->cache_max < 0) {
+		/* Default: what the staging area holds now plus three quarters
+		 * of the free space, so a mount never fills its disk. */
+		struct statvfs sv;
+		cache_max = fstatvfs(m->fs.stage_fd, &sv) == 0
+				    ? (uint64_t)sv.f_bavail * sv.f_frsize / 4 * 3
+				    : 0;
+	}
+	if (nb_cache_new(m->fs.stage_fd, m->fs.db, m->fs.st, cache_max, NB_CACHE_WAIT_MS,
+			 &m->fs.cache) != 0)
+		return 1;
+	if (cache_max && nb_cache_used(m->fs.cache) > cache_max)
+		fprintf(stderr, "nbfs: note: the cache holds %llu bytes, more than cache_max; synced "
+				"copies will be evicted\n",
+			(unsigned long long)nb_cache_used(m->fs.cache));
 	m->fs.uid = getuid();
 	m->fs.gid = getgid();
 
@@ -301,6 +322,8 @@ int nb_cli_mount(int argc, char **argv)
 		goto out_signals;
 	}
 	m.fs.engine = engine;
+	if (nb_cache_start(m.fs.cache) != 0)
+		nb_warn("no cache evictor: the cache will not shrink by itself");
 	struct nb_hasher *hasher = NULL;
 	if (nb_hasher_start(m.fs.stage_fd, m.fs.st, &hasher) != 0)
 		nb_warn("no background hasher: files are hashed just before upload");

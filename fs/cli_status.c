@@ -80,6 +80,19 @@ static long nb_status_print(const char *report, int tty)
 				       k >= 4 ? f[3] : "");
 			continue;
 		}
+		if (k >= 4 && !strcmp(f[0], "cache")) {
+			char u[32], m[32];
+			nb_progress_size(u, sizeof(u), strtoull(f[1], NULL, 10));
+			nb_progress_size(m, sizeof(m), strtoull(f[2], NULL, 10));
+			if (strtoull(f[2], NULL, 10) == 0)
+				printf("cache: %s (no limit)\n", u);
+			else
+				printf("cache: %s of %s%s\n", u, m,
+				       !strcmp(f[3], "full") ? " -- FULL of data not yet on the server: "
+							       "writers wait for uploads"
+							     : "");
+			continue;
+		}
 		if (k >= 2 && !strcmp(f[0], "more")) {
 			more = strtol(f[1], NULL, 10);
 			continue;

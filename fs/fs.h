@@ -8,6 +8,7 @@
 #include <fuse.h>
 #include <sys/types.h>
 
+#include "fs/cache.h"
 #include "fs/rcache.h"
 #include "sync/engine.h"
 #include "sync/statedb.h"
@@ -19,6 +20,7 @@ struct nb_fs {
 	struct nb_status *st;
 	struct nb_rcache *rc;
 	struct nb_engine *engine; /* NULL until the sync thread starts */
+	struct nb_cache *cache;
 	uid_t uid;
 	gid_t gid;
 };

@@ -30,6 +30,7 @@
 struct nb_handle {
 	int fd;
 	int writer;
+	uint64_t size; /* as far as this handle knows, for cache accounting */
 };
 
 static struct nb_handle *nb_handle(struct fuse_file_info *fi)
@@ -85,6 +86,10 @@ static int nb_open_staged(struct nb_fs *fs, const char *wpath, int flags, mode_t
 	}
 	if (writer)
 		nb_statedb_conflict_del(fs->db, wpath); /* edited: no longer a bare conflict copy */
+	struct stat st;
+	if (fstat(h->fd, &st) == 0)
+		h->size = (uint64_t)st.st_size;
+	nb_cache_touch(fs->cache, fs->stage_fd, wpath);
 	h->writer = writer;
 	fi->fh = (uint64_t)(uintptr_t)h;
 	return 0;
@@ -142,11 +147,15 @@ static int nb_op_open(const char *path, struct fuse_file_info *fi)
 	struct nb_fs *fs = nb_ops_fs();
 	const char *wpath = nb_ops_wpath(path);
 	int flags = fi->flags & ~(O_CREAT | O_EXCL | O_NOCTTY);
-	int writer = nb_is_writer(flags), created;
-	int r = nb_hold(fs, wpath, writer && (flags & O_TRUNC), &created);
-	if (r != 0)
-		return r;
-	r = nb_open_staged(fs, wpath, flags, 0, writer || created, fi);
+	int writer = nb_is_writer(flags), created = 0;
+	int r = -ENOENT;
+	/* Twice: the evictor may remove a synced copy between our look and
+	 * our open; then it is fetched again. */
+	for (int tries = 0; tries < 2 && r == -ENOENT; tries++) {
+		if ((r = nb_hold(fs, wpath, writer && (flags & O_TRUNC), &created)) != 0)
+			return r;
+		r = nb_open_staged(fs, wpath, flags, 0, writer || created, fi);
+	}
 	if (r == 0 && created && !writer)
 		nb_handle(fi)->writer = 1;
 	return r;
@@ -163,10 +172,24 @@ static int nb_op_write(const char *path, const char *buf, size_t size, off_t off
 		       struct fuse_file_info *fi)
 {
 	(void)path;
+	struct nb_fs *fs = nb_ops_fs();
+	struct nb_handle *h = nb_handle(fi);
+	uint64_t end = (uint64_t)off + size;
+	uint64_t growth = end > h->size ? end - h->size : 0;
 	/* The handle is a writer: the file is queued and will not be
-	 * uploaded while it is open, so nothing else to record here. */
-	ssize_t n = pwrite(nb_handle(fi)->fd, buf, size, off);
-	return n < 0 ? -errno : (int)n;
+	 * uploaded while it is open, so only the cache has a say. */
+	int r = nb_cache_reserve(fs->cache, growth);
+	if (r != 0)
+		return r;
+	ssize_t n = pwrite(h->fd, buf, size, off);
+	if (n < 0)
+		return -errno;
+	end = (uint64_t)off + (uint64_t)n;
+	if (end > h->size) {
+		nb_cache_add(fs->cache, (int64_t)(end - h->size));
+		h->size = end;
+	}
+	return (int)n;
 }
 
 static int nb_op_release(const char *path, struct fuse_file_info *fi)
@@ -288,19 +311,31 @@ static int nb_op_truncate(const char *path, off_t size, struct fuse_file_info *f
 {
 	struct nb_fs *fs = nb_ops_fs();
 	const char *wpath = nb_ops_wpath(path);
+	struct fuse_file_info tmp = {.flags = O_WRONLY | (size == 0 ? O_TRUNC : 0)};
+	struct nb_handle *h;
+	int r = 0;
 	if (fi && fi->fh) {
 		if (wpath && nb_status_touch(fs->st, wpath, NB_KIND_FILE) != 0)
 			return -EIO;
-		return ftruncate(nb_handle(fi)->fd, size) == 0 ? 0 : -errno;
+		h = nb_handle(fi);
+	} else {
+		if (!wpath)
+			return -ENOENT;
+		if ((r = nb_op_open(path, &tmp)) != 0)
+			return r;
+		h = nb_handle(&tmp);
 	}
-	if (!wpath)
-		return -ENOENT;
-	struct fuse_file_info tmp = {.flags = O_WRONLY | (size == 0 ? O_TRUNC : 0)};
-	int r = nb_op_open(path, &tmp);
-	if (r != 0)
-		return r;
-	r = ftruncate(nb_handle(&tmp)->fd, size) == 0 ? 0 : -errno;
-	nb_op_release(path, &tmp);
+	struct stat st;
+	if (fstat(h->fd, &st) == 0 && (uint64_t)size > (uint64_t)st.st_size)
+		r = nb_cache_reserve(fs->cache, (uint64_t)size - (uint64_t)st.st_size);
+	if (r == 0 && ftruncate(h->fd, size) != 0)
+		r = -errno;
+	if (r == 0) {
+		nb_cache_add(fs->cache, (int64_t)size - (int64_t)st.st_size);
+		h->size = (uint64_t)size;
+	}
+	if (!(fi && fi->fh))
+		nb_op_release(path, &tmp);
 	return r;
 }
 

@@ -77,6 +77,8 @@ int nb_op_unlink(const char *path)
 	int on_server = nb_view_on_server(fs, wpath, staged);
 	if (staged && unlinkat(fs->stage_fd, wpath, 0) != 0)
 		return -errno;
+	if (staged && S_ISREG(st.st_mode))
+		nb_cache_add(fs->cache, -(int64_t)st.st_size);
 	nb_statedb_conflict_del(fs->db, wpath);
 	return nb_status_remove(fs->st, wpath, 0, on_server) == 0 ? 0 : -EIO;
 }
@@ -157,6 +159,8 @@ int nb_op_rename(const char *from, const char *to, unsigned int flags)
 	if (exists && !from_on_server && S_ISREG(stt.st_mode) &&
 	    nb_view_remote(fs, wto, &a, NULL, 0) == 0)
 		nb_status_set_base(fs->st, wto, a.size, a.mtime_s, a.mtime_ns);
+	if (exists && tstaged && S_ISREG(stt.st_mode))
+		nb_cache_add(fs->cache, -(int64_t)stt.st_size); /* replaced */
 	if (fstaged) {
 		if (renameat(fs->stage_fd, wfrom, fs->stage_fd, wto) != 0)
 			return -errno;

@@ -19,6 +19,7 @@ void nb_options_init(struct nb_options *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->delay_ms = -1;
+	o->cache_max = -1;
 	o->debug = -1;
 	o->accept_new_host = -1;
 }
@@ -56,6 +57,33 @@ static int nb_options_num(const char *value, long long min, long long max, long 
 	if (errno || *end || v < min || v > max)
 		return -EINVAL;
 	*out = v;
+	return 0;
+}
+
+int nb_options_parse_size(const char *s, int64_t *out)
+{
+	char *end;
+	errno = 0;
+	if (!isdigit((unsigned char)s[0]))
+		return -EINVAL;
+	double v = strtod(s, &end);
+	if (errno || end == s)
+		return -EINVAL;
+	double mult = 1;
+	switch (*end) {
+	case 'k': case 'K': mult = 1024.0; end++; break;
+	case 'm': case 'M': mult = 1024.0 * 1024; end++; break;
+	case 'g': case 'G': mult = 1024.0 * 1024 * 1024; end++; break;
+	case 't': case 'T': mult = 1024.0 * 1024 * 1024 * 1024; end++; break;
+	default: break;
+	}
+	if (*end == 'i' && mult > 1)
+		end++;
+	if ((*end == 'B' || *end == 'b') && end[1] == 0)
+		end++;
+	if (*end || !(v >= 0) || v * mult > 9.0e18)
+		return -EINVAL;
+	*out = (int64_t)(v * mult);
 	return 0;
 }
 
@@ -110,6 +138,16 @@ int nb_options_set(struct nb_options *o, const char *key, const char *value, int
 		}
 		if (o->delay_ms < 0 || overwrite)
 			o->delay_ms = (long)(d * 1000 + 0.5);
+		return 0;
+	}
+	if (!strcmp(key, "cache_max")) {
+		int64_t v;
+		if (nb_options_parse_size(value, &v) != 0) {
+			snprintf(err, errsz, "cache_max must be a size like 500M or 20G, not '%s'", value);
+			return NB_E_CONFIG;
+		}
+		if (o->cache_max < 0 || overwrite)
+			o->cache_max = v;
 		return 0;
 	}
 	if (!strcmp(key, "debug") || !strcmp(key, "accept_new_host")) {

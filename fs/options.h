@@ -6,6 +6,7 @@
 #define NB_OPTIONS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct nb_options {
 	/* As given. */
@@ -18,6 +19,7 @@ struct nb_options {
 	char *config;
 	int port;          /* -o port=, overrides the one in REMOTE */
 	long delay_ms;     /* quiet time before upload; -1 = unset */
+	int64_t cache_max; /* bytes; -1 = unset (a share of the free space) */
 	int debug;         /* -1 = unset */
 	int accept_new_host; /* -1 = unset */
 	int foreground;
@@ -39,6 +41,9 @@ int nb_options_set(struct nb_options *o, const char *key, const char *value, int
 /* Apply the config file (o->config, or ~/.config/nbfs/config if that
  * exists). Missing default file is not an error. */
 int nb_options_load_config(struct nb_options *o, char *err, size_t errsz);
+/* "10G", "500M", "1.5T", "4096": bytes (binary suffixes K M G T).
+ * 0 or -EINVAL. */
+int nb_options_parse_size(const char *s, int64_t *out);
 /* Parse `remote` into local/user/host/host_port/dir. */
 int nb_options_parse_remote(const char *spec, struct nb_options *o, char *err, size_t errsz);
 /* Check what is required, parse the remote, fill defaults (cache dir

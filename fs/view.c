@@ -275,7 +275,13 @@ int nb_view_fetch(struct nb_fs *fs, const char *wpath)
 		}
 		pthread_mutex_destroy(&w.lock);
 		pthread_cond_destroy(&w.cond);
-		if (r == 0 || r == -EEXIST) /* -EEXIST: a local copy appeared and wins */
+		if (r == 0) {
+			struct stat st;
+			if (fstatat(fs->stage_fd, wpath, &st, AT_SYMLINK_NOFOLLOW) == 0)
+				nb_cache_add(fs->cache, st.st_size);
+			return 0;
+		}
+		if (r == -EEXIST) /* a local copy appeared and wins */
 			return 0;
 		/* The server's file changing under the transfer (-EAGAIN, an
 		 * MD5 mismatch) is worth another go too. */

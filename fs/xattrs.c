@@ -103,7 +103,10 @@ int nb_xattr_get(struct nb_fs *fs, const char *path, const struct stat *st, int 
 		char *report = malloc(NB_XATTR_VALUE_MAX);
 		if (!report)
 			return -ENOMEM;
-		size_t n = nb_status_report(fs->st, report, NB_XATTR_VALUE_MAX);
+		int k = snprintf(report, NB_XATTR_VALUE_MAX, "cache\t%" PRIu64 "\t%" PRIu64 "\t%s\n",
+				 nb_cache_used(fs->cache), nb_cache_max(fs->cache),
+				 nb_cache_full(fs->cache) ? "full" : "ok");
+		size_t n = (size_t)k + nb_status_report(fs->st, report + k, NB_XATTR_VALUE_MAX - (size_t)k);
 		int r = nb_xattr_reply(report, n, buf, bufsz);
 		free(report);
 		return r;

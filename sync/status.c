@@ -1,6 +1,8 @@
 #include "sync/status.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -907,6 +909,23 @@ void nb_status_renamed_into(struct nb_status *st, const char *dir,
 		fn(arg, dl ? e->path + dl + 1 : e->path);
 	}
 	pthread_mutex_unlock(&st->lock);
+}
+
+int nb_status_evict(struct nb_status *st, int stage_fd, const char *path)
+{
+	int r = 0;
+	pthread_mutex_lock(&st->lock);
+	if (nb_status_find(st, path)) {
+		r = -EBUSY;
+	} else {
+		for (struct nb_entry *e = st->head; e && r == 0; e = e->next)
+			if (nb_kind_is_barrier(e->kind) && nb_entry_overlaps(e, path))
+				r = -EBUSY;
+	}
+	if (r == 0 && unlinkat(stage_fd, path, 0) != 0)
+		r = -errno;
+	pthread_mutex_unlock(&st->lock);
+	return r;
 }
 
 void nb_status_set_base(struct nb_status *st, const char *path, uint64_t size, int64_t mtime_s,

@@ -154,6 +154,10 @@ void nb_status_fail(struct nb_status *st, const struct nb_job *job, int state, c
 		    long retry_ms);
 /* Forget the pending creation of path (it no longer exists locally). */
 void nb_status_drop(struct nb_status *st, const char *path);
+/* Remove the staged copy of path (relative to stage_fd) if the queue
+ * has nothing for it, atomically with respect to writers opening it
+ * (they are queued first). 0, or -EBUSY if it is queued or moving. */
+int nb_status_evict(struct nb_status *st, int stage_fd, const char *path);
 /* Remember the server's version of path that a new local file replaced
  * (size and mtime as listed), so its upload can tell a conflict, unless a
  * record exists already. */

@@ -1,0 +1,315 @@
+#include "fs/cache.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sync/log.h"
+#include "sync/pathname.h"
+#include "sync/xio.h"
+
+/* Evict down to this share of max once usage passes the high mark, so
+ * eviction runs in batches, not on every write. */
+#define NB_CACHE_HIGH_PCT 90
+#define NB_CACHE_LOW_PCT 75
+#define NB_CACHE_RESCAN_MS 30000
+
+struct nb_cache {
+	int stage_fd;
+	struct nb_statedb *db;
+	struct nb_status *st;
+	uint64_t max;
+	long wait_ms;
+	pthread_mutex_t lock;
+	pthread_cond_t cond; /* evictor wakes / room made */
+	int64_t used;
+	int waiting; /* writers waiting for room */
+	int stop, started;
+	pthread_t thread;
+};
+
+struct nb_victim {
+	char *path;
+	uint64_t size;
+	struct timespec atime;
+};
+
+struct nb_walk {
+	struct nb_cache *c;
+	struct nb_victim *v;
+	size_t n, cap;
+	uint64_t total;
+};
+
+static void nb_cache_cond_init(pthread_cond_t *cond)
+{
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(cond, &ca);
+	pthread_condattr_destroy(&ca);
+}
+
+/* A staged file the server holds exactly as staged, with nothing queued:
+ * a candidate for eviction. */
+static int nb_cache_clean(struct nb_cache *c, const char *path, const struct stat *st)
+{
+	struct nb_synced rec;
+	struct nb_status_view v;
+	if (nb_status_get(c->st, path, &v) == 0)
+		return 0;
+	if (nb_statedb_get_synced(c->db, path, &rec) != 0 || rec.kind != NB_KIND_FILE)
+		return 0;
+	int64_t mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+	return rec.size == (uint64_t)st->st_size && rec.mtime_ns == mtime_ns &&
+	       !nb_statedb_conflict_has(c->db, path);
+}
+
+/* Walk the staging area: total the file sizes; with w->v collect the
+ * clean files. */
+static void nb_cache_walk(struct nb_walk *w, const char *dir, int collect)
+{
+	int fd = openat(w->c->stage_fd, dir[0] ? dir : ".", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		nb_xio_close(fd);
+		return;
+	}
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		char path[NB_PATH_MAX + 2];
+		size_t dl = strlen(dir), nl = strlen(de->d_name);
+		if (dl + 1 + nl > NB_PATH_MAX)
+			continue;
+		memcpy(path, dir, dl);
+		if (dl)
+			path[dl++] = '/';
+		memcpy(path + dl, de->d_name, nl + 1);
+		struct stat st;
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+			continue;
+		if (S_ISDIR(st.st_mode)) {
+			nb_cache_walk(w, path, collect);
+			continue;
+		}
+		if (!S_ISREG(st.st_mode))
+			continue;
+		w->total += (uint64_t)st.st_size;
+		if (!collect || !nb_cache_clean(w->c, path, &st))
+			continue;
+		if (w->n == w->cap) {
+			size_t cap = w->cap ? w->cap * 2 : 256;
+			struct nb_victim *nv = realloc(w->v, cap * sizeof(*nv));
+			if (!nv)
+				continue;
+			w->v = nv;
+			w->cap = cap;
+		}
+		if (!(w->v[w->n].path = strdup(path)))
+			continue;
+		w->v[w->n].size = (uint64_t)st.st_size;
+		w->v[w->n].atime = st.st_atim;
+		w->n++;
+	}
+	closedir(d);
+}
+
+static int nb_victim_cmp(const void *a, const void *b)
+{
+	const struct nb_victim *x = a, *y = b;
+	if (x->atime.tv_sec != y->atime.tv_sec)
+		return x->atime.tv_sec < y->atime.tv_sec ? -1 : 1;
+	if (x->atime.tv_nsec != y->atime.tv_nsec)
+		return x->atime.tv_nsec < y->atime.tv_nsec ? -1 : 1;
+	return 0;
+}
+
+int nb_cache_new(int stage_fd, struct nb_statedb *db, struct nb_status *st, uint64_t max,
+		 long wait_ms, struct nb_cache **out)
+{
+	struct nb_cache *c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->stage_fd = stage_fd;
+	c->db = db;
+	c->st = st;
+	c->max = max;
+	c->wait_ms = wait_ms;
+	pthread_mutex_init(&c->lock, NULL);
+	nb_cache_cond_init(&c->cond);
+	struct nb_walk w = {.c = c};
+	nb_cache_walk(&w, "", 0);
+	c->used = (int64_t)w.total;
+	*out = c;
+	return 0;
+}
+
+uint64_t nb_cache_evict(struct nb_cache *c, uint64_t target)
+{
+	struct nb_walk w = {.c = c};
+	uint64_t freed = 0;
+	nb_cache_walk(&w, "", 1);
+	pthread_mutex_lock(&c->lock);
+	c->used = (int64_t)w.total; /* exact again: writes only estimate */
+	pthread_mutex_unlock(&c->lock);
+	qsort(w.v, w.n, sizeof(*w.v), nb_victim_cmp);
+	for (size_t i = 0; i < w.n; i++) {
+		if (w.total - freed > target && nb_status_evict(c->st, c->stage_fd, w.v[i].path) == 0) {
+			freed += w.v[i].size;
+			nb_debug("evicted %s (%llu bytes)", w.v[i].path, (unsigned long long)w.v[i].size);
+		}
+		free(w.v[i].path);
+	}
+	free(w.v);
+	if (freed)
+		nb_cache_add(c, -(int64_t)freed);
+	return freed;
+}
+
+static void *nb_cache_main(void *arg)
+{
+	struct nb_cache *c = arg;
+	long long last = nb_xio_now_ms();
+	pthread_mutex_lock(&c->lock);
+	while (!c->stop) {
+		int over = c->used > (int64_t)(c->max / 100 * NB_CACHE_HIGH_PCT);
+		if (over || c->waiting || nb_xio_now_ms() - last >= NB_CACHE_RESCAN_MS) {
+			pthread_mutex_unlock(&c->lock);
+			nb_cache_evict(c, c->max / 100 * NB_CACHE_LOW_PCT);
+			last = nb_xio_now_ms();
+			pthread_mutex_lock(&c->lock);
+			pthread_cond_broadcast(&c->cond);
+			if (c->waiting && c->used > (int64_t)(c->max / 100 * NB_CACHE_LOW_PCT)) {
+				/* Nothing more to evict until uploads finish:
+				 * look again shortly. */
+				struct timespec ts;
+				clock_gettime(CLOCK_MONOTONIC, &ts);
+				ts.tv_nsec += 200 * 1000000;
+				if (ts.tv_nsec >= 1000000000) {
+					ts.tv_sec++;
+					ts.tv_nsec -= 1000000000;
+				}
+				pthread_cond_timedwait(&c->cond, &c->lock, &ts);
+			}
+			continue;
+		}
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_sec += 5;
+		pthread_cond_timedwait(&c->cond, &c->lock, &ts);
+	}
+	pthread_mutex_unlock(&c->lock);
+	return NULL;
+}
+
+int nb_cache_start(struct nb_cache *c)
+{
+	if (c->max == 0)
+		return 0;
+	int r = pthread_create(&c->thread, NULL, nb_cache_main, c);
+	if (r != 0)
+		return -r;
+	c->started = 1;
+	return 0;
+}
+
+void nb_cache_free(struct nb_cache *c)
+{
+	if (!c)
+		return;
+	if (c->started) {
+		pthread_mutex_lock(&c->lock);
+		c->stop = 1;
+		pthread_cond_broadcast(&c->cond);
+		pthread_mutex_unlock(&c->lock);
+		pthread_join(c->thread, NULL);
+	}
+	pthread_mutex_destroy(&c->lock);
+	pthread_cond_destroy(&c->cond);
+	free(c);
+}
+
+void nb_cache_add(struct nb_cache *c, int64_t delta)
+{
+	pthread_mutex_lock(&c->lock);
+	c->used += delta;
+	if (c->used < 0)
+		c->used = 0;
+	if (delta < 0 || (c->max && c->used > (int64_t)(c->max / 100 * NB_CACHE_HIGH_PCT)))
+		pthread_cond_broadcast(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+}
+
+uint64_t nb_cache_used(struct nb_cache *c)
+{
+	pthread_mutex_lock(&c->lock);
+	uint64_t u = (uint64_t)c->used;
+	pthread_mutex_unlock(&c->lock);
+	return u;
+}
+
+uint64_t nb_cache_max(struct nb_cache *c)
+{
+	return c->max;
+}
+
+int nb_cache_full(struct nb_cache *c)
+{
+	pthread_mutex_lock(&c->lock);
+	int full = c->waiting > 0;
+	pthread_mutex_unlock(&c->lock);
+	return full;
+}
+
+int nb_cache_reserve(struct nb_cache *c, uint64_t n)
+{
+	if (c->max == 0 || n == 0)
+		return 0;
+	int r = 0;
+	long long deadline = nb_xio_now_ms() + c->wait_ms;
+	pthread_mutex_lock(&c->lock);
+	if ((uint64_t)c->used + n > c->max) {
+		c->waiting++;
+		pthread_cond_broadcast(&c->cond);
+		while ((uint64_t)c->used + n > c->max && !c->stop) {
+			long long left = deadline - nb_xio_now_ms();
+			if (left <= 0) {
+				r = -ENOSPC;
+				break;
+			}
+			struct timespec ts;
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			long step = left < 200 ? left : 200;
+			ts.tv_nsec += step * 1000000;
+			if (ts.tv_nsec >= 1000000000) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000;
+			}
+			pthread_cond_timedwait(&c->cond, &c->lock, &ts);
+		}
+		c->waiting--;
+	}
+	pthread_mutex_unlock(&c->lock);
+	if (r)
+		nb_warn("cache full (%llu of %llu bytes, all of it not yet on the server): write refused",
+			(unsigned long long)nb_cache_used(c), (unsigned long long)c->max);
+	return r;
+}
+
+void nb_cache_touch(struct nb_cache *c, int stage_fd, const char *path)
+{
+	(void)c;
+	/* The staged file's atime is our LRU clock. */
+	struct timespec ts[2] = {{0, UTIME_NOW}, {0, UTIME_OMIT}};
+	utimensat(stage_fd, path, ts, AT_SYMLINK_NOFOLLOW);
+}
