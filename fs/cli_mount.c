@@ -56,6 +56,7 @@ static const struct fuse_opt nb_fuse_opts[] = {
 	FUSE_OPT_KEY("known_hosts=", NB_KEY_OPT),
 	FUSE_OPT_KEY("cache=", NB_KEY_OPT),
 	FUSE_OPT_KEY("cache_max=", NB_KEY_OPT),
+	FUSE_OPT_KEY("timeout=", NB_KEY_OPT),
 	FUSE_OPT_KEY("server=", NB_KEY_OPT),
 	FUSE_OPT_KEY("delay=", NB_KEY_OPT),
 	FUSE_OPT_KEY("config=", NB_KEY_OPT),
@@ -121,6 +122,16 @@ static int nb_opt_proc(void *data, const char *arg, int key, struct fuse_args *o
 	}
 }
 
+/* Write our pid into the lock file (again after going to the
+ * background, where the pid changes), for the user and the tests. */
+static void nb_lock_note_pid(int fd)
+{
+	char pid[32];
+	int n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) == 0)
+		nb_xio_pwrite_full(fd, pid, (size_t)n, 0);
+}
+
 /* One nbfs per cache: a second one would upload the same files twice and
  * race on the state. Returns the lock fd or a negative error. */
 static int nb_lock_cache(const char *cache)
@@ -135,10 +146,7 @@ static int nb_lock_cache(const char *cache)
 		nb_xio_close(fd);
 		return e;
 	}
-	char pid[32];
-	int n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
-	if (ftruncate(fd, 0) == 0)
-		nb_xio_pwrite_full(fd, pid, (size_t)n, 0);
+	nb_lock_note_pid(fd);
 	return fd;
 }
 
@@ -248,6 +256,7 @@ static int nb_mount_prepare(struct nb_mount *m)
 	e->ssh.identity = o->identity;
 	e->ssh.known_hosts = o->known_hosts;
 	e->ssh.accept_new_host = o->accept_new_host;
+	e->ssh.timeout_ms = (int)o->timeout_ms;
 	if (!o->local && nb_transport_ssh_global_init() != 0) {
 		fprintf(stderr, "nbfs: cannot initialise libssh2\n");
 		return 1;
@@ -313,6 +322,7 @@ int nb_cli_mount(int argc, char **argv)
 	}
 	if (fuse_daemonize(m.c.o.foreground) != 0)
 		goto out_unmount;
+	nb_lock_note_pid(m.lock_fd);
 	struct fuse_session *se = fuse_get_session(m.fuse);
 	if (fuse_set_signal_handlers(se) != 0)
 		goto out_unmount;

@@ -26,6 +26,7 @@ static void nb_usage(FILE *fp)
 		"  server=CMD         server command on the remote (default nbfs-server)\n"
 		"  delay=SECONDS      quiet time after the last close before upload (default 2)\n"
 		"  cache_max=SIZE     most the local cache may hold, e.g. 20G (default: 3/4 of free space)\n"
+		"  timeout=SECONDS    a network step stalled this long counts as a cut (default 30)\n"
 		"  config=FILE        default ~/.config/nbfs/config\n"
 		"  debug              verbose log\n"
 		"  and the usual FUSE mount options (allow_other, ...).\n"

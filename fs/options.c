@@ -20,6 +20,7 @@ void nb_options_init(struct nb_options *o)
 	memset(o, 0, sizeof(*o));
 	o->delay_ms = -1;
 	o->cache_max = -1;
+	o->timeout_ms = -1;
 	o->debug = -1;
 	o->accept_new_host = -1;
 }
@@ -127,17 +128,21 @@ int nb_options_set(struct nb_options *o, const char *key, const char *value, int
 			o->port = (int)n;
 		return 0;
 	}
-	if (!strcmp(key, "delay")) {
+	if (!strcmp(key, "delay") || !strcmp(key, "timeout")) {
 		/* Seconds, with an optional fraction: "2", "0.5". */
+		int is_delay = key[0] == 'd';
+		double lo = is_delay ? 0 : 1;
 		char *end;
 		errno = 0;
 		double d = strtod(value, &end);
-		if (errno || end == value || *end || !(d >= 0 && d <= 86400)) {
-			snprintf(err, errsz, "delay must be seconds from 0 to 86400, not '%s'", value);
+		if (errno || end == value || *end || !(d >= lo && d <= 86400)) {
+			snprintf(err, errsz, "%s must be seconds from %g to 86400, not '%s'", key, lo,
+				 value);
 			return NB_E_CONFIG;
 		}
-		if (o->delay_ms < 0 || overwrite)
-			o->delay_ms = (long)(d * 1000 + 0.5);
+		long *field = is_delay ? &o->delay_ms : &o->timeout_ms;
+		if (*field < 0 || overwrite)
+			*field = (long)(d * 1000 + 0.5);
 		return 0;
 	}
 	if (!strcmp(key, "cache_max")) {
@@ -392,6 +397,8 @@ int nb_options_finish(struct nb_options *o, char *err, size_t errsz)
 	}
 	if (o->delay_ms < 0)
 		o->delay_ms = 2000;
+	if (o->timeout_ms < 0)
+		o->timeout_ms = 30000;
 	if (o->debug < 0)
 		o->debug = 0;
 	if (o->accept_new_host < 0)

@@ -20,6 +20,7 @@ struct nb_options {
 	int port;          /* -o port=, overrides the one in REMOTE */
 	long delay_ms;     /* quiet time before upload; -1 = unset */
 	int64_t cache_max; /* bytes; -1 = unset (a share of the free space) */
+	long timeout_ms;   /* a network step that makes no progress for this long fails; -1 = unset */
 	int debug;         /* -1 = unset */
 	int accept_new_host; /* -1 = unset */
 	int foreground;

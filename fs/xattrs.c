@@ -53,6 +53,20 @@ static int nb_xattr_md5(struct nb_fs *fs, const char *path, const struct nb_stat
 	return 0;
 }
 
+/* While offline, the reason (for things waiting to sync). */
+static int nb_xattr_offline(struct nb_fs *fs, char *out, size_t outsz)
+{
+	static const char prefix[] = "waiting for the server: ";
+	if (outsz <= sizeof(prefix))
+		return 0;
+	memcpy(out, prefix, sizeof(prefix));
+	if (nb_status_link(fs->st, out + sizeof(prefix) - 1, outsz - sizeof(prefix) + 1)) {
+		out[0] = 0;
+		return 0;
+	}
+	return 1;
+}
+
 int nb_xattr_get(struct nb_fs *fs, const char *path, const struct stat *st, int staged,
 		 const char *name, char *buf, size_t bufsz)
 {
@@ -88,6 +102,9 @@ int nb_xattr_get(struct nb_fs *fs, const char *path, const struct stat *st, int 
 		return nb_xattr_reply(val, (size_t)n, buf, bufsz);
 	}
 	if (!strcmp(name, NB_XATTR_ERROR)) {
+		/* Waiting because the server is out of reach: say so. */
+		if (tracked && !v.error[0])
+			nb_xattr_offline(fs, v.error, sizeof(v.error));
 		if (!tracked || !v.error[0])
 			return -ENODATA;
 		return nb_xattr_reply(v.error, strlen(v.error), buf, bufsz);
@@ -119,13 +136,18 @@ int nb_xattr_list(struct nb_fs *fs, const char *path, int is_dir, char *buf, siz
 	/* user.nbfs.error is listed only while there is an error, so that
 	 * getfattr -d shows exactly what has a value. */
 	struct nb_status_view v;
-	int has_error;
+	int has_error, tracked;
+	char reason[8];
 	if (is_dir) {
 		nb_status_dir(fs->st, path, &v);
+		tracked = v.count > 0;
 		has_error = v.error[0] != 0;
 	} else {
-		has_error = nb_status_get(fs->st, path, &v) == 0 && v.error[0];
+		tracked = nb_status_get(fs->st, path, &v) == 0;
+		has_error = tracked && v.error[0];
 	}
+	if (tracked && !nb_status_link(fs->st, reason, sizeof(reason)))
+		has_error = 1; /* the reason it waits */
 	char names[256];
 	size_t n = 0;
 	const char *list[5];

@@ -11,10 +11,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "server/partial.h"
 #include "server/root.h"
 #include "server/session.h"
 #include "sync/err.h"
 #include "sync/frame.h"
+#include "sync/proto.h"
 #include "sync/log.h"
 #include "sync/xio.h"
 
@@ -36,9 +38,29 @@ static int nb_fd_write(void *ctx, const void *buf, size_t n)
 
 static void nb_usage(FILE *fp)
 {
-	fprintf(fp, "usage: nbfs-server [--root DIR] [--log FILE] [-v] [--version]\n"
-		    "Speaks the nbfs protocol on stdin/stdout, confined to DIR\n"
-		    "(default: the home directory).\n");
+	fprintf(fp, "usage: nbfs-server [--root DIR] [--stale-after SECONDS] [--log FILE] [-v]\n"
+		    "                   [--version]\n"
+		    "Speaks the nbfs protocol on stdin/stdout, confined to DIR (default: the\n"
+		    "home directory). Partial uploads untouched for --stale-after seconds\n"
+		    "(default 604800, a week) are removed when a session starts.\n");
+}
+
+/* The root cannot be served: answer the client's HELLO with the reason,
+ * so the user reads it instead of a bare "connection closed". */
+static int nb_refuse(struct nb_frame_reader *rd, struct nb_stream *out, int err, const char *dir)
+{
+	struct nb_buf payload, tx;
+	uint8_t type;
+	char text[NB_ERRTEXT_MAX];
+	nb_buf_init(&payload, NB_FRAME_MAX);
+	nb_buf_init(&tx, NB_FRAME_MAX);
+	snprintf(text, sizeof(text), "root directory %s: %s", dir, nb_strerror(err));
+	if (nb_frame_recv(rd, &type, &payload) == 0 &&
+	    nb_proto_error_encode(&tx, NB_MSG_ERROR, (uint32_t)-err, text) == 0)
+		nb_frame_send(out, &tx);
+	nb_buf_free(&payload);
+	nb_buf_free(&tx);
+	return 1;
 }
 
 int main(int argc, char **argv)
@@ -46,6 +68,8 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{"root", required_argument, NULL, 'r'},
 		{"log", required_argument, NULL, 'l'},
+		{"stale-after", required_argument, NULL, 's'},
+		{"fault-file", required_argument, NULL, 'F'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"version", no_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 'h'},
@@ -53,12 +77,23 @@ int main(int argc, char **argv)
 	};
 	const char *root_dir = getenv("HOME");
 	const char *log_path = NULL;
+	long stale_after = 7 * 24 * 3600;
 	int c;
 	nb_log_set_ident("nbfs-server");
-	while ((c = getopt_long(argc, argv, "r:l:vVh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "r:l:s:F:vVh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'r': root_dir = optarg; break;
 		case 'l': log_path = optarg; break;
+		case 's': {
+			char *end;
+			stale_after = strtol(optarg, &end, 10);
+			if (*end || stale_after < 0) {
+				fprintf(stderr, "nbfs-server: bad --stale-after '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		}
+		case 'F': nb_partial_set_fault_file(optarg); break;
 		case 'v': nb_log_set_level(nb_log_get_level() + 1); break;
 		case 'V': printf("nbfs-server %s, protocol %d\n", NBFS_VERSION, 1); return 0;
 		case 'h': nb_usage(stdout); return 0;
@@ -80,18 +115,26 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	umask(022);
 
-	struct nb_root root;
-	int r = nb_root_open(&root, root_dir);
-	if (r != 0) {
-		nb_err("root %s: %s", root_dir, nb_strerror(r));
-		return 1;
-	}
 	int in_fd = 0, out_fd = 1;
 	struct nb_stream in = {nb_fd_read, NULL, &in_fd};
 	struct nb_stream out = {NULL, nb_fd_write, &out_fd};
 	struct nb_frame_reader rd;
 	struct nb_session s;
 	nb_frame_reader_init(&rd, &in);
+	struct nb_root root;
+	int r = nb_root_open(&root, root_dir);
+	if (r == 0) {
+		struct stat st;
+		if (fstat(root.fd, &st) != 0 || !S_ISDIR(st.st_mode))
+			r = -ENOTDIR;
+	}
+	if (r != 0) {
+		nb_err("root %s: %s", root_dir, nb_strerror(r));
+		r = nb_refuse(&rd, &out, r, root_dir);
+		nb_frame_reader_free(&rd);
+		return r;
+	}
+	nb_partial_sweep(&root, stale_after);
 	nb_session_init(&s, root, &out);
 	r = nb_session_run(&s, &rd);
 	nb_session_free(&s);

@@ -1,5 +1,6 @@
 #include "server/partial.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -8,6 +9,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sync/err.h"
@@ -16,6 +18,13 @@
 
 #define NB_CONTENT_XATTR "user.nbfs.content"
 #define NB_PARTIAL_FLUSH_STEP (8 * 1024 * 1024)
+
+static const char *nb_partial_fault_file;
+
+void nb_partial_set_fault_file(const char *path)
+{
+	nb_partial_fault_file = path;
+}
 
 int nb_partial_dirfd(const struct nb_root *root)
 {
@@ -220,6 +229,8 @@ int nb_partial_publish(struct nb_partial *p, int dirfd, const char *leaf, mode_t
 	nb_partial_record(p->fd, p->md5, p->size);
 	if ((r = nb_xio_fsync(p->fd)) != 0)
 		goto out;
+	if (nb_partial_fault_file && unlink(nb_partial_fault_file) == 0)
+		_exit(3); /* the tests' crash between verification and rename */
 	if (renameat(p->dirfd, p->name, dirfd, leaf) != 0) {
 		r = -errno;
 		goto out;
@@ -228,6 +239,47 @@ int nb_partial_publish(struct nb_partial *p, int dirfd, const char *leaf, mode_t
 out:
 	nb_partial_close(p, discard);
 	return r;
+}
+
+int nb_partial_sweep(const struct nb_root *root, long max_age_s)
+{
+	int dfd = nb_partial_dirfd(root), removed = 0;
+	if (dfd < 0)
+		return 0;
+	int fd2 = fcntl(dfd, F_DUPFD_CLOEXEC, 0);
+	DIR *d = fd2 >= 0 ? fdopendir(fd2) : NULL;
+	if (!d) {
+		nb_xio_close(fd2);
+		nb_xio_close(dfd);
+		return 0;
+	}
+	time_t now = time(NULL);
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		struct stat st;
+		if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+		    now - st.st_mtim.tv_sec < max_age_s)
+			continue;
+		/* In use by an upload: its session holds the lock. */
+		int fd = openat(dfd, de->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+			struct stat again;
+			if (fstatat(dfd, de->d_name, &again, AT_SYMLINK_NOFOLLOW) == 0 &&
+			    again.st_ino == st.st_ino && unlinkat(dfd, de->d_name, 0) == 0) {
+				nb_info("removed stale partial %s (%lld s old)", de->d_name,
+					(long long)(now - st.st_mtim.tv_sec));
+				removed++;
+			}
+		}
+		nb_xio_close(fd);
+	}
+	closedir(d);
+	nb_xio_close(dfd);
+	return removed;
 }
 
 void nb_partial_close(struct nb_partial *p, int discard)

@@ -73,4 +73,14 @@ int nb_partial_matches(int dirfd, const char *leaf, const uint8_t md5[NB_MD5_LEN
 int nb_partial_touch(int dirfd, const char *leaf, const uint8_t md5[NB_MD5_LEN], uint64_t size,
 		     mode_t mode, int64_t mtime_s, uint32_t mtime_ns);
 
+/* Remove partial files older than max_age_s seconds that no session is
+ * using (their lock is taken first; a locked one is skipped). Returns the
+ * number removed. */
+int nb_partial_sweep(const struct nb_root *root, long max_age_s);
+
+/* Fault injection for the tests: if the file at path exists when an
+ * upload has been verified and is about to be renamed into place, the
+ * file is removed and the server exits at once, as a crash would. */
+void nb_partial_set_fault_file(const char *path);
+
 #endif

@@ -21,6 +21,8 @@
 
 #define NB_BACKOFF_MIN_MS 500
 #define NB_BACKOFF_MAX_MS 30000
+/* Idle connections send a keepalive this often. */
+#define NB_KEEPALIVE_MS 5000
 
 enum nb_request_kind { NB_REQ_LIST, NB_REQ_FETCH };
 
@@ -50,6 +52,7 @@ struct nb_engine {
 	int first_attempt; /* the first connection is being made: requests may wait for it */
 	struct nb_remote *remote; /* owned by the sync thread */
 	long backoff_ms;
+	long long last_keepalive_ms;
 };
 
 int nb_engine_is_fatal(int r)
@@ -444,7 +447,7 @@ static int nb_engine_run_file(struct nb_engine *e, const struct nb_job *job, cha
 			snprintf(err, errsz, "conflict with the server's version, and no conflict copy: %s",
 				 nb_strerror(r));
 	} else if (nb_remote_errtext(e->remote)[0] && !nb_remote_broken(e->remote)) {
-		snprintf(err, errsz, "%s", nb_remote_errtext(e->remote));
+		snprintf(err, errsz, "server: %s", nb_remote_errtext(e->remote));
 	}
 out:
 	nb_xio_close(fd);
@@ -497,7 +500,7 @@ static int nb_engine_run_simple(struct nb_engine *e, const struct nb_job *job, c
 		nb_engine_notify(e, job);
 		nb_status_done(e->st, job, &rec);
 	} else if (!nb_remote_broken(e->remote)) {
-		snprintf(err, errsz, "%s", nb_remote_errtext(e->remote));
+		snprintf(err, errsz, "server: %s", nb_remote_errtext(e->remote));
 	}
 	return r;
 }
@@ -591,9 +594,14 @@ static void *nb_engine_main(void *arg)
 			nb_job_free(&job);
 			continue;
 		}
-		if (wait_ms < 0 || wait_ms > 5000)
-			wait_ms = 5000;
+		if (wait_ms < 0 || wait_ms > NB_KEEPALIVE_MS)
+			wait_ms = NB_KEEPALIVE_MS;
 		nb_status_wait(e->st, wait_ms);
+		if (nb_xio_now_ms() - e->last_keepalive_ms >= NB_KEEPALIVE_MS) {
+			e->last_keepalive_ms = nb_xio_now_ms();
+			if (nb_remote_keepalive(e->remote) != 0)
+				nb_engine_disconnect(e, "connection lost while idle");
+		}
 	}
 	if (e->remote)
 		nb_engine_disconnect(e, "stopped");

@@ -32,29 +32,36 @@ static int nb_remote_take_error(struct nb_remote *r)
 	return -(int)err.code;
 }
 
+/* Read one frame into r->rx. ERROR is decoded and returned as -code;
+ * PUT_FAIL is recorded against the upload and returned as 1. */
+static int nb_remote_recv_one(struct nb_remote *r, uint8_t *type)
+{
+	int e = nb_frame_recv(&r->rd, type, &r->rx);
+	if (e != 0) {
+		r->broken = 1;
+		return e;
+	}
+	if (*type == NB_MSG_ERROR)
+		return nb_remote_take_error(r);
+	if (*type != NB_MSG_PUT_FAIL)
+		return 0;
+	if (!r->uploading || r->upload_err) {
+		r->broken = 1;
+		return NB_E_PROTO;
+	}
+	r->upload_err = nb_remote_take_error(r);
+	return r->broken ? r->upload_err : 1;
+}
+
 /* Read one reply frame into r->rx. An ERROR reply is decoded here and
  * returned as -code; *type is set either way. A PUT_FAIL that arrives
  * ahead of the reply is recorded against the upload and skipped. */
 static int nb_remote_recv(struct nb_remote *r, uint8_t *type)
 {
-	for (;;) {
-		int e = nb_frame_recv(&r->rd, type, &r->rx);
-		if (e != 0) {
-			r->broken = 1;
-			return e;
-		}
-		if (*type == NB_MSG_ERROR)
-			return nb_remote_take_error(r);
-		if (*type != NB_MSG_PUT_FAIL)
-			return 0;
-		if (!r->uploading || r->upload_err) {
-			r->broken = 1;
-			return NB_E_PROTO;
-		}
-		r->upload_err = nb_remote_take_error(r);
-		if (r->broken)
-			return r->upload_err;
-	}
+	int e;
+	while ((e = nb_remote_recv_one(r, type)) == 1)
+		;
+	return e;
 }
 
 /* Expect a reply of type `want`; anything else breaks the session. */
@@ -135,6 +142,14 @@ const char *nb_remote_errtext(const struct nb_remote *r)
 int nb_remote_broken(const struct nb_remote *r)
 {
 	return r->broken;
+}
+
+int nb_remote_keepalive(struct nb_remote *r)
+{
+	int e = r->t->keepalive ? r->t->keepalive(r->t) : 0;
+	if (e != 0)
+		r->broken = 1;
+	return e;
 }
 
 int nb_remote_stat(struct nb_remote *r, const char *path, struct nb_attr *a)
@@ -318,14 +333,12 @@ int nb_remote_put_poll(struct nb_remote *r)
 	while (r->uploading && !r->upload_err &&
 	       (nb_frame_buffered(&r->rd) || r->t->readable(r->t))) {
 		uint8_t type;
-		int e = nb_remote_recv(r, &type);
-		if (e == 0) {
+		int e = nb_remote_recv_one(r, &type);
+		if (e != 1) {
 			/* Nothing but PUT_FAIL may arrive unasked. */
 			r->broken = 1;
-			return NB_E_PROTO;
+			return e ? e : NB_E_PROTO;
 		}
-		if (r->broken)
-			return e;
 	}
 	return r->upload_err;
 }

@@ -32,6 +32,8 @@ void nb_remote_close(struct nb_remote *r);
 const char *nb_remote_errtext(const struct nb_remote *r);
 /* True if the session can no longer be used. */
 int nb_remote_broken(const struct nb_remote *r);
+/* Keep an idle session alive; marks it broken if the link is gone. */
+int nb_remote_keepalive(struct nb_remote *r);
 
 /* a->link is allocated for a symlink: free with nb_attr_free. */
 int nb_remote_stat(struct nb_remote *r, const char *path, struct nb_attr *a);

@@ -518,6 +518,15 @@ size_t nb_status_report(struct nb_status *st, char *buf, size_t size)
 	return n;
 }
 
+int nb_status_link(struct nb_status *st, char *reason, size_t reasonsz)
+{
+	pthread_mutex_lock(&st->lock);
+	int c = st->connected;
+	snprintf(reason, reasonsz, "%s", st->link_reason);
+	pthread_mutex_unlock(&st->lock);
+	return c;
+}
+
 size_t nb_status_count(struct nb_status *st)
 {
 	pthread_mutex_lock(&st->lock);

@@ -109,6 +109,8 @@ int nb_status_get(struct nb_status *st, const char *path, struct nb_status_view 
 void nb_status_dir(struct nb_status *st, const char *dir, struct nb_status_view *v);
 /* The connection state shown by `nbfs status`. */
 void nb_status_set_link(struct nb_status *st, int connected, const char *reason);
+/* 1 if connected; else 0 with why not in reason (size reasonsz). */
+int nb_status_link(struct nb_status *st, char *reason, size_t reasonsz);
 /* Text report for `nbfs status`: first line "link\t<connected|offline>\t
  * <reason>", then one line per tracked path "state\tdone\ttotal\trate\t
  * path", at most size bytes (the last line says how many were left

@@ -15,6 +15,9 @@ struct nb_transport {
 	struct nb_stream stream; /* read/write the server's stdin/stdout */
 	/* 1 if a read would return data without blocking, else 0. */
 	int (*readable)(struct nb_transport *t);
+	/* Keep an idle connection alive and notice a dead one: 0, or an
+	 * error if the link is gone. May be NULL (nothing to do). */
+	int (*keepalive)(struct nb_transport *t);
 	/* Close the connection and free t. */
 	void (*close)(struct nb_transport *t);
 	/* Counters of payload bytes, for status and tests. */

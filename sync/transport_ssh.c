@@ -112,8 +112,10 @@ static int nb_ssh_connect_tcp(const char *host, int port, int timeout_ms, char *
 	}
 	int fl = fcntl(sock, F_GETFL);
 	fcntl(sock, F_SETFL, fl & ~O_NONBLOCK);
+	/* A peer that stops acknowledging is given up after the same
+	 * timeout as a stalled SSH step. */
 	int one = 1, idle = 15, intvl = 5, cnt = 3;
-	unsigned int user_timeout = 30000;
+	unsigned int user_timeout = (unsigned int)timeout_ms;
 	setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	setsockopt(sock, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
 	setsockopt(sock, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
@@ -389,6 +391,23 @@ static int nb_ssh_readable(struct nb_transport *t)
 	return k == LIBSSH2_ERROR_EAGAIN ? 0 : (k == 0 ? libssh2_channel_eof(c->channel) : 1);
 }
 
+/* Send a keepalive and process whatever the server sent meanwhile (its
+ * own keepalive probes need answers, or sshd drops an idle client). */
+static int nb_ssh_keepalive(struct nb_transport *t)
+{
+	struct nb_ssh *c = (struct nb_ssh *)t;
+	int next = 0;
+	if (c->eof)
+		return NB_E_EOF;
+	libssh2_session_set_blocking(c->session, 0);
+	int rc = libssh2_keepalive_send(c->session, &next);
+	libssh2_session_set_blocking(c->session, 1);
+	if (rc != 0 && rc != LIBSSH2_ERROR_EAGAIN)
+		return nb_ssh_map(rc);
+	nb_ssh_readable(t);
+	return c->eof ? NB_E_EOF : 0;
+}
+
 static void nb_ssh_close(struct nb_transport *t)
 {
 	struct nb_ssh *c = (struct nb_ssh *)t;
@@ -417,6 +436,7 @@ int nb_transport_ssh_open(const struct nb_ssh_opts *o, const char *command,
 	c->sock = -1;
 	c->t.stream = (struct nb_stream){nb_ssh_read, nb_ssh_write, c};
 	c->t.readable = nb_ssh_readable;
+	c->t.keepalive = nb_ssh_keepalive;
 	c->t.close = nb_ssh_close;
 
 	struct passwd pw, *pwp = NULL;

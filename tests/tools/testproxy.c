@@ -68,6 +68,11 @@ struct tp_proxy {
 	/* Bytes taken from clients so far; reads are capped against it so that, with
 	 * --cut-after, exactly BYTES reach the target before the cut. */
 	uint64_t up_read;
+	/* --rate: a token bucket on client->target bytes, so a test can make
+	 * a transfer last long enough to hit it at a chosen point. */
+	uint64_t rate;
+	double tokens;
+	int64_t tokens_ms;
 	uint64_t up, down, connections, cuts, refused;
 	bool stats_dirty;
 	int64_t stats_last_ms;
@@ -209,9 +214,26 @@ static void tp_cut_all(struct tp_proxy *p, enum tp_mode how)
 
 static size_t tp_read_cap(const struct tp_proxy *p)
 {
-	if (!p->have_cut_after || p->cut_after_done)
-		return SIZE_MAX;
-	return p->up_read >= p->cut_after ? 0 : (size_t)(p->cut_after - p->up_read);
+	size_t cap = SIZE_MAX;
+	if (p->have_cut_after && !p->cut_after_done)
+		cap = p->up_read >= p->cut_after ? 0 : (size_t)(p->cut_after - p->up_read);
+	if (p->rate && p->tokens < (double)cap)
+		cap = p->tokens < 1 ? 0 : (size_t)p->tokens;
+	return cap;
+}
+
+/* Refill the rate bucket; returns ms until a read may go on (-1: now). */
+static int tp_refill(struct tp_proxy *p)
+{
+	if (!p->rate)
+		return -1;
+	int64_t now = tp_now_ms();
+	double burst = (double)p->rate / 10 > 65536 ? (double)p->rate / 10 : 65536;
+	p->tokens += (double)p->rate * (double)(now - p->tokens_ms) / 1000.0;
+	if (p->tokens > burst)
+		p->tokens = burst;
+	p->tokens_ms = now;
+	return p->tokens >= 1 ? -1 : 10;
 }
 
 static size_t tp_room(const struct tp_pipe *pp)
@@ -239,8 +261,11 @@ static int tp_flow(struct tp_proxy *p, struct tp_conn *c, bool up, short src_rev
 		n = recv(src, pp->data + pp->off + pp->len, room, 0);
 		if (n > 0) {
 			pp->len += (size_t)n;
-			if (up)
+			if (up) {
 				p->up_read += (uint64_t)n;
+				if (p->rate)
+					p->tokens -= (double)n;
+			}
 		} else if (n == 0) {
 			pp->eof = true;
 		} else if (errno != EAGAIN && errno != EINTR) {
@@ -428,6 +453,9 @@ static int tp_run(struct tp_proxy *p)
 
 	while (!p->stop) {
 		size_t n = p->nconns;
+		int refill = tp_refill(p);
+		if (refill >= 0 && (timeout < 0 || refill < timeout))
+			timeout = refill;
 		if (2 + 2 * n > pcap) {
 			struct pollfd *np = realloc(pfd, (2 + 2 * n) * 2 * sizeof *np);
 			if (!np)
@@ -518,6 +546,7 @@ static void tp_usage(void)
 	fputs("usage: nbfs-testproxy --listen 127.0.0.1:PORT --target HOST:PORT\n"
 	      "         [--port-file FILE] [--stats FILE] [--pid-file FILE]\n"
 	      "         [--cut-after BYTES] [--cut-mode close|reset|stall] [--stall-seconds N]\n"
+	      "         [--rate BYTES_PER_SECOND]   (client-to-target direction)\n"
 	      "PORT 0 for --listen picks a free port (see --port-file). Loopback only.\n"
 	      "SIGUSR1: cut all connections now. SIGUSR2: toggle offline. SIGTERM: exit.\n",
 	      stderr);
@@ -535,6 +564,7 @@ int main(int argc, char **argv)
 		{ "cut-mode", required_argument, NULL, 'm' },
 		{ "stall-seconds", required_argument, NULL, 'S' },
 		{ "pid-file", required_argument, NULL, 'p' },
+		{ "rate", required_argument, NULL, 'r' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct tp_proxy p = { .lfd = -1, .mode = TP_CLOSE, .stall_ms = 3600 * 1000 };
@@ -571,6 +601,11 @@ int main(int argc, char **argv)
 			if (tp_parse_u64(optarg, 100000000, &v) != 0)
 				tp_usage();
 			p.stall_ms = (int64_t)v * 1000;
+			break;
+		case 'r':
+			if (tp_parse_u64(optarg, UINT64_MAX, &p.rate) != 0 || p.rate == 0)
+				tp_usage();
+			p.tokens_ms = tp_now_ms();
 			break;
 		default: tp_usage();
 		}
