@@ -20,8 +20,20 @@
 #define NB_CACHE_LOW_PCT 75
 #define NB_CACHE_RESCAN_MS 30000
 
+/* When each staged file was last opened, by a counter: the LRU order.
+ * (Not the files' atime: that belongs to the user.) */
+struct nb_lru {
+	char *path;
+	uint64_t tick;
+	struct nb_lru *next;
+};
+
+#define NB_LRU_BUCKETS 4096
+
 struct nb_cache {
 	int stage_fd;
+	struct nb_lru *lru[NB_LRU_BUCKETS];
+	uint64_t tick;
 	struct nb_statedb *db;
 	struct nb_status *st;
 	uint64_t max;
@@ -37,8 +49,49 @@ struct nb_cache {
 struct nb_victim {
 	char *path;
 	uint64_t size;
+	uint64_t tick; /* 0: not opened since mount */
 	struct timespec atime;
 };
+
+static size_t nb_lru_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return (size_t)(h % NB_LRU_BUCKETS);
+}
+
+/* Lock held. The entry for path, created if asked. */
+static struct nb_lru *nb_lru_find(struct nb_cache *c, const char *path, int create)
+{
+	struct nb_lru **pp = &c->lru[nb_lru_hash(path)];
+	for (; *pp; pp = &(*pp)->next)
+		if (strcmp((*pp)->path, path) == 0)
+			return *pp;
+	if (!create)
+		return NULL;
+	struct nb_lru *n = calloc(1, sizeof(*n));
+	if (!n || !(n->path = strdup(path))) {
+		free(n);
+		return NULL;
+	}
+	*pp = n;
+	return n;
+}
+
+/* Lock held. */
+static void nb_lru_forget(struct nb_cache *c, const char *path)
+{
+	for (struct nb_lru **pp = &c->lru[nb_lru_hash(path)]; *pp; pp = &(*pp)->next) {
+		if (strcmp((*pp)->path, path) == 0) {
+			struct nb_lru *n = *pp;
+			*pp = n->next;
+			free(n->path);
+			free(n);
+			return;
+		}
+	}
+}
 
 struct nb_walk {
 	struct nb_cache *c;
@@ -119,6 +172,10 @@ static void nb_cache_walk(struct nb_walk *w, const char *dir, int collect)
 			continue;
 		w->v[w->n].size = (uint64_t)st.st_size;
 		w->v[w->n].atime = st.st_atim;
+		pthread_mutex_lock(&w->c->lock);
+		struct nb_lru *l = nb_lru_find(w->c, path, 0);
+		w->v[w->n].tick = l ? l->tick : 0;
+		pthread_mutex_unlock(&w->c->lock);
 		w->n++;
 	}
 	closedir(d);
@@ -127,6 +184,8 @@ static void nb_cache_walk(struct nb_walk *w, const char *dir, int collect)
 static int nb_victim_cmp(const void *a, const void *b)
 {
 	const struct nb_victim *x = a, *y = b;
+	if (x->tick != y->tick)
+		return x->tick < y->tick ? -1 : 1;
 	if (x->atime.tv_sec != y->atime.tv_sec)
 		return x->atime.tv_sec < y->atime.tv_sec ? -1 : 1;
 	if (x->atime.tv_nsec != y->atime.tv_nsec)
@@ -166,6 +225,9 @@ uint64_t nb_cache_evict(struct nb_cache *c, uint64_t target)
 	for (size_t i = 0; i < w.n; i++) {
 		if (w.total - freed > target && nb_status_evict(c->st, c->stage_fd, w.v[i].path) == 0) {
 			freed += w.v[i].size;
+			pthread_mutex_lock(&c->lock);
+			nb_lru_forget(c, w.v[i].path);
+			pthread_mutex_unlock(&c->lock);
 			nb_debug("evicted %s (%llu bytes)", w.v[i].path, (unsigned long long)w.v[i].size);
 		}
 		free(w.v[i].path);
@@ -233,6 +295,14 @@ void nb_cache_free(struct nb_cache *c)
 		pthread_cond_broadcast(&c->cond);
 		pthread_mutex_unlock(&c->lock);
 		pthread_join(c->thread, NULL);
+	}
+	for (size_t i = 0; i < NB_LRU_BUCKETS; i++) {
+		while (c->lru[i]) {
+			struct nb_lru *n = c->lru[i];
+			c->lru[i] = n->next;
+			free(n->path);
+			free(n);
+		}
 	}
 	pthread_mutex_destroy(&c->lock);
 	pthread_cond_destroy(&c->cond);
@@ -308,8 +378,12 @@ int nb_cache_reserve(struct nb_cache *c, uint64_t n)
 
 void nb_cache_touch(struct nb_cache *c, int stage_fd, const char *path)
 {
-	(void)c;
-	/* The staged file's atime is our LRU clock. */
-	struct timespec ts[2] = {{0, UTIME_NOW}, {0, UTIME_OMIT}};
-	utimensat(stage_fd, path, ts, AT_SYMLINK_NOFOLLOW);
+	(void)stage_fd;
+	if (c->max == 0)
+		return;
+	pthread_mutex_lock(&c->lock);
+	struct nb_lru *l = nb_lru_find(c, path, 1);
+	if (l)
+		l->tick = ++c->tick;
+	pthread_mutex_unlock(&c->lock);
 }

@@ -58,6 +58,7 @@ static const struct fuse_opt nb_fuse_opts[] = {
 	FUSE_OPT_KEY("cache_max=", NB_KEY_OPT),
 	FUSE_OPT_KEY("timeout=", NB_KEY_OPT),
 	FUSE_OPT_KEY("server=", NB_KEY_OPT),
+	FUSE_OPT_KEY("server_args=", NB_KEY_OPT),
 	FUSE_OPT_KEY("delay=", NB_KEY_OPT),
 	FUSE_OPT_KEY("config=", NB_KEY_OPT),
 	FUSE_OPT_KEY("debug", NB_KEY_FLAG),
@@ -245,6 +246,7 @@ static int nb_mount_prepare(struct nb_mount *m)
 	e->local = o->local;
 	e->remote_dir = o->dir;
 	e->server_cmd = o->server;
+	e->server_args = o->server_args;
 	e->stage_fd = m->fs.stage_fd;
 	e->fetch_dirfd = m->fetch_fd;
 	e->db = m->fs.db;

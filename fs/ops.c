@@ -26,21 +26,35 @@
  * crosses the kernel boundary in 1 MiB steps instead of 128 KiB. */
 #define NB_BLKSIZE (1024 * 1024)
 
-/* One open file: the staged copy, and whether this handle may write. */
-struct nb_handle {
-	int fd;
-	int writer;
-	uint64_t size; /* as far as this handle knows, for cache accounting */
-};
-
 static struct nb_handle *nb_handle(struct fuse_file_info *fi)
 {
-	return (struct nb_handle *)(uintptr_t)fi->fh;
+	return nb_ops_handle(fi);
+}
+
+/* A file handle with a staged fd (not a directory's handle). */
+static struct nb_handle *nb_file_handle(struct fuse_file_info *fi)
+{
+	struct nb_handle *h = fi && fi->fh ? nb_ops_handle(fi) : NULL;
+	return h && h->fd >= 0 ? h : NULL;
+}
+
+/* The path for an operation: the one given, else the handle's. */
+static const char *nb_op_path(const char *path, struct fuse_file_info *fi)
+{
+	struct nb_handle *h = fi && fi->fh ? nb_ops_handle(fi) : NULL;
+	return path ? nb_ops_wpath(path) : h ? h->wpath : NULL;
 }
 
 const char *nb_ops_wpath(const char *path)
 {
 	return path ? nb_path_from_fuse(path) : NULL;
+}
+
+int nb_ops_is_hidden(const char *wpath)
+{
+	size_t plen = nb_path_parent_len(wpath);
+	const char *base = plen ? wpath + plen + 1 : wpath;
+	return strncmp(base, ".fuse_hidden", 12) == 0;
 }
 
 int nb_ops_check_new(const char *wpath)
@@ -54,12 +68,13 @@ static int nb_op_getattr(const char *path, struct stat *st, struct fuse_file_inf
 {
 	struct nb_fs *fs = nb_ops_fs();
 	int r, staged;
-	if (fi && fi->fh)
-		r = fstat(nb_handle(fi)->fd, st) == 0 ? 0 : -errno;
-	else if (!path)
+	const char *wpath = nb_op_path(path, fi);
+	if (nb_file_handle(fi))
+		r = fstat(nb_file_handle(fi)->fd, st) == 0 ? 0 : -errno;
+	else if (!wpath)
 		r = -ENOENT;
 	else
-		r = nb_view_lookup(fs, nb_ops_wpath(path), st, &staged);
+		r = nb_view_lookup(fs, wpath, st, &staged);
 	if (r == 0 && !S_ISLNK(st->st_mode))
 		st->st_blksize = NB_BLKSIZE;
 	return r;
@@ -71,8 +86,13 @@ static int nb_open_staged(struct nb_fs *fs, const char *wpath, int flags, mode_t
 	struct nb_handle *h = calloc(1, sizeof(*h));
 	if (!h)
 		return -ENOMEM;
+	if (!(h->wpath = strdup(wpath))) {
+		free(h);
+		return -ENOMEM;
+	}
 	/* On record before the first byte changes (O_TRUNC included). */
-	if (writer && nb_status_writer_open(fs->st, wpath) != 0) {
+	if (writer && nb_status_writer_open_id(fs->st, wpath, &h->entry) != 0) {
+		free(h->wpath);
 		free(h);
 		return -EIO;
 	}
@@ -80,7 +100,8 @@ static int nb_open_staged(struct nb_fs *fs, const char *wpath, int flags, mode_t
 	if (h->fd < 0) {
 		int e = -errno;
 		if (writer)
-			nb_status_writer_close(fs->st, wpath);
+			nb_status_writer_close_id(fs->st, h->entry);
+		free(h->wpath);
 		free(h);
 		return e;
 	}
@@ -93,6 +114,17 @@ static int nb_open_staged(struct nb_fs *fs, const char *wpath, int flags, mode_t
 	h->writer = writer;
 	fi->fh = (uint64_t)(uintptr_t)h;
 	return 0;
+}
+
+/* Metadata changes through an open handle: a writer's entry is held
+ * open (nothing uploads until it closes, and closing restarts the quiet
+ * time); a read-only handle queues its file by the path it was opened
+ * at. */
+static int nb_handle_touch(struct nb_fs *fs, struct nb_handle *h)
+{
+	if (h->writer)
+		return 0;
+	return nb_status_touch(fs->st, h->wpath, NB_KIND_FILE);
 }
 
 static int nb_is_writer(int flags)
@@ -142,10 +174,9 @@ static int nb_hold(struct nb_fs *fs, const char *wpath, int truncating, int *cre
 	return nb_view_fetch(fs, wpath);
 }
 
-static int nb_op_open(const char *path, struct fuse_file_info *fi)
+static int nb_open_path(const char *wpath, struct fuse_file_info *fi)
 {
 	struct nb_fs *fs = nb_ops_fs();
-	const char *wpath = nb_ops_wpath(path);
 	int flags = fi->flags & ~(O_CREAT | O_EXCL | O_NOCTTY);
 	int writer = nb_is_writer(flags), created = 0;
 	int r = -ENOENT;
@@ -156,9 +187,12 @@ static int nb_op_open(const char *path, struct fuse_file_info *fi)
 			return r;
 		r = nb_open_staged(fs, wpath, flags, 0, writer || created, fi);
 	}
-	if (r == 0 && created && !writer)
-		nb_handle(fi)->writer = 1;
 	return r;
+}
+
+static int nb_op_open(const char *path, struct fuse_file_info *fi)
+{
+	return path ? nb_open_path(nb_ops_wpath(path), fi) : -ENOENT;
 }
 
 static int nb_op_read(const char *path, char *buf, size_t size, off_t off, struct fuse_file_info *fi)
@@ -194,13 +228,13 @@ static int nb_op_write(const char *path, const char *buf, size_t size, off_t off
 
 static int nb_op_release(const char *path, struct fuse_file_info *fi)
 {
+	(void)path; /* NULL (nullpath_ok): the entry is named by its id */
 	struct nb_fs *fs = nb_ops_fs();
 	struct nb_handle *h = nb_handle(fi);
 	nb_xio_close(h->fd);
-	/* No path: the file was removed while open, and its queue entry
-	 * with it. */
-	if (h->writer && path)
-		nb_status_writer_close(fs->st, nb_ops_wpath(path));
+	if (h->writer)
+		nb_status_writer_close_id(fs->st, h->entry);
+	free(h->wpath);
 	free(h);
 	return 0;
 }
@@ -259,11 +293,11 @@ static int nb_apply_chmod(int dirfd, const char *rel, const void *arg)
 static int nb_op_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
 {
 	struct nb_fs *fs = nb_ops_fs();
-	const char *wpath = nb_ops_wpath(path);
-	if (fi && fi->fh) {
-		if (wpath && nb_status_touch(fs->st, wpath, NB_KIND_FILE) != 0)
+	const char *wpath = nb_op_path(path, fi);
+	if (nb_file_handle(fi)) {
+		if (nb_handle_touch(fs, nb_file_handle(fi)) != 0)
 			return -EIO;
-		return fchmod(nb_handle(fi)->fd, mode & 07777) == 0 ? 0 : -errno;
+		return fchmod(nb_file_handle(fi)->fd, mode & 07777) == 0 ? 0 : -errno;
 	}
 	return wpath ? nb_meta_change(fs, wpath, nb_apply_chmod, &mode) : -ENOENT;
 }
@@ -276,11 +310,11 @@ static int nb_apply_utimens(int dirfd, const char *rel, const void *arg)
 static int nb_op_utimens(const char *path, const struct timespec tv[2], struct fuse_file_info *fi)
 {
 	struct nb_fs *fs = nb_ops_fs();
-	const char *wpath = nb_ops_wpath(path);
-	if (fi && fi->fh) {
-		if (wpath && nb_status_touch(fs->st, wpath, NB_KIND_FILE) != 0)
+	const char *wpath = nb_op_path(path, fi);
+	if (nb_file_handle(fi)) {
+		if (nb_handle_touch(fs, nb_file_handle(fi)) != 0)
 			return -EIO;
-		return futimens(nb_handle(fi)->fd, tv) == 0 ? 0 : -errno;
+		return futimens(nb_file_handle(fi)->fd, tv) == 0 ? 0 : -errno;
 	}
 	if (wpath) {
 		struct stat st;
@@ -310,18 +344,17 @@ static int nb_op_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_
 static int nb_op_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 {
 	struct nb_fs *fs = nb_ops_fs();
-	const char *wpath = nb_ops_wpath(path);
+	const char *wpath = nb_op_path(path, fi);
 	struct fuse_file_info tmp = {.flags = O_WRONLY | (size == 0 ? O_TRUNC : 0)};
-	struct nb_handle *h;
+	struct nb_handle *h = nb_file_handle(fi);
 	int r = 0;
-	if (fi && fi->fh) {
-		if (wpath && nb_status_touch(fs->st, wpath, NB_KIND_FILE) != 0)
+	if (h) {
+		if (nb_handle_touch(fs, h) != 0)
 			return -EIO;
-		h = nb_handle(fi);
 	} else {
 		if (!wpath)
 			return -ENOENT;
-		if ((r = nb_op_open(path, &tmp)) != 0)
+		if ((r = nb_open_path(wpath, &tmp)) != 0)
 			return r;
 		h = nb_handle(&tmp);
 	}
@@ -334,8 +367,8 @@ static int nb_op_truncate(const char *path, off_t size, struct fuse_file_info *f
 		nb_cache_add(fs->cache, (int64_t)size - (int64_t)st.st_size);
 		h->size = (uint64_t)size;
 	}
-	if (!(fi && fi->fh))
-		nb_op_release(path, &tmp);
+	if (h == nb_handle(&tmp))
+		nb_op_release(NULL, &tmp);
 	return r;
 }
 
@@ -395,16 +428,21 @@ static void *nb_op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	cfg->use_ino = 0;
 	/* Remove names at once (no .fuse_hidden renames the server would
 	 * see); an open file keeps working through its staged fd. */
-	cfg->hard_remove = 1;
-	/* Not nullpath_ok: libfuse then passes the current path (it follows
-	 * renames of open files), which the queue needs at release. */
+	/* A file removed while open is kept by libfuse as .fuse_hidden...
+	 * (so fstat and the rest keep working on it); rename and unlink
+	 * treat those names as local. Handles carry what they need (staged
+	 * fd, queue entry id), so release needs no path. */
+	cfg->hard_remove = 0;
+	cfg->nullpath_ok = 1;
 	return fuse_get_context()->private_data;
 }
 
 const struct fuse_operations nb_fs_operations = {
 	.init = nb_op_init,
 	.getattr = nb_op_getattr,
+	.opendir = nb_op_opendir,
 	.readdir = nb_op_readdir,
+	.releasedir = nb_op_releasedir,
 	.mkdir = nb_op_mkdir,
 	.create = nb_op_create,
 	.open = nb_op_open,

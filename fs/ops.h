@@ -5,6 +5,8 @@
 #ifndef NB_OPS_H
 #define NB_OPS_H
 
+#include <stdint.h>
+
 #include "fs/fs.h"
 
 static inline struct nb_fs *nb_ops_fs(void)
@@ -12,11 +14,33 @@ static inline struct nb_fs *nb_ops_fs(void)
 	return fuse_get_context()->private_data;
 }
 
+/* What fi->fh points to, for files and (fd -1) directories alike: with
+ * nullpath_ok, operations on open handles get no path, and setattr may
+ * come with a directory's handle. */
+struct nb_handle {
+	int fd;         /* the staged file, or -1 for a directory */
+	int writer;
+	uint64_t entry; /* the queue entry a writer holds open (survives renames) */
+	uint64_t size;  /* as far as this handle knows, for cache accounting */
+	char *wpath;    /* the path at open */
+};
+
+static inline struct nb_handle *nb_ops_handle(struct fuse_file_info *fi)
+{
+	return fi ? (struct nb_handle *)(uintptr_t)fi->fh : NULL;
+}
+
 /* FUSE path -> wire path; NULL stays NULL (an unlinked open file). */
 const char *nb_ops_wpath(const char *path);
+/* libfuse keeps a file removed while open under ".fuse_hidden..." in
+ * its directory until it is closed: such names are ours alone, never
+ * listed and never synced. */
+int nb_ops_is_hidden(const char *wpath);
 /* A new name must be one the server accepts. */
 int nb_ops_check_new(const char *wpath);
 
+int nb_op_opendir(const char *path, struct fuse_file_info *fi);
+int nb_op_releasedir(const char *path, struct fuse_file_info *fi);
 int nb_op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t offset,
 		  struct fuse_file_info *fi, enum fuse_readdir_flags flags);
 int nb_op_mkdir(const char *path, mode_t mode);

@@ -4,7 +4,10 @@
  * what the server must do, durably, before it returns; the queue keeps
  * them in order (see sync/status.h).
  */
+#include <dirent.h>
 #include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -27,18 +30,42 @@ static int nb_fill_one(void *arg, const char *name)
 	return f->filler(f->buf, name, NULL, 0, 0) ? 1 : 0;
 }
 
+/* With nullpath_ok, readdir gets no path: the handle keeps it. */
+int nb_op_opendir(const char *path, struct fuse_file_info *fi)
+{
+	struct nb_handle *h = calloc(1, sizeof(*h));
+	if (!h || !(h->wpath = strdup(nb_ops_wpath(path)))) {
+		free(h);
+		return -ENOMEM;
+	}
+	h->fd = -1;
+	fi->fh = (uint64_t)(uintptr_t)h;
+	return 0;
+}
+
+int nb_op_releasedir(const char *path, struct fuse_file_info *fi)
+{
+	(void)path;
+	struct nb_handle *h = nb_ops_handle(fi);
+	if (h) {
+		free(h->wpath);
+		free(h);
+	}
+	return 0;
+}
+
 int nb_op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t offset,
 		  struct fuse_file_info *fi, enum fuse_readdir_flags flags)
 {
 	(void)offset;
-	(void)fi;
 	(void)flags;
 	struct nb_fill f = {buf, filler};
-	if (!path)
+	const char *wpath = path ? nb_ops_wpath(path) : nb_ops_handle(fi) ? nb_ops_handle(fi)->wpath : NULL;
+	if (!wpath)
 		return -ENOENT;
 	filler(buf, ".", NULL, 0, 0);
 	filler(buf, "..", NULL, 0, 0);
-	int r = nb_view_list(nb_ops_fs(), nb_ops_wpath(path), nb_fill_one, &f);
+	int r = nb_view_list(nb_ops_fs(), wpath, nb_fill_one, &f);
 	return r < 0 ? r : 0;
 }
 
@@ -74,6 +101,14 @@ int nb_op_unlink(const char *path)
 		return r;
 	if (S_ISDIR(st.st_mode))
 		return -EISDIR;
+	if (nb_ops_is_hidden(wpath) && staged) {
+		/* The last close of a file removed while open: local only. */
+		if (unlinkat(fs->stage_fd, wpath, 0) != 0)
+			return -errno;
+		if (S_ISREG(st.st_mode))
+			nb_cache_add(fs->cache, -(int64_t)st.st_size);
+		return 0;
+	}
 	int on_server = nb_view_on_server(fs, wpath, staged);
 	if (staged && unlinkat(fs->stage_fd, wpath, 0) != 0)
 		return -errno;
@@ -81,6 +116,27 @@ int nb_op_unlink(const char *path)
 		nb_cache_add(fs->cache, -(int64_t)st.st_size);
 	nb_statedb_conflict_del(fs->db, wpath);
 	return nb_status_remove(fs->st, wpath, 0, on_server) == 0 ? 0 : -EIO;
+}
+
+/* Remove libfuse's .fuse_hidden files from a staged directory about to
+ * be removed or replaced: they stand for files already deleted (their
+ * open handles keep working through their fds), and would make the
+ * directory look non-empty. */
+static void nb_purge_hidden(struct nb_fs *fs, const char *wpath)
+{
+	int fd = openat(fs->stage_fd, wpath, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return;
+	}
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL)
+		if (strncmp(de->d_name, ".fuse_hidden", 12) == 0)
+			unlinkat(dirfd(d), de->d_name, 0);
+	closedir(d);
 }
 
 static int nb_count_one(void *arg, const char *name)
@@ -116,6 +172,8 @@ int nb_op_rmdir(const char *path)
 	if ((r = nb_dir_empty(fs, wpath)) != 0)
 		return r;
 	int on_server = nb_view_on_server(fs, wpath, staged);
+	if (staged)
+		nb_purge_hidden(fs, wpath);
 	if (staged && unlinkat(fs->stage_fd, wpath, AT_REMOVEDIR) != 0)
 		return -errno;
 	return nb_status_remove(fs->st, wpath, 1, on_server) == 0 ? 0 : -EIO;
@@ -129,9 +187,18 @@ int nb_op_rename(const char *from, const char *to, unsigned int flags)
 	int fstaged, tstaged, r;
 	if (flags & ~RENAME_NOREPLACE)
 		return -EINVAL; /* RENAME_EXCHANGE, RENAME_WHITEOUT: not supported */
-	if ((r = nb_ops_check_new(wto)) != 0)
-		return r;
 	if ((r = nb_view_lookup(fs, wfrom, &sf, &fstaged)) != 0)
+		return r;
+	if (nb_ops_is_hidden(wto) && fstaged && !S_ISDIR(sf.st_mode)) {
+		/* libfuse hides a file removed while open: for everyone else
+		 * (and the server) this is an unlink of wfrom. */
+		int on_server = nb_view_on_server(fs, wfrom, fstaged);
+		if (renameat(fs->stage_fd, wfrom, fs->stage_fd, wto) != 0)
+			return -errno;
+		nb_statedb_conflict_del(fs->db, wfrom);
+		return nb_status_remove(fs->st, wfrom, 0, on_server) == 0 ? 0 : -EIO;
+	}
+	if ((r = nb_ops_check_new(wto)) != 0)
 		return r;
 	if (!wfrom[0] || !wto[0])
 		return -EBUSY;
@@ -149,6 +216,8 @@ int nb_op_rename(const char *from, const char *to, unsigned int flags)
 			return -EISDIR;
 		if (S_ISDIR(stt.st_mode) && (r = nb_dir_empty(fs, wto)) != 0)
 			return r;
+		if (S_ISDIR(stt.st_mode) && tstaged)
+			nb_purge_hidden(fs, wto);
 	}
 	if ((r = nb_view_ensure_parents(fs, wto)) != 0)
 		return r;

@@ -28,7 +28,7 @@ void nb_options_init(struct nb_options *o)
 void nb_options_free(struct nb_options *o)
 {
 	char **strs[] = {&o->remote, &o->mountpoint, &o->identity, &o->known_hosts, &o->cache,
-			 &o->server, &o->config, &o->user, &o->host, &o->dir};
+			 &o->server, &o->server_args, &o->config, &o->user, &o->host, &o->dir};
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
 		free(*strs[i]);
 		*strs[i] = NULL;
@@ -117,6 +117,8 @@ int nb_options_set(struct nb_options *o, const char *key, const char *value, int
 		return nb_options_str(&o->cache, value, overwrite);
 	if (!strcmp(key, "server"))
 		return nb_options_str(&o->server, value, overwrite);
+	if (!strcmp(key, "server_args"))
+		return nb_options_str(&o->server_args, value, overwrite);
 	if (!strcmp(key, "config"))
 		return nb_options_str(&o->config, value, overwrite);
 	if (!strcmp(key, "port")) {
@@ -359,11 +361,8 @@ static int nb_options_local_server(struct nb_options *o)
 		if (slash) {
 			*slash = 0;
 			snprintf(path, sizeof(path), "%s/nbfs-server", self);
-			if (access(path, X_OK) == 0) {
-				char q[PATH_MAX + 64];
-				if (nb_shell_quote(q, sizeof(q), path) == 0)
-					return nb_options_str(&o->server, q, 1);
-			}
+			if (access(path, X_OK) == 0)
+				return nb_options_str(&o->server, path, 1);
 		}
 	}
 	return nb_options_str(&o->server, "nbfs-server", 1);

@@ -15,7 +15,8 @@ struct nb_options {
 	char *identity;
 	char *known_hosts;
 	char *cache;       /* staging and state directory */
-	char *server;      /* server command */
+	char *server;      /* server program (one path) */
+	char *server_args; /* extra server arguments, space-separated */
 	char *config;
 	int port;          /* -o port=, overrides the one in REMOTE */
 	long delay_ms;     /* quiet time before upload; -1 = unset */

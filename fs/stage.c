@@ -48,6 +48,11 @@ static long nb_stage_scan_dir(int stage_fd, const char *dir, struct nb_statedb *
 	while ((de = readdir(d)) != NULL) {
 		if (nb_path_check_name(de->d_name, strlen(de->d_name)) != 0)
 			continue;
+		if (strncmp(de->d_name, ".fuse_hidden", 12) == 0) {
+			/* Left from a file removed while open when we stopped. */
+			unlinkat(dirfd(d), de->d_name, 0);
+			continue;
+		}
 		char path[NB_PATH_MAX + 2];
 		int n = snprintf(path, sizeof(path), "%s%s%s", dir, dir[0] ? "/" : "", de->d_name);
 		if (n < 0 || (size_t)n >= sizeof(path) || nb_path_check(path) != 0)

@@ -40,7 +40,7 @@ static int nb_xattr_md5(struct nb_fs *fs, const char *path, const struct nb_stat
 		}
 		return -ENODATA;
 	}
-	int fd = openat(fs->stage_fd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = nb_xio_open_quiet(fs->stage_fd, path);
 	if (fd < 0)
 		return -ENODATA;
 	struct stat st;

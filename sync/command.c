@@ -30,12 +30,59 @@ int nb_shell_quote(char *out, size_t outsz, const char *s)
 	return 0;
 }
 
-int nb_transport_command(char *out, size_t outsz, const char *server_cmd, const char *dir)
+/* Append s to out at *o as one shell word (a leading "~/" stays
+ * unquoted so the remote shell expands it). */
+static int nb_command_word(char *out, size_t outsz, size_t *o, const char *s)
 {
 	char q[8192];
-	int r = nb_shell_quote(q, sizeof(q), dir);
+	if (*o && *o + 1 < outsz)
+		out[(*o)++] = ' ';
+	if (s[0] == '~' && s[1] == '/') {
+		if (*o + 2 >= outsz)
+			return -ENAMETOOLONG;
+		out[(*o)++] = '~';
+		out[(*o)++] = '/';
+		s += 2;
+	}
+	int r = nb_shell_quote(q, sizeof(q), s);
 	if (r != 0)
 		return r;
-	int n = snprintf(out, outsz, "%s --root %s", server_cmd, q);
-	return n < 0 || (size_t)n >= outsz ? -ENAMETOOLONG : 0;
+	size_t n = strlen(q);
+	if (*o + n + 1 > outsz)
+		return -ENAMETOOLONG;
+	memcpy(out + *o, q, n + 1);
+	*o += n;
+	return 0;
+}
+
+int nb_transport_command(char *out, size_t outsz, const char *server, const char *args,
+			 const char *dir)
+{
+	size_t o = 0;
+	int r;
+	if (outsz == 0)
+		return -ENAMETOOLONG;
+	out[0] = 0;
+	if ((r = nb_command_word(out, outsz, &o, server)) != 0)
+		return r;
+	/* Extra arguments: split at spaces, each quoted, so none of them can
+	 * smuggle shell syntax in. */
+	for (const char *a = args ? args : ""; *a;) {
+		while (*a == ' ')
+			a++;
+		size_t n = strcspn(a, " ");
+		if (n == 0)
+			break;
+		char word[4096];
+		if (n >= sizeof(word))
+			return -ENAMETOOLONG;
+		memcpy(word, a, n);
+		word[n] = 0;
+		if ((r = nb_command_word(out, outsz, &o, word)) != 0)
+			return r;
+		a += n;
+	}
+	if ((r = nb_command_word(out, outsz, &o, "--root")) != 0)
+		return r;
+	return nb_command_word(out, outsz, &o, dir);
 }

@@ -66,7 +66,8 @@ static int nb_engine_connect(const struct nb_engine_config *cfg, struct nb_remot
 {
 	char cmd[16384];
 	struct nb_transport *t;
-	int r = nb_transport_command(cmd, sizeof(cmd), cfg->server_cmd, cfg->remote_dir);
+	int r = nb_transport_command(cmd, sizeof(cmd), cfg->server_cmd, cfg->server_args,
+				     cfg->remote_dir);
 	if (r != 0) {
 		snprintf(why, whysz, "remote directory name too long");
 		return NB_E_CONFIG;
@@ -372,11 +373,10 @@ static int nb_engine_conflict(struct nb_engine *e, const struct nb_job *job)
 
 static int nb_engine_run_file(struct nb_engine *e, const struct nb_job *job, char *err, size_t errsz)
 {
-	int fd = openat(e->cfg.stage_fd, job->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = nb_xio_open_quiet(e->cfg.stage_fd, job->path);
 	if (fd < 0) {
-		int r = -errno;
-		snprintf(err, errsz, "staged copy: %s", strerror(errno));
-		return r;
+		snprintf(err, errsz, "staged copy: %s", strerror(-fd));
+		return fd;
 	}
 	struct stat st;
 	struct nb_synced base;

@@ -17,7 +17,8 @@ struct nb_engine_config {
 	int local;               /* local child process instead of SSH */
 	struct nb_ssh_opts ssh;  /* when !local */
 	const char *remote_dir;  /* the server's root */
-	const char *server_cmd;  /* e.g. "nbfs-server" */
+	const char *server_cmd;  /* the server program, e.g. "nbfs-server" */
+	const char *server_args; /* extra arguments, space-separated, or NULL */
 	int stage_fd;            /* staging root directory */
 	int fetch_dirfd;         /* partial downloads */
 	struct nb_statedb *db;

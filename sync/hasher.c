@@ -57,7 +57,7 @@ int nb_hasher_hash_fd(struct nb_status *st, const char *path, uint64_t gen, int 
 
 static void nb_hasher_one(struct nb_hasher *h, const struct nb_job *job)
 {
-	int fd = openat(h->stage_fd, job->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = nb_xio_open_quiet(h->stage_fd, job->path);
 	if (fd < 0)
 		return;
 	struct stat st;

@@ -16,6 +16,7 @@
 #include "sync/xio.h"
 
 struct nb_entry {
+	uint64_t id;  /* stable for the entry's life, across renames */
 	int64_t seq;  /* position in the queue (database row) */
 	char *path;
 	char *path2;  /* rename source */
@@ -46,6 +47,7 @@ struct nb_status {
 	size_t nbuckets, count;
 	struct nb_entry *head, *tail;
 	uint64_t next_gen;
+	uint64_t next_id;
 	int connected;
 	char link_reason[256];
 };
@@ -217,6 +219,7 @@ static struct nb_entry *nb_status_insert(struct nb_status *st, int64_t seq, int 
 		free(e);
 		return NULL;
 	}
+	e->id = ++st->next_id;
 	e->seq = seq;
 	e->kind = kind;
 	e->state = NB_STATE_PENDING;
@@ -330,27 +333,51 @@ int nb_status_touch(struct nb_status *st, const char *path, int kind)
 	return r;
 }
 
-int nb_status_writer_open(struct nb_status *st, const char *path)
+int nb_status_writer_open_id(struct nb_status *st, const char *path, uint64_t *id)
 {
 	int r;
 	pthread_mutex_lock(&st->lock);
 	struct nb_entry *e = nb_status_touch_locked(st, path, NB_KIND_FILE, &r);
-	if (e)
+	if (e) {
 		e->writers++;
+		if (id)
+			*id = e->id;
+	}
 	pthread_mutex_unlock(&st->lock);
 	return r;
+}
+
+int nb_status_writer_open(struct nb_status *st, const char *path)
+{
+	return nb_status_writer_open_id(st, path, NULL);
+}
+
+/* Lock held. */
+static void nb_status_writer_closed(struct nb_status *st, struct nb_entry *e)
+{
+	if (!e)
+		return;
+	if (e->writers > 0)
+		e->writers--;
+	e->changed_ms = nb_xio_now_ms();
+	pthread_cond_broadcast(&st->cond); /* the sync thread and the hasher */
 }
 
 void nb_status_writer_close(struct nb_status *st, const char *path)
 {
 	pthread_mutex_lock(&st->lock);
-	struct nb_entry *e = nb_status_find(st, path);
-	if (e) {
-		if (e->writers > 0)
-			e->writers--;
-		e->changed_ms = nb_xio_now_ms();
-		pthread_cond_broadcast(&st->cond); /* the sync thread and the hasher */
-	}
+	nb_status_writer_closed(st, nb_status_find(st, path));
+	pthread_mutex_unlock(&st->lock);
+}
+
+void nb_status_writer_close_id(struct nb_status *st, uint64_t id)
+{
+	pthread_mutex_lock(&st->lock);
+	struct nb_entry *e = st->head;
+	while (e && e->id != id)
+		e = e->next;
+	/* Gone: the file was removed (and its entry with it) while open. */
+	nb_status_writer_closed(st, e);
 	pthread_mutex_unlock(&st->lock);
 }
 
@@ -909,15 +936,32 @@ int nb_status_resolve(struct nb_status *st, const char *path, char *out, size_t 
 void nb_status_renamed_into(struct nb_status *st, const char *dir,
 			    void (*fn)(void *arg, const char *name), void *arg)
 {
-	size_t dl = strlen(dir);
+	size_t dl = strlen(dir), n = 0, cap = 0;
+	char **names = NULL;
 	pthread_mutex_lock(&st->lock);
 	for (struct nb_entry *e = st->head; e; e = e->next) {
 		if (e->kind != NB_KIND_RENAME || nb_path_parent_len(e->path) != dl ||
 		    strncmp(e->path, dir, dl) != 0)
 			continue;
-		fn(arg, dl ? e->path + dl + 1 : e->path);
+		if (n == cap) {
+			size_t c2 = cap ? cap * 2 : 8;
+			char **v = realloc(names, c2 * sizeof(*v));
+			if (!v)
+				break;
+			names = v;
+			cap = c2;
+		}
+		if (!(names[n] = strdup(dl ? e->path + dl + 1 : e->path)))
+			break;
+		n++;
 	}
 	pthread_mutex_unlock(&st->lock);
+	/* fn runs without the lock: it may well look things up here. */
+	for (size_t i = 0; i < n; i++) {
+		fn(arg, names[i]);
+		free(names[i]);
+	}
+	free(names);
 }
 
 int nb_status_evict(struct nb_status *st, int stage_fd, const char *path)

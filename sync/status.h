@@ -93,13 +93,19 @@ int nb_status_rename(struct nb_status *st, const char *from, const char *to, int
  * away locally (hidden), -ENAMETOOLONG. */
 int nb_status_resolve(struct nb_status *st, const char *path, char *out, size_t outsz);
 /* Call fn with the name of each pending rename destination whose parent
- * is dir (these appear in dir's listing before the server has them). */
+ * is dir (these appear in dir's listing before the server has them). fn
+ * is called without the queue's lock held. */
 void nb_status_renamed_into(struct nb_status *st, const char *dir,
 			    void (*fn)(void *arg, const char *name), void *arg);
 /* A handle that may write was opened / closed on path. Files with open
  * writers are never uploaded. */
 int nb_status_writer_open(struct nb_status *st, const char *path);
 void nb_status_writer_close(struct nb_status *st, const char *path);
+/* The same, naming the entry by an id that survives renames (an open
+ * handle does not know its file's current name): *id is set by open
+ * and handed to close. */
+int nb_status_writer_open_id(struct nb_status *st, const char *path, uint64_t *id);
+void nb_status_writer_close_id(struct nb_status *st, uint64_t id);
 /* 0 and *v filled if path has a pending creation or is the destination
  * of a pending rename; -ENOENT if it is synced/unknown. */
 int nb_status_get(struct nb_status *st, const char *path, struct nb_status_view *v);

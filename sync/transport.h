@@ -34,9 +34,13 @@ struct nb_ssh_opts {
 	int timeout_ms;           /* per blocking operation */
 };
 
-/* Build "<server_cmd> --root '<dir>'" with dir quoted for a POSIX shell,
- * into out (size outsz). 0 or -ENAMETOOLONG. */
-int nb_transport_command(char *out, size_t outsz, const char *server_cmd, const char *dir);
+/* Build the server command line for a POSIX shell: the server program,
+ * args split at spaces, "--root", dir; every word quoted, so no
+ * character in any of them can run anything else (a leading "~/" is
+ * left for the shell to expand). Into out (size outsz); 0 or
+ * -ENAMETOOLONG. */
+int nb_transport_command(char *out, size_t outsz, const char *server, const char *args,
+			 const char *dir);
 /* Quote s as one POSIX-shell word. 0 or -ENAMETOOLONG. */
 int nb_shell_quote(char *out, size_t outsz, const char *s);
 

@@ -92,6 +92,14 @@ int nb_xio_fsync_dirat(int dirfd, const char *name)
 	return r;
 }
 
+int nb_xio_open_quiet(int dirfd, const char *path)
+{
+	int fd = openat(dirfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
+	if (fd < 0 && errno == EPERM)
+		fd = openat(dirfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
 int nb_xio_close(int fd)
 {
 	if (fd < 0)

@@ -20,6 +20,10 @@ int nb_xio_pwrite_full(int fd, const void *buf, size_t n, off_t off);
 int nb_xio_fsync(int fd);
 /* Open dirfd-relative directory `name` read-only and fsync it. */
 int nb_xio_fsync_dirat(int dirfd, const char *name);
+/* Open dirfd/path read-only without updating its access time (the
+ * user's atime is not ours to change by hashing or uploading); falls
+ * back to a plain open where O_NOATIME is not allowed. fd or -errno. */
+int nb_xio_open_quiet(int dirfd, const char *path);
 /* close() that keeps errno; returns 0 or -errno. fd < 0 is ignored. */
 int nb_xio_close(int fd);
 /* Create a directory and its missing parents (like mkdir -p). */

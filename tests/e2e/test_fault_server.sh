@@ -11,7 +11,7 @@ mb=$((1024 * 1024))
 # --- 1. crash before the rename: the file is resumable, never half there
 random_file "$WORK/a.bin" $((20 * mb))
 touch "$WORK/crash-once"
-mount_nbfs "$SSHD_PORT" "$CACHE" "timeout=5,server=$NBFS_SERVER --fault-file $WORK/crash-once"
+mount_nbfs "$SSHD_PORT" "$CACHE" "timeout=5,server_args=--fault-file $WORK/crash-once"
 cp "$WORK/a.bin" "$MNT/a.bin"
 crashed() { [ ! -e "$WORK/crash-once" ]; }
 wait_until 60 crashed || fail "the server never reached the crash point"
@@ -63,7 +63,7 @@ flock -x "$REMOTE/.nbfs/partial/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" sleep 30 &
 holder=$!
 E2E_PIDS+=("$holder")
 sleep 0.3
-mount_nbfs "$SSHD_PORT" "$WORK/cache3" "server=$NBFS_SERVER --stale-after 86400"
+mount_nbfs "$SSHD_PORT" "$WORK/cache3" "server_args=--stale-after 86400"
 [ ! -e "$REMOTE/.nbfs/partial/0123456789abcdef0123456789abcdef" ] || fail "a stale partial was kept"
 [ -e "$REMOTE/.nbfs/partial/fedcba9876543210fedcba9876543210" ] || fail "a young partial was removed"
 [ -e "$REMOTE/.nbfs/partial/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" ] || fail "a partial in use was removed"
