@@ -279,10 +279,17 @@ static int nb_meta_change(struct nb_fs *fs, const char *wpath,
 	} else if (!staged && (r = nb_hold(fs, wpath, 0, &created)) != 0) {
 		return r;
 	}
-	if (nb_status_touch(fs->st, wpath, S_ISDIR(st.st_mode) ? NB_KIND_DIR : NB_KIND_FILE) != 0)
+	int kind = S_ISDIR(st.st_mode) ? NB_KIND_DIR : NB_KIND_FILE;
+	if (nb_status_touch(fs->st, wpath, kind) != 0)
 		return -EIO;
 	nb_statedb_conflict_del(fs->db, wpath);
-	return apply(fs->stage_fd, wpath[0] ? wpath : ".", arg) == 0 ? 0 : -errno;
+	if (apply(fs->stage_fd, wpath[0] ? wpath : ".", arg) != 0)
+		return -errno;
+	/* Queued before the change (so a crash cannot lose it) and touched
+	 * again after it: a job that read the old state in between sees a
+	 * new generation and goes again. */
+	nb_status_touch(fs->st, wpath, kind);
+	return 0;
 }
 
 static int nb_apply_chmod(int dirfd, const char *rel, const void *arg)
@@ -297,7 +304,10 @@ static int nb_op_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
 	if (nb_file_handle(fi)) {
 		if (nb_handle_touch(fs, nb_file_handle(fi)) != 0)
 			return -EIO;
-		return fchmod(nb_file_handle(fi)->fd, mode & 07777) == 0 ? 0 : -errno;
+		if (fchmod(nb_file_handle(fi)->fd, mode & 07777) != 0)
+			return -errno;
+		nb_handle_touch(fs, nb_file_handle(fi)); /* see nb_meta_change */
+		return 0;
 	}
 	return wpath ? nb_meta_change(fs, wpath, nb_apply_chmod, &mode) : -ENOENT;
 }
@@ -314,7 +324,10 @@ static int nb_op_utimens(const char *path, const struct timespec tv[2], struct f
 	if (nb_file_handle(fi)) {
 		if (nb_handle_touch(fs, nb_file_handle(fi)) != 0)
 			return -EIO;
-		return futimens(nb_file_handle(fi)->fd, tv) == 0 ? 0 : -errno;
+		if (futimens(nb_file_handle(fi)->fd, tv) != 0)
+			return -errno;
+		nb_handle_touch(fs, nb_file_handle(fi)); /* see nb_meta_change */
+		return 0;
 	}
 	if (wpath) {
 		struct stat st;
