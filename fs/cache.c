@@ -221,7 +221,8 @@ uint64_t nb_cache_evict(struct nb_cache *c, uint64_t target)
 	pthread_mutex_lock(&c->lock);
 	c->used = (int64_t)w.total; /* exact again: writes only estimate */
 	pthread_mutex_unlock(&c->lock);
-	qsort(w.v, w.n, sizeof(*w.v), nb_victim_cmp);
+	if (w.n) /* qsort(NULL, 0) is undefined */
+		qsort(w.v, w.n, sizeof(*w.v), nb_victim_cmp);
 	for (size_t i = 0; i < w.n; i++) {
 		if (w.total - freed > target && nb_status_evict(c->st, c->stage_fd, w.v[i].path) == 0) {
 			freed += w.v[i].size;

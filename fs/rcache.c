@@ -131,7 +131,9 @@ static void nb_rcache_done(void *arg, const char *path, int r, struct nb_dirents
 			if (r == 0) {
 				d->ents = *ents;
 				memset(ents, 0, sizeof(*ents));
-				qsort(d->ents.ents, d->ents.count, sizeof(*d->ents.ents), nb_dirent_cmp);
+				if (d->ents.count)
+					qsort(d->ents.ents, d->ents.count, sizeof(*d->ents.ents),
+					      nb_dirent_cmp);
 			}
 			d->valid = 1;
 		}
@@ -189,8 +191,9 @@ int nb_rcache_stat(struct nb_rcache *rc, const char *dir, const char *name, stru
 		nb_rcache_refresh(rc, d);
 	if (d && d->valid) {
 		struct nb_dirent key = {.name = (char *)name};
-		struct nb_dirent *hit =
-			bsearch(&key, d->ents.ents, d->ents.count, sizeof(key), nb_dirent_cmp);
+		struct nb_dirent *hit = d->ents.count ? bsearch(&key, d->ents.ents, d->ents.count,
+								sizeof(key), nb_dirent_cmp)
+						      : NULL;
 		if (hit) {
 			*a = hit->attr;
 			a->link = NULL;
@@ -231,6 +234,8 @@ static struct nb_dirent *nb_rcache_entry(struct nb_rcache *rc, const char *path,
 	if (!*parent)
 		return NULL;
 	struct nb_dirent key = {.name = (char *)name};
+	if (!d->ents.count)
+		return NULL; /* bsearch(NULL, 0) is undefined */
 	return bsearch(&key, d->ents.ents, d->ents.count, sizeof(key), nb_dirent_cmp);
 }
 

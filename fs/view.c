@@ -177,7 +177,8 @@ int nb_view_list(struct nb_fs *fs, const char *wpath, int (*fn)(void *arg, const
 		nb_status_renamed_into(fs->st, wpath, nb_view_list_renamed, &c);
 	}
 	int r = ns.err;
-	qsort(ns.v, ns.n, sizeof(char *), nb_names_cmp);
+	if (ns.n)
+		qsort(ns.v, ns.n, sizeof(char *), nb_names_cmp);
 	for (size_t i = 0; i < ns.n && r == 0; i++)
 		if (i == 0 || strcmp(ns.v[i], ns.v[i - 1]) != 0)
 			r = fn(arg, ns.v[i]);

@@ -318,7 +318,9 @@ static int nb_session_get(struct nb_session *s, struct nb_buf *p)
 	}
 	if ((r = nb_root_parent(&s->root, g.path, -1, &dirfd, &leaf)) != 0)
 		goto reply;
-	fd = openat(dirfd, leaf, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO planted in the root must not hang the session
+	 * in open(); anything but a regular file is refused below. */
+	fd = openat(dirfd, leaf, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &st) != 0) {
 		r = errno == ELOOP ? -EINVAL : -errno;
 		goto reply;

@@ -33,6 +33,7 @@ struct nb_ssh {
 	char pending[NB_SSH_PENDING];
 	size_t pending_off, pending_len;
 	int eof;
+	int dead; /* a step failed: the peer is gone or stalled */
 };
 
 int nb_transport_ssh_global_init(void)
@@ -316,6 +317,35 @@ static int nb_ssh_auth(LIBSSH2_SESSION *s, const struct nb_ssh_opts *o, const ch
 	return NB_E_AUTH;
 }
 
+/* Set a method preference, keeping only the names this libssh2 knows
+ * (1.10 mishandles unknown names in the list). */
+static void nb_ssh_prefer(LIBSSH2_SESSION *s, int method, const char *wanted)
+{
+	const char **algs = NULL;
+	int n = libssh2_session_supported_algs(s, method, &algs);
+	char list[512] = "";
+	size_t len = 0;
+	for (const char *w = wanted; *w && n > 0;) {
+		size_t k = strcspn(w, ",");
+		for (int i = 0; i < n; i++) {
+			if (strlen(algs[i]) == k && strncmp(algs[i], w, k) == 0 &&
+			    len + k + 2 < sizeof(list)) {
+				if (len)
+					list[len++] = ',';
+				memcpy(list + len, w, k);
+				len += k;
+				list[len] = 0;
+				break;
+			}
+		}
+		w += k + (w[k] == ',');
+	}
+	if (algs)
+		libssh2_free(s, algs);
+	if (len)
+		libssh2_session_method_pref(s, method, list);
+}
+
 static ssize_t nb_ssh_read(void *ctx, void *buf, size_t n)
 {
 	struct nb_ssh *c = ctx;
@@ -350,6 +380,7 @@ static ssize_t nb_ssh_read(void *ctx, void *buf, size_t n)
 		if (k == LIBSSH2_ERROR_EAGAIN)
 			continue;
 		nb_debug("channel read: %s", nb_ssh_last_error(c->session));
+		c->dead = 1;
 		return nb_ssh_map((int)k);
 	}
 }
@@ -364,6 +395,7 @@ static int nb_ssh_write(void *ctx, const void *buf, size_t n)
 			continue;
 		if (k < 0) {
 			nb_debug("channel write: %s", nb_ssh_last_error(c->session));
+			c->dead = 1;
 			return nb_ssh_map((int)k);
 		}
 		done += (size_t)k;
@@ -412,8 +444,12 @@ static void nb_ssh_close(struct nb_transport *t)
 {
 	struct nb_ssh *c = (struct nb_ssh *)t;
 	if (c->session) {
-		/* Do not wait long for a peer that may be gone. */
+		/* Do not wait long for a peer that may be gone; if the link
+		 * is known dead, do not wait at all (and still free
+		 * everything). */
 		libssh2_session_set_timeout(c->session, 2000);
+		if (c->dead && c->sock >= 0)
+			shutdown(c->sock, SHUT_RDWR);
 		if (c->channel) {
 			libssh2_channel_send_eof(c->channel);
 			libssh2_channel_free(c->channel);
@@ -462,13 +498,11 @@ int nb_transport_ssh_open(const struct nb_ssh_opts *o, const char *command,
 	libssh2_session_set_blocking(c->session, 1);
 	libssh2_session_set_timeout(c->session, timeout);
 	/* Fast ciphers first (AES-CTR runs on AES-NI through OpenSSL). */
-	libssh2_session_method_pref(c->session, LIBSSH2_METHOD_CRYPT_CS,
-				    "aes128-ctr,aes256-ctr,aes192-ctr");
-	libssh2_session_method_pref(c->session, LIBSSH2_METHOD_CRYPT_SC,
-				    "aes128-ctr,aes256-ctr,aes192-ctr");
-	libssh2_session_method_pref(c->session, LIBSSH2_METHOD_HOSTKEY,
-				    "ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,"
-				    "ecdsa-sha2-nistp521,rsa-sha2-512,rsa-sha2-256,ssh-rsa");
+	nb_ssh_prefer(c->session, LIBSSH2_METHOD_CRYPT_CS, "aes128-ctr,aes256-ctr,aes192-ctr");
+	nb_ssh_prefer(c->session, LIBSSH2_METHOD_CRYPT_SC, "aes128-ctr,aes256-ctr,aes192-ctr");
+	nb_ssh_prefer(c->session, LIBSSH2_METHOD_HOSTKEY,
+		      "ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,"
+		      "ecdsa-sha2-nistp521,rsa-sha2-512,rsa-sha2-256,ssh-rsa");
 	if ((rc = libssh2_session_handshake(c->session, c->sock)) != 0) {
 		nb_why(why, whysz, "SSH handshake with %s failed: %s", opts.host,
 		       nb_ssh_last_error(c->session));

@@ -1,18 +1,25 @@
 #!/usr/bin/env bash
 # Run every test nbfs has: install what is missing, build with -Werror,
-# run the cmocka unit tests, then the end-to-end tests (real sshd on
-# loopback, real FUSE mounts). Run as root on Debian 12.
+# then
+#   1. lint (banned functions),
+#   2. the cmocka unit tests,
+#   3. the end-to-end tests (real sshd on loopback, real FUSE mounts),
+#   4. all of that again under ASan + LSan + UBSan (tests/run-sanitizers.sh),
+#   5. the fuzz targets: every seed and saved crash input replayed, then
+#      each target fuzzed for NBFS_FUZZ_SECONDS (default 60).
+# Run as root on Debian 12. Takes about 25 minutes on 2 cores.
 #
-#   tests/run.sh            everything
-#   NBFS_SKIP_DEPS=1 ...    do not call apt-get
-#   E2E="test_copy.sh ..."  only these end-to-end tests
+#   NBFS_SKIP_DEPS=1        do not call apt-get
+#   E2E="test_copy.sh ..."  only these end-to-end tests (also under the sanitizers)
+#   NBFS_QUICK=1            stop after step 3
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
+start=$SECONDS
 
 [ "${NBFS_SKIP_DEPS:-0}" = 1 ] || contrib/install-deps.sh
 
-echo "== build (Release with -Werror)"
+echo "== build (RelWithDebInfo, -Werror)"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNBFS_WERROR=ON >/dev/null
 cmake --build build -j"$(nproc)"
 
@@ -25,3 +32,17 @@ echo "== unit tests"
 echo "== end-to-end tests"
 # shellcheck disable=SC2086
 BUILD=$repo/build tests/e2e/run.sh ${E2E:-}
+
+if [ "${NBFS_QUICK:-0}" = 1 ]; then
+  echo "== quick run: done in $((SECONDS - start)) s"
+  exit 0
+fi
+
+echo "== sanitizers: unit and end-to-end tests under ASan, LSan and UBSan"
+tests/run-sanitizers.sh
+
+echo "== fuzzing: saved inputs, then ${NBFS_FUZZ_SECONDS:-60} s per target"
+tests/fuzz/regress.sh
+tests/fuzz/run.sh "${NBFS_FUZZ_SECONDS:-60}"
+
+echo "== all tests passed in $((SECONDS - start)) s"

@@ -29,8 +29,18 @@ echo "$why" | grep -q "waiting for the server" || fail "no reason in user.nbfs.e
 "$NBFS" status "$MNT" | grep -q OFFLINE || fail "nbfs status does not say offline"
 if "$NBFS" wait --timeout 3 "$MNT/offline" 2>/dev/null; then fail "nbfs wait returned 0 while offline"; fi
 
+# Unmounting drops nothing: the next mount (still offline) shows the
+# same queue, and says so.
+umount_nbfs
+"$NBFS" -o "identity=$WORK/client_key,known_hosts=$KNOWN_HOSTS,cache=$CACHE,server=$NBFS_SERVER,delay=0.3,debug,timeout=5" \
+  "$(id -un)@127.0.0.1:$port:$REMOTE" "$MNT" 2>"$WORK/mount2.err" || fail "remounting offline failed"
+NBFS_PID=$(cat "$CACHE/lock")
+grep -q "waiting to sync" "$WORK/mount2.err" || fail "the remount did not report the pending work: $(cat "$WORK/mount2.err")"
+cmp "$WORK/big.bin" "$MNT/offline/big.bin" || fail "staged data changed across the remount"
+n=$("$NBFS" status "$MNT" | grep -c pending)
+[ "$n" -ge 21 ] || fail "status after the remount lists $n pending entries"
 # Still away for a while...
-sleep 15
+sleep 12
 [ -z "$(ls -A "$REMOTE")" ] || fail "something reached the server while it was away"
 # ...then back.
 /usr/sbin/sshd -f "$WORK/sshd_config" -E "$WORK/sshd.log" || fail "sshd did not restart"
