@@ -25,6 +25,14 @@ settle() { sync; sleep 1; }
 secs() { echo "scale=3; ($2 - $1) / 1" | bc; }
 clear_remote() { rm -rf "${REMOTE:?}"/* "$REMOTE"/.nbfs; sync; }
 
+# The local disk itself: what "returns at local-disk speed" means here.
+settle
+t0=$(now)
+cp "$WORK/src.bin" "$WORK/local-copy.bin"
+t1=$(now)
+local_t=$(secs "$t0" "$t1")
+rm -f "$WORK/local-copy.bin"
+
 # nbfs
 mount_nbfs "$SSHD_PORT" "$CACHE" "delay=0"
 settle
@@ -75,6 +83,7 @@ ratio() { echo "scale=2; $1 / $scp_t" | bc; }
 echo
 echo "copy of a ${size_mib} MiB file over SSH on loopback ($(nproc) cores)"
 printf '%-34s %9s %12s\n' "method" "seconds" "ratio to scp"
+printf '%-34s %9s %12s\n' "cp to the local disk (reference)" "$local_t" "$(ratio "$local_t")"
 printf '%-34s %9s %12s\n' "nbfs: cp returns" "$nbfs_cp" "$(ratio "$nbfs_cp")"
 printf '%-34s %9s %12s\n' "nbfs: cp + nbfs wait (on server)" "$nbfs_sync" "$(ratio "$nbfs_sync")"
 printf '%-34s %9s %12s\n' "scp" "$scp_t" "1.00"
