@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <sqlite3.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "sync/err.h"
@@ -31,6 +32,81 @@ static int nb_statedb_fail(struct nb_statedb *db, const char *what)
 	return NB_E_DB;
 }
 
+/* The layout this code writes; PRAGMA user_version records it. */
+#define NB_STATEDB_VERSION 2
+
+/* 1 if table has column (or, with col NULL, if the table exists). */
+static int nb_statedb_has(struct nb_statedb *db, const char *table, const char *col)
+{
+	sqlite3_stmt *st;
+	char sql[128];
+	int has = 0;
+	if (!col)
+		snprintf(sql, sizeof(sql),
+			 "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '%s'", table);
+	else
+		snprintf(sql, sizeof(sql), "SELECT 1 FROM pragma_table_info('%s') WHERE name = '%s'",
+			 table, col);
+	if (sqlite3_prepare_v2(db->db, sql, -1, &st, NULL) == SQLITE_OK) {
+		has = sqlite3_step(st) == SQLITE_ROW;
+		sqlite3_finalize(st);
+	}
+	return has;
+}
+
+/* Bring an older layout up to this one, step by step and idempotently.
+ * Layout 1 (the first releases') kept a set of dirty paths and no server
+ * attributes: its queue is carried over in order, and its synced records
+ * stay (missing server attributes mean "overwrite", as they did then). */
+static int nb_statedb_migrate(struct nb_statedb *db, const char *path)
+{
+	sqlite3_stmt *st;
+	int version = 0, r = 0;
+	if (sqlite3_prepare_v2(db->db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK) {
+		if (sqlite3_step(st) == SQLITE_ROW)
+			version = sqlite3_column_int(st, 0);
+		sqlite3_finalize(st);
+	}
+	if (version > NB_STATEDB_VERSION) {
+		nb_err("%s: written by a newer nbfs (layout %d, this one knows %d)", path, version,
+		       NB_STATEDB_VERSION);
+		return NB_E_DB;
+	}
+	if (version == NB_STATEDB_VERSION)
+		return 0;
+	static const char *const cols[] = {"rsize", "rmtime_s", "rmtime_ns"};
+	char sql[128];
+	if (sqlite3_exec(db->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+		return nb_statedb_fail(db, "upgrade");
+	if (nb_statedb_has(db, "dirty", NULL)) {
+		if (sqlite3_exec(db->db,
+				 "CREATE TABLE IF NOT EXISTS ops("
+				 "  seq INTEGER PRIMARY KEY AUTOINCREMENT, kind INTEGER NOT NULL,"
+				 "  path TEXT NOT NULL, path2 TEXT);"
+				 "INSERT INTO ops(kind, path) SELECT kind, path FROM dirty ORDER BY seq;"
+				 "DROP TABLE dirty;",
+				 NULL, NULL, NULL) != SQLITE_OK)
+			r = nb_statedb_fail(db, "upgrade: queue");
+	}
+	for (size_t i = 0; r == 0 && i < 3 && nb_statedb_has(db, "synced", NULL); i++) {
+		if (nb_statedb_has(db, "synced", cols[i]))
+			continue;
+		snprintf(sql, sizeof(sql), "ALTER TABLE synced ADD COLUMN %s INTEGER", cols[i]);
+		if (sqlite3_exec(db->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+			r = nb_statedb_fail(db, "upgrade: synced");
+	}
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", NB_STATEDB_VERSION);
+	if (r == 0 && sqlite3_exec(db->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		r = nb_statedb_fail(db, "upgrade: version");
+	if (r == 0 && sqlite3_exec(db->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		r = nb_statedb_fail(db, "upgrade: commit");
+	if (r != 0)
+		sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
+	else if (version != 0 || nb_statedb_has(db, "ops", NULL))
+		nb_info("%s: state database at layout %d", path, NB_STATEDB_VERSION);
+	return r;
+}
+
 int nb_statedb_open(const char *path, struct nb_statedb **out)
 {
 	struct nb_statedb *db = calloc(1, sizeof(*db));
@@ -47,7 +123,8 @@ int nb_statedb_open(const char *path, struct nb_statedb **out)
 	}
 	sqlite3_busy_timeout(db->db, 5000);
 	char *msg = NULL;
-	if (sqlite3_exec(db->db, nb_statedb_schema, NULL, NULL, &msg) != SQLITE_OK) {
+	if (nb_statedb_migrate(db, path) != 0 ||
+	    sqlite3_exec(db->db, nb_statedb_schema, NULL, NULL, &msg) != SQLITE_OK) {
 		nb_err("%s: schema: %s", path, msg ? msg : "?");
 		sqlite3_free(msg);
 		sqlite3_close(db->db);

@@ -11,6 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sqlite3.h>
+#include <unistd.h>
+
 #include "sync/err.h"
 #include "sync/log.h"
 #include "sync/statedb.h"
@@ -574,10 +577,50 @@ static void test_regress_op_move_missing_seq(void **state)
 
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
+
+/* A database in the first layout (a set of dirty paths, synced records
+ * without server attributes) is carried over: the queue in order, the
+ * records kept, the layout number recorded. */
+static void test_upgrade_from_layout_1(void **state)
+{
+	struct fx *f = *state;
+	nb_statedb_close(f->db);
+	f->db = NULL;
+	unlink(f->path);
+	sqlite3 *raw;
+	assert_int_equal(sqlite3_open(f->path, &raw), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(raw,
+				      "CREATE TABLE dirty(path TEXT PRIMARY KEY, kind INTEGER NOT NULL,"
+				      " seq INTEGER NOT NULL);"
+				      "CREATE TABLE synced(path TEXT PRIMARY KEY, kind INTEGER NOT NULL,"
+				      " size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, md5 BLOB);"
+				      "INSERT INTO dirty VALUES('b', 102, 2), ('a', 100, 1), ('c', 102, 3);"
+				      "INSERT INTO synced VALUES('s', 102, 5, 77, NULL);",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(raw);
+	assert_int_equal(nb_statedb_open(f->path, &f->db), 0);
+	struct collect c = {0};
+	assert_int_equal(nb_statedb_each_op(f->db, collect_cb, &c), 0);
+	assert_string_equal(c.text, "d:a,f:b,f:c,");
+	struct nb_synced rec;
+	assert_int_equal(nb_statedb_get_synced(f->db, "s", &rec), 0);
+	assert_int_equal(rec.size, 5);
+	assert_int_equal(rec.mtime_ns, 77);
+	assert_false(rec.has_remote);
+	/* Opening again changes nothing. */
+	nb_statedb_close(f->db);
+	assert_int_equal(nb_statedb_open(f->path, &f->db), 0);
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(nb_statedb_each_op(f->db, collect_cb, &c), 0);
+	assert_string_equal(c.text, "d:a,f:b,f:c,");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T(test_ops_order),
+		T(test_upgrade_from_layout_1),
 		T(test_odd_paths),
 		T(test_each_op_stops),
 		T(test_op_move),
