@@ -377,9 +377,8 @@ int nb_cache_reserve(struct nb_cache *c, uint64_t n)
 	return r;
 }
 
-void nb_cache_touch(struct nb_cache *c, int stage_fd, const char *path)
+void nb_cache_touch(struct nb_cache *c, const char *path)
 {
-	(void)stage_fd;
 	if (c->max == 0)
 		return;
 	pthread_mutex_lock(&c->lock);

@@ -35,7 +35,7 @@ uint64_t nb_cache_max(struct nb_cache *c);
  * after wait_ms. */
 int nb_cache_reserve(struct nb_cache *c, uint64_t n);
 /* path was opened: it is the most recently used. */
-void nb_cache_touch(struct nb_cache *c, int stage_fd, const char *path);
+void nb_cache_touch(struct nb_cache *c, const char *path);
 /* Evict synced copies, least recently used first, until usage is at most
  * target bytes. Returns the bytes freed. Also recomputes the usage. */
 uint64_t nb_cache_evict(struct nb_cache *c, uint64_t target);

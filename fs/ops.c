@@ -110,7 +110,7 @@ static int nb_open_staged(struct nb_fs *fs, const char *wpath, int flags, mode_t
 	struct stat st;
 	if (fstat(h->fd, &st) == 0)
 		h->size = (uint64_t)st.st_size;
-	nb_cache_touch(fs->cache, fs->stage_fd, wpath);
+	nb_cache_touch(fs->cache, wpath);
 	h->writer = writer;
 	fi->fh = (uint64_t)(uintptr_t)h;
 	return 0;

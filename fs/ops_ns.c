@@ -83,6 +83,9 @@ int nb_op_mkdir(const char *path, mode_t mode)
 		return r;
 	if (mkdirat(fs->stage_fd, wpath, mode & 07777) != 0)
 		return -errno;
+	/* New here: nothing below it on the server yet, so lookups inside
+	 * (cp -r fills it at once) need not ask. */
+	nb_rcache_set_empty(fs->rc, wpath);
 	if (nb_status_touch(fs->st, wpath, NB_KIND_DIR) != 0) {
 		unlinkat(fs->stage_fd, wpath, AT_REMOVEDIR);
 		return -EIO;

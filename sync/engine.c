@@ -145,13 +145,6 @@ static int nb_request_add(void *arg, const char *name, const struct nb_attr *a)
 	return 0;
 }
 
-static void nb_engine_fetch_progress(void *arg, uint64_t done, uint64_t total)
-{
-	(void)arg;
-	(void)done;
-	(void)total;
-}
-
 static int nb_engine_online(struct nb_engine *e)
 {
 	return e->remote && !nb_remote_broken(e->remote);
@@ -169,7 +162,6 @@ static void nb_engine_run_fetch(struct nb_engine *e, struct nb_request *q)
 		.fetch_dirfd = e->cfg.fetch_dirfd,
 		.stage_fd = e->cfg.stage_fd,
 		.db = e->cfg.db,
-		.progress = nb_engine_fetch_progress,
 	};
 	struct nb_download_stats stats;
 	long long t0 = nb_xio_now_ms();
@@ -224,14 +216,6 @@ static void nb_engine_serve(struct nb_engine *e, int allow_fetch)
 			e->reqs_tail = keep_last;
 		pthread_mutex_unlock(&e->lock);
 	}
-}
-
-int nb_engine_connected(struct nb_engine *e)
-{
-	pthread_mutex_lock(&e->lock);
-	int c = e->connected && !e->stop;
-	pthread_mutex_unlock(&e->lock);
-	return c;
 }
 
 static int nb_engine_queue(struct nb_engine *e, struct nb_request *q)

@@ -64,7 +64,6 @@ typedef void (*nb_fetch_done_fn)(void *arg, int r);
  * Downloads go before uploads. */
 int nb_engine_fetch_async(struct nb_engine *e, const char *remote_path, const char *local_path,
 			  nb_fetch_done_fn done, void *arg);
-/* True while connected to the server. */
-int nb_engine_connected(struct nb_engine *e);
+
 
 #endif
