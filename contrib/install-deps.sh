@@ -7,6 +7,7 @@ packages=(
   build-essential cmake pkg-config git
   libfuse3-dev fuse3 libssh2-1-dev libssl-dev libsqlite3-dev libcmocka-dev
   openssh-server openssh-client attr rsync sshfs
+  openssl bc procps psmisc util-linux coreutils
   clang libclang-rt-14-dev
 )
 
