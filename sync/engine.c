@@ -540,6 +540,17 @@ static void nb_engine_run_job(struct nb_engine *e, struct nb_job *job)
 	nb_status_fail(e->st, job, state, err, nb_engine_retry_ms(r));
 }
 
+/* Sleep ms (a backoff), waking early only to stop. The status condition
+ * is broadcast on every local change, so one wait is not enough; and the
+ * stop flag is set outside its lock, so the slices stay short. */
+static void nb_engine_sleep(struct nb_engine *e, long ms)
+{
+	long long deadline = nb_xio_now_ms() + ms;
+	long long left;
+	while (!nb_engine_stopping(e) && (left = deadline - nb_xio_now_ms()) > 0)
+		nb_status_wait(e->st, left < 250 ? left : 250);
+}
+
 static void *nb_engine_main(void *arg)
 {
 	struct nb_engine *e = arg;
@@ -556,7 +567,7 @@ static void *nb_engine_main(void *arg)
 				nb_warn("offline: %s (retrying in %ld ms)", why, e->backoff_ms);
 				nb_status_set_link(e->st, 0, why);
 				nb_engine_serve(e, 1);
-				nb_status_wait(e->st, e->backoff_ms);
+				nb_engine_sleep(e, e->backoff_ms);
 				e->backoff_ms = e->backoff_ms * 2 > NB_BACKOFF_MAX_MS ? NB_BACKOFF_MAX_MS
 										       : e->backoff_ms * 2;
 				continue;
@@ -578,8 +589,9 @@ static void *nb_engine_main(void *arg)
 			nb_job_free(&job);
 			continue;
 		}
-		if (wait_ms < 0 || wait_ms > NB_KEEPALIVE_MS)
-			wait_ms = NB_KEEPALIVE_MS;
+		/* Woken early by new work; at most a second late to stop. */
+		if (wait_ms < 0 || wait_ms > 1000)
+			wait_ms = 1000;
 		nb_status_wait(e->st, wait_ms);
 		if (nb_xio_now_ms() - e->last_keepalive_ms >= NB_KEEPALIVE_MS) {
 			e->last_keepalive_ms = nb_xio_now_ms();

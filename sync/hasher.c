@@ -80,7 +80,7 @@ static void *nb_hasher_main(void *arg)
 			nb_job_free(&job);
 			continue;
 		}
-		nb_status_wait(h->st, 5000);
+		nb_status_wait(h->st, 1000); /* at most a second late to stop */
 	}
 	return NULL;
 }

@@ -42,6 +42,10 @@ n=$("$NBFS" status "$MNT" | grep -c pending)
 # Still away for a while...
 sleep 12
 [ -z "$(ls -A "$REMOTE")" ] || fail "something reached the server while it was away"
+# Reconnection attempts back off instead of spinning.
+tries=$(grep -c "offline: .*retrying in" "$CACHE/nbfs.log")
+log "$tries connection attempts while offline"
+[ "$tries" -le 15 ] || fail "$tries connection attempts in half a minute: spinning"
 # ...then back.
 /usr/sbin/sshd -f "$WORK/sshd_config" -E "$WORK/sshd.log" || fail "sshd did not restart"
 E2E_PIDS+=("$(cat "$WORK/sshd.pid")")
