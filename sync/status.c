@@ -803,11 +803,22 @@ void nb_status_drop(struct nb_status *st, const char *path)
 	pthread_mutex_unlock(&st->lock);
 }
 
+/* Lock held. Whether the server holds path by a finished job of ours:
+ * nb_status_done records that under the same lock. */
+static int nb_status_synced_locked(struct nb_status *st, const char *path)
+{
+	struct nb_synced rec;
+	return nb_statedb_get_synced(st->db, path, &rec) == 0;
+}
+
 int nb_status_remove(struct nb_status *st, const char *path, int rmdir, int on_server)
 {
 	int r = 0;
 	pthread_mutex_lock(&st->lock);
 	struct nb_entry *e = nb_status_find(st, path);
+	/* The caller looked before taking the lock: an upload that finished
+	 * since then has put the path on the server after all. */
+	on_server |= nb_status_synced_locked(st, path);
 	if (e) {
 		/* An upload in flight may publish before it notices: then the
 		 * server holds the path after all. */
@@ -830,6 +841,10 @@ int nb_status_rename(struct nb_status *st, const char *from, const char *to, int
 		from_on_server = 0;
 	size_t flen = strlen(from);
 	pthread_mutex_lock(&st->lock);
+	/* As in nb_status_remove: a creation that finished after the caller
+	 * looked is on the server now. */
+	if (!never)
+		from_on_server |= nb_status_synced_locked(st, from);
 	/* What was pending at the destination is replaced. */
 	for (struct nb_entry *e = st->head, *next; e; e = next) {
 		next = e->next;

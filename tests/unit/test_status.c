@@ -1003,6 +1003,37 @@ static void test_rename_certainly_not_on_server(void **state)
 	nb_job_free(&job);
 }
 
+/* Regression (CI, posixcheck rename_dir_contents): the FUSE thread looks
+ * whether the source is on the server, then the sync thread publishes it,
+ * then the rename is queued with from_on_server 0. The directory stayed on
+ * the server under its old name and reappeared in listings; a file would
+ * never have reached the server under its new name. */
+static void test_regress_done_between_look_and_queue(void **state)
+{
+	struct fx *f = *state;
+	struct nb_job job;
+	struct nb_synced rec = {.kind = NB_KIND_DIR};
+	assert_int_equal(nb_status_touch(f->st, "d", NB_KIND_DIR), 0);
+	assert_int_equal(nb_status_touch(f->st, "d/f", NB_KIND_FILE), 0);
+	take(f, "d", &job);
+	assert_int_equal(nb_status_done(f->st, &job, &rec), 1);
+	nb_job_free(&job);
+	assert_int_equal(nb_status_rename(f->st, "d", "e", 0), 0);
+	assert_ops(f, "m:e<d,f:e/f,");
+	assert_string_equal(resolve(f, "d"), "-ENOENT");
+	/* the same for a removal */
+	assert_int_equal(nb_status_touch(f->st, "g", NB_KIND_FILE), 0);
+	run_op(f, NB_KIND_RENAME, "e", "d");
+	take(f, "e/f", &job);
+	nb_job_free(&job);
+	take(f, "g", &job);
+	rec.kind = NB_KIND_FILE;
+	assert_int_equal(nb_status_done(f->st, &job, &rec), 1);
+	nb_job_free(&job);
+	assert_int_equal(nb_status_remove(f->st, "g", 0, 0), 0);
+	assert_ops(f, "f:e/f,u:g,");
+}
+
 static void test_resolve(void **state)
 {
 	struct fx *f = *state;
@@ -1485,6 +1516,7 @@ int main(void)
 		T0(test_rename_keeps_md5),
 		T0(test_rename_uploading_source),
 		T0(test_rename_certainly_not_on_server),
+		T0(test_regress_done_between_look_and_queue),
 		T0(test_resolve),
 		T0(test_resolve_chain),
 		T0(test_resolve_rename_back),
