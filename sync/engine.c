@@ -515,8 +515,9 @@ static void nb_engine_run_job(struct nb_engine *e, struct nb_job *job)
 	if (r == 0)
 		return;
 	if (r == -ENOENT && strncmp(err, "staged", 6) == 0) {
-		/* Gone locally before we got to it: nothing to send. */
-		nb_status_drop(e->st, job->path);
+		/* Gone locally before we got to it: nothing to send (unless
+		 * a new file took its place meanwhile). */
+		nb_status_drop_job(e->st, job);
 		return;
 	}
 	if (r == NB_E_CHANGED || r == -ECANCELED) {

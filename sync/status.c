@@ -782,12 +782,27 @@ void nb_status_fail(struct nb_status *st, const struct nb_job *job, int state, c
 	pthread_mutex_lock(&st->lock);
 	struct nb_entry *e = nb_status_job_entry(st, job);
 	if (e) {
-		/* A change since the job was taken means a fresh attempt, not
-		 * an error about the old content. */
-		e->state = e->gen == job->gen ? state : NB_STATE_PENDING;
-		nb_entry_set_error(e, error);
-		e->retry_ms = nb_xio_now_ms() + retry_ms;
+		/* A change since the job was taken means a fresh attempt at
+		 * once, not an error or a backoff about the old content. */
+		int same = e->gen == job->gen;
+		e->state = same ? state : NB_STATE_PENDING;
+		nb_entry_set_error(e, same ? error : NULL);
+		e->retry_ms = nb_xio_now_ms() + (same ? retry_ms : 0);
 		e->rate = 0;
+	}
+	pthread_mutex_unlock(&st->lock);
+}
+
+void nb_status_drop_job(struct nb_status *st, const struct nb_job *job)
+{
+	pthread_mutex_lock(&st->lock);
+	struct nb_entry *e = nb_status_job_entry(st, job);
+	if (e && e->gen == job->gen) {
+		nb_statedb_op_del(st->db, e->seq);
+		nb_status_remove_entry(st, e);
+	} else if (e) {
+		/* Written again since: that version exists, try it. */
+		e->state = NB_STATE_PENDING;
 	}
 	pthread_mutex_unlock(&st->lock);
 }

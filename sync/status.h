@@ -162,6 +162,10 @@ void nb_status_fail(struct nb_status *st, const struct nb_job *job, int state, c
 		    long retry_ms);
 /* Forget the pending creation of path (it no longer exists locally). */
 void nb_status_drop(struct nb_status *st, const char *path);
+/* The same for the creation job was taken for, unless the queue entry
+ * has changed since (a new file at the path, or new writes): that one
+ * is kept and offered again. */
+void nb_status_drop_job(struct nb_status *st, const struct nb_job *job);
 /* Remove the staged copy of path (relative to stage_fd) if the queue
  * has nothing for it, atomically with respect to writers opening it
  * (they are queued first). 0, or -EBUSY if it is queued or moving. */

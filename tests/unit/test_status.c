@@ -391,6 +391,59 @@ static void test_fail_and_retry(void **state)
 	nb_job_free(&job);
 }
 
+/* A failure of a job whose file changed since it was taken says nothing
+ * about the new content: no error shown, no backoff. */
+static void test_fail_after_change(void **state)
+{
+	struct fx *f = *state;
+	struct nb_job job;
+	struct nb_status_view v;
+	assert_int_equal(nb_status_touch(f->st, "c", NB_KIND_FILE), 0);
+	take(f, "c", &job);
+	assert_int_equal(nb_status_touch(f->st, "c", NB_KIND_FILE), 0);
+	nb_status_fail(f->st, &job, NB_STATE_ERROR, "server: disk full", BIG_DELAY);
+	nb_job_free(&job);
+	assert_int_equal(nb_status_get(f->st, "c", &v), 0);
+	assert_int_equal(v.state, NB_STATE_PENDING);
+	assert_string_equal(v.error, "");
+	take(f, "c", &job);
+	nb_job_free(&job);
+}
+
+/* The sync thread found no staged copy for its job. Regression: it
+ * dropped whatever was queued under the path by then, such as a new file
+ * created there meanwhile, which then never reached the server. */
+static void test_drop_job(void **state)
+{
+	struct fx *f = *state;
+	struct nb_job job;
+	/* unchanged: dropped */
+	assert_int_equal(nb_status_touch(f->st, "a", NB_KIND_FILE), 0);
+	take(f, "a", &job);
+	nb_status_drop_job(f->st, &job);
+	nb_job_free(&job);
+	assert_int_equal(state_of(f, "a"), -1);
+	assert_ops(f, "");
+	/* written again since: kept, offered again */
+	assert_int_equal(nb_status_touch(f->st, "b", NB_KIND_FILE), 0);
+	take(f, "b", &job);
+	assert_int_equal(nb_status_touch(f->st, "b", NB_KIND_FILE), 0);
+	nb_status_drop_job(f->st, &job);
+	nb_job_free(&job);
+	assert_int_equal(state_of(f, "b"), NB_STATE_PENDING);
+	take(f, "b", &job);
+	nb_job_free(&job);
+	/* removed and created anew since: the new file stays queued */
+	assert_int_equal(nb_status_touch(f->st, "n", NB_KIND_FILE), 0);
+	take(f, "n", &job);
+	assert_int_equal(nb_status_remove(f->st, "n", 0, 0), 0);
+	assert_int_equal(nb_status_touch(f->st, "n", NB_KIND_FILE), 0);
+	nb_status_drop_job(f->st, &job);
+	nb_job_free(&job);
+	assert_int_equal(state_of(f, "n"), NB_STATE_PENDING);
+	assert_ops(f, "f:b,u:n,f:n,");
+}
+
 static void test_md5_and_drop(void **state)
 {
 	struct fx *f = *state;
@@ -1517,6 +1570,8 @@ int main(void)
 		T0(test_rename_uploading_source),
 		T0(test_rename_certainly_not_on_server),
 		T0(test_regress_done_between_look_and_queue),
+		T0(test_fail_after_change),
+		T0(test_drop_job),
 		T0(test_resolve),
 		T0(test_resolve_chain),
 		T0(test_resolve_rename_back),
