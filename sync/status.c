@@ -585,7 +585,9 @@ int nb_status_next_job(struct nb_status *st, struct nb_job *job, long *wait_ms)
 	memset(job, 0, sizeof(*job));
 	pthread_mutex_lock(&st->lock);
 	for (struct nb_entry *e = st->head; e; e = e->next) {
-		if (e->writers > 0 || e->state == NB_STATE_UPLOADING)
+		/* A file the hasher is on waits for its MD5 rather than have
+		 * the sync thread compute it a second time alongside. */
+		if (e->writers > 0 || e->state == NB_STATE_UPLOADING || e->hashing)
 			continue;
 		/* Only file contents need quiet time; everything else is cheap
 		 * and lets what depends on it follow at once. */

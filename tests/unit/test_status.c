@@ -520,6 +520,30 @@ static void test_hash_queue(void **state)
 	nb_job_free(&h);
 }
 
+/* A file being hashed is not handed to the sync thread, which would
+ * hash it again alongside; other work goes ahead meanwhile. */
+static void test_hashing_waits(void **state)
+{
+	struct fx *f = *state;
+	struct nb_job h, job;
+	uint8_t md5[NB_MD5_LEN];
+	nb_md5_buf("y", 1, md5);
+	assert_int_equal(nb_status_touch(f->st, "big", NB_KIND_FILE), 0);
+	assert_int_equal(nb_status_touch(f->st, "small", NB_KIND_FILE), 0);
+	assert_int_equal(nb_status_next_hash(f->st, &h), 1);
+	assert_string_equal(h.path, "big");
+	take(f, "small", &job);
+	nb_job_free(&job);
+	long wait = no_job(f);
+	assert_true(wait > 0 && wait <= 1000);
+	nb_status_set_md5(f->st, "big", h.gen, md5);
+	nb_status_hash_done(f->st, "big");
+	take(f, "big", &job);
+	assert_int_equal(nb_status_get_md5(f->st, "big", job.gen, md5), 1);
+	nb_job_free(&job);
+	nb_job_free(&h);
+}
+
 static void test_dir_aggregation(void **state)
 {
 	struct fx *f = *state;
@@ -1572,6 +1596,7 @@ int main(void)
 		T0(test_regress_done_between_look_and_queue),
 		T0(test_fail_after_change),
 		T0(test_drop_job),
+		T0(test_hashing_waits),
 		T0(test_resolve),
 		T0(test_resolve_chain),
 		T0(test_resolve_rename_back),
