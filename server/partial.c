@@ -26,6 +26,28 @@ void nb_partial_set_fault_file(const char *path)
 	nb_partial_fault_file = path;
 }
 
+/* The tests' fault points, armed by the fault file's existence and
+ * chosen by its first word: "after-publish" stalls (without answering)
+ * once the file is published, as a link that dies just then would look;
+ * anything else crashes between verification and rename. Each fires
+ * once: the file is removed. */
+static int nb_partial_fault(int after_publish)
+{
+	char word[32] = "";
+	if (!nb_partial_fault_file)
+		return 0;
+	FILE *fp = fopen(nb_partial_fault_file, "re");
+	if (!fp)
+		return 0;
+	if (!fgets(word, sizeof(word), fp))
+		word[0] = 0;
+	fclose(fp);
+	int is_after = strncmp(word, "after-publish", 13) == 0;
+	if (is_after != after_publish || unlink(nb_partial_fault_file) != 0)
+		return 0;
+	return 1;
+}
+
 int nb_partial_dirfd(const struct nb_root *root)
 {
 	int fd;
@@ -229,13 +251,17 @@ int nb_partial_publish(struct nb_partial *p, int dirfd, const char *leaf, mode_t
 	nb_partial_record(p->fd, p->md5, p->size);
 	if ((r = nb_xio_fsync(p->fd)) != 0)
 		goto out;
-	if (nb_partial_fault_file && unlink(nb_partial_fault_file) == 0)
-		_exit(3); /* the tests' crash between verification and rename */
+	if (nb_partial_fault(0))
+		_exit(3);
 	if (renameat(p->dirfd, p->name, dirfd, leaf) != 0) {
 		r = -errno;
 		goto out;
 	}
 	r = nb_xio_fsync(dirfd);
+	if (r == 0 && nb_partial_fault(1)) {
+		sleep(30); /* longer than the tests' timeout=5 */
+		_exit(3);
+	}
 out:
 	nb_partial_close(p, discard);
 	return r;

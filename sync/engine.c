@@ -355,6 +355,30 @@ static int nb_engine_conflict(struct nb_engine *e, const struct nb_job *job)
 	return 0;
 }
 
+/* An earlier upload of path lost its answer with the link. Ask the server
+ * what it holds: if it is that version (our size and mtime, which the
+ * server applies when it publishes), that version is the synced base of
+ * the next upload; otherwise the base on record stands. Without this, a
+ * version changed meanwhile would look like a conflict with ourselves. */
+static int nb_engine_settle_doubt(struct nb_engine *e, const char *path, const struct nb_synced *v)
+{
+	struct nb_attr a;
+	int r = nb_remote_stat(e->remote, path, &a);
+	if (r != 0 && nb_remote_broken(e->remote))
+		return r; /* still unknown: ask again on the next attempt */
+	if (r == 0 && S_ISREG(a.mode) && a.size == v->rsize && a.mtime_s == v->rmtime_s &&
+	    a.mtime_ns == v->rmtime_ns) {
+		nb_info("%s: the upload cut off before its answer had been published", path);
+		r = nb_statedb_set_synced(e->cfg.db, -1, path, v);
+		if (r != 0)
+			return r;
+	}
+	if (r == 0)
+		nb_attr_free(&a);
+	nb_status_clear_doubt(e->st, path);
+	return 0;
+}
+
 static int nb_engine_run_file(struct nb_engine *e, const struct nb_job *job, char *err, size_t errsz)
 {
 	int fd = nb_xio_open_quiet(e->cfg.stage_fd, job->path);
@@ -386,6 +410,10 @@ static int nb_engine_run_file(struct nb_engine *e, const struct nb_job *job, cha
 		.progress = nb_engine_progress_cb,
 		.idle = nb_engine_idle_cb,
 	};
+	struct nb_synced doubt;
+	if (nb_status_get_doubt(e->st, job->path, &doubt) &&
+	    (r = nb_engine_settle_doubt(e, job->path, &doubt)) != 0)
+		goto out;
 	if (nb_statedb_get_synced(e->cfg.db, job->path, &base) == 0) {
 		u.base_kind = base.has_remote ? NB_BASE_MATCH : NB_BASE_ANY;
 		u.base_size = base.rsize;
@@ -405,25 +433,27 @@ static int nb_engine_run_file(struct nb_engine *e, const struct nb_job *job, cha
 	}
 	long long t1 = nb_xio_now_ms();
 	struct nb_upload_stats stats;
+	struct nb_synced rec = {
+		.kind = NB_KIND_FILE,
+		.size = u.size,
+		.mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec,
+		.has_md5 = 1,
+		/* The server keeps our size and mtime: the base of the next
+		 * upload. */
+		.has_remote = 1,
+		.rsize = u.size,
+		.rmtime_s = u.mtime_s,
+		.rmtime_ns = u.mtime_ns,
+	};
+	memcpy(rec.md5, u.md5, NB_MD5_LEN);
 	r = nb_upload_run(e->remote, &u, &stats);
+	if (r != 0 && stats.ended && nb_remote_broken(e->remote))
+		nb_status_set_doubt(e->st, job, &rec);
 	if (r == 0) {
 		nb_info("%s: published (%llu bytes, resumed at %llu, sent %llu; hash %lld ms, "
 			"upload %lld ms)",
 			job->path, (unsigned long long)u.size, (unsigned long long)stats.resumed_at,
 			(unsigned long long)stats.sent, t1 - t0, nb_xio_now_ms() - t1);
-		struct nb_synced rec = {
-			.kind = NB_KIND_FILE,
-			.size = u.size,
-			.mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec,
-			.has_md5 = 1,
-			/* The server keeps our size and mtime: the base of
-			 * the next upload. */
-			.has_remote = 1,
-			.rsize = u.size,
-			.rmtime_s = u.mtime_s,
-			.rmtime_ns = u.mtime_ns,
-		};
-		memcpy(rec.md5, u.md5, NB_MD5_LEN);
 		nb_engine_notify(e, job);
 		nb_status_done(e->st, job, &rec);
 	} else if (r == -EEXIST && !nb_remote_broken(e->remote)) {

@@ -33,6 +33,10 @@ struct nb_entry {
 	int has_md5;
 	int hashing; /* the hasher is on it */
 	uint8_t md5[NB_MD5_LEN];
+	/* An upload whose link broke before its answer: the server may have
+	 * published that version (not recorded as synced). */
+	int has_doubt;
+	struct nb_synced doubt;
 	char *error;
 	struct nb_entry *hnext;          /* hash chain (creations only) */
 	struct nb_entry *prev, *next;    /* FIFO of first change */
@@ -795,6 +799,37 @@ void nb_status_fail(struct nb_status *st, const struct nb_job *job, int state, c
 	pthread_mutex_unlock(&st->lock);
 }
 
+void nb_status_set_doubt(struct nb_status *st, const struct nb_job *job, const struct nb_synced *v)
+{
+	pthread_mutex_lock(&st->lock);
+	struct nb_entry *e = nb_status_job_entry(st, job);
+	if (e) {
+		e->doubt = *v;
+		e->has_doubt = 1;
+	}
+	pthread_mutex_unlock(&st->lock);
+}
+
+int nb_status_get_doubt(struct nb_status *st, const char *path, struct nb_synced *v)
+{
+	pthread_mutex_lock(&st->lock);
+	struct nb_entry *e = nb_status_find(st, path);
+	int have = e && e->has_doubt;
+	if (have)
+		*v = e->doubt;
+	pthread_mutex_unlock(&st->lock);
+	return have;
+}
+
+void nb_status_clear_doubt(struct nb_status *st, const char *path)
+{
+	pthread_mutex_lock(&st->lock);
+	struct nb_entry *e = nb_status_find(st, path);
+	if (e)
+		e->has_doubt = 0;
+	pthread_mutex_unlock(&st->lock);
+}
+
 void nb_status_drop_job(struct nb_status *st, const struct nb_job *job)
 {
 	pthread_mutex_lock(&st->lock);
@@ -839,7 +874,7 @@ int nb_status_remove(struct nb_status *st, const char *path, int rmdir, int on_s
 	if (e) {
 		/* An upload in flight may publish before it notices: then the
 		 * server holds the path after all. */
-		on_server |= e->state == NB_STATE_UPLOADING;
+		on_server |= e->state == NB_STATE_UPLOADING || e->has_doubt;
 		nb_statedb_op_del(st->db, e->seq);
 		nb_status_remove_entry(st, e);
 	}
@@ -877,7 +912,7 @@ int nb_status_rename(struct nb_status *st, const char *from, const char *to, int
 	for (struct nb_entry *e = st->head; e; e = e->next) {
 		if (nb_kind_is_barrier(e->kind) || !nb_path_is_within(e->path, from))
 			continue;
-		from_on_server |= !never && e->state == NB_STATE_UPLOADING;
+		from_on_server |= !never && (e->state == NB_STATE_UPLOADING || e->has_doubt);
 		if (n == cap) {
 			cap = cap ? cap * 2 : 16;
 			struct nb_entry **m = realloc(move, cap * sizeof(*m));

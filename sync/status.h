@@ -160,6 +160,15 @@ int nb_status_done(struct nb_status *st, const struct nb_job *job, const struct 
  * entry is not offered again for retry_ms. error may be NULL. */
 void nb_status_fail(struct nb_status *st, const struct nb_job *job, int state, const char *error,
 		    long retry_ms);
+/* The link broke while an upload of job waited for its answer: the
+ * server may hold that version (v: the synced record it would have had)
+ * or the one before. Kept with the queue entry (across renames) until
+ * the sync thread has asked the server; meanwhile the path counts as
+ * perhaps on the server for removals and renames. */
+void nb_status_set_doubt(struct nb_status *st, const struct nb_job *job, const struct nb_synced *v);
+/* 1 and *v if an upload of path is in doubt, else 0. */
+int nb_status_get_doubt(struct nb_status *st, const char *path, struct nb_synced *v);
+void nb_status_clear_doubt(struct nb_status *st, const char *path);
 /* Forget the pending creation of path (it no longer exists locally). */
 void nb_status_drop(struct nb_status *st, const char *path);
 /* The same for the creation job was taken for, unless the queue entry

@@ -84,6 +84,7 @@ int nb_upload_run(struct nb_remote *r, const struct nb_upload *u, struct nb_uplo
 	}
 	if ((e = nb_upload_check(u)) != 0)
 		goto abort;
+	st->ended = 1;
 	return nb_remote_put_end(r);
 abort:
 	/* Keep the partial unless our content changed: the next attempt

@@ -49,6 +49,8 @@ struct nb_upload_stats {
 	uint64_t resumed_at;  /* offset we sent from */
 	uint64_t sent;        /* payload bytes sent */
 	int already_present;  /* the server had this exact content already */
+	int ended;            /* all sent and PUT_END too: from here a broken
+			       * link leaves the outcome unknown */
 };
 
 /* Run the upload. 0 once the server has published the file. Errors: the

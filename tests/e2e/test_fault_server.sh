@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Server-side faults: a crash between receiving the last byte and
-# renaming into place; a full disk (the root on a small tmpfs); a partial
+# renaming into place; a link that dies after publishing, before the
+# answer; a full disk (the root on a small tmpfs); a partial
 # file corrupted or truncated behind nbfs's back; stale partials swept
 # after their age, never while in use.
 . "$(dirname "$0")/lib.sh"
@@ -22,6 +23,27 @@ grep -q "resuming at $((20 * mb))" "$CACHE/nbfs.log" || fail "the verified parti
 no_partials
 umount_nbfs
 log "1. crash before rename: resumed from the complete partial, published whole"
+
+# --- 1b. the link dies after the server published, before its answer, and
+# the file changes meanwhile: the next upload must see that the server
+# holds our own version, not somebody else's (no false conflict).
+mount_nbfs "$SSHD_PORT" "$WORK/cache1b" "timeout=5,delay=0,server_args=--fault-file $WORK/stall-once"
+echo "version 1" >"$MNT/doc.txt"
+nbfs_wait 30 "$MNT/doc.txt"
+echo after-publish >"$WORK/stall-once"
+echo "version 2, longer" >"$MNT/doc.txt"
+stalled() { [ ! -e "$WORK/stall-once" ]; }
+wait_until 30 stalled || fail "the server never reached the stall after publishing"
+grep -q "version 2" "$REMOTE/doc.txt" || fail "version 2 was not published before the stall"
+echo "version 3, the last one" >"$MNT/doc.txt"
+nbfs_wait 60 "$MNT/doc.txt"
+[ "$(cat "$REMOTE/doc.txt")" = "version 3, the last one" ] || fail "the server holds: $(cat "$REMOTE/doc.txt")"
+conflicts=$(find "$REMOTE" "$MNT" -name '*conflict*' | wc -l)
+[ "$conflicts" -eq 0 ] || fail "a false conflict: $(find "$REMOTE" "$MNT" -name '*conflict*')"
+grep -q "doc.txt: the upload cut off before its answer had been published" "$WORK/cache1b/nbfs.log" ||
+  fail "the in-doubt upload was not settled by asking the server"
+umount_nbfs
+log "1b. answer lost after publishing, file changed meanwhile: no false conflict, last version published"
 
 # --- 2. partials damaged behind nbfs's back
 mkdir -p "$REMOTE/.nbfs/partial"

@@ -12,6 +12,8 @@
 #   server catches up);
 # - halfway, nbfs is killed with SIGKILL and mounted again on the same
 #   cache: what had returned must still be there;
+# - every 250 operations the test proxy cuts the connection, so queued
+#   operations are replayed over a new one;
 # - at the end, after nbfs wait, the server's tree equals the model's
 #   (no partial or temporary file published under a real name; partial
 #   files of content abandoned at the SIGKILL may stay in .nbfs until the
@@ -21,7 +23,8 @@
 . "$(dirname "$0")/lib.sh"
 e2e_init op_storm
 start_sshd
-NB_DELAY=0 mount_nbfs "$SSHD_PORT"
+start_proxy
+NB_DELAY=0 mount_nbfs "$PROXY_PORT"
 
 OPS=${OPS:-1200}
 SEED=${SEED:-$((RANDOM * 32768 + RANDOM))}
@@ -119,13 +122,14 @@ one_op() {
 half=$((OPS / 2))
 for ((i = 1; i <= OPS; i++)); do
   one_op
+  ((i % 250 == 125)) && kill -USR1 "$PROXY_PID"
   if ((i % 100 == 0)); then
     compare_trees "the mount" "$MNT"
     log "op $i: the mount agrees with the model"
   fi
   if ((i == half)); then
     kill_nbfs
-    NB_DELAY=0 mount_nbfs "$SSHD_PORT"
+    NB_DELAY=0 mount_nbfs "$PROXY_PORT"
     compare_trees "the mount after SIGKILL and remount" "$MNT"
     log "op $i: killed nbfs and mounted again: nothing lost"
   fi
@@ -135,4 +139,4 @@ compare_trees "the mount" "$MNT"
 nbfs_wait 180 "$MNT"
 compare_trees "the server" "$REMOTE"
 umount_nbfs
-pass "$OPS random operations (seed $SEED): mount and server agree with the model, also across a SIGKILL"
+pass "$OPS random operations (seed $SEED): mount and server agree with the model, across $(proxy_stat cuts) connection cuts and a SIGKILL"

@@ -444,6 +444,42 @@ static void test_drop_job(void **state)
 	assert_ops(f, "f:b,u:n,f:n,");
 }
 
+/* An upload that lost its answer with the link may be on the server:
+ * the doubt stays with the entry (across a rename) until settled, and
+ * meanwhile removals and renames go to the server. */
+static void test_doubt(void **state)
+{
+	struct fx *f = *state;
+	struct nb_job job;
+	struct nb_synced v = {.kind = NB_KIND_FILE, .size = 7, .has_remote = 1, .rsize = 7}, got;
+	assert_int_equal(nb_status_touch(f->st, "p", NB_KIND_FILE), 0);
+	take(f, "p", &job);
+	assert_int_equal(nb_status_get_doubt(f->st, "p", &got), 0);
+	nb_status_set_doubt(f->st, &job, &v);
+	nb_status_fail(f->st, &job, NB_STATE_PENDING, "connection lost", 0);
+	nb_job_free(&job);
+	assert_int_equal(nb_status_get_doubt(f->st, "p", &got), 1);
+	assert_int_equal(got.rsize, 7);
+	/* a rename goes to the server too, and the doubt moves along */
+	assert_int_equal(nb_status_rename(f->st, "p", "q", 0), 0);
+	assert_ops(f, "m:q<p,f:q,");
+	assert_int_equal(nb_status_get_doubt(f->st, "p", &got), 0);
+	assert_int_equal(nb_status_get_doubt(f->st, "q", &got), 1);
+	/* settled: a removal is local again unless the server has it */
+	nb_status_clear_doubt(f->st, "q");
+	assert_int_equal(nb_status_get_doubt(f->st, "q", &got), 0);
+	run_op(f, NB_KIND_RENAME, "q", "p");
+	assert_int_equal(nb_status_touch(f->st, "r", NB_KIND_FILE), 0);
+	take(f, "q", &job);
+	nb_job_free(&job);
+	take(f, "r", &job);
+	nb_status_set_doubt(f->st, &job, &v);
+	nb_status_fail(f->st, &job, NB_STATE_PENDING, NULL, 0);
+	nb_job_free(&job);
+	assert_int_equal(nb_status_remove(f->st, "r", 0, 0), 0);
+	assert_ops(f, "f:q,u:r,");
+}
+
 static void test_md5_and_drop(void **state)
 {
 	struct fx *f = *state;
@@ -1597,6 +1633,7 @@ int main(void)
 		T0(test_fail_after_change),
 		T0(test_drop_job),
 		T0(test_hashing_waits),
+		T0(test_doubt),
 		T0(test_resolve),
 		T0(test_resolve_chain),
 		T0(test_resolve_rename_back),
