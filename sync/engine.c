@@ -457,6 +457,10 @@ static int nb_engine_run_file(struct nb_engine *e, const struct nb_job *job, cha
 		nb_engine_notify(e, job);
 		nb_status_done(e->st, job, &rec);
 	} else if (r == -EEXIST && !nb_remote_broken(e->remote)) {
+		nb_debug("%s: based on %s (%llu bytes, mtime %lld.%09u): the server's differs",
+			 job->path, u.base_kind == NB_BASE_MATCH ? "a version" :
+				    u.base_kind == NB_BASE_ANY ? "any version" : "no file",
+			 (unsigned long long)u.base_size, (long long)u.base_mtime_s, u.base_mtime_ns);
 		if ((r = nb_engine_conflict(e, job)) != 0)
 			snprintf(err, errsz, "conflict with the server's version, and no conflict copy: %s",
 				 nb_strerror(r));

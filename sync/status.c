@@ -768,6 +768,20 @@ int nb_status_done(struct nb_status *st, const struct nb_job *job, const struct 
 	} else if (e && e->gen == job->gen && e->writers == 0) {
 		r = nb_statedb_set_synced(st->db, e->seq, e->path, rec);
 		done = r == 0;
+	} else if (!nb_kind_is_barrier(job->kind) && rec) {
+		/* Changed, replaced, renamed or removed since the job was
+		 * taken: not done, but the server holds this version at the
+		 * job's path now. On record, it is the base of the next
+		 * upload there (else our own version would look like a
+		 * conflict), and a queued rename or removal carries it along
+		 * or deletes it. */
+		r = nb_statedb_set_synced(st->db, -1, job->path, rec);
+		if (e)
+			e->state = NB_STATE_PENDING;
+		if (r != 0 && !e)
+			nb_err("%s: cannot record the server's version: %s", job->path, nb_strerror(r));
+		if (!e)
+			r = 0;
 	} else if (e) {
 		e->state = NB_STATE_PENDING;
 	}
@@ -802,7 +816,9 @@ void nb_status_fail(struct nb_status *st, const struct nb_job *job, int state, c
 void nb_status_set_doubt(struct nb_status *st, const struct nb_job *job, const struct nb_synced *v)
 {
 	pthread_mutex_lock(&st->lock);
-	struct nb_entry *e = nb_status_job_entry(st, job);
+	/* By path: the doubt is about what the server holds there, whatever
+	 * is queued for the path now (a file renamed over it, say). */
+	struct nb_entry *e = nb_status_find(st, job->path);
 	if (e) {
 		e->doubt = *v;
 		e->has_doubt = 1;
@@ -897,11 +913,18 @@ int nb_status_rename(struct nb_status *st, const char *from, const char *to, int
 	 * looked is on the server now. */
 	if (!never)
 		from_on_server |= nb_status_synced_locked(st, from);
-	/* What was pending at the destination is replaced. */
+	/* What was pending at the destination is replaced; a doubt about
+	 * what the server holds at `to` itself stays for what replaces it. */
+	int carry = 0;
+	struct nb_synced doubt;
 	for (struct nb_entry *e = st->head, *next; e; e = next) {
 		next = e->next;
 		if (!nb_kind_is_barrier(e->kind) && nb_path_is_within(e->path, to) &&
 		    !nb_path_is_within(e->path, from)) {
+			if (e->has_doubt && strcmp(e->path, to) == 0) {
+				doubt = e->doubt;
+				carry = 1;
+			}
 			nb_statedb_op_del(st->db, e->seq);
 			nb_status_remove_entry(st, e);
 		}
@@ -954,6 +977,10 @@ int nb_status_rename(struct nb_status *st, const char *from, const char *to, int
 			e->state = NB_STATE_PENDING;
 		nb_status_hash_add(st, e);
 		nb_status_link_tail(st, e);
+		if (carry && strcmp(e->path, to) == 0) {
+			e->doubt = doubt;
+			e->has_doubt = 1;
+		}
 	}
 out:
 	free(move);

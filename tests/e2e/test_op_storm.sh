@@ -12,8 +12,8 @@
 #   server catches up);
 # - halfway, nbfs is killed with SIGKILL and mounted again on the same
 #   cache: what had returned must still be there;
-# - every 250 operations the test proxy cuts the connection, so queued
-#   operations are replayed over a new one;
+# - every CUT_EVERY (default 250) operations the test proxy cuts the
+#   connection, so queued operations are replayed over a new one;
 # - at the end, after nbfs wait, the server's tree equals the model's
 #   (no partial or temporary file published under a real name; partial
 #   files of content abandoned at the SIGKILL may stay in .nbfs until the
@@ -27,6 +27,7 @@ start_proxy
 NB_DELAY=0 mount_nbfs "$PROXY_PORT"
 
 OPS=${OPS:-1200}
+CUT_EVERY=${CUT_EVERY:-250}
 SEED=${SEED:-$((RANDOM * 32768 + RANDOM))}
 RANDOM=$SEED
 log "seed $SEED, $OPS operations"
@@ -52,6 +53,7 @@ rand_path() { if ((RANDOM % 3)); then rand_file; else local d; d=$(rand_dir); ec
 # as working directory); the exit statuses must agree.
 both() {
   local rm rn
+  echo "$(date +%T.%N | cut -c1-12) $i: $*" >>"$WORK/ops.log"
   (cd "$MODEL" && "$@") >/dev/null 2>&1
   rm=$?
   (cd "$MNT" && "$@") >"$WORK/op.err" 2>&1
@@ -122,7 +124,7 @@ one_op() {
 half=$((OPS / 2))
 for ((i = 1; i <= OPS; i++)); do
   one_op
-  ((i % 250 == 125)) && kill -USR1 "$PROXY_PID"
+  ((i % CUT_EVERY == CUT_EVERY / 2)) && kill -USR1 "$PROXY_PID"
   if ((i % 100 == 0)); then
     compare_trees "the mount" "$MNT"
     log "op $i: the mount agrees with the model"

@@ -480,6 +480,46 @@ static void test_doubt(void **state)
 	assert_ops(f, "f:q,u:r,");
 }
 
+/* The editor pattern over a file whose upload is in flight or in doubt:
+ * the server may hold that upload's version at the path, so it must stay
+ * the base for the file renamed over it. Regression: it was forgotten,
+ * and the next upload became a conflict copy of our own version. */
+static void test_replaced_while_uploading(void **state)
+{
+	struct fx *f = *state;
+	struct nb_job job;
+	struct nb_synced v = {.kind = NB_KIND_FILE, .size = 9, .has_remote = 1, .rsize = 9}, got;
+	/* in flight, then replaced, then finished: on record */
+	assert_int_equal(nb_status_touch(f->st, "doc", NB_KIND_FILE), 0);
+	take(f, "doc", &job);
+	assert_int_equal(nb_status_touch(f->st, "doc.tmp", NB_KIND_FILE), 0);
+	assert_int_equal(nb_status_rename(f->st, "doc.tmp", "doc", 0), 0);
+	assert_int_equal(nb_status_done(f->st, &job, &v), 0);
+	nb_job_free(&job);
+	assert_int_equal(tag(f, "doc"), 9);
+	assert_int_equal(state_of(f, "doc"), NB_STATE_PENDING);
+	/* in doubt, then replaced: the doubt stays for the new file */
+	take(f, "doc", &job);
+	v.size = v.rsize = 11;
+	nb_status_set_doubt(f->st, &job, &v);
+	nb_status_fail(f->st, &job, NB_STATE_PENDING, NULL, 0);
+	nb_job_free(&job);
+	assert_int_equal(nb_status_touch(f->st, "doc.tmp", NB_KIND_FILE), 0);
+	assert_int_equal(nb_status_rename(f->st, "doc.tmp", "doc", 0), 0);
+	assert_int_equal(nb_status_get_doubt(f->st, "doc", &got), 1);
+	assert_int_equal(got.rsize, 11);
+	/* in flight, then replaced, then cut off: the doubt lands on the
+	 * file queued at the path */
+	nb_status_clear_doubt(f->st, "doc");
+	take(f, "doc", &job);
+	assert_int_equal(nb_status_touch(f->st, "doc.tmp", NB_KIND_FILE), 0);
+	assert_int_equal(nb_status_rename(f->st, "doc.tmp", "doc", 0), 0);
+	nb_status_set_doubt(f->st, &job, &v);
+	nb_status_fail(f->st, &job, NB_STATE_PENDING, NULL, 0);
+	nb_job_free(&job);
+	assert_int_equal(nb_status_get_doubt(f->st, "doc", &got), 1);
+}
+
 static void test_md5_and_drop(void **state)
 {
 	struct fx *f = *state;
@@ -937,12 +977,14 @@ static void test_remove_uploading(void **state)
 	assert_ops(f, "u:up,");
 	assert_int_equal(nb_status_count(f->st), 1);
 	assert_true(nb_status_changed(f->st, "up", job.gen));
-	/* the finished upload is not recorded, and the unlink stays */
+	/* the finished upload is not done (the unlink stays), but the
+	 * server's version is on record until the unlink removes it */
 	assert_int_equal(nb_status_done(f->st, &job, &rec), 0);
 	nb_job_free(&job);
-	assert_int_equal(tag(f, "up"), -1);
+	assert_int_equal(tag(f, "up"), 1);
 	assert_ops(f, "u:up,");
 	run_op(f, NB_KIND_UNLINK, "up", NULL);
+	assert_int_equal(tag(f, "up"), -1);
 	/* a directory being made */
 	assert_int_equal(nb_status_touch(f->st, "dir", NB_KIND_DIR), 0);
 	take(f, "dir", &dj);
@@ -1072,7 +1114,8 @@ static void test_rename_keeps_md5(void **state)
 
 /* A creation being uploaded may be on the server by the time the rename
  * is seen: the move is queued for the server even with from_on_server 0,
- * and the old job's result is not recorded. */
+ * and the old job is not done (its result is on record as the server's
+ * version at the old name). */
 static void test_rename_uploading_source(void **state)
 {
 	struct fx *f = *state;
@@ -1086,9 +1129,13 @@ static void test_rename_uploading_source(void **state)
 	assert_true(nb_status_changed(f->st, "u", job.gen));
 	assert_int_equal(nb_status_done(f->st, &job, &rec), 0);
 	nb_job_free(&job);
-	assert_int_equal(tag(f, "u"), -1);
+	/* the server's version at u is on record, and the move carries it
+	 * to v: the base of v's upload */
+	assert_int_equal(tag(f, "u"), 0);
 	assert_int_equal(tag(f, "v"), -1);
 	run_op(f, NB_KIND_RENAME, "v", "u");
+	assert_int_equal(tag(f, "u"), -1);
+	assert_int_equal(tag(f, "v"), 0);
 	take(f, "v", &job);
 	assert_int_equal(nb_status_done(f->st, &job, &rec), 1);
 	nb_job_free(&job);
@@ -1634,6 +1681,7 @@ int main(void)
 		T0(test_drop_job),
 		T0(test_hashing_waits),
 		T0(test_doubt),
+		T0(test_replaced_while_uploading),
 		T0(test_resolve),
 		T0(test_resolve_chain),
 		T0(test_resolve_rename_back),
