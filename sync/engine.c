@@ -507,8 +507,13 @@ static int nb_engine_run_simple(struct nb_engine *e, const struct nb_job *job, c
 		break;
 	case NB_KIND_RENAME:
 		r = nb_remote_rename(e->remote, job->path2, job->path);
-		if (r == -ENOENT)
-			r = 0;
+		if (r == -ENOENT) {
+			/* Moved already (a replay after a lost answer), or never
+			 * there (an upload cancelled by this very rename). */
+			nb_engine_notify(e, job);
+			nb_status_done_absent(e->st, job);
+			return 0;
+		}
 		break;
 	default:
 		snprintf(err, errsz, "unknown operation %d", job->kind);

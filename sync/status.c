@@ -754,13 +754,21 @@ static struct nb_entry *nb_status_job_entry(struct nb_status *st, const struct n
 	return NULL;
 }
 
-int nb_status_done(struct nb_status *st, const struct nb_job *job, const struct nb_synced *rec)
+static int nb_status_finish(struct nb_status *st, const struct nb_job *job,
+			    const struct nb_synced *rec, int source_absent)
 {
 	int done = 0, r = 0;
 	pthread_mutex_lock(&st->lock);
 	struct nb_entry *e = nb_status_job_entry(st, job);
 	if (e && nb_kind_is_barrier(e->kind)) {
-		if (e->kind == NB_KIND_RENAME)
+		struct nb_synced src;
+		if (e->kind == NB_KIND_RENAME && source_absent &&
+		    nb_statedb_get_synced(st->db, e->path2, &src) != 0)
+			/* The server had no source to move and we know of
+			 * none: its destination is untouched, and so is our
+			 * record of it. */
+			r = nb_statedb_op_del(st->db, e->seq);
+		else if (e->kind == NB_KIND_RENAME)
 			r = nb_statedb_move_synced(st->db, e->seq, e->path2, e->path);
 		else
 			r = nb_statedb_del_synced(st->db, e->seq, e->path);
@@ -794,6 +802,16 @@ int nb_status_done(struct nb_status *st, const struct nb_job *job, const struct 
 	pthread_cond_broadcast(&st->cond);
 	pthread_mutex_unlock(&st->lock);
 	return done;
+}
+
+int nb_status_done(struct nb_status *st, const struct nb_job *job, const struct nb_synced *rec)
+{
+	return nb_status_finish(st, job, rec, 0);
+}
+
+int nb_status_done_absent(struct nb_status *st, const struct nb_job *job)
+{
+	return nb_status_finish(st, job, NULL, 1);
 }
 
 void nb_status_fail(struct nb_status *st, const struct nb_job *job, int state, const char *error,

@@ -155,6 +155,11 @@ void nb_status_hash_done(struct nb_status *st, const char *path);
  * applied to the synced records and leaves the queue (rec unused):
  * returns 1. */
 int nb_status_done(struct nb_status *st, const struct nb_job *job, const struct nb_synced *rec);
+/* A rename or removal the server found nothing to act on (ENOENT): done
+ * all the same. For a rename whose source we have no record of (an
+ * upload that never got there), the server's destination is untouched,
+ * so our record of it stays. */
+int nb_status_done_absent(struct nb_status *st, const struct nb_job *job);
 /* The job did not complete. state is PENDING (will retry when ready:
  * connection trouble, local change) or ERROR (shown to the user); the
  * entry is not offered again for retry_ms. error may be NULL. */

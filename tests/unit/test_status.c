@@ -520,6 +520,38 @@ static void test_replaced_while_uploading(void **state)
 	assert_int_equal(nb_status_get_doubt(f->st, "doc", &got), 1);
 }
 
+/* The editor pattern cancels the upload of its temporary file by the
+ * rename: the server never had it, and its answer to the rename is
+ * ENOENT. Regression: our record of the destination was dropped, so the
+ * next upload there was based on no file and became a conflict copy. */
+static void test_rename_source_never_there(void **state)
+{
+	struct fx *f = *state;
+	struct nb_job job, m;
+	put(f, "z", NB_KIND_FILE, 4);
+	assert_int_equal(nb_status_touch(f->st, "z.tmp", NB_KIND_FILE), 0);
+	take(f, "z.tmp", &job);
+	assert_int_equal(nb_status_rename(f->st, "z.tmp", "z", 0), 0);
+	assert_ops(f, "m:z<z.tmp,f:z,");
+	nb_status_fail(f->st, &job, NB_STATE_PENDING, NULL, 0); /* cancelled */
+	nb_job_free(&job);
+	take_op(f, NB_KIND_RENAME, "z", "z.tmp", &m);
+	assert_int_equal(nb_status_done_absent(f->st, &m), 1);
+	nb_job_free(&m);
+	assert_int_equal(tag(f, "z"), 4);
+	assert_ops(f, "f:z,");
+	take(f, "z", &job);
+	nb_job_free(&job);
+	/* a replay whose first attempt moved it: the record moves */
+	put(f, "s", NB_KIND_FILE, 6);
+	assert_int_equal(nb_status_rename(f->st, "s", "t", 1), 0);
+	take_op(f, NB_KIND_RENAME, "t", "s", &m);
+	assert_int_equal(nb_status_done_absent(f->st, &m), 1);
+	nb_job_free(&m);
+	assert_int_equal(tag(f, "s"), -1);
+	assert_int_equal(tag(f, "t"), 6);
+}
+
 static void test_md5_and_drop(void **state)
 {
 	struct fx *f = *state;
@@ -1682,6 +1714,7 @@ int main(void)
 		T0(test_hashing_waits),
 		T0(test_doubt),
 		T0(test_replaced_while_uploading),
+		T0(test_rename_source_never_there),
 		T0(test_resolve),
 		T0(test_resolve_chain),
 		T0(test_resolve_rename_back),
