@@ -10,9 +10,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "sync/log.h"
-#include "sync/pathname.h"
-#include "sync/xio.h"
+#include "wire/log.h"
+#include "wire/pathname.h"
+#include "wire/xio.h"
 
 /* Evict down to this share of max once usage passes the high mark, so
  * eviction runs in batches, not on every write. */

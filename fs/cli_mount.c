@@ -23,13 +23,13 @@
 #include "fs/stage.h"
 #include "fs/view.h"
 #include "sync/engine.h"
-#include "sync/err.h"
+#include "wire/err.h"
 #include "sync/hasher.h"
-#include "sync/log.h"
+#include "wire/log.h"
 #include "sync/statedb.h"
 #include "sync/status.h"
 #include "sync/transport.h"
-#include "sync/xio.h"
+#include "wire/xio.h"
 
 /* Listings younger than this are used without asking the server. */
 #define NB_RCACHE_TTL_MS 3000

@@ -11,7 +11,7 @@
 #include "fs/cli.h"
 #include "fs/progress.h"
 #include "fs/xattrs.h"
-#include "sync/xio.h"
+#include "wire/xio.h"
 
 /* Fetch the report; NULL with errno set on failure. Caller frees. */
 static char *nb_status_fetch(const char *mnt)

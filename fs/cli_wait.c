@@ -7,7 +7,7 @@
 
 #include "fs/cli.h"
 #include "fs/xattrs.h"
-#include "sync/xio.h"
+#include "wire/xio.h"
 
 /* Read one attribute as a string; 0 or -errno. */
 static int nb_wait_attr(const char *path, const char *name, char *buf, size_t size)

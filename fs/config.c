@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "sync/err.h"
+#include "wire/err.h"
 
 static const char *nb_config_trim(char *s, size_t *len)
 {

@@ -17,9 +17,9 @@
 #include "fs/ops.h"
 #include "fs/view.h"
 #include "fs/xattrs.h"
-#include "sync/log.h"
-#include "sync/pathname.h"
-#include "sync/xio.h"
+#include "wire/log.h"
+#include "wire/pathname.h"
+#include "wire/xio.h"
 
 /* Tools size their buffers by st_blksize (cp uses max(blksize, 128 KiB)):
  * advertise the largest write FUSE passes in one request, so a copy

@@ -16,8 +16,8 @@
 
 #include "fs/ops.h"
 #include "fs/view.h"
-#include "sync/log.h"
-#include "sync/pathname.h"
+#include "wire/log.h"
+#include "wire/pathname.h"
 
 struct nb_fill {
 	void *buf;

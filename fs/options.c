@@ -10,10 +10,10 @@
 #include <unistd.h>
 
 #include "fs/config.h"
-#include "sync/err.h"
-#include "sync/md5.h"
+#include "wire/err.h"
+#include "wire/md5.h"
 #include "sync/transport.h"
-#include "sync/xio.h"
+#include "wire/xio.h"
 
 void nb_options_init(struct nb_options *o)
 {

@@ -7,10 +7,10 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "sync/err.h"
-#include "sync/log.h"
-#include "sync/pathname.h"
-#include "sync/xio.h"
+#include "wire/err.h"
+#include "wire/log.h"
+#include "wire/pathname.h"
+#include "wire/xio.h"
 
 struct nb_rdir {
 	char *path;

@@ -11,7 +11,7 @@
 #define NB_RCACHE_H
 
 #include "sync/engine.h"
-#include "sync/proto.h"
+#include "wire/proto.h"
 
 struct nb_rcache;
 

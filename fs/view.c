@@ -8,10 +8,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "sync/err.h"
-#include "sync/log.h"
-#include "sync/pathname.h"
-#include "sync/xio.h"
+#include "wire/err.h"
+#include "wire/log.h"
+#include "wire/pathname.h"
+#include "wire/xio.h"
 
 void nb_view_stat_from_attr(struct nb_fs *fs, const struct nb_attr *a, struct stat *st)
 {

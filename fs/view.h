@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 
 #include "fs/fs.h"
-#include "sync/proto.h"
+#include "wire/proto.h"
 
 /* Attributes of wire path wpath. 0 (*staged says where from), -ENOENT. */
 int nb_view_lookup(struct nb_fs *fs, const char *wpath, struct stat *st, int *staged);

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sync/md5.h"
-#include "sync/xio.h"
+#include "wire/md5.h"
+#include "wire/xio.h"
 
 /* Status reports can be long; xattr values are capped by the kernel. */
 #define NB_XATTR_VALUE_MAX 65536

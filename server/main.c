@@ -14,11 +14,11 @@
 #include "server/partial.h"
 #include "server/root.h"
 #include "server/session.h"
-#include "sync/err.h"
-#include "sync/frame.h"
-#include "sync/proto.h"
-#include "sync/log.h"
-#include "sync/xio.h"
+#include "wire/err.h"
+#include "wire/frame.h"
+#include "wire/proto.h"
+#include "wire/log.h"
+#include "wire/xio.h"
 
 static ssize_t nb_fd_read(void *ctx, void *buf, size_t n)
 {

@@ -12,9 +12,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "sync/err.h"
-#include "sync/log.h"
-#include "sync/xio.h"
+#include "wire/err.h"
+#include "wire/log.h"
+#include "wire/xio.h"
 
 #define NB_CONTENT_XATTR "user.nbfs.content"
 #define NB_PARTIAL_FLUSH_STEP (8 * 1024 * 1024)

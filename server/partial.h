@@ -21,7 +21,7 @@
 #include <sys/types.h>
 
 #include "server/root.h"
-#include "sync/md5.h"
+#include "wire/md5.h"
 
 #define NB_PARTIAL_DIR ".nbfs/partial"
 

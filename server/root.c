@@ -5,8 +5,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "sync/pathname.h"
-#include "sync/xio.h"
+#include "wire/pathname.h"
+#include "wire/xio.h"
 
 #define NB_ROOT_DIRFLAGS (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
 

@@ -8,11 +8,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "sync/err.h"
-#include "sync/log.h"
-#include "sync/pathname.h"
-#include "sync/proto.h"
-#include "sync/xio.h"
+#include "wire/err.h"
+#include "wire/log.h"
+#include "wire/pathname.h"
+#include "wire/proto.h"
+#include "wire/xio.h"
 
 void nb_session_init(struct nb_session *s, struct nb_root root, struct nb_stream *out)
 {

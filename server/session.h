@@ -13,8 +13,8 @@
 
 #include "server/partial.h"
 #include "server/root.h"
-#include "sync/buf.h"
-#include "sync/frame.h"
+#include "wire/buf.h"
+#include "wire/frame.h"
 
 struct nb_session {
 	struct nb_root root;

@@ -7,9 +7,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "sync/err.h"
-#include "sync/log.h"
-#include "sync/xio.h"
+#include "wire/err.h"
+#include "wire/log.h"
+#include "wire/xio.h"
 
 struct nb_dl {
 	const struct nb_download *d;

@@ -11,13 +11,13 @@
 #include <unistd.h>
 
 #include "sync/download.h"
-#include "sync/err.h"
+#include "wire/err.h"
 #include "sync/hasher.h"
-#include "sync/log.h"
-#include "sync/pathname.h"
+#include "wire/log.h"
+#include "wire/pathname.h"
 #include "sync/remote.h"
 #include "sync/upload.h"
-#include "sync/xio.h"
+#include "wire/xio.h"
 
 #define NB_BACKOFF_MIN_MS 500
 #define NB_BACKOFF_MAX_MS 30000

@@ -9,7 +9,7 @@
 
 #include <stddef.h>
 
-#include "sync/proto.h"
+#include "wire/proto.h"
 #include "sync/status.h"
 #include "sync/transport.h"
 

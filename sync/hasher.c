@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 
-#include "sync/err.h"
-#include "sync/log.h"
-#include "sync/xio.h"
+#include "wire/err.h"
+#include "wire/log.h"
+#include "wire/xio.h"
 
 #define NB_HASH_STEP (4 * 1024 * 1024)
 

@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sync/err.h"
-#include "sync/log.h"
-#include "sync/xio.h"
+#include "wire/err.h"
+#include "wire/log.h"
+#include "wire/xio.h"
 
 static int nb_remote_send(struct nb_remote *r)
 {

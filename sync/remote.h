@@ -9,8 +9,8 @@
 #ifndef NB_REMOTE_H
 #define NB_REMOTE_H
 
-#include "sync/frame.h"
-#include "sync/proto.h"
+#include "wire/frame.h"
+#include "wire/proto.h"
 #include "sync/transport.h"
 
 struct nb_remote {

@@ -9,7 +9,7 @@
 
 #include <stdint.h>
 
-#include "sync/proto.h"
+#include "wire/proto.h"
 
 /* The offset to send from: offer->offset if it lies within the file and
  * local_prefix_md5 (the MD5 of our first offer->offset bytes) equals the

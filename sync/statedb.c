@@ -6,8 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "sync/err.h"
-#include "sync/log.h"
+#include "wire/err.h"
+#include "wire/log.h"
 
 struct nb_statedb {
 	sqlite3 *db;

@@ -25,7 +25,7 @@
 
 #include <stdint.h>
 
-#include "sync/md5.h"
+#include "wire/md5.h"
 
 /* Operation kinds (also the kind of a synced record: f, d, l). */
 enum nb_kind {

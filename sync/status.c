@@ -10,10 +10,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "sync/err.h"
-#include "sync/log.h"
-#include "sync/pathname.h"
-#include "sync/xio.h"
+#include "wire/err.h"
+#include "wire/log.h"
+#include "wire/pathname.h"
+#include "wire/xio.h"
 
 struct nb_entry {
 	uint64_t id;  /* stable for the entry's life, across renames */

@@ -26,7 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "sync/md5.h"
+#include "wire/md5.h"
 #include "sync/statedb.h"
 
 enum nb_state {

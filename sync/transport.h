@@ -9,7 +9,7 @@
 
 #include <stdint.h>
 
-#include "sync/frame.h"
+#include "wire/frame.h"
 
 struct nb_transport {
 	struct nb_stream stream; /* read/write the server's stdin/stdout */

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "sync/transport.h"
-#include "sync/xio.h"
+#include "wire/xio.h"
 
 struct nb_local {
 	struct nb_transport t;

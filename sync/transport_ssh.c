@@ -16,10 +16,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "sync/err.h"
-#include "sync/log.h"
+#include "wire/err.h"
+#include "wire/log.h"
 #include "sync/transport.h"
-#include "sync/xio.h"
+#include "wire/xio.h"
 
 #define NB_SSH_WINDOW (8 * 1024 * 1024)
 #define NB_SSH_PENDING (64 * 1024)

@@ -3,8 +3,8 @@
 #include <errno.h>
 #include <string.h>
 
-#include "sync/err.h"
-#include "sync/log.h"
+#include "wire/err.h"
+#include "wire/log.h"
 #include "sync/resume.h"
 
 /* Data between checks for changes, early failures and other requests. */

@@ -10,7 +10,7 @@
 
 #include <stdint.h>
 
-#include "sync/md5.h"
+#include "wire/md5.h"
 #include "sync/remote.h"
 
 #define NB_UPLOAD_CHANGED 1

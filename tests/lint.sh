@@ -4,7 +4,7 @@
 set -u
 cd "$(dirname "$0")/.."
 banned='\b(strcpy|strcat|sprintf|vsprintf|gets|atoi|atol|atoll|strtok|tmpnam|mktemp|asctime|ctime|localtime|gmtime|readdir_r)\s*\('
-hits=$(grep -nE "$banned" fs/*.c sync/*.c server/*.c tests/tools/*.c 2>/dev/null | grep -v '// lint-ok')
+hits=$(grep -nE "$banned" fs/*.c sync/*.c wire/*.c server/*.c tests/tools/*.c 2>/dev/null | grep -v '// lint-ok')
 if [ -n "$hits" ]; then
   echo "banned functions used:"
   echo "$hits"

@@ -40,11 +40,11 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "sync/err.h"
-#include "sync/frame.h"
-#include "sync/log.h"
-#include "sync/md5.h"
-#include "sync/proto.h"
+#include "wire/err.h"
+#include "wire/frame.h"
+#include "wire/log.h"
+#include "wire/md5.h"
+#include "wire/proto.h"
 #include "sync/remote.h"
 #include "sync/transport.h"
 

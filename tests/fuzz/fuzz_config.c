@@ -19,7 +19,7 @@
 
 #include "fs/config.h"
 #include "fs/options.h"
-#include "sync/err.h"
+#include "wire/err.h"
 
 static int fz_apply(void *arg, const char *key, const char *value, char *err, size_t errsz)
 {

@@ -42,11 +42,11 @@
 
 #include "server/root.h"
 #include "server/session.h"
-#include "sync/err.h"
-#include "sync/frame.h"
-#include "sync/log.h"
-#include "sync/md5.h"
-#include "sync/proto.h"
+#include "wire/err.h"
+#include "wire/frame.h"
+#include "wire/log.h"
+#include "wire/md5.h"
+#include "wire/proto.h"
 
 #define FZ_OUT_MAX (16u * 1024 * 1024)
 #define FZ_FIXED_MTIME 1700000000

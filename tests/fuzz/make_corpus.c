@@ -26,10 +26,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "sync/buf.h"
-#include "sync/frame.h"
-#include "sync/md5.h"
-#include "sync/proto.h"
+#include "wire/buf.h"
+#include "wire/frame.h"
+#include "wire/md5.h"
+#include "wire/proto.h"
 
 static const char *mc_dir;
 static struct nb_buf mc_out; /* the seed being built */

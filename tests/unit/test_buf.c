@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sync/buf.h"
-#include "sync/err.h"
-#include "sync/frame.h"
+#include "wire/buf.h"
+#include "wire/err.h"
+#include "wire/frame.h"
 
 /* Load raw bytes into a fresh buffer, as if they came off the wire. */
 static void load(struct nb_buf *b, const void *bytes, size_t n, size_t max)

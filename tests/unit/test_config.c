@@ -12,7 +12,7 @@
 
 #include "fs/config.h"
 #include "fs/options.h"
-#include "sync/err.h"
+#include "wire/err.h"
 
 /* Records every setting as "key=[value]\n". */
 struct rec {

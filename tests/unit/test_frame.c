@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sync/buf.h"
-#include "sync/err.h"
-#include "sync/frame.h"
+#include "wire/buf.h"
+#include "wire/err.h"
+#include "wire/frame.h"
 
 /* A test double for nb_stream: hands out `data` at most `chunk` bytes per
  * read, then end of stream (or `err` if set). Writes are appended to

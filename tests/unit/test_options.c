@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "fs/options.h"
-#include "sync/err.h"
+#include "wire/err.h"
 #include "testutil.h"
 
 struct remote_case {

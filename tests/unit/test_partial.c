@@ -16,8 +16,8 @@
 
 #include "server/partial.h"
 #include "server/root.h"
-#include "sync/err.h"
-#include "sync/md5.h"
+#include "wire/err.h"
+#include "wire/md5.h"
 #include "testutil.h"
 
 #define SIZE 5000

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sync/pathname.h"
+#include "wire/pathname.h"
 
 static void check(const char *p, int want)
 {

@@ -11,11 +11,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "sync/buf.h"
-#include "sync/err.h"
-#include "sync/frame.h"
-#include "sync/pathname.h"
-#include "sync/proto.h"
+#include "wire/buf.h"
+#include "wire/err.h"
+#include "wire/frame.h"
+#include "wire/pathname.h"
+#include "wire/proto.h"
 
 #define TX_MAX (NB_FRAME_MAX + NB_FRAME_HDR)
 

@@ -8,8 +8,8 @@
 #include <errno.h>
 #include <string.h>
 
-#include "sync/md5.h"
-#include "sync/proto.h"
+#include "wire/md5.h"
+#include "wire/proto.h"
 #include "sync/resume.h"
 
 /* The "local file". */

@@ -16,10 +16,10 @@
 #include <unistd.h>
 
 #include "server/session.h"
-#include "sync/err.h"
-#include "sync/frame.h"
-#include "sync/md5.h"
-#include "sync/proto.h"
+#include "wire/err.h"
+#include "wire/frame.h"
+#include "wire/md5.h"
+#include "wire/proto.h"
 #include "testutil.h"
 
 /* --- the fixture --- */

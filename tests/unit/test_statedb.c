@@ -14,8 +14,8 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
-#include "sync/err.h"
-#include "sync/log.h"
+#include "wire/err.h"
+#include "wire/log.h"
 #include "sync/statedb.h"
 #include "testutil.h"
 

@@ -11,11 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sync/md5.h"
-#include "sync/pathname.h"
+#include "wire/md5.h"
+#include "wire/pathname.h"
 #include "sync/statedb.h"
 #include "sync/status.h"
-#include "sync/xio.h"
+#include "wire/xio.h"
 #include "testutil.h"
 
 #define BIG_DELAY 60000L

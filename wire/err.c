@@ -1,4 +1,4 @@
-#include "sync/err.h"
+#include "wire/err.h"
 
 #include <errno.h>
 #include <string.h>

@@ -1,4 +1,4 @@
-#include "sync/log.h"
+#include "wire/log.h"
 
 #include <pthread.h>
 #include <stdarg.h>

@@ -14,9 +14,9 @@
 
 #include <stdint.h>
 
-#include "sync/buf.h"
-#include "sync/frame.h"
-#include "sync/md5.h"
+#include "wire/buf.h"
+#include "wire/frame.h"
+#include "wire/md5.h"
 
 #define NB_PROTO_MAGIC "nbfs"
 #define NB_PROTO_VERSION 1

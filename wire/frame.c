@@ -1,8 +1,8 @@
-#include "sync/frame.h"
+#include "wire/frame.h"
 
 #include <string.h>
 
-#include "sync/err.h"
+#include "wire/err.h"
 
 /* Window large enough for one maximal frame plus a read chunk. */
 #define NB_FRAME_WINDOW (NB_FRAME_MAX + NB_FRAME_HDR + 256 * 1024)

@@ -1,10 +1,10 @@
-#include "sync/buf.h"
+#include "wire/buf.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "sync/err.h"
+#include "wire/err.h"
 
 void nb_buf_init(struct nb_buf *b, size_t max)
 {

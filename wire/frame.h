@@ -13,7 +13,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "sync/buf.h"
+#include "wire/buf.h"
 
 #define NB_FRAME_MAX (1024 * 1024 + 1024)
 #define NB_FRAME_HDR 5

@@ -1,12 +1,12 @@
-#include "sync/proto.h"
+#include "wire/proto.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
-#include "sync/err.h"
-#include "sync/pathname.h"
+#include "wire/err.h"
+#include "wire/pathname.h"
 
 const char *nb_msg_name(uint8_t type)
 {

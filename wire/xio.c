@@ -1,4 +1,4 @@
-#include "sync/xio.h"
+#include "wire/xio.h"
 
 #include <errno.h>
 #include <fcntl.h>

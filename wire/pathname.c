@@ -1,4 +1,4 @@
-#include "sync/pathname.h"
+#include "wire/pathname.h"
 
 #include <errno.h>
 #include <string.h>

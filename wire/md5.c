@@ -1,11 +1,11 @@
-#include "sync/md5.h"
+#include "wire/md5.h"
 
 #include <errno.h>
 #include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "sync/xio.h"
+#include "wire/xio.h"
 
 int nb_md5_init(struct nb_md5 *m)
 {
