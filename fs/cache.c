@@ -34,8 +34,7 @@ struct nb_cache {
 	int stage_fd;
 	struct nb_lru *lru[NB_LRU_BUCKETS];
 	uint64_t tick;
-	struct nb_statedb *db;
-	struct nb_status *st;
+	struct nb_core *core;
 	uint64_t max;
 	long wait_ms;
 	pthread_mutex_t lock;
@@ -109,21 +108,6 @@ static void nb_cache_cond_init(pthread_cond_t *cond)
 	pthread_condattr_destroy(&ca);
 }
 
-/* A staged file the server holds exactly as staged, with nothing queued:
- * a candidate for eviction. */
-static int nb_cache_clean(struct nb_cache *c, const char *path, const struct stat *st)
-{
-	struct nb_synced rec;
-	struct nb_status_view v;
-	if (nb_status_get(c->st, path, &v) == 0)
-		return 0;
-	if (nb_statedb_get_synced(c->db, path, &rec) != 0 || rec.kind != NB_KIND_FILE)
-		return 0;
-	int64_t mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
-	return rec.size == (uint64_t)st->st_size && rec.mtime_ns == mtime_ns &&
-	       !nb_statedb_conflict_has(c->db, path);
-}
-
 /* Walk the staging area: total the file sizes; with w->v collect the
  * clean files. */
 static void nb_cache_walk(struct nb_walk *w, const char *dir, int collect)
@@ -158,7 +142,7 @@ static void nb_cache_walk(struct nb_walk *w, const char *dir, int collect)
 		if (!S_ISREG(st.st_mode))
 			continue;
 		w->total += (uint64_t)st.st_size;
-		if (!collect || !nb_cache_clean(w->c, path, &st))
+		if (!collect || !nb_core_is_clean(w->c->core, path, &st))
 			continue;
 		if (w->n == w->cap) {
 			size_t cap = w->cap ? w->cap * 2 : 256;
@@ -193,15 +177,14 @@ static int nb_victim_cmp(const void *a, const void *b)
 	return 0;
 }
 
-int nb_cache_new(int stage_fd, struct nb_statedb *db, struct nb_status *st, uint64_t max,
-		 long wait_ms, struct nb_cache **out)
+int nb_cache_new(int stage_fd, struct nb_core *core, uint64_t max, long wait_ms,
+		 struct nb_cache **out)
 {
 	struct nb_cache *c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
 	c->stage_fd = stage_fd;
-	c->db = db;
-	c->st = st;
+	c->core = core;
 	c->max = max;
 	c->wait_ms = wait_ms;
 	pthread_mutex_init(&c->lock, NULL);
@@ -211,6 +194,13 @@ int nb_cache_new(int stage_fd, struct nb_statedb *db, struct nb_status *st, uint
 	c->used = (int64_t)w.total;
 	*out = c;
 	return 0;
+}
+
+/* nb_core_evict's remover: runs under the queue's lock. */
+static int nb_cache_unlink(void *arg, const char *path)
+{
+	struct nb_cache *c = arg;
+	return unlinkat(c->stage_fd, path, 0) == 0 ? 0 : -errno;
 }
 
 uint64_t nb_cache_evict(struct nb_cache *c, uint64_t target)
@@ -224,7 +214,7 @@ uint64_t nb_cache_evict(struct nb_cache *c, uint64_t target)
 	if (w.n) /* qsort(NULL, 0) is undefined */
 		qsort(w.v, w.n, sizeof(*w.v), nb_victim_cmp);
 	for (size_t i = 0; i < w.n; i++) {
-		if (w.total - freed > target && nb_status_evict(c->st, c->stage_fd, w.v[i].path) == 0) {
+		if (w.total - freed > target && nb_core_evict(c->core, w.v[i].path, nb_cache_unlink, c) == 0) {
 			freed += w.v[i].size;
 			pthread_mutex_lock(&c->lock);
 			nb_lru_forget(c, w.v[i].path);

@@ -13,15 +13,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "sync/statedb.h"
-#include "sync/status.h"
+#include "sync/core.h"
 
 struct nb_cache;
 
 /* max 0: no limit (usage is still counted for `nbfs status`). Measures
  * the staging area once. */
-int nb_cache_new(int stage_fd, struct nb_statedb *db, struct nb_status *st, uint64_t max,
-		 long wait_ms, struct nb_cache **out);
+int nb_cache_new(int stage_fd, struct nb_core *core, uint64_t max, long wait_ms,
+		 struct nb_cache **out);
 /* Start the evictor thread (after going to the background). */
 int nb_cache_start(struct nb_cache *c);
 void nb_cache_free(struct nb_cache *c);

@@ -22,13 +22,10 @@
 #include "fs/rcache.h"
 #include "fs/stage.h"
 #include "fs/view.h"
-#include "sync/engine.h"
-#include "wire/err.h"
-#include "sync/hasher.h"
-#include "wire/log.h"
-#include "sync/statedb.h"
-#include "sync/status.h"
+#include "sync/core.h"
 #include "sync/transport.h"
+#include "wire/err.h"
+#include "wire/log.h"
 #include "wire/xio.h"
 
 /* Listings younger than this are used without asking the server. */
@@ -153,7 +150,6 @@ static int nb_lock_cache(const char *cache)
 
 struct nb_mount {
 	struct nb_cmdline c;
-	struct nb_engine_config ecfg;
 	struct nb_fs fs;
 	int lock_fd;
 	int fetch_fd;
@@ -165,8 +161,7 @@ static void nb_mount_free(struct nb_mount *m)
 {
 	nb_cache_free(m->fs.cache);
 	nb_rcache_free(m->fs.rc);
-	nb_status_free(m->fs.st);
-	nb_statedb_close(m->fs.db);
+	nb_core_close(m->fs.core);
 	nb_xio_close(m->fs.stage_fd);
 	nb_xio_close(m->fetch_fd);
 	nb_xio_close(m->lock_fd);
@@ -201,11 +196,6 @@ static int nb_mount_prepare(struct nb_mount *m)
 			fprintf(stderr, "nbfs: cache %s: %s\n", o->cache, nb_strerror(m->lock_fd));
 		return 1;
 	}
-	snprintf(path, sizeof(path), "%s/state.db", o->cache);
-	if (nb_statedb_open(path, &m->fs.db) != 0) {
-		fprintf(stderr, "nbfs: cannot open the state database %s\n", path);
-		return 1;
-	}
 	if ((m->fs.stage_fd = nb_stage_open(o->cache)) < 0) {
 		fprintf(stderr, "nbfs: staging area in %s: %s\n", o->cache, nb_strerror(m->fs.stage_fd));
 		return 1;
@@ -216,9 +206,31 @@ static int nb_mount_prepare(struct nb_mount *m)
 		fprintf(stderr, "nbfs: download area %s: %s\n", path, strerror(errno));
 		return 1;
 	}
-	if (nb_status_new(m->fs.db, o->delay_ms, &m->fs.st) != 0 || nb_status_load(m->fs.st) != 0 ||
-	    nb_stage_scan(m->fs.stage_fd, m->fs.db, m->fs.st) < 0) {
-		fprintf(stderr, "nbfs: cannot load the sync queue from %s\n", o->cache);
+	snprintf(path, sizeof(path), "%s/state.db", o->cache);
+	struct nb_core_config cc = {
+		.db_path = path,
+		.stage_fd = m->fs.stage_fd,
+		.fetch_fd = m->fetch_fd,
+		.delay_ms = o->delay_ms,
+		.local = o->local,
+		.ssh = {
+			.host = o->host,
+			.port = o->port ? o->port : o->host_port,
+			.user = o->user,
+			.identity = o->identity,
+			.known_hosts = o->known_hosts,
+			.accept_new_host = o->accept_new_host,
+			.timeout_ms = (int)o->timeout_ms,
+		},
+		.remote_dir = o->dir,
+		.server_cmd = o->server,
+		.server_args = o->server_args,
+		.on_event = nb_view_on_event,
+		.on_event_arg = &m->fs,
+	};
+	if (nb_core_open(&cc, &m->fs.core) != 0) {
+		fprintf(stderr, "nbfs: cannot load the sync state (queue and records) from %s: see %s\n",
+			path, o->foreground ? "the messages above" : "its nbfs.log");
 		return 1;
 	}
 	if (nb_rcache_new(NULL, NB_RCACHE_TTL_MS, NB_RCACHE_WAIT_MS, &m->fs.rc) != 0)
@@ -232,8 +244,7 @@ static int nb_mount_prepare(struct nb_mount *m)
 				    ? (uint64_t)sv.f_bavail * sv.f_frsize / 4 * 3
 				    : 0;
 	}
-	if (nb_cache_new(m->fs.stage_fd, m->fs.db, m->fs.st, cache_max, NB_CACHE_WAIT_MS,
-			 &m->fs.cache) != 0)
+	if (nb_cache_new(m->fs.stage_fd, m->fs.core, cache_max, NB_CACHE_WAIT_MS, &m->fs.cache) != 0)
 		return 1;
 	if (cache_max && nb_cache_used(m->fs.cache) > cache_max)
 		fprintf(stderr, "nbfs: note: the cache holds %llu bytes, more than cache_max; synced "
@@ -242,30 +253,13 @@ static int nb_mount_prepare(struct nb_mount *m)
 	m->fs.uid = getuid();
 	m->fs.gid = getgid();
 
-	struct nb_engine_config *e = &m->ecfg;
-	e->local = o->local;
-	e->remote_dir = o->dir;
-	e->server_cmd = o->server;
-	e->server_args = o->server_args;
-	e->stage_fd = m->fs.stage_fd;
-	e->fetch_dirfd = m->fetch_fd;
-	e->db = m->fs.db;
-	e->on_remote = nb_view_on_remote;
-	e->on_remote_arg = &m->fs;
-	e->ssh.host = o->host;
-	e->ssh.port = o->port ? o->port : o->host_port;
-	e->ssh.user = o->user;
-	e->ssh.identity = o->identity;
-	e->ssh.known_hosts = o->known_hosts;
-	e->ssh.accept_new_host = o->accept_new_host;
-	e->ssh.timeout_ms = (int)o->timeout_ms;
 	if (!o->local && nb_transport_ssh_global_init() != 0) {
 		fprintf(stderr, "nbfs: cannot initialise libssh2\n");
 		return 1;
 	}
 	/* Check the server now, while we can still tell the user. */
-	r = nb_engine_probe(e, err, sizeof(err));
-	if (r != 0 && nb_engine_is_fatal(r)) {
+	r = nb_core_probe(m->fs.core, err, sizeof(err));
+	if (r != 0 && nb_core_is_fatal(r)) {
 		fprintf(stderr, "nbfs: %s\n", err);
 		return 1;
 	}
@@ -274,7 +268,7 @@ static int nb_mount_prepare(struct nb_mount *m)
 			"nbfs: warning: the server is not reachable now (%s); mounting anyway: "
 			"writes are kept locally and synced when it is back\n",
 			err);
-	size_t pending = nb_status_count(m->fs.st);
+	size_t pending = nb_core_count(m->fs.core);
 	if (pending)
 		fprintf(stderr, "nbfs: %zu paths from an earlier mount are waiting to sync\n", pending);
 	return 0;
@@ -328,18 +322,13 @@ int nb_cli_mount(int argc, char **argv)
 	struct fuse_session *se = fuse_get_session(m.fuse);
 	if (fuse_set_signal_handlers(se) != 0)
 		goto out_unmount;
-	struct nb_engine *engine = NULL;
-	if (nb_engine_start(&m.ecfg, m.fs.st, &engine) != 0) {
+	if (nb_core_start(m.fs.core) != 0) {
 		nb_err("cannot start the sync thread");
 		goto out_signals;
 	}
-	m.fs.engine = engine;
 	if (nb_cache_start(m.fs.cache) != 0)
 		nb_warn("no cache evictor: the cache will not shrink by itself");
-	struct nb_hasher *hasher = NULL;
-	if (nb_hasher_start(m.fs.stage_fd, m.fs.st, &hasher) != 0)
-		nb_warn("no background hasher: files are hashed just before upload");
-	nb_rcache_set_engine(m.fs.rc, engine);
+	nb_rcache_set_core(m.fs.rc, m.fs.core);
 	nb_info("mounted %s on %s (cache %s)", m.c.o.remote, m.c.o.mountpoint, m.c.o.cache);
 	if (m.c.single_thread) {
 		rc = fuse_loop(m.fuse) == 0 ? 0 : 1;
@@ -347,12 +336,9 @@ int nb_cli_mount(int argc, char **argv)
 		struct fuse_loop_config lc = {.clone_fd = 0, .max_idle_threads = 10};
 		rc = fuse_loop_mt(m.fuse, &lc) == 0 ? 0 : 1;
 	}
-	nb_info("unmounting; %zu paths still to sync", nb_status_count(m.fs.st));
-	nb_rcache_set_engine(m.fs.rc, NULL);
-	nb_hasher_stop(hasher);
-	nb_engine_stop(engine);
-	m.fs.engine = NULL;
-	nb_statedb_flush(m.fs.db);
+	nb_info("unmounting; %zu paths still to sync", nb_core_count(m.fs.core));
+	nb_rcache_set_core(m.fs.rc, NULL);
+	nb_core_stop(m.fs.core);
 out_signals:
 	fuse_remove_signal_handlers(se);
 out_unmount:

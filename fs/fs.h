@@ -10,16 +10,12 @@
 
 #include "fs/cache.h"
 #include "fs/rcache.h"
-#include "sync/engine.h"
-#include "sync/statedb.h"
-#include "sync/status.h"
+#include "sync/core.h"
 
 struct nb_fs {
-	int stage_fd;             /* <cache>/stage */
-	struct nb_statedb *db;
-	struct nb_status *st;
+	int stage_fd;           /* <cache>/stage */
+	struct nb_core *core;   /* all sync state */
 	struct nb_rcache *rc;
-	struct nb_engine *engine; /* NULL until the sync thread starts */
 	struct nb_cache *cache;
 	uid_t uid;
 	gid_t gid;

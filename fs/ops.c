@@ -91,7 +91,7 @@ static int nb_open_staged(struct nb_fs *fs, const char *wpath, int flags, mode_t
 		return -ENOMEM;
 	}
 	/* On record before the first byte changes (O_TRUNC included). */
-	if (writer && nb_status_writer_open_id(fs->st, wpath, &h->entry) != 0) {
+	if (writer && nb_core_writer_open(fs->core, wpath, &h->entry) != 0) {
 		free(h->wpath);
 		free(h);
 		return -EIO;
@@ -100,13 +100,11 @@ static int nb_open_staged(struct nb_fs *fs, const char *wpath, int flags, mode_t
 	if (h->fd < 0) {
 		int e = -errno;
 		if (writer)
-			nb_status_writer_close_id(fs->st, h->entry);
+			nb_core_writer_close(fs->core, h->entry);
 		free(h->wpath);
 		free(h);
 		return e;
 	}
-	if (writer)
-		nb_statedb_conflict_del(fs->db, wpath); /* edited: no longer a bare conflict copy */
 	struct stat st;
 	if (fstat(h->fd, &st) == 0)
 		h->size = (uint64_t)st.st_size;
@@ -124,7 +122,7 @@ static int nb_handle_touch(struct nb_fs *fs, struct nb_handle *h)
 {
 	if (h->writer)
 		return 0;
-	return nb_status_touch(fs->st, h->wpath, NB_KIND_FILE);
+	return nb_core_touch(fs->core, h->wpath, NB_KIND_FILE);
 }
 
 static int nb_is_writer(int flags)
@@ -160,7 +158,7 @@ static int nb_hold(struct nb_fs *fs, const char *wpath, int truncating, int *cre
 	if (truncating) {
 		struct nb_attr a;
 		if (nb_view_remote(fs, wpath, &a, NULL, 0) == 0)
-			nb_status_set_base(fs->st, wpath, a.size, a.mtime_s, a.mtime_ns);
+			nb_core_replacing(fs->core, wpath, &a);
 		if ((r = nb_view_ensure_parents(fs, wpath)) != 0)
 			return r;
 		int fd = openat(fs->stage_fd, wpath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
@@ -233,7 +231,7 @@ static int nb_op_release(const char *path, struct fuse_file_info *fi)
 	struct nb_handle *h = nb_handle(fi);
 	nb_xio_close(h->fd);
 	if (h->writer)
-		nb_status_writer_close_id(fs->st, h->entry);
+		nb_core_writer_close(fs->core, h->entry);
 	free(h->wpath);
 	free(h);
 	return 0;
@@ -245,7 +243,7 @@ static int nb_op_fsync(const char *path, int datasync, struct fuse_file_info *fi
 	struct nb_fs *fs = nb_ops_fs();
 	int fd = nb_handle(fi)->fd;
 	int r = datasync ? (fdatasync(fd) == 0 ? 0 : -errno) : nb_xio_fsync(fd);
-	if (r == 0 && nb_statedb_flush(fs->db) != 0)
+	if (r == 0 && nb_core_flush(fs->core) != 0)
 		r = -EIO;
 	return r;
 }
@@ -280,16 +278,14 @@ static int nb_meta_change(struct nb_fs *fs, const char *wpath,
 		return r;
 	}
 	int kind = S_ISDIR(st.st_mode) ? NB_KIND_DIR : NB_KIND_FILE;
-	if (nb_status_touch(fs->st, wpath, kind) != 0)
+	if (nb_core_touch(fs->core, wpath, kind) != 0)
 		return -EIO;
-	nb_statedb_conflict_del(fs->db, wpath);
 	if (apply(fs->stage_fd, wpath[0] ? wpath : ".", arg) != 0)
 		return -errno;
 	/* Queued before the change (so a crash cannot lose it) and touched
 	 * again after it: a job that read the old state in between sees a
 	 * new generation and goes again. */
-	nb_status_touch(fs->st, wpath, kind);
-	return 0;
+	return nb_core_touch(fs->core, wpath, kind) == 0 ? 0 : -EIO;
 }
 
 static int nb_apply_chmod(int dirfd, const char *rel, const void *arg)
@@ -306,8 +302,8 @@ static int nb_op_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
 			return -EIO;
 		if (fchmod(nb_file_handle(fi)->fd, mode & 07777) != 0)
 			return -errno;
-		nb_handle_touch(fs, nb_file_handle(fi)); /* see nb_meta_change */
-		return 0;
+		/* see nb_meta_change */
+		return nb_handle_touch(fs, nb_file_handle(fi)) == 0 ? 0 : -EIO;
 	}
 	return wpath ? nb_meta_change(fs, wpath, nb_apply_chmod, &mode) : -ENOENT;
 }
@@ -326,8 +322,8 @@ static int nb_op_utimens(const char *path, const struct timespec tv[2], struct f
 			return -EIO;
 		if (futimens(nb_file_handle(fi)->fd, tv) != 0)
 			return -errno;
-		nb_handle_touch(fs, nb_file_handle(fi)); /* see nb_meta_change */
-		return 0;
+		/* see nb_meta_change */
+		return nb_handle_touch(fs, nb_file_handle(fi)) == 0 ? 0 : -EIO;
 	}
 	if (wpath) {
 		struct stat st;

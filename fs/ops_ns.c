@@ -2,7 +2,7 @@
  * The FUSE namespace operations: listing, mkdir, unlink, rmdir, rename,
  * symlink. Each completes on the staged tree at local speed and queues
  * what the server must do, durably, before it returns; the queue keeps
- * them in order (see sync/status.h).
+ * them in order (see sync/core.h).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -86,7 +86,7 @@ int nb_op_mkdir(const char *path, mode_t mode)
 	/* New here: nothing below it on the server yet, so lookups inside
 	 * (cp -r fills it at once) need not ask. */
 	nb_rcache_set_empty(fs->rc, wpath);
-	if (nb_status_touch(fs->st, wpath, NB_KIND_DIR) != 0) {
+	if (nb_core_touch(fs->core, wpath, NB_KIND_DIR) != 0) {
 		unlinkat(fs->stage_fd, wpath, AT_REMOVEDIR);
 		return -EIO;
 	}
@@ -117,8 +117,7 @@ int nb_op_unlink(const char *path)
 		return -errno;
 	if (staged && S_ISREG(st.st_mode))
 		nb_cache_add(fs->cache, -(int64_t)st.st_size);
-	nb_statedb_conflict_del(fs->db, wpath);
-	return nb_status_remove(fs->st, wpath, 0, on_server) == 0 ? 0 : -EIO;
+	return nb_core_removed(fs->core, wpath, 0, on_server) == 0 ? 0 : -EIO;
 }
 
 /* Remove libfuse's .fuse_hidden files from a staged directory about to
@@ -179,7 +178,7 @@ int nb_op_rmdir(const char *path)
 		nb_purge_hidden(fs, wpath);
 	if (staged && unlinkat(fs->stage_fd, wpath, AT_REMOVEDIR) != 0)
 		return -errno;
-	return nb_status_remove(fs->st, wpath, 1, on_server) == 0 ? 0 : -EIO;
+	return nb_core_removed(fs->core, wpath, 1, on_server) == 0 ? 0 : -EIO;
 }
 
 int nb_op_rename(const char *from, const char *to, unsigned int flags)
@@ -198,8 +197,7 @@ int nb_op_rename(const char *from, const char *to, unsigned int flags)
 		int on_server = nb_view_on_server(fs, wfrom, fstaged);
 		if (renameat(fs->stage_fd, wfrom, fs->stage_fd, wto) != 0)
 			return -errno;
-		nb_statedb_conflict_del(fs->db, wfrom);
-		return nb_status_remove(fs->st, wfrom, 0, on_server) == 0 ? 0 : -EIO;
+		return nb_core_removed(fs->core, wfrom, 0, on_server) == 0 ? 0 : -EIO;
 	}
 	if ((r = nb_ops_check_new(wto)) != 0)
 		return r;
@@ -230,7 +228,7 @@ int nb_op_rename(const char *from, const char *to, unsigned int flags)
 	struct nb_attr a;
 	if (exists && !from_on_server && S_ISREG(stt.st_mode) &&
 	    nb_view_remote(fs, wto, &a, NULL, 0) == 0)
-		nb_status_set_base(fs->st, wto, a.size, a.mtime_s, a.mtime_ns);
+		nb_core_replacing(fs->core, wto, &a);
 	if (exists && tstaged && S_ISREG(stt.st_mode))
 		nb_cache_add(fs->cache, -(int64_t)stt.st_size); /* replaced */
 	if (fstaged) {
@@ -241,9 +239,7 @@ int nb_op_rename(const char *from, const char *to, unsigned int flags)
 		if (unlinkat(fs->stage_fd, wto, S_ISDIR(stt.st_mode) ? AT_REMOVEDIR : 0) != 0)
 			return -errno;
 	}
-	nb_statedb_conflict_del(fs->db, wfrom);
-	nb_statedb_conflict_del(fs->db, wto);
-	return nb_status_rename(fs->st, wfrom, wto, from_on_server) == 0 ? 0 : -EIO;
+	return nb_core_renamed(fs->core, wfrom, wto, from_on_server) == 0 ? 0 : -EIO;
 }
 
 int nb_op_symlink(const char *target, const char *path)
@@ -262,7 +258,7 @@ int nb_op_symlink(const char *target, const char *path)
 		return r;
 	if (symlinkat(target, fs->stage_fd, wpath) != 0)
 		return -errno;
-	if (nb_status_touch(fs->st, wpath, NB_KIND_SYMLINK) != 0) {
+	if (nb_core_touch(fs->core, wpath, NB_KIND_SYMLINK) != 0) {
 		unlinkat(fs->stage_fd, wpath, 0);
 		return -EIO;
 	}
@@ -283,7 +279,7 @@ int nb_op_readlink(const char *path, char *buf, size_t size)
 	if (errno != ENOENT)
 		return -errno;
 	char rpath[NB_PATH_MAX + 1];
-	int r = nb_status_resolve(fs->st, wpath, rpath, sizeof(rpath));
+	int r = nb_core_resolve(fs->core, wpath, rpath, sizeof(rpath));
 	if (r != 0)
 		return r;
 	r = nb_rcache_readlink(fs->rc, rpath, buf, size);

@@ -25,13 +25,13 @@ struct nb_rdir {
 struct nb_rcache {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	struct nb_engine *engine;
+	struct nb_core *core;
 	long ttl_ms, wait_ms;
 	struct nb_rdir *dirs; /* a list: the working set is small */
 	size_t ndirs;
 };
 
-int nb_rcache_new(struct nb_engine *engine, long ttl_ms, long wait_ms, struct nb_rcache **out)
+int nb_rcache_new(struct nb_core *core, long ttl_ms, long wait_ms, struct nb_rcache **out)
 {
 	struct nb_rcache *rc = calloc(1, sizeof(*rc));
 	if (!rc)
@@ -42,7 +42,7 @@ int nb_rcache_new(struct nb_engine *engine, long ttl_ms, long wait_ms, struct nb
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&rc->cond, &ca);
 	pthread_condattr_destroy(&ca);
-	rc->engine = engine;
+	rc->core = core;
 	rc->ttl_ms = ttl_ms;
 	rc->wait_ms = wait_ms;
 	*out = rc;
@@ -72,10 +72,10 @@ void nb_rcache_free(struct nb_rcache *rc)
 	free(rc);
 }
 
-void nb_rcache_set_engine(struct nb_rcache *rc, struct nb_engine *engine)
+void nb_rcache_set_core(struct nb_rcache *rc, struct nb_core *core)
 {
 	pthread_mutex_lock(&rc->lock);
-	rc->engine = engine;
+	rc->core = core;
 	pthread_mutex_unlock(&rc->lock);
 }
 
@@ -150,11 +150,11 @@ static void nb_rcache_refresh(struct nb_rcache *rc, struct nb_rdir *d)
 	if (d->valid && now - d->fetched_ms < rc->ttl_ms)
 		return;
 	d->refs++; /* d stays in the list while we drop the lock */
-	if (!d->fetching && rc->engine && (!d->fetched_ms || now - d->fetched_ms >= rc->ttl_ms)) {
+	if (!d->fetching && rc->core && (!d->fetched_ms || now - d->fetched_ms >= rc->ttl_ms)) {
 		d->fetching = 1;
 		char *path = strdup(d->path);
 		pthread_mutex_unlock(&rc->lock);
-		int r = path ? nb_engine_list_async(rc->engine, path, nb_rcache_done, rc) : -ENOMEM;
+		int r = path ? nb_core_list_async(rc->core, path, nb_rcache_done, rc) : -ENOMEM;
 		pthread_mutex_lock(&rc->lock);
 		free(path);
 		if (r != 0) {

@@ -10,15 +10,16 @@
 #ifndef NB_RCACHE_H
 #define NB_RCACHE_H
 
-#include "sync/engine.h"
+#include "sync/core.h"
 #include "wire/proto.h"
 
 struct nb_rcache;
 
-int nb_rcache_new(struct nb_engine *engine, long ttl_ms, long wait_ms, struct nb_rcache **out);
+/* Listings are asked of core (NULL: none until nb_rcache_set_core). */
+int nb_rcache_new(struct nb_core *core, long ttl_ms, long wait_ms, struct nb_rcache **out);
 void nb_rcache_free(struct nb_rcache *rc);
-/* The engine may be attached after creation (it starts after mounting). */
-void nb_rcache_set_engine(struct nb_rcache *rc, struct nb_engine *engine);
+/* Attach the core once its sync thread runs, detach it before it stops. */
+void nb_rcache_set_core(struct nb_rcache *rc, struct nb_core *core);
 
 /* Attributes of dir/name on the server: 0, or -ENOENT. a->link is
  * always NULL (see nb_rcache_readlink). */

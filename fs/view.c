@@ -3,7 +3,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -36,7 +35,7 @@ int nb_view_remote(struct nb_fs *fs, const char *wpath, struct nb_attr *a, char 
 		rpath = buf;
 		rsz = sizeof(buf);
 	}
-	int r = nb_status_resolve(fs->st, wpath, rpath, rsz);
+	int r = nb_core_resolve(fs->core, wpath, rpath, rsz);
 	if (r != 0)
 		return r;
 	if (!rpath[0]) { /* the root always exists */
@@ -65,15 +64,9 @@ int nb_view_lookup(struct nb_fs *fs, const char *wpath, struct stat *st, int *st
 
 int nb_view_on_server(struct nb_fs *fs, const char *wpath, int staged)
 {
-	struct nb_synced rec;
 	struct nb_attr a;
-	char rpath[NB_PATH_MAX + 1];
-	if (!staged)
+	if (!staged || nb_core_known_on_server(fs->core, wpath))
 		return 1;
-	if (nb_statedb_get_synced(fs->db, wpath, &rec) == 0)
-		return 1;
-	if (nb_status_resolve(fs->st, wpath, rpath, sizeof(rpath)) == 0 && strcmp(rpath, wpath) != 0)
-		return 1; /* renamed here from a name the server holds */
 	return nb_view_remote(fs, wpath, &a, NULL, 0) == 0;
 }
 
@@ -136,7 +129,7 @@ static int nb_view_list_remote(void *arg, const char *name, const struct nb_attr
 	if (nb_view_join(local, c->wpath, name) != 0 || nb_view_join(want, c->rpath, name) != 0)
 		return 0;
 	/* Shown only if this local name still maps to this remote entry. */
-	if (nb_status_resolve(c->fs->st, local, got, sizeof(got)) == 0 && strcmp(got, want) == 0)
+	if (nb_core_resolve(c->fs->core, local, got, sizeof(got)) == 0 && strcmp(got, want) == 0)
 		nb_names_add(c->ns, name);
 	return 0;
 }
@@ -171,10 +164,10 @@ int nb_view_list(struct nb_fs *fs, const char *wpath, int (*fn)(void *arg, const
 	} else if (errno != ENOENT) {
 		return -errno;
 	}
-	if (nb_status_resolve(fs->st, wpath, rpath, sizeof(rpath)) == 0) {
+	if (nb_core_resolve(fs->core, wpath, rpath, sizeof(rpath)) == 0) {
 		struct nb_list_ctx c = {fs, wpath, rpath, &ns};
 		nb_rcache_list(fs->rc, rpath, nb_view_list_remote, &c);
-		nb_status_renamed_into(fs->st, wpath, nb_view_list_renamed, &c);
+		nb_core_renamed_into(fs->core, wpath, nb_view_list_renamed, &c);
 	}
 	int r = ns.err;
 	if (ns.n)
@@ -213,35 +206,14 @@ int nb_view_ensure_parents(struct nb_fs *fs, const char *wpath)
 				return -ENOTDIR;
 			if (mkdirat(fs->stage_fd, dir, a.mode & 07777) != 0 && errno != EEXIST)
 				return -errno;
-			struct nb_synced rec = {.kind = NB_KIND_DIR};
-			struct nb_status_view v;
-			if (strcmp(rpath, dir) == 0 && nb_status_get(fs->st, dir, &v) != 0)
-				nb_statedb_set_synced(fs->db, -1, dir, &rec);
+			if (strcmp(rpath, dir) == 0)
+				nb_core_mirrored_dir(fs->core, dir);
 		} else if (!S_ISDIR(st.st_mode)) {
 			return -ENOTDIR;
 		}
 		dir[i] = save;
 	}
 	return 0;
-}
-
-/* How long a reader waits for a download through connection trouble. */
-#define NB_FETCH_PATIENCE_MS 60000
-
-struct nb_fetch_wait {
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	int done, r;
-};
-
-static void nb_view_fetch_done(void *arg, int r)
-{
-	struct nb_fetch_wait *w = arg;
-	pthread_mutex_lock(&w->lock);
-	w->r = r;
-	w->done = 1;
-	pthread_cond_signal(&w->cond);
-	pthread_mutex_unlock(&w->lock);
 }
 
 int nb_view_fetch(struct nb_fs *fs, const char *wpath)
@@ -255,46 +227,12 @@ int nb_view_fetch(struct nb_fs *fs, const char *wpath)
 		return -EINVAL;
 	if ((r = nb_view_ensure_parents(fs, wpath)) != 0)
 		return r;
-	if (!fs->engine) {
-		nb_warn("%s: not held locally and the sync thread is not running", wpath);
+	if (nb_core_fetch(fs->core, rpath, wpath) != 0)
 		return -EIO;
-	}
-	/* A link that drops mid-download is reconnected by the sync thread
-	 * and the download resumes where it stopped; the reader just waits,
-	 * up to NB_FETCH_PATIENCE_MS of trouble in a row. */
-	long long deadline = nb_xio_now_ms() + NB_FETCH_PATIENCE_MS;
-	for (;;) {
-		struct nb_fetch_wait w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
-		r = nb_engine_fetch_async(fs->engine, rpath, wpath, nb_view_fetch_done, &w);
-		if (r == 0) {
-			/* The sync thread always answers (NB_E_OFFLINE if the
-			 * link goes), and each transfer step has a timeout. */
-			pthread_mutex_lock(&w.lock);
-			while (!w.done)
-				pthread_cond_wait(&w.cond, &w.lock);
-			pthread_mutex_unlock(&w.lock);
-			r = w.r;
-		}
-		pthread_mutex_destroy(&w.lock);
-		pthread_cond_destroy(&w.cond);
-		if (r == 0) {
-			struct stat st;
-			if (fstatat(fs->stage_fd, wpath, &st, AT_SYMLINK_NOFOLLOW) == 0)
-				nb_cache_add(fs->cache, st.st_size);
-			return 0;
-		}
-		if (r == -EEXIST) /* a local copy appeared and wins */
-			return 0;
-		/* The server's file changing under the transfer (-EAGAIN, an
-		 * MD5 mismatch) is worth another go too. */
-		int again = nb_err_is_transient(r) || r == -EAGAIN || r == NB_E_MD5;
-		if (!again || nb_xio_now_ms() >= deadline)
-			break;
-		nb_info("%s: fetch interrupted (%s); resuming", wpath, nb_strerror(r));
-		nb_xio_sleep_ms(200);
-	}
-	nb_warn("%s: cannot fetch it from the server: %s", wpath, nb_strerror(r));
-	return -EIO;
+	struct stat st;
+	if (fstatat(fs->stage_fd, wpath, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		nb_cache_add(fs->cache, st.st_size);
+	return 0;
 }
 
 /* Attributes of the staged path, for the cached remote listing. */
@@ -319,36 +257,31 @@ static int nb_view_staged_attr(struct nb_fs *fs, const char *path, struct nb_att
 	return 0;
 }
 
-void nb_view_on_remote(void *arg, const struct nb_job *job)
+void nb_view_on_event(void *arg, const struct nb_core_event *ev)
 {
 	struct nb_fs *fs = arg;
 	struct nb_attr a;
 	char link[NB_PATH_MAX + 1], dir[NB_PATH_MAX + 1];
-	switch (job->kind) {
-	case NB_KIND_FILE:
-		if (job->path2) {
-			/* A conflict: the server's version stays at the path;
-			 * list it afresh. */
-			size_t plen = nb_path_parent_len(job->path);
-			memcpy(dir, job->path, plen);
-			dir[plen] = 0;
-			nb_rcache_invalidate(fs->rc, dir);
-			break;
-		}
-		/* fall through */
-	case NB_KIND_DIR:
-	case NB_KIND_SYMLINK:
-		if (nb_view_staged_attr(fs, job->path, &a, link, sizeof(link)) == 0)
-			nb_rcache_upsert(fs->rc, job->path, &a);
+	switch (ev->what) {
+	case NB_EV_CONFLICT: {
+		/* The server's version stays at the path: list it afresh. */
+		size_t plen = nb_path_parent_len(ev->path);
+		memcpy(dir, ev->path, plen);
+		dir[plen] = 0;
+		nb_rcache_invalidate(fs->rc, dir);
 		break;
-	case NB_KIND_UNLINK:
-	case NB_KIND_RMDIR:
-		nb_rcache_remove(fs->rc, job->path);
+	}
+	case NB_EV_CREATED:
+		if (nb_view_staged_attr(fs, ev->path, &a, link, sizeof(link)) == 0)
+			nb_rcache_upsert(fs->rc, ev->path, &a);
 		break;
-	case NB_KIND_RENAME:
-		nb_rcache_move(fs->rc, job->path2, job->path);
-		if (nb_view_staged_attr(fs, job->path, &a, link, sizeof(link)) == 0)
-			nb_rcache_upsert(fs->rc, job->path, &a);
+	case NB_EV_REMOVED:
+		nb_rcache_remove(fs->rc, ev->path);
+		break;
+	case NB_EV_MOVED:
+		nb_rcache_move(fs->rc, ev->path2, ev->path);
+		if (nb_view_staged_attr(fs, ev->path, &a, link, sizeof(link)) == 0)
+			nb_rcache_upsert(fs->rc, ev->path, &a);
 		break;
 	}
 }

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "fs/fs.h"
+#include "sync/core.h"
 #include "wire/proto.h"
 
 /* Attributes of wire path wpath. 0 (*staged says where from), -ENOENT. */
@@ -30,8 +31,9 @@ int nb_view_ensure_parents(struct nb_fs *fs, const char *wpath);
 /* Bring the remote-only file wpath into the staging tree (a download,
  * resumable, verified). 0, or -EIO with the reason logged. */
 int nb_view_fetch(struct nb_fs *fs, const char *wpath);
-/* The sync thread changed the server (see nb_engine_config.on_remote). */
-void nb_view_on_remote(void *arg, const struct nb_job *job);
+/* The sync thread changed the server (nb_core_config.on_event): the
+ * cached listings follow at once. */
+void nb_view_on_event(void *arg, const struct nb_core_event *ev);
 void nb_view_stat_from_attr(struct nb_fs *fs, const struct nb_attr *a, struct stat *st);
 
 #endif

@@ -23,23 +23,18 @@ static int nb_xattr_reply(const char *value, size_t len, char *buf, size_t bufsz
 	return (int)len;
 }
 
-/* MD5 of what is synced, or of what will be: from the live entry, the
- * database, or (for a pending file not hashed yet) computed now. */
-static int nb_xattr_md5(struct nb_fs *fs, const char *path, const struct nb_status_view *v,
+/* MD5 of what is synced, or of what will be: from the core (the live
+ * entry or the record), or (for a pending file not hashed yet) computed
+ * now. */
+static int nb_xattr_md5(struct nb_fs *fs, const char *path, const struct nb_core_state *v,
 			int tracked, char out[NB_MD5_HEX])
 {
-	if (tracked && v->has_md5) {
+	if (v->has_md5) {
 		memcpy(out, v->md5, NB_MD5_HEX);
 		return 0;
 	}
-	if (!tracked) {
-		struct nb_synced rec;
-		if (nb_statedb_get_synced(fs->db, path, &rec) == 0 && rec.has_md5) {
-			nb_md5_hex(rec.md5, out);
-			return 0;
-		}
+	if (!tracked)
 		return -ENODATA;
-	}
 	int fd = nb_xio_open_quiet(fs->stage_fd, path);
 	if (fd < 0)
 		return -ENODATA;
@@ -60,7 +55,7 @@ static int nb_xattr_offline(struct nb_fs *fs, char *out, size_t outsz)
 	if (outsz <= sizeof(prefix))
 		return 0;
 	memcpy(out, prefix, sizeof(prefix));
-	if (nb_status_link(fs->st, out + sizeof(prefix) - 1, outsz - sizeof(prefix) + 1)) {
+	if (nb_core_link(fs->core, out + sizeof(prefix) - 1, outsz - sizeof(prefix) + 1)) {
 		out[0] = 0;
 		return 0;
 	}
@@ -70,7 +65,7 @@ static int nb_xattr_offline(struct nb_fs *fs, char *out, size_t outsz)
 int nb_xattr_get(struct nb_fs *fs, const char *path, const struct stat *st, int staged,
 		 const char *name, char *buf, size_t bufsz)
 {
-	struct nb_status_view v;
+	struct nb_core_state v;
 	char val[512];
 	int tracked;
 	int is_dir = S_ISDIR(st->st_mode);
@@ -78,14 +73,10 @@ int nb_xattr_get(struct nb_fs *fs, const char *path, const struct stat *st, int 
 	if (strncmp(name, NB_XATTR_PREFIX, strlen(NB_XATTR_PREFIX)) != 0)
 		return -ENODATA;
 	if (is_dir) {
-		nb_status_dir(fs->st, path, &v);
+		nb_core_dir_state(fs->core, path, &v);
 		tracked = v.count > 0;
 	} else {
-		tracked = nb_status_get(fs->st, path, &v) == 0;
-		if (!tracked)
-			v.state = !staged ? NB_STATE_REMOTE
-			       : nb_statedb_conflict_has(fs->db, path) ? NB_STATE_CONFLICT
-								      : NB_STATE_SYNCED;
+		tracked = nb_core_state(fs->core, path, staged, &v);
 	}
 	if (!strcmp(name, NB_XATTR_STATE)) {
 		const char *s = nb_state_name(v.state);
@@ -123,7 +114,7 @@ int nb_xattr_get(struct nb_fs *fs, const char *path, const struct stat *st, int 
 		int k = snprintf(report, NB_XATTR_VALUE_MAX, "cache\t%" PRIu64 "\t%" PRIu64 "\t%s\n",
 				 nb_cache_used(fs->cache), nb_cache_max(fs->cache),
 				 nb_cache_full(fs->cache) ? "full" : "ok");
-		size_t n = (size_t)k + nb_status_report(fs->st, report + k, NB_XATTR_VALUE_MAX - (size_t)k);
+		size_t n = (size_t)k + nb_core_report(fs->core, report + k, NB_XATTR_VALUE_MAX - (size_t)k);
 		int r = nb_xattr_reply(report, n, buf, bufsz);
 		free(report);
 		return r;
@@ -135,18 +126,18 @@ int nb_xattr_list(struct nb_fs *fs, const char *path, int is_dir, char *buf, siz
 {
 	/* user.nbfs.error is listed only while there is an error, so that
 	 * getfattr -d shows exactly what has a value. */
-	struct nb_status_view v;
+	struct nb_core_state v;
 	int has_error, tracked;
 	char reason[8];
 	if (is_dir) {
-		nb_status_dir(fs->st, path, &v);
+		nb_core_dir_state(fs->core, path, &v);
 		tracked = v.count > 0;
 		has_error = v.error[0] != 0;
 	} else {
-		tracked = nb_status_get(fs->st, path, &v) == 0;
+		tracked = nb_core_state(fs->core, path, 1, &v);
 		has_error = tracked && v.error[0];
 	}
-	if (tracked && !nb_status_link(fs->st, reason, sizeof(reason)))
+	if (tracked && !nb_core_link(fs->core, reason, sizeof(reason)))
 		has_error = 1; /* the reason it waits */
 	char names[256];
 	size_t n = 0;

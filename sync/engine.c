@@ -64,19 +64,9 @@ int nb_engine_is_fatal(int r)
 static int nb_engine_connect(const struct nb_engine_config *cfg, struct nb_remote **out, char *why,
 			     size_t whysz)
 {
-	char cmd[16384];
 	struct nb_transport *t;
-	int r = nb_transport_command(cmd, sizeof(cmd), cfg->server_cmd, cfg->server_args,
-				     cfg->remote_dir);
-	if (r != 0) {
-		snprintf(why, whysz, "remote directory name too long");
-		return NB_E_CONFIG;
-	}
 	why[0] = 0;
-	if (cfg->local)
-		r = nb_transport_local_open(cmd, &t);
-	else
-		r = nb_transport_ssh_open(&cfg->ssh, cmd, &t, why, whysz);
+	int r = cfg->connect(cfg->connect_arg, &t, why, whysz);
 	if (r != 0) {
 		if (!why[0])
 			snprintf(why, whysz, "%s", nb_strerror(r));
@@ -89,7 +79,7 @@ static int nb_engine_connect(const struct nb_engine_config *cfg, struct nb_remot
 			snprintf(why, whysz,
 				 "the server command '%s' ended without answering: is nbfs-server "
 				 "installed on the remote host (or set -o server=PATH)?",
-				 cfg->server_cmd);
+				 cfg->server_cmd ? cfg->server_cmd : "nbfs-server");
 		else
 			snprintf(why, whysz, "server: %s", errtext);
 	}

@@ -14,11 +14,11 @@
 #include "sync/transport.h"
 
 struct nb_engine_config {
-	int local;               /* local child process instead of SSH */
-	struct nb_ssh_opts ssh;  /* when !local */
-	const char *remote_dir;  /* the server's root */
-	const char *server_cmd;  /* the server program, e.g. "nbfs-server" */
-	const char *server_args; /* extra arguments, space-separated, or NULL */
+	/* How to reach the server (see sync/connect.h for the default). */
+	nb_core_connect_fn connect;
+	void *connect_arg;
+	const char *server_cmd;  /* named in the hint when the server does not answer */
+	const char *remote_dir;  /* named in the probe's messages */
 	int stage_fd;            /* staging root directory */
 	int fetch_dirfd;         /* partial downloads */
 	struct nb_statedb *db;

@@ -25,17 +25,8 @@
 
 #include <stdint.h>
 
+#include "sync/core.h" /* enum nb_kind */
 #include "wire/md5.h"
-
-/* Operation kinds (also the kind of a synced record: f, d, l). */
-enum nb_kind {
-	NB_KIND_FILE = 'f',    /* upload the staged file */
-	NB_KIND_DIR = 'd',     /* create the directory / set its mode */
-	NB_KIND_SYMLINK = 'l', /* create the symlink */
-	NB_KIND_UNLINK = 'u',  /* remove a file or symlink */
-	NB_KIND_RMDIR = 'r',   /* remove an empty directory */
-	NB_KIND_RENAME = 'm',  /* move path2 to path */
-};
 
 struct nb_statedb;
 

@@ -1,8 +1,6 @@
 #include "sync/status.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <unistd.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -1076,7 +1074,8 @@ void nb_status_renamed_into(struct nb_status *st, const char *dir,
 	free(names);
 }
 
-int nb_status_evict(struct nb_status *st, int stage_fd, const char *path)
+int nb_status_evict(struct nb_status *st, const char *path,
+		    int (*remove)(void *arg, const char *path), void *arg)
 {
 	int r = 0;
 	pthread_mutex_lock(&st->lock);
@@ -1087,8 +1086,8 @@ int nb_status_evict(struct nb_status *st, int stage_fd, const char *path)
 			if (nb_kind_is_barrier(e->kind) && nb_entry_overlaps(e, path))
 				r = -EBUSY;
 	}
-	if (r == 0 && unlinkat(stage_fd, path, 0) != 0)
-		r = -errno;
+	if (r == 0)
+		r = remove(arg, path);
 	pthread_mutex_unlock(&st->lock);
 	return r;
 }

@@ -26,20 +26,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sync/core.h" /* enum nb_state */
 #include "wire/md5.h"
 #include "sync/statedb.h"
-
-enum nb_state {
-	NB_STATE_SYNCED,
-	NB_STATE_PENDING,
-	NB_STATE_UPLOADING,
-	NB_STATE_ERROR,
-	NB_STATE_REMOTE,   /* on the server, not held locally (not an entry state) */
-	NB_STATE_CONFLICT, /* a conflict copy (not an entry state) */
-};
-
-/* "synced", "pending", "uploading", "error", "remote", "conflict". */
-const char *nb_state_name(int state);
 
 struct nb_status;
 
@@ -180,10 +169,12 @@ void nb_status_drop(struct nb_status *st, const char *path);
  * has changed since (a new file at the path, or new writes): that one
  * is kept and offered again. */
 void nb_status_drop_job(struct nb_status *st, const struct nb_job *job);
-/* Remove the staged copy of path (relative to stage_fd) if the queue
- * has nothing for it, atomically with respect to writers opening it
- * (they are queued first). 0, or -EBUSY if it is queued or moving. */
-int nb_status_evict(struct nb_status *st, int stage_fd, const char *path);
+/* Call remove(arg, path) if the queue has nothing for path, under the
+ * queue's lock, so atomically with respect to writers opening it (they
+ * are queued first). 0, -EBUSY if it is queued or moving, or remove's
+ * error. */
+int nb_status_evict(struct nb_status *st, const char *path,
+		    int (*remove)(void *arg, const char *path), void *arg);
 /* Remember the server's version of path that a new local file replaced
  * (size and mtime as listed), so its upload can tell a conflict, unless a
  * record exists already. */

@@ -1,0 +1,19 @@
+/*
+ * The staged tree against the records, at mount time: every staged path
+ * the server is not known to hold as staged (a file never uploaded or
+ * changed since, a directory or symlink never created remotely) is
+ * queued. This makes the staged bytes, not the database, the ground
+ * truth after a crash: a queue entry lost with an unflushed transaction
+ * costs at most a re-upload, never data.
+ */
+#ifndef NB_SCAN_H
+#define NB_SCAN_H
+
+#include "sync/statedb.h"
+#include "sync/status.h"
+
+/* Returns the number of paths queued, or a negative error. Also removes
+ * libfuse's .fuse_hidden files left from files removed while open. */
+long nb_scan_staged(int stage_fd, struct nb_statedb *db, struct nb_status *st);
+
+#endif
