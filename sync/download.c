@@ -42,7 +42,7 @@ static int nb_dl_info(void *arg, const struct nb_get_info *info)
 	}
 	x->pos = info->start;
 	/* Tag the partial with the content it now belongs to. */
-	if ((r = nb_statedb_fetch_set(x->d->db, x->d->local_path, info->md5)) != 0)
+	if ((r = nb_queue_fetch_tag_set(x->d->q, x->d->local_path, info->md5)) != 0)
 		return r;
 	if (x->d->progress)
 		x->d->progress(x->d->arg, x->pos, info->attr.size);
@@ -81,7 +81,7 @@ int nb_download_run(struct nb_remote *r, const struct nb_download *d, struct nb_
 	if ((e = nb_md5_init(&x.hash)) != 0)
 		goto out;
 	if (fstat(x.fd, &s) == 0 && s.st_size > 0 &&
-	    nb_statedb_fetch_get(d->db, d->local_path, g.expect) == 0) {
+	    nb_queue_fetch_tag_get(d->q, d->local_path, g.expect) == 0) {
 		g.offset = (uint64_t)s.st_size;
 		g.has_expect = 1;
 	}
@@ -93,7 +93,7 @@ int nb_download_run(struct nb_remote *r, const struct nb_download *d, struct nb_
 	if (memcmp(got, x.info.md5, NB_MD5_LEN) != 0) {
 		nb_warn("%s: downloaded content does not match its MD5; discarded", d->remote_path);
 		unlinkat(d->fetch_dirfd, name, 0);
-		nb_statedb_fetch_del(d->db, d->local_path);
+		nb_queue_fetch_tag_del(d->q, d->local_path);
 		e = NB_E_MD5;
 		goto out;
 	}
@@ -109,7 +109,7 @@ int nb_download_run(struct nb_remote *r, const struct nb_download *d, struct nb_
 		e = -errno;
 		if (e == -EEXIST) {
 			unlinkat(d->fetch_dirfd, name, 0);
-			nb_statedb_fetch_del(d->db, d->local_path);
+			nb_queue_fetch_tag_del(d->q, d->local_path);
 		}
 		goto out;
 	}
@@ -124,8 +124,7 @@ int nb_download_run(struct nb_remote *r, const struct nb_download *d, struct nb_
 		.rmtime_ns = x.info.attr.mtime_ns,
 	};
 	memcpy(rec.md5, got, NB_MD5_LEN);
-	if ((e = nb_statedb_set_synced(d->db, -1, d->local_path, &rec)) == 0)
-		nb_statedb_fetch_del(d->db, d->local_path);
+	e = nb_queue_fetched(d->q, d->local_path, &rec);
 out:
 	if (x.hash.ctx)
 		nb_md5_free(&x.hash);

@@ -11,15 +11,15 @@
 
 #include <stdint.h>
 
+#include "sync/queue.h"
 #include "sync/remote.h"
-#include "sync/statedb.h"
 
 struct nb_download {
 	const char *remote_path; /* where the server has it */
 	const char *local_path;  /* where it goes in the staging tree */
 	int fetch_dirfd;         /* <cache>/fetch */
 	int stage_fd;            /* staging root; local_path's parent must exist */
-	struct nb_statedb *db;
+	struct nb_queue *q;      /* records what arrived; tags partial downloads */
 	void (*progress)(void *arg, uint64_t done, uint64_t total);
 	void *arg;
 };

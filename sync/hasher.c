@@ -14,13 +14,13 @@
 
 struct nb_hasher {
 	int stage_fd;
-	struct nb_status *st;
+	struct nb_queue *q;
 	pthread_t thread;
-	volatile int stop;
+	atomic_int stop;
 };
 
-int nb_hasher_hash_fd(struct nb_status *st, const char *path, uint64_t gen, int fd, uint64_t size,
-		      const volatile int *stop, void (*between)(void *arg), void *arg,
+int nb_hasher_hash_fd(struct nb_queue *q, const struct nb_job *job, int fd, uint64_t size,
+		      const atomic_int *stop, void (*between)(void *arg), void *arg,
 		      uint8_t md5[NB_MD5_LEN])
 {
 	struct nb_md5 m;
@@ -37,9 +37,9 @@ int nb_hasher_hash_fd(struct nb_status *st, const char *path, uint64_t gen, int 
 		ssize_t k = nb_xio_pread_full(fd, buf, n, (off_t)off);
 		if (k < 0)
 			r = (int)k;
-		else if ((size_t)k != n || nb_status_changed(st, path, gen))
+		else if ((size_t)k != n || nb_queue_changed(q, job))
 			r = NB_E_CHANGED;
-		else if (stop && *stop)
+		else if (stop && atomic_load(stop))
 			r = -ECANCELED;
 		else {
 			nb_md5_update(&m, buf, n);
@@ -63,35 +63,35 @@ static void nb_hasher_one(struct nb_hasher *h, const struct nb_job *job)
 	struct stat st;
 	uint8_t md5[NB_MD5_LEN];
 	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-	    nb_hasher_hash_fd(h->st, job->path, job->gen, fd, (uint64_t)st.st_size, &h->stop, NULL,
-			      NULL, md5) == 0)
-		nb_status_set_md5(h->st, job->path, job->gen, md5);
+	    nb_hasher_hash_fd(h->q, job, fd, (uint64_t)st.st_size, &h->stop, NULL, NULL, md5) == 0)
+		nb_queue_set_md5(h->q, job, md5);
 	nb_xio_close(fd);
 }
 
 static void *nb_hasher_main(void *arg)
 {
 	struct nb_hasher *h = arg;
-	while (!h->stop) {
+	while (!atomic_load(&h->stop)) {
 		struct nb_job job;
-		if (nb_status_next_hash(h->st, &job)) {
+		if (nb_queue_next_hash(h->q, &job)) {
 			nb_hasher_one(h, &job);
-			nb_status_hash_done(h->st, job.path);
+			nb_queue_hash_done(h->q, &job);
 			nb_job_free(&job);
 			continue;
 		}
-		nb_status_wait(h->st, 1000); /* at most a second late to stop */
+		nb_queue_wait(h->q, 1000); /* at most a second late to stop */
 	}
 	return NULL;
 }
 
-int nb_hasher_start(int stage_fd, struct nb_status *st, struct nb_hasher **out)
+int nb_hasher_start(int stage_fd, struct nb_queue *q, struct nb_hasher **out)
 {
 	struct nb_hasher *h = calloc(1, sizeof(*h));
 	if (!h)
 		return -ENOMEM;
 	h->stage_fd = stage_fd;
-	h->st = st;
+	h->q = q;
+	atomic_init(&h->stop, 0);
 	int r = pthread_create(&h->thread, NULL, nb_hasher_main, h);
 	if (r != 0) {
 		free(h);
@@ -105,8 +105,8 @@ void nb_hasher_stop(struct nb_hasher *h)
 {
 	if (!h)
 		return;
-	h->stop = 1;
-	nb_status_wake(h->st);
+	atomic_store(&h->stop, 1);
+	nb_queue_wake(h->q);
 	pthread_join(h->thread, NULL);
 	free(h);
 }

@@ -7,21 +7,23 @@
 #ifndef NB_HASHER_H
 #define NB_HASHER_H
 
-#include "sync/status.h"
+#include <stdatomic.h>
+
+#include "sync/queue.h"
 
 struct nb_hasher;
 
-/* Start hashing files under stage_fd as the status table offers them. */
-int nb_hasher_start(int stage_fd, struct nb_status *st, struct nb_hasher **out);
+/* Start hashing files under stage_fd as the queue offers them. */
+int nb_hasher_start(int stage_fd, struct nb_queue *q, struct nb_hasher **out);
 /* Stop (abandons a hash in progress) and free. */
 void nb_hasher_stop(struct nb_hasher *h);
 
 /* MD5 of the first size bytes of fd, in steps; between steps, gives up
- * with NB_E_CHANGED if path changed since gen, or -ECANCELED if *stop
- * becomes nonzero; calls between(arg) if given. Shared with the sync
- * thread, which hashes itself when the hasher has not got there. */
-int nb_hasher_hash_fd(struct nb_status *st, const char *path, uint64_t gen, int fd, uint64_t size,
-		      const volatile int *stop, void (*between)(void *arg), void *arg,
+ * with NB_E_CHANGED if job's entry changed, or -ECANCELED once *stop is
+ * set; calls between(arg) if given. Shared with the sync thread, which
+ * hashes itself when the hasher has not got there. */
+int nb_hasher_hash_fd(struct nb_queue *q, const struct nb_job *job, int fd, uint64_t size,
+		      const atomic_int *stop, void (*between)(void *arg), void *arg,
 		      uint8_t md5[NB_MD5_LEN]);
 
 #endif

@@ -8,12 +8,23 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "wire/err.h"
 #include "wire/log.h"
 #include "wire/pathname.h"
 #include "wire/xio.h"
 
-static long nb_scan_dir(int stage_fd, const char *dir, struct nb_statedb *db,
-			      struct nb_status *st)
+/* Queue path: 1, or 0 with the reason logged (it is looked at again at
+ * the next mount). */
+static int nb_scan_queue(struct nb_queue *q, const char *path, int kind)
+{
+	int r = nb_queue_touch(q, path, kind);
+	if (r != 0)
+		nb_err("%s: not known to be on the server, and cannot be queued: %s", path,
+		       nb_strerror(r));
+	return r == 0;
+}
+
+static long nb_scan_dir(int stage_fd, const char *dir, struct nb_queue *q)
 {
 	int fd = openat(stage_fd, dir[0] ? dir : ".", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
@@ -41,39 +52,39 @@ static long nb_scan_dir(int stage_fd, const char *dir, struct nb_statedb *db,
 		if (fstatat(dirfd(d), de->d_name, &s, AT_SYMLINK_NOFOLLOW) != 0)
 			continue;
 		struct nb_synced rec;
-		struct nb_status_view v;
+		struct nb_core_state v;
 		char rpath[NB_PATH_MAX + 1];
-		int tracked = nb_status_get(st, path, &v) == 0;
+		int tracked = nb_queue_state(q, path, 1, &v);
 		/* What the server holds for this name, as of the pending
 		 * renames (a staged file renamed locally is known under its
 		 * old name until the server follows). */
-		if (nb_status_resolve(st, path, rpath, sizeof(rpath)) != 0)
+		if (nb_queue_resolve(q, path, rpath, sizeof(rpath)) != 0)
 			memcpy(rpath, path, strlen(path) + 1); /* checked <= NB_PATH_MAX */
-		int known = nb_statedb_get_synced(db, rpath, &rec) == 0;
+		int known = nb_queue_record(q, rpath, &rec) == 0;
 		if (S_ISDIR(s.st_mode)) {
-			if (!tracked && !known && nb_status_touch(st, path, NB_KIND_DIR) == 0)
-				marked++;
-			long k = nb_scan_dir(stage_fd, path, db, st);
+			if (!tracked && !known)
+				marked += nb_scan_queue(q, path, NB_KIND_DIR);
+			long k = nb_scan_dir(stage_fd, path, q);
 			if (k > 0)
 				marked += k;
 		} else if (S_ISREG(s.st_mode)) {
 			int64_t mtime_ns = (int64_t)s.st_mtim.tv_sec * 1000000000 + s.st_mtim.tv_nsec;
 			int same = known && rec.kind == NB_KIND_FILE && rec.size == (uint64_t)s.st_size &&
 				   rec.mtime_ns == mtime_ns;
-			if (!tracked && !same && nb_status_touch(st, path, NB_KIND_FILE) == 0)
-				marked++;
+			if (!tracked && !same)
+				marked += nb_scan_queue(q, path, NB_KIND_FILE);
 		} else if (S_ISLNK(s.st_mode)) {
-			if (!tracked && !known && nb_status_touch(st, path, NB_KIND_SYMLINK) == 0)
-				marked++;
+			if (!tracked && !known)
+				marked += nb_scan_queue(q, path, NB_KIND_SYMLINK);
 		}
 	}
 	closedir(d);
 	return marked;
 }
 
-long nb_scan_staged(int stage_fd, struct nb_statedb *db, struct nb_status *st)
+long nb_scan_staged(int stage_fd, struct nb_queue *q)
 {
-	long n = nb_scan_dir(stage_fd, "", db, st);
+	long n = nb_scan_dir(stage_fd, "", q);
 	if (n > 0)
 		nb_info("%ld staged paths were not known to be on the server; queued", n);
 	return n;

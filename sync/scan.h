@@ -9,11 +9,10 @@
 #ifndef NB_SCAN_H
 #define NB_SCAN_H
 
-#include "sync/statedb.h"
-#include "sync/status.h"
+#include "sync/queue.h"
 
 /* Returns the number of paths queued, or a negative error. Also removes
  * libfuse's .fuse_hidden files left from files removed while open. */
-long nb_scan_staged(int stage_fd, struct nb_statedb *db, struct nb_status *st);
+long nb_scan_staged(int stage_fd, struct nb_queue *q);
 
 #endif

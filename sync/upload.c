@@ -12,10 +12,11 @@
 
 static int nb_upload_check(const struct nb_upload *u)
 {
-	int c = u->changed ? u->changed(u->arg) : 0;
-	if (c == NB_UPLOAD_CANCEL)
-		return -ECANCELED;
-	return c ? NB_E_CHANGED : 0;
+	switch (u->changed ? u->changed(u->arg) : NB_UPLOAD_GO) {
+	case NB_UPLOAD_CANCEL: return -ECANCELED;
+	case NB_UPLOAD_CHANGED: return NB_E_CHANGED;
+	default: return 0;
+	}
 }
 
 int nb_upload_run(struct nb_remote *r, const struct nb_upload *u, struct nb_upload_stats *st)

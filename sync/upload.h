@@ -13,8 +13,12 @@
 #include "wire/md5.h"
 #include "sync/remote.h"
 
-#define NB_UPLOAD_CHANGED 1
-#define NB_UPLOAD_CANCEL 2
+/* What the `changed` callback of an upload answers between chunks. */
+enum nb_upload_check {
+	NB_UPLOAD_GO,      /* go on */
+	NB_UPLOAD_CHANGED, /* the local content no longer matches the MD5 */
+	NB_UPLOAD_CANCEL,  /* stop, keep the partial for a later resume */
+};
 
 struct nb_upload {
 	const char *path; /* wire path */
@@ -30,7 +34,7 @@ struct nb_upload {
 	uint64_t base_size;
 	int64_t base_mtime_s;
 	uint32_t base_mtime_ns;
-	/* Called between chunks. `changed` returns 0 to go on,
+	/* Called between chunks. `changed` returns NB_UPLOAD_GO,
 	 * NB_UPLOAD_CHANGED to abandon the upload because the local content
 	 * no longer matches the MD5 (NB_E_CHANGED; the server discards the
 	 * partial), or NB_UPLOAD_CANCEL to stop and keep the partial for a
@@ -38,7 +42,7 @@ struct nb_upload {
 	 * `progress` reports bytes the server holds so far. `idle` lets the
 	 * caller use the session for short requests between chunks. Any of
 	 * them may be NULL. */
-	int (*changed)(void *arg);
+	enum nb_upload_check (*changed)(void *arg);
 	void (*progress)(void *arg, uint64_t done, uint64_t total);
 	void (*idle)(void *arg, struct nb_remote *r);
 	void *arg;

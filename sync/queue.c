@@ -1,0 +1,386 @@
+/*
+ * The queue's store: entries in memory (in queue order, by path, by id,
+ * in the scheduler), written through to the state database, and loaded
+ * from it at mount.
+ */
+#include "sync/queue_int.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "wire/err.h"
+#include "wire/log.h"
+#include "wire/xio.h"
+
+int nb_kind_is_barrier(int kind)
+{
+	return kind == NB_KIND_UNLINK || kind == NB_KIND_RMDIR || kind == NB_KIND_RENAME;
+}
+
+void nb_job_free(struct nb_job *job)
+{
+	free(job->path);
+	free(job->path2);
+	job->path = job->path2 = NULL;
+}
+
+int nb_queue_new(struct nb_statedb *db, long delay_ms, struct nb_queue **out)
+{
+	struct nb_queue *q = calloc(1, sizeof(*q));
+	if (!q)
+		return -ENOMEM;
+	if (nb_hmap_init(&q->by_path) != 0 || nb_hmap_init(&q->by_id) != 0) {
+		nb_hmap_free(&q->by_path);
+		free(q);
+		return -ENOMEM;
+	}
+	nb_sched_init(&q->sched);
+	pthread_mutex_init(&q->lock, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&q->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	q->db = db;
+	q->delay_ms = delay_ms;
+	*out = q;
+	return 0;
+}
+
+static void nb_entry_free(struct nb_entry *e)
+{
+	free(e->path);
+	free(e->path2);
+	free(e->error);
+	free(e);
+}
+
+void nb_queue_free(struct nb_queue *q)
+{
+	if (!q)
+		return;
+	struct nb_entry *e = q->head;
+	while (e) {
+		struct nb_entry *n = e->next;
+		nb_entry_free(e);
+		e = n;
+	}
+	nb_sched_free(&q->sched);
+	nb_hmap_free(&q->by_path);
+	nb_hmap_free(&q->by_id);
+	pthread_mutex_destroy(&q->lock);
+	pthread_cond_destroy(&q->cond);
+	free(q);
+}
+
+struct nb_entry *nb_q_find(struct nb_queue *q, const char *path)
+{
+	for (struct nb_hnode *n = nb_hmap_first(&q->by_path, nb_hash_str(path)); n;
+	     n = nb_hmap_next(n)) {
+		struct nb_entry *e = nb_container_of(n, struct nb_entry, by_path);
+		if (strcmp(e->path, path) == 0)
+			return e;
+	}
+	return NULL;
+}
+
+static int nb_q_newest_rename(void *arg, struct nb_pnode *n)
+{
+	struct nb_entry **best = arg;
+	struct nb_entry *e = ((struct nb_sched_item *)n->owner)->owner;
+	/* Only as a destination: a rename's source key is &sched.key[1]. */
+	if (e->kind == NB_KIND_RENAME && n == &e->sched.key[0] && (!*best || e->seq > (*best)->seq))
+		*best = e;
+	return 0;
+}
+
+struct nb_entry *nb_q_get(struct nb_queue *q, const char *path)
+{
+	struct nb_entry *e = nb_q_find(q, path);
+	if (!e && q->bhead)
+		nb_ptree_each_at(&q->sched.index, path, nb_q_newest_rename, &e);
+	return e;
+}
+
+struct nb_entry *nb_q_by_id(struct nb_queue *q, uint64_t id)
+{
+	for (struct nb_hnode *n = nb_hmap_first(&q->by_id, nb_hash_u64(id)); n; n = nb_hmap_next(n)) {
+		struct nb_entry *e = nb_container_of(n, struct nb_entry, by_id);
+		if (e->id == id)
+			return e;
+	}
+	return NULL;
+}
+
+struct nb_entry *nb_q_job_entry(struct nb_queue *q, const struct nb_job *job)
+{
+	struct nb_entry *e = nb_q_by_id(q, job->id);
+	return e && e->seq == job->seq ? e : NULL;
+}
+
+/* ---- the lists ---- */
+
+static void nb_q_link_tail(struct nb_queue *q, struct nb_entry *e)
+{
+	e->next = NULL;
+	e->prev = q->tail;
+	if (q->tail)
+		q->tail->next = e;
+	else
+		q->head = e;
+	q->tail = e;
+	if (!nb_kind_is_barrier(e->kind))
+		return;
+	e->bnext = NULL;
+	e->bprev = q->btail;
+	if (q->btail)
+		q->btail->bnext = e;
+	else
+		q->bhead = e;
+	q->btail = e;
+}
+
+static void nb_q_unlink(struct nb_queue *q, struct nb_entry *e)
+{
+	if (e->prev)
+		e->prev->next = e->next;
+	else
+		q->head = e->next;
+	if (e->next)
+		e->next->prev = e->prev;
+	else
+		q->tail = e->prev;
+	if (!nb_kind_is_barrier(e->kind))
+		return;
+	if (e->bprev)
+		e->bprev->bnext = e->bnext;
+	else
+		q->bhead = e->bnext;
+	if (e->bnext)
+		e->bnext->bprev = e->bprev;
+	else
+		q->btail = e->bprev;
+}
+
+/* ---- the hasher's list: files that need their MD5 ---- */
+
+static int nb_q_needs_hash(const struct nb_entry *e)
+{
+	return e->kind == NB_KIND_FILE && e->writers == 0 && !e->has_md5 && !e->hashing &&
+	       e->state == NB_STATE_PENDING;
+}
+
+/* The list is kept in queue order, so files are hashed in the order
+ * they will upload. Offers come mostly in that order (files closed one
+ * after another), so the walk back from the tail is short. */
+static void nb_q_hash_offer(struct nb_queue *q, struct nb_entry *e)
+{
+	if (e->in_hashq || !nb_q_needs_hash(e))
+		return;
+	struct nb_entry *after = q->hq_tail;
+	while (after && after->seq > e->seq)
+		after = after->hq_prev;
+	e->in_hashq = 1;
+	e->hq_prev = after;
+	e->hq_next = after ? after->hq_next : q->hq_head;
+	if (e->hq_next)
+		e->hq_next->hq_prev = e;
+	else
+		q->hq_tail = e;
+	if (after)
+		after->hq_next = e;
+	else
+		q->hq_head = e;
+}
+
+static void nb_q_hash_unlist(struct nb_queue *q, struct nb_entry *e)
+{
+	if (!e->in_hashq)
+		return;
+	if (e->hq_prev)
+		e->hq_prev->hq_next = e->hq_next;
+	else
+		q->hq_head = e->hq_next;
+	if (e->hq_next)
+		e->hq_next->hq_prev = e->hq_prev;
+	else
+		q->hq_tail = e->hq_prev;
+	e->hq_prev = e->hq_next = NULL;
+	e->in_hashq = 0;
+}
+
+/* Entries leave the list when taken, freed, or found not to need a hash
+ * any more (a writer opened it meanwhile, say: it is offered again when
+ * it needs one). */
+struct nb_entry *nb_q_hash_take(struct nb_queue *q)
+{
+	while (q->hq_head) {
+		struct nb_entry *e = q->hq_head;
+		nb_q_hash_unlist(q, e);
+		if (nb_q_needs_hash(e))
+			return e;
+	}
+	return NULL;
+}
+
+/* ---- scheduling ---- */
+
+void nb_q_update(struct nb_queue *q, struct nb_entry *e)
+{
+	long long ready = -1;
+	/* A file the hasher is on waits for its MD5 rather than have the
+	 * sync thread compute it a second time alongside. Only file
+	 * contents need quiet time; everything else is cheap and lets what
+	 * depends on it follow at once. */
+	if (e->writers == 0 && e->state != NB_STATE_UPLOADING && !e->hashing) {
+		ready = e->kind == NB_KIND_FILE ? e->changed_ms + q->delay_ms : 0;
+		if (e->retry_ms > ready)
+			ready = e->retry_ms;
+	}
+	nb_sched_set(&q->sched, &e->sched, ready, nb_xio_now_ms());
+	nb_q_hash_offer(q, e);
+}
+
+/* ---- entries ---- */
+
+static struct nb_entry *nb_q_insert(struct nb_queue *q, int64_t seq, int kind, const char *path,
+				    const char *path2)
+{
+	struct nb_entry *e = calloc(1, sizeof(*e));
+	if (!e || !(e->path = strdup(path)) || (path2 && !(e->path2 = strdup(path2))))
+		goto fail;
+	e->seq = seq;
+	e->kind = kind;
+	if (nb_sched_add(&q->sched, &e->sched, e, seq, e->path, e->path2, nb_kind_is_barrier(kind)))
+		goto fail;
+	e->id = ++q->next_id;
+	e->state = NB_STATE_PENDING;
+	e->gen = ++q->next_gen;
+	e->first_ms = e->changed_ms = nb_xio_now_ms();
+	if (!nb_kind_is_barrier(kind))
+		nb_hmap_add(&q->by_path, &e->by_path, nb_hash_str(e->path));
+	nb_hmap_add(&q->by_id, &e->by_id, nb_hash_u64(e->id));
+	nb_q_link_tail(q, e);
+	q->count++;
+	return e;
+fail:
+	if (e)
+		nb_entry_free(e);
+	return NULL;
+}
+
+void nb_q_forget(struct nb_queue *q, struct nb_entry *e)
+{
+	nb_sched_del(&q->sched, &e->sched);
+	if (!nb_kind_is_barrier(e->kind))
+		nb_hmap_del(&q->by_path, &e->by_path);
+	nb_hmap_del(&q->by_id, &e->by_id);
+	nb_q_hash_unlist(q, e);
+	nb_q_unlink(q, e);
+	q->count--;
+	nb_entry_free(e);
+}
+
+void nb_q_drop(struct nb_queue *q, struct nb_entry *e)
+{
+	int r = nb_statedb_op_del(q->db, e->seq);
+	if (r != 0)
+		nb_err("%s: cannot remove its queue entry from the database (%s); it is "
+		       "replayed harmlessly at the next mount",
+		       e->path, nb_strerror(r));
+	nb_q_forget(q, e);
+}
+
+struct nb_entry *nb_q_append(struct nb_queue *q, int kind, const char *path, const char *path2,
+			     int *err)
+{
+	int64_t seq;
+	if ((*err = nb_statedb_op_add(q->db, kind, path, path2, &seq)) != 0)
+		return NULL;
+	struct nb_entry *e = nb_q_insert(q, seq, kind, path, path2);
+	if (!e) {
+		*err = -ENOMEM;
+		if (nb_statedb_op_del(q->db, seq) != 0)
+			nb_err("%s: a queue entry could not be taken back from the database; it is "
+			       "replayed harmlessly at the next mount", path);
+		return NULL;
+	}
+	nb_q_update(q, e);
+	return e;
+}
+
+int nb_q_move(struct nb_queue *q, struct nb_entry *e, const char *path)
+{
+	char *np = strdup(path);
+	int64_t seq;
+	int r;
+	if (!np)
+		return -ENOMEM;
+	if ((r = nb_statedb_op_move(q->db, e->seq, np, &seq)) != 0) {
+		free(np);
+		return r;
+	}
+	/* Out of every index under the old name and place, in again under
+	 * the new ones. Re-adding to the scheduler cannot fail: the heaps
+	 * already have room for this entry. */
+	nb_sched_del(&q->sched, &e->sched);
+	nb_hmap_del(&q->by_path, &e->by_path);
+	nb_q_unlink(q, e);
+	free(e->path);
+	e->path = np;
+	e->seq = seq;
+	nb_sched_add(&q->sched, &e->sched, e, seq, e->path, e->path2, 0);
+	nb_hmap_add(&q->by_path, &e->by_path, nb_hash_str(e->path));
+	nb_q_link_tail(q, e);
+	return 0;
+}
+
+int nb_q_recorded(struct nb_queue *q, const char *path)
+{
+	struct nb_synced rec;
+	return nb_statedb_get_synced(q->db, path, &rec) == 0;
+}
+
+void nb_q_set_error(struct nb_entry *e, const char *error)
+{
+	free(e->error);
+	e->error = error ? strdup(error) : NULL;
+}
+
+/* ---- loading ---- */
+
+static int nb_q_load_one(void *arg, int64_t seq, int kind, const char *path, const char *path2)
+{
+	struct nb_queue *q = arg;
+	if (!nb_kind_is_barrier(kind) && nb_q_find(q, path)) {
+		/* A second creation of one path (should not happen): keep
+		 * the first. */
+		if (nb_statedb_op_del(q->db, seq) != 0)
+			nb_warn("%s: duplicate queue entry %lld stays in the database", path,
+				(long long)seq);
+		return 0;
+	}
+	struct nb_entry *e = nb_q_insert(q, seq, kind, path, path2);
+	if (!e)
+		return -ENOMEM;
+	e->changed_ms = nb_xio_now_ms() - q->delay_ms; /* closed long ago */
+	nb_q_update(q, e);
+	return 0;
+}
+
+int nb_queue_load(struct nb_queue *q)
+{
+	pthread_mutex_lock(&q->lock);
+	/* Loaded already (the queue only grows from its loaded state). */
+	int r = q->count ? 0 : nb_statedb_each_op(q->db, nb_q_load_one, q);
+	pthread_cond_broadcast(&q->cond);
+	pthread_mutex_unlock(&q->lock);
+	return r;
+}
+
+int nb_queue_flush(struct nb_queue *q)
+{
+	return nb_statedb_flush(q->db);
+}

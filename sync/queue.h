@@ -1,0 +1,205 @@
+/*
+ * The queue: what still has to happen on the server, in order, with the
+ * live state of each entry, and the records of what the server holds.
+ * It alone holds the queue's lock and the state database: every change
+ * to an entry or a record goes through these functions, under that one
+ * lock, so invariants such as "the server's holding of a path is
+ * recorded under the queue's lock" hold by construction. Each change is
+ * in the database before the call that made it returns.
+ *
+ * Two sorts of entries share one order:
+ *  - creations (upload a file, make a directory or a symlink): at most
+ *    one per path, coalesced; a new change restarts the quiet time but
+ *    keeps the entry's place;
+ *  - barriers (unlink, rmdir, rename): they run in order with everything
+ *    before them that touches the same paths, and shape how the remote
+ *    listing is shown until done (nb_queue_resolve).
+ * A rename re-targets the pending creations below its source (the
+ * MD5-keyed partial on the server makes that free) and moves them
+ * behind the server-side rename. A file created and deleted before its
+ * upload costs nothing. Which entry runs next is sync/sched.c's answer.
+ *
+ * The functions are split by who calls them: queue_fs.c (what happened
+ * locally, FUSE threads), queue_job.c (the job lifecycle, sync thread
+ * and hasher), queue_read.c (questions and snapshots); queue.c keeps the
+ * store itself. A path with no entry is synced (or unknown to us).
+ */
+#ifndef NB_QUEUE_H
+#define NB_QUEUE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "sync/core.h"
+#include "sync/statedb.h"
+#include "wire/md5.h"
+
+struct nb_queue;
+
+/* A unit of work for the sync thread or the hasher; free with
+ * nb_job_free. id and seq name the entry it was taken from. */
+struct nb_job {
+	char *path;  /* the path (for a rename: the destination) */
+	char *path2; /* for a rename: the source */
+	int kind;    /* NB_KIND_* */
+	uint64_t gen; /* the entry's generation when taken */
+	uint64_t id;
+	int64_t seq;
+};
+
+void nb_job_free(struct nb_job *job);
+
+/* delay_ms: quiet time after the last change before a file may upload.
+ * The queue uses db but does not own it. 0 or -ENOMEM. */
+int nb_queue_new(struct nb_statedb *db, long delay_ms, struct nb_queue **out) NB_WUR;
+void nb_queue_free(struct nb_queue *q);
+/* Load the queue from the database (at mount). A queue that holds
+ * entries already is left alone. 0 or a database error. */
+int nb_queue_load(struct nb_queue *q) NB_WUR;
+
+/* ---- what happened locally (queue_fs.c) ---- */
+
+/* path's content or metadata changed (kind FILE, DIR or SYMLINK): queue
+ * its creation durably (or keep the entry's place), restart its quiet
+ * time, clear a conflict mark on it. 0 or an error (nothing queued). */
+int nb_queue_touch(struct nb_queue *q, const char *path, int kind) NB_WUR;
+/* As touch, and count an open writer (never uploaded while one is
+ * open); *id names the entry for nb_queue_writer_close. */
+int nb_queue_writer_open(struct nb_queue *q, const char *path, uint64_t *id) NB_WUR;
+void nb_queue_writer_close(struct nb_queue *q, uint64_t id);
+/* path was removed locally (rmdir: an empty directory). on_server: the
+ * caller knows the server may hold it; the queue adds what it knows
+ * under its lock (a record, an upload in flight or in doubt). */
+int nb_queue_remove(struct nb_queue *q, const char *path, int rmdir, int on_server) NB_WUR;
+/* from was renamed to to locally. from_on_server as for remove, or -1:
+ * the server certainly does not hold it (a conflict copy being made). */
+int nb_queue_rename(struct nb_queue *q, const char *from, const char *to,
+		    int from_on_server) NB_WUR;
+/* A record of ours says the server holds path, or a pending rename
+ * brings a server name to path. */
+int nb_queue_known_on_server(struct nb_queue *q, const char *path);
+/* Remember the server's version (size, mtime) a new local file replaces,
+ * as the base of its upload, unless a record exists. */
+void nb_queue_set_base(struct nb_queue *q, const char *path, uint64_t size, int64_t mtime_s,
+		       uint32_t mtime_ns);
+/* A directory mirrored from the server: recorded unless queued. */
+void nb_queue_mirrored_dir(struct nb_queue *q, const char *path);
+/* Staged file path (stat st) is exactly what the server holds, nothing
+ * is queued for it and it is no conflict copy. */
+int nb_queue_is_clean(struct nb_queue *q, const char *path, const struct stat *st);
+/* Run remove(arg, path) under the lock if nothing queued overlaps path:
+ * 0, -EBUSY, or remove's error. */
+int nb_queue_evict(struct nb_queue *q, const char *path,
+		   int (*remove)(void *arg, const char *path), void *arg);
+/* fsync the database. */
+int nb_queue_flush(struct nb_queue *q) NB_WUR;
+
+/* ---- questions (queue_read.c) ---- */
+
+/* 1 and *out filled if path has a creation entry or is the destination
+ * of a pending rename; else 0 and *out says synced / conflict / remote
+ * (by staged) with the MD5 on record. */
+int nb_queue_state(struct nb_queue *q, const char *path, int staged, struct nb_core_state *out);
+/* Totals of everything at or below dir (see nb_core_dir_state). */
+void nb_queue_dir(struct nb_queue *q, const char *dir, struct nb_core_state *out);
+/* See nb_core_resolve. */
+int nb_queue_resolve(struct nb_queue *q, const char *path, char *out, size_t outsz);
+/* See nb_core_renamed_into. fn runs without the lock. */
+void nb_queue_renamed_into(struct nb_queue *q, const char *dir,
+			   void (*fn)(void *arg, const char *name), void *arg);
+size_t nb_queue_count(struct nb_queue *q);
+
+/* One entry as the status report shows it (strings owned by the
+ * snapshot). */
+struct nb_queue_item {
+	int state, kind;
+	uint64_t done, total;
+	double rate;
+	long long since_ms; /* monotonic time of the entry's first change */
+	char *path, *path2;
+	char *error;
+};
+/* Copy at most max entries in queue order into *items (the caller frees
+ * them with nb_queue_items_free); *left gets the number not copied.
+ * 0 or -ENOMEM. */
+int nb_queue_snapshot(struct nb_queue *q, size_t max, struct nb_queue_item **items, size_t *n,
+		      size_t *left);
+void nb_queue_items_free(struct nb_queue_item *items, size_t n);
+
+/* ---- the job lifecycle (queue_job.c) ---- */
+
+/* Take the entry that may run next (see sync/sched.h) and mark it in
+ * flight: 1 and *job filled. 0 if none: *wait_ms says when one may
+ * become ready (-1: nothing waits for time). */
+int nb_queue_next_job(struct nb_queue *q, struct nb_job *job, long *wait_ms);
+/* Wait until woken (a change, a closed writer, a finished job) or
+ * wait_ms passes (< 0: a minute). */
+void nb_queue_wait(struct nb_queue *q, long wait_ms);
+void nb_queue_wake(struct nb_queue *q);
+/* True if job's entry changed since it was taken (new content, renamed,
+ * removed, replaced) or has a writer open. */
+int nb_queue_changed(struct nb_queue *q, const struct nb_job *job);
+void nb_queue_progress(struct nb_queue *q, const struct nb_job *job, uint64_t done,
+		       uint64_t total);
+/* Record the MD5 of job's content (ignored if it changed since). */
+void nb_queue_set_md5(struct nb_queue *q, const struct nb_job *job, const uint8_t md5[NB_MD5_LEN]);
+/* 1 and md5 filled if the MD5 of job's content is known. */
+int nb_queue_get_md5(struct nb_queue *q, const struct nb_job *job, uint8_t md5[NB_MD5_LEN]);
+/* For the hasher: a closed file waiting for its quiet time with no MD5
+ * yet (1 and *job filled; the sync thread will not take it until
+ * nb_queue_hash_done), else 0. */
+int nb_queue_next_hash(struct nb_queue *q, struct nb_job *job);
+void nb_queue_hash_done(struct nb_queue *q, const struct nb_job *job);
+
+/* The job is done on the server. A creation unchanged since it was
+ * taken is recorded as held (rec) and leaves the queue: returns 1. One
+ * that changed stays for another round, the server's new version on
+ * record as the base of the next upload: returns 0. A barrier is
+ * applied to the records and leaves the queue (rec unused): 1. */
+int nb_queue_done(struct nb_queue *q, const struct nb_job *job, const struct nb_synced *rec);
+/* A rename or removal the server found nothing to act on (ENOENT): done
+ * all the same; for a rename whose source we have no record of, the
+ * server's destination was untouched and our record of it stays. */
+int nb_queue_done_absent(struct nb_queue *q, const struct nb_job *job);
+/* The job did not complete. state is PENDING (no error shown) or ERROR;
+ * the entry is not offered again for retry_ms. A change since the job
+ * was taken means a fresh attempt at once. error may be NULL. */
+void nb_queue_fail(struct nb_queue *q, const struct nb_job *job, int state, const char *error,
+		   long retry_ms);
+/* The local source of job vanished before it ran: drop the entry unless
+ * it changed since (a new file at the path is offered again). */
+void nb_queue_drop_job(struct nb_queue *q, const struct nb_job *job);
+
+/* The link broke while an upload of job waited for its answer: the
+ * server may hold that version (v: the record it would have had). Kept
+ * with whatever is queued at the path (across renames) until settled;
+ * meanwhile the path counts as perhaps on the server. */
+void nb_queue_set_doubt(struct nb_queue *q, const struct nb_job *job, const struct nb_synced *v);
+/* 1 and *v if an upload of path is in doubt, else 0. */
+int nb_queue_get_doubt(struct nb_queue *q, const char *path, struct nb_synced *v);
+/* The server was asked: held (non-NULL) is now on record as what it
+ * holds at path; the doubt is cleared either way. 0 or a database
+ * error (the doubt stays). */
+int nb_queue_settle_doubt(struct nb_queue *q, const char *path, const struct nb_synced *held);
+
+/* The record of what the server holds at path: 0, or -ENOENT. */
+int nb_queue_record(struct nb_queue *q, const char *path, struct nb_synced *rec);
+/* A download put the server's version of path in the staging tree:
+ * record it (and forget its partial download's tag). */
+int nb_queue_fetched(struct nb_queue *q, const char *path, const struct nb_synced *rec) NB_WUR;
+/* Tags of partial downloads (which content the bytes belong to). */
+int nb_queue_fetch_tag_set(struct nb_queue *q, const char *path, const uint8_t md5[NB_MD5_LEN]);
+int nb_queue_fetch_tag_get(struct nb_queue *q, const char *path, uint8_t md5[NB_MD5_LEN]);
+void nb_queue_fetch_tag_del(struct nb_queue *q, const char *path);
+
+/* The server's version of job->path changed under a local edit: under
+ * the lock, move(arg, path, copy) renames the staged file, the queue
+ * follows it to copy (which the server certainly does not hold), copy
+ * is marked a conflict copy, and the record of path is forgotten so the
+ * server's version shows there. 0 or an error (nothing changed if move
+ * failed). */
+int nb_queue_conflict_move(struct nb_queue *q, const struct nb_job *job, const char *copy,
+			   int (*move)(void *arg, const char *from, const char *to), void *arg);
+
+#endif

@@ -1,0 +1,312 @@
+/*
+ * What happened locally, as the FUSE threads report it: changes,
+ * writers, removals and renames become queue entries, durably, before
+ * the call returns; conflict marks are dropped once the user touches a
+ * conflict copy; the cache asks here what it may evict.
+ */
+#include "sync/queue_int.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wire/err.h"
+#include "wire/log.h"
+#include "wire/pathname.h"
+#include "wire/xio.h"
+
+/* The user changed, moved or removed path: a conflict copy there (or
+ * below) is an ordinary file now. */
+static void nb_q_unmark_conflict(struct nb_queue *q, const char *path)
+{
+	int r = nb_statedb_conflict_del(q->db, path);
+	if (r != 0)
+		nb_warn("%s: cannot clear its conflict mark: %s", path, nb_strerror(r));
+}
+
+static struct nb_entry *nb_q_touch(struct nb_queue *q, const char *path, int kind, int *err)
+{
+	struct nb_entry *e = nb_q_find(q, path);
+	*err = 0;
+	if (e && e->kind != kind) {
+		/* A file became a directory or a symlink (or back): the old
+		 * creation is void, the new one queues behind what came since. */
+		nb_q_drop(q, e);
+		e = NULL;
+	}
+	if (!e) {
+		/* Durable first: the change is on record before we return. */
+		if (!(e = nb_q_append(q, kind, path, NULL, err)))
+			return NULL;
+	} else if (e->state == NB_STATE_ERROR) {
+		/* A new version deserves a fresh attempt. */
+		e->state = NB_STATE_PENDING;
+		e->retry_ms = 0;
+	}
+	e->gen = ++q->next_gen;
+	e->changed_ms = nb_xio_now_ms();
+	e->has_md5 = 0;
+	nb_q_unmark_conflict(q, path);
+	return e;
+}
+
+int nb_queue_touch(struct nb_queue *q, const char *path, int kind)
+{
+	int r;
+	pthread_mutex_lock(&q->lock);
+	struct nb_entry *e = nb_q_touch(q, path, kind, &r);
+	if (e) {
+		nb_q_update(q, e);
+		pthread_cond_broadcast(&q->cond);
+	}
+	pthread_mutex_unlock(&q->lock);
+	return r;
+}
+
+int nb_queue_writer_open(struct nb_queue *q, const char *path, uint64_t *id)
+{
+	int r;
+	pthread_mutex_lock(&q->lock);
+	struct nb_entry *e = nb_q_touch(q, path, NB_KIND_FILE, &r);
+	if (e) {
+		e->writers++;
+		*id = e->id;
+		nb_q_update(q, e);
+	}
+	pthread_mutex_unlock(&q->lock);
+	return r;
+}
+
+void nb_queue_writer_close(struct nb_queue *q, uint64_t id)
+{
+	pthread_mutex_lock(&q->lock);
+	/* Gone: the file was removed (and its entry with it) while open. */
+	struct nb_entry *e = nb_q_by_id(q, id);
+	if (e) {
+		if (e->writers > 0)
+			e->writers--;
+		e->changed_ms = nb_xio_now_ms();
+		nb_q_update(q, e);
+		pthread_cond_broadcast(&q->cond); /* the sync thread and the hasher */
+	}
+	pthread_mutex_unlock(&q->lock);
+}
+
+int nb_queue_remove(struct nb_queue *q, const char *path, int rmdir, int on_server)
+{
+	int r = 0;
+	pthread_mutex_lock(&q->lock);
+	struct nb_entry *e = nb_q_find(q, path);
+	/* The caller looked before taking the lock: an upload that finished
+	 * since then has put the path on the server after all. */
+	on_server |= nb_q_recorded(q, path);
+	if (e) {
+		/* An upload in flight may publish before it notices: then the
+		 * server holds the path after all. */
+		on_server |= e->state == NB_STATE_UPLOADING || e->has_doubt;
+		nb_q_drop(q, e);
+	}
+	if (on_server && !nb_q_append(q, rmdir ? NB_KIND_RMDIR : NB_KIND_UNLINK, path, NULL, &r))
+		nb_err("%s: cannot queue the removal: %s", path, nb_strerror(r));
+	nb_q_unmark_conflict(q, path);
+	pthread_cond_broadcast(&q->cond);
+	pthread_mutex_unlock(&q->lock);
+	return r;
+}
+
+/* Creations at or below a path, collected from the path index. */
+struct nb_q_found {
+	struct nb_entry **v;
+	size_t n, cap;
+	int err;
+};
+
+static int nb_q_collect(void *arg, struct nb_pnode *n)
+{
+	struct nb_q_found *f = arg;
+	struct nb_entry *e = ((struct nb_sched_item *)n->owner)->owner;
+	if (nb_kind_is_barrier(e->kind))
+		return 0;
+	if (f->n == f->cap) {
+		size_t cap = f->cap ? f->cap * 2 : 16;
+		struct nb_entry **v = realloc(f->v, cap * sizeof(*v));
+		if (!v) {
+			f->err = -ENOMEM;
+			return 1;
+		}
+		f->v = v;
+		f->cap = cap;
+	}
+	f->v[f->n++] = e;
+	return 0;
+}
+
+static int nb_q_seq_cmp(const void *a, const void *b)
+{
+	const struct nb_entry *x = *(struct nb_entry *const *)a, *y = *(struct nb_entry *const *)b;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Creations at or below dir, in queue order. */
+static int nb_q_creations_within(struct nb_queue *q, const char *dir, struct nb_q_found *f)
+{
+	memset(f, 0, sizeof(*f));
+	nb_ptree_each_within(&q->sched.index, dir, nb_q_collect, f);
+	if (f->n > 1)
+		qsort(f->v, f->n, sizeof(*f->v), nb_q_seq_cmp);
+	return f->err;
+}
+
+/* "to" + the part of path below from. NULL on ENOMEM. */
+static char *nb_q_retarget(const char *path, const char *from, const char *to)
+{
+	size_t flen = strlen(from), tlen = strlen(to), rest = strlen(path) - flen;
+	char *np = malloc(tlen + rest + 1);
+	if (np) {
+		memcpy(np, to, tlen);
+		memcpy(np + tlen, path + flen, rest + 1);
+	}
+	return np;
+}
+
+int nb_q_rename(struct nb_queue *q, const char *from, const char *to, int from_on_server)
+{
+	struct nb_q_found at_to, at_from = {0};
+	int r = 0;
+	int never = from_on_server < 0; /* the caller knows better */
+	if (never)
+		from_on_server = 0;
+	/* As in nb_queue_remove: a creation that finished after the caller
+	 * looked is on the server now. */
+	if (!never)
+		from_on_server |= nb_q_recorded(q, from);
+	/* What was pending at the destination is replaced; a doubt about
+	 * what the server holds at `to` itself stays for what replaces it. */
+	int carry = 0;
+	struct nb_synced doubt;
+	if ((r = nb_q_creations_within(q, to, &at_to)) != 0)
+		goto out;
+	for (size_t i = 0; i < at_to.n; i++) {
+		struct nb_entry *e = at_to.v[i];
+		if (nb_path_is_within(e->path, from))
+			continue;
+		if (e->has_doubt && strcmp(e->path, to) == 0) {
+			doubt = e->doubt;
+			carry = 1;
+		}
+		nb_q_drop(q, e);
+	}
+	/* The creations to move, found before anything is appended. */
+	if ((r = nb_q_creations_within(q, from, &at_from)) != 0)
+		goto out;
+	for (size_t i = 0; i < at_from.n; i++)
+		from_on_server |= !never && (at_from.v[i]->state == NB_STATE_UPLOADING ||
+					     at_from.v[i]->has_doubt);
+	if (from_on_server && !nb_q_append(q, NB_KIND_RENAME, to, from, &r))
+		goto out;
+	for (size_t i = 0; i < at_from.n; i++) {
+		struct nb_entry *e = at_from.v[i];
+		char *np = nb_q_retarget(e->path, from, to);
+		r = np ? nb_q_move(q, e, np) : -ENOMEM;
+		free(np);
+		if (r != 0)
+			goto out;
+		/* An upload in flight under the old name stops at its next
+		 * step; the partial it leaves is reused under the new one. */
+		e->gen = ++q->next_gen;
+		e->hashing = 0; /* a hash in progress is for the old name */
+		if (e->state == NB_STATE_UPLOADING)
+			e->state = NB_STATE_PENDING;
+		if (carry && strcmp(e->path, to) == 0) {
+			e->doubt = doubt;
+			e->has_doubt = 1;
+		}
+		nb_q_update(q, e);
+	}
+out:
+	free(at_to.v);
+	free(at_from.v);
+	if (r != 0)
+		nb_err("rename %s -> %s: cannot queue: %s", from, to, nb_strerror(r));
+	if (!never) {
+		nb_q_unmark_conflict(q, from);
+		nb_q_unmark_conflict(q, to);
+	}
+	pthread_cond_broadcast(&q->cond);
+	return r;
+}
+
+int nb_queue_rename(struct nb_queue *q, const char *from, const char *to, int from_on_server)
+{
+	pthread_mutex_lock(&q->lock);
+	int r = nb_q_rename(q, from, to, from_on_server);
+	pthread_mutex_unlock(&q->lock);
+	return r;
+}
+
+int nb_queue_known_on_server(struct nb_queue *q, const char *path)
+{
+	char rpath[NB_PATH_MAX + 1];
+	pthread_mutex_lock(&q->lock);
+	int known = nb_q_recorded(q, path);
+	pthread_mutex_unlock(&q->lock);
+	/* Renamed here from a name the server holds. */
+	return known ||
+	       (nb_queue_resolve(q, path, rpath, sizeof(rpath)) == 0 && strcmp(rpath, path) != 0);
+}
+
+void nb_queue_set_base(struct nb_queue *q, const char *path, uint64_t size, int64_t mtime_s,
+		       uint32_t mtime_ns)
+{
+	/* Local size/mtime unknown (never matches a staged file): the path
+	 * stays queued; only the server's version is on record. */
+	struct nb_synced rec = {
+		.kind = NB_KIND_FILE,
+		.mtime_ns = -1,
+		.has_remote = 1,
+		.rsize = size,
+		.rmtime_s = mtime_s,
+		.rmtime_ns = mtime_ns,
+	};
+	pthread_mutex_lock(&q->lock);
+	int r = nb_q_recorded(q, path) ? 0 : nb_statedb_set_synced(q->db, -1, path, &rec);
+	pthread_mutex_unlock(&q->lock);
+	if (r != 0)
+		nb_warn("%s: cannot record the server's version it replaces (%s): its upload may "
+			"be taken for a conflict", path, nb_strerror(r));
+}
+
+void nb_queue_mirrored_dir(struct nb_queue *q, const char *path)
+{
+	struct nb_synced rec = {.kind = NB_KIND_DIR};
+	int r = 0;
+	pthread_mutex_lock(&q->lock);
+	if (!nb_q_get(q, path))
+		r = nb_statedb_set_synced(q->db, -1, path, &rec);
+	pthread_mutex_unlock(&q->lock);
+	if (r != 0)
+		nb_warn("%s: cannot record the mirrored directory (%s): it is created on the "
+			"server again, harmlessly", path, nb_strerror(r));
+}
+
+int nb_queue_is_clean(struct nb_queue *q, const char *path, const struct stat *st)
+{
+	struct nb_synced rec;
+	int64_t mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+	pthread_mutex_lock(&q->lock);
+	int clean = !nb_q_get(q, path) && nb_statedb_get_synced(q->db, path, &rec) == 0 &&
+		    rec.kind == NB_KIND_FILE && rec.size == (uint64_t)st->st_size &&
+		    rec.mtime_ns == mtime_ns && !nb_statedb_conflict_has(q->db, path);
+	pthread_mutex_unlock(&q->lock);
+	return clean;
+}
+
+int nb_queue_evict(struct nb_queue *q, const char *path,
+		   int (*remove)(void *arg, const char *path), void *arg)
+{
+	pthread_mutex_lock(&q->lock);
+	int r = nb_q_find(q, path) || nb_sched_first_overlap(&q->sched, path, 1) ? -EBUSY
+										 : remove(arg, path);
+	pthread_mutex_unlock(&q->lock);
+	return r;
+}

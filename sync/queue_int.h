@@ -1,0 +1,95 @@
+/*
+ * The queue's insides, shared by queue.c, queue_fs.c, queue_job.c and
+ * queue_read.c only. Everything here is used with q->lock held.
+ */
+#ifndef NB_QUEUE_INT_H
+#define NB_QUEUE_INT_H
+
+#include <pthread.h>
+
+#include "sync/queue.h"
+#include "sync/sched.h"
+#include "wire/hmap.h"
+
+struct nb_entry {
+	uint64_t id;  /* stable for the entry's life, across renames */
+	int64_t seq;  /* position in the queue (database row) */
+	char *path;
+	char *path2;  /* rename source */
+	int kind;
+	int state;    /* NB_STATE_PENDING, UPLOADING or ERROR */
+	uint64_t gen; /* bumped by every change */
+	int writers;
+	long long first_ms;   /* when it was queued */
+	long long changed_ms; /* last change or last writer closed */
+	long long retry_ms;   /* not before this time */
+	uint64_t done, total;
+	long long rate_ms;    /* time of the last rate sample */
+	uint64_t rate_done;
+	double rate;
+	int has_md5;
+	int hashing;  /* the hasher is on it */
+	int in_hashq;
+	uint8_t md5[NB_MD5_LEN];
+	/* An upload whose link broke before its answer: the server may have
+	 * published that version (not recorded as held). */
+	int has_doubt;
+	struct nb_synced doubt;
+	char *error;
+	struct nb_hnode by_path;        /* creations only */
+	struct nb_hnode by_id;
+	struct nb_sched_item sched;
+	struct nb_entry *prev, *next;   /* every entry, in queue order */
+	struct nb_entry *bprev, *bnext; /* barriers, in queue order */
+	struct nb_entry *hq_prev, *hq_next; /* files waiting for their MD5 */
+};
+
+struct nb_queue {
+	pthread_mutex_t lock;
+	pthread_cond_t cond; /* wakes the sync thread and the hasher */
+	struct nb_statedb *db;
+	long delay_ms;
+	struct nb_hmap by_path, by_id;
+	struct nb_sched sched;
+	struct nb_entry *head, *tail;
+	struct nb_entry *bhead, *btail;
+	struct nb_entry *hq_head, *hq_tail;
+	size_t count;
+	uint64_t next_gen, next_id;
+};
+
+int nb_kind_is_barrier(int kind);
+/* The creation entry at path, or NULL. */
+struct nb_entry *nb_q_find(struct nb_queue *q, const char *path);
+/* The creation at path, else the newest pending rename to path, or
+ * NULL: the entry whose state path shows. */
+struct nb_entry *nb_q_get(struct nb_queue *q, const char *path);
+/* The entry with this id, or NULL. */
+struct nb_entry *nb_q_by_id(struct nb_queue *q, uint64_t id);
+/* The entry job was taken from, if it is still at the same place. */
+struct nb_entry *nb_q_job_entry(struct nb_queue *q, const struct nb_job *job);
+/* Durably append an operation and its entry at the tail. NULL with *err
+ * set on failure (nothing changed). */
+struct nb_entry *nb_q_append(struct nb_queue *q, int kind, const char *path, const char *path2,
+			     int *err);
+/* Delete e's operation from the database and e from memory. A failed
+ * delete is logged: the operation then comes back at the next mount,
+ * where replaying it is harmless (a creation of a missing file is
+ * dropped, a removal of a missing name is done). */
+void nb_q_drop(struct nb_queue *q, struct nb_entry *e);
+/* Remove e from memory only (its operation is gone from the database). */
+void nb_q_forget(struct nb_queue *q, struct nb_entry *e);
+/* Give e a new path and move it to the tail, durably. 0 or an error. */
+int nb_q_move(struct nb_queue *q, struct nb_entry *e, const char *path);
+/* Tell the scheduler and the hasher's list about e's current state. */
+void nb_q_update(struct nb_queue *q, struct nb_entry *e);
+/* The next file that needs its MD5 (taken off the hasher's list), or
+ * NULL. */
+struct nb_entry *nb_q_hash_take(struct nb_queue *q);
+/* nb_queue_rename with the lock held. */
+int nb_q_rename(struct nb_queue *q, const char *from, const char *to, int from_on_server);
+/* 1 if the database records the server holding path. */
+int nb_q_recorded(struct nb_queue *q, const char *path);
+void nb_q_set_error(struct nb_entry *e, const char *error);
+
+#endif
