@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "wire/be.h"
 #include "wire/err.h"
 
 void nb_buf_init(struct nb_buf *b, size_t max)
@@ -89,15 +90,15 @@ int nb_buf_put_u8(struct nb_buf *b, uint8_t v)
 
 int nb_buf_put_u32(struct nb_buf *b, uint32_t v)
 {
-	uint8_t x[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v};
+	uint8_t x[4];
+	nb_be32_put(x, v);
 	return nb_buf_put(b, x, sizeof(x));
 }
 
 int nb_buf_put_u64(struct nb_buf *b, uint64_t v)
 {
 	uint8_t x[8];
-	for (int i = 0; i < 8; i++)
-		x[i] = (uint8_t)(v >> (56 - 8 * i));
+	nb_be64_put(x, v);
 	return nb_buf_put(b, x, sizeof(x));
 }
 
@@ -114,10 +115,7 @@ int nb_buf_put_str(struct nb_buf *b, const void *s, size_t n)
 	int r = nb_buf_reserve(b, 4 + n, &p);
 	if (r != 0)
 		return r;
-	p[0] = (uint8_t)(n >> 24);
-	p[1] = (uint8_t)(n >> 16);
-	p[2] = (uint8_t)(n >> 8);
-	p[3] = (uint8_t)n;
+	nb_be32_put(p, (uint32_t)n);
 	if (n > 0)
 		memcpy(p + 4, s, n);
 	return 0;
@@ -155,8 +153,7 @@ int nb_buf_peek_u32(const struct nb_buf *b, uint32_t *v)
 {
 	if (nb_buf_len(b) < 4)
 		return NB_E_SHORT;
-	const uint8_t *x = b->data + b->off;
-	*v = (uint32_t)x[0] << 24 | (uint32_t)x[1] << 16 | (uint32_t)x[2] << 8 | x[3];
+	*v = nb_be32_get(b->data + b->off);
 	return 0;
 }
 
@@ -172,11 +169,7 @@ int nb_buf_get_u64(struct nb_buf *b, uint64_t *v)
 {
 	if (nb_buf_len(b) < 8)
 		return NB_E_SHORT;
-	const uint8_t *x = b->data + b->off;
-	uint64_t acc = 0;
-	for (int i = 0; i < 8; i++)
-		acc = acc << 8 | x[i];
-	*v = acc;
+	*v = nb_be64_get(b->data + b->off);
 	b->off += 8;
 	return 0;
 }

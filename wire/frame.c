@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+#include "wire/be.h"
 #include "wire/err.h"
 
 /* Window large enough for one maximal frame plus a read chunk. */
@@ -36,11 +37,7 @@ int nb_frame_finish(struct nb_buf *b)
 	size_t body = n - 4;
 	if (body > NB_FRAME_MAX)
 		return NB_E_TOOBIG;
-	uint8_t *p = b->data + b->off;
-	p[0] = (uint8_t)(body >> 24);
-	p[1] = (uint8_t)(body >> 16);
-	p[2] = (uint8_t)(body >> 8);
-	p[3] = (uint8_t)body;
+	nb_be32_put(b->data + b->off, (uint32_t)body);
 	return 0;
 }
 

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "wire/be.h"
 #include "wire/err.h"
 #include "wire/pathname.h"
 
@@ -258,8 +259,7 @@ int nb_proto_dirents_begin(struct nb_buf *b)
 
 int nb_proto_dirents_count(const struct nb_buf *b)
 {
-	const uint8_t *c = nb_buf_ptr(b) + NB_DIRENTS_COUNT_OFF;
-	return (int)((uint32_t)c[0] << 24 | (uint32_t)c[1] << 16 | (uint32_t)c[2] << 8 | c[3]);
+	return (int)nb_be32_get(nb_buf_ptr(b) + NB_DIRENTS_COUNT_OFF);
 }
 
 int nb_proto_dirents_add(struct nb_buf *b, const char *name, const struct nb_attr *a)
@@ -281,11 +281,7 @@ int nb_proto_dirents_add(struct nb_buf *b, const char *name, const struct nb_att
 		return r;
 	}
 	count++;
-	uint8_t *c = b->data + b->off + NB_DIRENTS_COUNT_OFF;
-	c[0] = (uint8_t)(count >> 24);
-	c[1] = (uint8_t)(count >> 16);
-	c[2] = (uint8_t)(count >> 8);
-	c[3] = (uint8_t)count;
+	nb_be32_put(b->data + b->off + NB_DIRENTS_COUNT_OFF, count);
 	return 0;
 }
 

@@ -40,6 +40,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "wire/be.h"
 #include "wire/err.h"
 #include "wire/frame.h"
 #include "wire/log.h"
@@ -119,8 +120,7 @@ static ssize_t fz_read(void *ctx, void *buf, size_t n)
 	}
 	if (f->clamp) {
 		if (f->pos >= f->boundary && f->n >= 4) {
-			uint32_t len = (uint32_t)f->p[0] << 24 | (uint32_t)f->p[1] << 16 |
-				       (uint32_t)f->p[2] << 8 | f->p[3];
+			uint32_t len = nb_be32_get(f->p);
 			f->boundary = f->pos + 4 + (len < f->n - 4 ? len : f->n - 4);
 			/* The client reads only when it needs more of the frame it
 			 * is on, so this frame is being consumed. */

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "wire/be.h"
 #include "wire/buf.h"
 #include "wire/err.h"
 #include "wire/frame.h"
@@ -98,6 +99,27 @@ static void test_big_endian_layout(void **state)
 	assert_int_equal(v, 0x01020304u);
 	assert_int_equal(nb_buf_len(&b), sizeof(want) - 1); /* peek consumed nothing */
 	nb_buf_free(&b);
+}
+
+/* The helpers everything else is built on, on their own: most
+ * significant byte first, and back. */
+static void test_be_helpers(void **state)
+{
+	(void)state;
+	uint8_t x[9];
+	memset(x, 0xaa, sizeof(x));
+	nb_be32_put(x, 0x01020304u);
+	assert_memory_equal(x, "\x01\x02\x03\x04\xaa", 5);
+	assert_int_equal(nb_be32_get(x), 0x01020304u);
+	nb_be32_put(x, 0xfffffffeu);
+	assert_int_equal(nb_be32_get(x), 0xfffffffeu);
+	memset(x, 0xaa, sizeof(x));
+	nb_be64_put(x, 0x1112131415161718ull);
+	assert_memory_equal(x, "\x11\x12\x13\x14\x15\x16\x17\x18\xaa", 9);
+	assert_true(nb_be64_get(x) == 0x1112131415161718ull);
+	nb_be64_put(x, UINT64_MAX - 1);
+	assert_true(nb_be64_get(x) == UINT64_MAX - 1);
+	assert_int_equal(nb_be32_get(x + 4), 0xfffffffeu);
 }
 
 static void test_empty_buffer(void **state)
@@ -421,6 +443,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_big_endian_layout),
+		cmocka_unit_test(test_be_helpers),
 		cmocka_unit_test(test_empty_buffer),
 		cmocka_unit_test(test_failed_get_consumes_nothing),
 		cmocka_unit_test(test_get_str_maxlen),
