@@ -56,7 +56,7 @@ static int nb_refuse(struct nb_frame_reader *rd, struct nb_stream *out, int err,
 	nb_buf_init(&tx, NB_FRAME_MAX);
 	snprintf(text, sizeof(text), "root directory %s: %s", dir, nb_strerror(err));
 	if (nb_frame_recv(rd, &type, &payload) == 0 &&
-	    nb_proto_error_encode(&tx, NB_MSG_ERROR, (uint32_t)-err, text) == 0)
+	    nb_proto_error_encode(&tx, NB_MSG_ERROR, nb_proto_wire_errno(err), text) == 0)
 		nb_frame_send(out, &tx);
 	nb_buf_free(&payload);
 	nb_buf_free(&tx);

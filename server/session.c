@@ -47,24 +47,12 @@ static int nb_session_send(struct nb_session *s)
 	return nb_frame_send(s->out, &s->tx);
 }
 
-/* Map an internal code to the errno that travels on the wire. */
-static uint32_t nb_session_wire_errno(int r)
-{
-	switch (r) {
-	case NB_E_BUSY: return EBUSY;
-	case NB_E_MD5: return EBADMSG;
-	case NB_E_TOOBIG: return ENAMETOOLONG;
-	/* Only real errno values travel; project codes become EPROTO. */
-	default: return r < 0 && r > -4096 ? (uint32_t)-r : EPROTO;
-	}
-}
-
 static int nb_session_reply_error(struct nb_session *s, uint8_t type, int r, const char *what)
 {
 	char text[NB_ERRTEXT_MAX];
 	snprintf(text, sizeof(text), "%s: %s", what, nb_strerror(r));
 	nb_debug("-> %s %s", nb_msg_name(type), text);
-	int w = nb_proto_error_encode(&s->tx, type, nb_session_wire_errno(r), text);
+	int w = nb_proto_error_encode(&s->tx, type, nb_proto_wire_errno(r), text);
 	return w ? w : nb_session_send(s);
 }
 

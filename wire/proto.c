@@ -9,6 +9,10 @@
 #include "wire/err.h"
 #include "wire/pathname.h"
 
+/* The largest value an errno can have on Linux (the kernel's MAX_ERRNO):
+ * what lies above is not an error code on either side. */
+#define NB_PROTO_ERRNO_MAX 4095
+
 const char *nb_msg_name(uint8_t type)
 {
 	switch (type) {
@@ -111,7 +115,7 @@ int nb_proto_error_decode(struct nb_buf *p, struct nb_error *m)
 		return r;
 	/* A code that is not a plausible errno would turn into garbage on
 	 * our side; map it to a generic I/O error. */
-	if (m->code == 0 || m->code > 4095)
+	if (m->code == 0 || m->code > NB_PROTO_ERRNO_MAX)
 		m->code = EIO;
 	r = nb_proto_done(p, 0);
 	if (r != 0)
@@ -123,6 +127,22 @@ void nb_proto_error_free(struct nb_error *m)
 {
 	free(m->text);
 	m->text = NULL;
+}
+
+/* The three project codes a client acts on get errno values it tells
+ * apart: EBUSY (another session holds the partial: retry later), EBADMSG
+ * (the content did not match its MD5: send it again), ENAMETOOLONG (a
+ * length over its cap, in practice a path or name too long: give up on
+ * that entry). The rest mean the server failed in a way the client
+ * cannot fix. */
+uint32_t nb_proto_wire_errno(int r)
+{
+	switch (r) {
+	case NB_E_BUSY: return EBUSY;
+	case NB_E_MD5: return EBADMSG;
+	case NB_E_TOOBIG: return ENAMETOOLONG;
+	default: return r < 0 && r >= -NB_PROTO_ERRNO_MAX ? (uint32_t)-r : EPROTO;
+	}
 }
 
 int nb_proto_path_encode(struct nb_buf *b, uint8_t type, const char *path)

@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -325,6 +326,51 @@ static void test_error(void **state)
 	assert_int_equal(dec_error(&p), NB_E_TOOBIG);
 	nb_buf_free(&p);
 	free(longtext);
+	nb_buf_free(&f);
+}
+
+static void test_wire_errno(void **state)
+{
+	(void)state;
+	static const struct { int in; uint32_t out; } cases[] = {
+		{-ENOENT, ENOENT},
+		{-EACCES, EACCES},
+		{-ENOSPC, ENOSPC},
+		{-EEXIST, EEXIST},
+		{-4095, 4095},		/* the largest errno travels */
+		{-4096, EPROTO},	/* beyond it, not an errno */
+		{NB_E_BUSY, EBUSY},
+		{NB_E_MD5, EBADMSG},
+		{NB_E_TOOBIG, ENAMETOOLONG},
+		{NB_E_PROTO, EPROTO},
+		{NB_E_SHORT, EPROTO},
+		{NB_E_CHANGED, EPROTO},
+		{NB_E_LAST, EPROTO},
+		{0, EPROTO},		/* not a failure: still never 0 on the wire */
+		{5, EPROTO},
+		{INT_MIN, EPROTO},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint32_t got = nb_proto_wire_errno(cases[i].in);
+		if (got != cases[i].out)
+			fail_msg("case %zu (%d): got %u, want %u", i, cases[i].in, got, cases[i].out);
+	}
+
+	/* Every project code maps to a code the client's decoder keeps as
+	 * it is (it turns implausible ones into EIO). */
+	struct nb_buf f, p;
+	struct nb_error m;
+	nb_buf_init(&f, TX_MAX);
+	for (int r = NB_E_BASE + 1; r < NB_E_LAST; r++) {
+		uint32_t code = nb_proto_wire_errno(r);
+		assert_int_equal(nb_proto_error_encode(&f, NB_MSG_ERROR, code, "t"), 0);
+		unframe(&f, NB_MSG_ERROR, &p);
+		assert_int_equal(nb_proto_error_decode(&p, &m), 0);
+		if (m.code != code)
+			fail_msg("code %d: sent %u, decoded %u", r, code, m.code);
+		nb_proto_error_free(&m);
+		nb_buf_free(&p);
+	}
 	nb_buf_free(&f);
 }
 
@@ -887,6 +933,7 @@ int main(void)
 		cmocka_unit_test(test_hello_invalid),
 		cmocka_unit_test(test_ok_and_end),
 		cmocka_unit_test(test_error),
+		cmocka_unit_test(test_wire_errno),
 		cmocka_unit_test(test_path),
 		cmocka_unit_test(test_mkdir),
 		cmocka_unit_test(test_attr),
