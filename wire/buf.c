@@ -149,17 +149,33 @@ int nb_buf_get_u8(struct nb_buf *b, uint8_t *v)
 	return nb_buf_get(b, v, 1);
 }
 
-int nb_buf_peek_u32(const struct nb_buf *b, uint32_t *v)
+/* True if the unread data holds bytes [at, at + n); no overflow for
+ * any at and n. */
+static int nb_buf_holds(const struct nb_buf *b, size_t at, size_t n)
 {
-	if (nb_buf_len(b) < 4)
+	size_t len = nb_buf_len(b);
+	return at <= len && n <= len - at;
+}
+
+int nb_buf_peek_u32(const struct nb_buf *b, size_t at, uint32_t *v)
+{
+	if (!nb_buf_holds(b, at, 4))
 		return NB_E_SHORT;
-	*v = nb_be32_get(b->data + b->off);
+	*v = nb_be32_get(b->data + b->off + at);
+	return 0;
+}
+
+int nb_buf_poke_u32(struct nb_buf *b, size_t at, uint32_t v)
+{
+	if (!nb_buf_holds(b, at, 4))
+		return NB_E_SHORT;
+	nb_be32_put(b->data + b->off + at, v);
 	return 0;
 }
 
 int nb_buf_get_u32(struct nb_buf *b, uint32_t *v)
 {
-	int r = nb_buf_peek_u32(b, v);
+	int r = nb_buf_peek_u32(b, 0, v);
 	if (r == 0)
 		b->off += 4;
 	return r;
@@ -186,7 +202,7 @@ int nb_buf_get_i64(struct nb_buf *b, int64_t *v)
 int nb_buf_get_str(struct nb_buf *b, const uint8_t **p, size_t *n, size_t maxlen)
 {
 	uint32_t len;
-	int r = nb_buf_peek_u32(b, &len);
+	int r = nb_buf_peek_u32(b, 0, &len);
 	if (r != 0)
 		return r;
 	if (len > maxlen)

@@ -54,8 +54,14 @@ int nb_buf_get_u8(struct nb_buf *b, uint8_t *v);
 int nb_buf_get_u32(struct nb_buf *b, uint32_t *v);
 int nb_buf_get_u64(struct nb_buf *b, uint64_t *v);
 int nb_buf_get_i64(struct nb_buf *b, int64_t *v);
-/* Peek a u32 without consuming it. */
-int nb_buf_peek_u32(const struct nb_buf *b, uint32_t *v);
+/* Read the u32 at byte `at` of the unread data without consuming
+ * anything: 0, or NB_E_SHORT if the data ends before at + 4. */
+int nb_buf_peek_u32(const struct nb_buf *b, size_t at, uint32_t *v);
+/* Overwrite the u32 at byte `at` of the unread data, for a field whose
+ * value is known only once what follows it has been appended (a frame's
+ * length, a DIRENTS count): 0, or NB_E_SHORT (nothing written) if the
+ * data ends before at + 4. */
+int nb_buf_poke_u32(struct nb_buf *b, size_t at, uint32_t v);
 /* A string whose length must not exceed maxlen (NB_E_TOOBIG otherwise).
  * *p points into the buffer (no copy) and is valid until the next
  * append or reset. */

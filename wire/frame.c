@@ -2,7 +2,6 @@
 
 #include <string.h>
 
-#include "wire/be.h"
 #include "wire/err.h"
 
 /* Window large enough for one maximal frame plus a read chunk. */
@@ -37,8 +36,7 @@ int nb_frame_finish(struct nb_buf *b)
 	size_t body = n - 4;
 	if (body > NB_FRAME_MAX)
 		return NB_E_TOOBIG;
-	nb_be32_put(b->data + b->off, (uint32_t)body);
-	return 0;
+	return nb_buf_poke_u32(b, 0, (uint32_t)body);
 }
 
 int nb_frame_send(struct nb_stream *s, struct nb_buf *b)
@@ -52,7 +50,7 @@ int nb_frame_send(struct nb_stream *s, struct nb_buf *b)
 int nb_frame_parse(struct nb_buf *rx, uint8_t *type, struct nb_buf *payload)
 {
 	uint32_t len;
-	int r = nb_buf_peek_u32(rx, &len);
+	int r = nb_buf_peek_u32(rx, 0, &len);
 	if (r != 0)
 		return r;
 	if (len == 0)
@@ -72,7 +70,7 @@ int nb_frame_parse(struct nb_buf *rx, uint8_t *type, struct nb_buf *payload)
 int nb_frame_buffered(const struct nb_frame_reader *fr)
 {
 	uint32_t len;
-	if (nb_buf_peek_u32(&fr->rx, &len) != 0)
+	if (nb_buf_peek_u32(&fr->rx, 0, &len) != 0)
 		return 0;
 	return len > 0 && len <= NB_FRAME_MAX && nb_buf_len(&fr->rx) - 4 >= len;
 }

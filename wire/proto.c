@@ -5,7 +5,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "wire/be.h"
 #include "wire/err.h"
 #include "wire/pathname.h"
 
@@ -279,12 +278,17 @@ int nb_proto_dirents_begin(struct nb_buf *b)
 
 int nb_proto_dirents_count(const struct nb_buf *b)
 {
-	return (int)nb_be32_get(nb_buf_ptr(b) + NB_DIRENTS_COUNT_OFF);
+	uint32_t count;
+	int r = nb_buf_peek_u32(b, NB_DIRENTS_COUNT_OFF, &count);
+	return r ? r : (int)count;
 }
 
 int nb_proto_dirents_add(struct nb_buf *b, const char *name, const struct nb_attr *a)
 {
-	uint32_t count = (uint32_t)nb_proto_dirents_count(b);
+	uint32_t count;
+	int r = nb_buf_peek_u32(b, NB_DIRENTS_COUNT_OFF, &count);
+	if (r != 0)
+		return r;
 	if (count >= NB_DIRENTS_MAX)
 		return NB_E_TOOBIG;
 	size_t save = nb_buf_len(b);
@@ -293,16 +297,14 @@ int nb_proto_dirents_add(struct nb_buf *b, const char *name, const struct nb_att
 	/* Stay under the frame cap; the caller starts a new frame. */
 	if (save + 4 + namelen + 28 + linklen > NB_FRAME_MAX)
 		return NB_E_TOOBIG;
-	int r = nb_buf_put_str(b, name, namelen);
+	r = nb_buf_put_str(b, name, namelen);
 	if (r == 0)
 		r = nb_proto_put_attr(b, a);
 	if (r != 0) {
 		nb_buf_truncate(b, save);
 		return r;
 	}
-	count++;
-	nb_be32_put(b->data + b->off + NB_DIRENTS_COUNT_OFF, count);
-	return 0;
+	return nb_buf_poke_u32(b, NB_DIRENTS_COUNT_OFF, count + 1);
 }
 
 int nb_proto_dirents_decode(struct nb_buf *p, struct nb_dirents *m)

@@ -166,6 +166,8 @@ int nb_proto_attr_decode(struct nb_buf *p, struct nb_attr *a);
  * NB_E_TOOBIG or the count cap, finish. */
 int nb_proto_dirents_begin(struct nb_buf *b);
 int nb_proto_dirents_add(struct nb_buf *b, const char *name, const struct nb_attr *a);
+/* Entries in the DIRENTS frame being built in b (>= 0), or NB_E_SHORT if
+ * b holds no begun DIRENTS frame. */
 int nb_proto_dirents_count(const struct nb_buf *b);
 int nb_proto_dirents_decode(struct nb_buf *p, struct nb_dirents *m);
 void nb_proto_dirents_free(struct nb_dirents *m);

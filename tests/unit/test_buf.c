@@ -95,7 +95,7 @@ static void test_big_endian_layout(void **state)
 	/* And the other way: bytes decode as big-endian. */
 	uint32_t v;
 	assert_int_equal(nb_buf_consume(&b, 1), 0);
-	assert_int_equal(nb_buf_peek_u32(&b, &v), 0);
+	assert_int_equal(nb_buf_peek_u32(&b, 0, &v), 0);
 	assert_int_equal(v, 0x01020304u);
 	assert_int_equal(nb_buf_len(&b), sizeof(want) - 1); /* peek consumed nothing */
 	nb_buf_free(&b);
@@ -130,7 +130,7 @@ static void test_empty_buffer(void **state)
 	assert_int_equal(nb_buf_len(&b), 0);
 	assert_non_null(nb_buf_ptr(&b));
 	uint32_t v = 7;
-	assert_int_equal(nb_buf_peek_u32(&b, &v), NB_E_SHORT);
+	assert_int_equal(nb_buf_peek_u32(&b, 0, &v), NB_E_SHORT);
 	assert_int_equal(v, 7);
 	assert_int_equal(nb_buf_consume(&b, 0), 0);
 	assert_int_equal(nb_buf_consume(&b, 1), NB_E_SHORT);
@@ -421,6 +421,40 @@ static void test_regress_zero_bytes_into_fresh_buffer(void **state)
 	nb_buf_free(&b);
 }
 
+/* Peek and poke address the unread data, check the bounds without
+ * wrapping, and change nothing when they fail. */
+static void test_peek_poke_at(void **state)
+{
+	(void)state;
+	struct nb_buf b;
+	uint32_t v = 7;
+	nb_buf_init(&b, 64);
+	assert_int_equal(nb_buf_poke_u32(&b, 0, 1), NB_E_SHORT); /* nothing allocated yet */
+	assert_int_equal(nb_buf_put(&b, "\x01\x02\x03\x04\x05\x06\x07\x08\x09", 9), 0);
+	assert_int_equal(nb_buf_consume(&b, 1), 0);
+	/* unread: 02 03 04 05 06 07 08 09 */
+	assert_int_equal(nb_buf_peek_u32(&b, 0, &v), 0);
+	assert_int_equal(v, 0x02030405u);
+	assert_int_equal(nb_buf_peek_u32(&b, 4, &v), 0);
+	assert_int_equal(v, 0x06070809u);
+	v = 7;
+	assert_int_equal(nb_buf_peek_u32(&b, 5, &v), NB_E_SHORT);
+	assert_int_equal(nb_buf_peek_u32(&b, 8, &v), NB_E_SHORT);
+	assert_int_equal(nb_buf_peek_u32(&b, 9, &v), NB_E_SHORT);
+	assert_int_equal(nb_buf_peek_u32(&b, SIZE_MAX, &v), NB_E_SHORT);
+	assert_int_equal(nb_buf_peek_u32(&b, SIZE_MAX - 2, &v), NB_E_SHORT);
+	assert_int_equal(v, 7);
+	assert_int_equal(nb_buf_len(&b), 8);
+
+	assert_int_equal(nb_buf_poke_u32(&b, 2, 0xa1b2c3d4u), 0);
+	assert_memory_equal(nb_buf_ptr(&b), "\x02\x03\xa1\xb2\xc3\xd4\x08\x09", 8);
+	assert_int_equal(nb_buf_poke_u32(&b, 5, 0xffffffffu), NB_E_SHORT);
+	assert_int_equal(nb_buf_poke_u32(&b, SIZE_MAX - 1, 0xffffffffu), NB_E_SHORT);
+	assert_memory_equal(nb_buf_ptr(&b), "\x02\x03\xa1\xb2\xc3\xd4\x08\x09", 8);
+	assert_int_equal(nb_buf_len(&b), 8);
+	nb_buf_free(&b);
+}
+
 static void test_truncate(void **state)
 {
 	(void)state;
@@ -454,6 +488,7 @@ int main(void)
 		cmocka_unit_test(test_compaction_small_max),
 		cmocka_unit_test(test_regress_zero_bytes_into_fresh_buffer),
 		cmocka_unit_test(test_truncate),
+		cmocka_unit_test(test_peek_poke_at),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -103,7 +103,7 @@ static void test_encode_size_cap(void **state)
 	memset(p, 0x5a, NB_FRAME_MAX - 1);
 	assert_int_equal(nb_frame_finish(&b), 0);
 	uint32_t len;
-	assert_int_equal(nb_buf_peek_u32(&b, &len), 0);
+	assert_int_equal(nb_buf_peek_u32(&b, 0, &len), 0);
 	assert_int_equal(len, NB_FRAME_MAX);
 	assert_int_equal(nb_frame_parse(&b, &type, &payload), 0);
 	assert_int_equal(type, 7);

@@ -866,7 +866,7 @@ static void check_dirents_frame(struct nb_buf *f, size_t *next, size_t *frames)
 	char want[NB_NAME_MAX + 1];
 	assert_int_equal(nb_frame_finish(f), 0);
 	uint32_t body;
-	assert_int_equal(nb_buf_peek_u32(f, &body), 0);
+	assert_int_equal(nb_buf_peek_u32(f, 0, &body), 0);
 	assert_true(body <= NB_FRAME_MAX);
 	unframe(f, NB_MSG_DIRENTS, &p);
 	assert_int_equal(nb_proto_dirents_decode(&p, &m), 0);
