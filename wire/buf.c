@@ -7,16 +7,29 @@
 #include "wire/be.h"
 #include "wire/err.h"
 
-void nb_buf_init(struct nb_buf *b, size_t max)
+/* Only this file sees the fields (see buf.h). */
+struct nb_buf {
+	uint8_t *data;
+	size_t off; /* read position */
+	size_t len; /* end of valid data */
+	size_t cap; /* allocated bytes */
+	size_t max; /* hard cap on len */
+};
+
+struct nb_buf *nb_buf_new(size_t max)
 {
-	memset(b, 0, sizeof(*b));
-	b->max = max;
+	struct nb_buf *b = calloc(1, sizeof(*b));
+	if (b)
+		b->max = max;
+	return b;
 }
 
 void nb_buf_free(struct nb_buf *b)
 {
+	if (!b)
+		return;
 	free(b->data);
-	nb_buf_init(b, b->max);
+	free(b);
 }
 
 void nb_buf_reset(struct nb_buf *b)
@@ -32,6 +45,11 @@ size_t nb_buf_len(const struct nb_buf *b)
 const uint8_t *nb_buf_ptr(const struct nb_buf *b)
 {
 	return b->data ? b->data + b->off : (const uint8_t *)"";
+}
+
+size_t nb_buf_allocated(const struct nb_buf *b)
+{
+	return b->cap;
 }
 
 int nb_buf_reserve(struct nb_buf *b, size_t n, uint8_t **p)
