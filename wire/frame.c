@@ -87,8 +87,8 @@ int nb_frame_recv(struct nb_frame_reader *fr, uint8_t *type, struct nb_buf *payl
 		if ((r = nb_buf_reserve(fr->rx, NB_FRAME_READ_CHUNK, &p)) != 0)
 			return r;
 		ssize_t k = fr->s->read(fr->s->ctx, p, NB_FRAME_READ_CHUNK);
-		nb_buf_truncate(fr->rx, nb_buf_len(fr->rx) - NB_FRAME_READ_CHUNK +
-					     (k > 0 ? (size_t)k : 0));
+		nb_buf_truncate(fr->rx,
+				nb_buf_len(fr->rx) - NB_FRAME_READ_CHUNK + (k > 0 ? (size_t)k : 0));
 		if (k < 0)
 			return (int)k;
 		if (k == 0)

@@ -96,7 +96,7 @@ struct fz_transport {
 	unsigned readable_calls;
 	int in_poll;	       /* inside nb_remote_put_poll */
 	int poll_other;	       /* ... which read a frame other than PUT_FAIL */
-	struct nb_buf *sent;    /* the client's requests, for checking */
+	struct nb_buf *sent;   /* the client's requests, for checking */
 	struct nb_buf *payload; /* scratch */
 };
 

@@ -357,7 +357,8 @@ static void test_wire_errno(void **state)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		uint32_t got = nb_proto_wire_errno(cases[i].in);
 		if (got != cases[i].out)
-			fail_msg("case %zu (%d): got %u, want %u", i, cases[i].in, got, cases[i].out);
+			fail_msg("case %zu (%d): got %u, want %u", i, cases[i].in, got,
+				 cases[i].out);
 	}
 
 	/* Every project code maps to a code the client's decoder keeps as
