@@ -49,17 +49,15 @@ static void nb_usage(FILE *fp)
  * so the user reads it instead of a bare "connection closed". */
 static int nb_refuse(struct nb_frame_reader *rd, struct nb_stream *out, int err, const char *dir)
 {
-	struct nb_buf payload, tx;
+	struct nb_buf *payload = nb_buf_new(NB_FRAME_MAX), *tx = nb_buf_new(NB_FRAME_MAX);
 	uint8_t type;
 	char text[NB_ERRTEXT_MAX];
-	nb_buf_init(&payload, NB_FRAME_MAX);
-	nb_buf_init(&tx, NB_FRAME_MAX);
 	snprintf(text, sizeof(text), "root directory %s: %s", dir, nb_strerror(err));
-	if (nb_frame_recv(rd, &type, &payload) == 0 &&
-	    nb_proto_error_encode(&tx, NB_MSG_ERROR, (uint32_t)-err, text) == 0)
-		nb_frame_send(out, &tx);
-	nb_buf_free(&payload);
-	nb_buf_free(&tx);
+	if (payload && tx && nb_frame_recv(rd, &type, payload) == 0 &&
+	    nb_proto_error_encode(tx, NB_MSG_ERROR, nb_proto_wire_errno(err), text) == 0)
+		nb_frame_send(out, tx);
+	nb_buf_free(payload);
+	nb_buf_free(tx);
 	return 1;
 }
 
@@ -120,9 +118,13 @@ int main(int argc, char **argv)
 	struct nb_stream out = {NULL, nb_fd_write, &out_fd};
 	struct nb_frame_reader rd;
 	struct nb_session s;
-	nb_frame_reader_init(&rd, &in);
+	int r = nb_frame_reader_init(&rd, &in);
+	if (r != 0) {
+		nb_err("%s", nb_strerror(r));
+		return 1;
+	}
 	struct nb_root root;
-	int r = nb_root_open(&root, root_dir);
+	r = nb_root_open(&root, root_dir);
 	if (r == 0) {
 		struct stat st;
 		if (fstat(root.fd, &st) != 0 || !S_ISDIR(st.st_mode))
@@ -135,8 +137,10 @@ int main(int argc, char **argv)
 		return r;
 	}
 	nb_partial_sweep(&root, stale_after);
-	nb_session_init(&s, root, &out);
-	r = nb_session_run(&s, &rd);
+	if ((r = nb_session_init(&s, root, &out)) == 0)
+		r = nb_session_run(&s, &rd);
+	else
+		nb_err("%s", nb_strerror(r));
 	nb_session_free(&s);
 	nb_frame_reader_free(&rd);
 	nb_root_close(&root);

@@ -14,13 +14,14 @@
 #include "wire/proto.h"
 #include "wire/xio.h"
 
-void nb_session_init(struct nb_session *s, struct nb_root root, struct nb_stream *out)
+int nb_session_init(struct nb_session *s, struct nb_root root, struct nb_stream *out)
 {
 	memset(s, 0, sizeof(*s));
 	s->root = root;
 	s->out = out;
 	s->dest_dirfd = -1;
-	nb_buf_init(&s->tx, NB_FRAME_MAX + NB_FRAME_HDR);
+	s->tx = nb_buf_new(NB_FRAME_MAX + NB_FRAME_HDR);
+	return s->tx ? 0 : -ENOMEM;
 }
 
 static void nb_session_end_upload(struct nb_session *s, int discard)
@@ -37,26 +38,15 @@ static void nb_session_end_upload(struct nb_session *s, int discard)
 void nb_session_free(struct nb_session *s)
 {
 	nb_session_end_upload(s, 0);
-	nb_buf_free(&s->tx);
+	nb_buf_free(s->tx);
+	s->tx = NULL;
 	free(s->io);
 	s->io = NULL;
 }
 
 static int nb_session_send(struct nb_session *s)
 {
-	return nb_frame_send(s->out, &s->tx);
-}
-
-/* Map an internal code to the errno that travels on the wire. */
-static uint32_t nb_session_wire_errno(int r)
-{
-	switch (r) {
-	case NB_E_BUSY: return EBUSY;
-	case NB_E_MD5: return EBADMSG;
-	case NB_E_TOOBIG: return ENAMETOOLONG;
-	/* Only real errno values travel; project codes become EPROTO. */
-	default: return r < 0 && r > -4096 ? (uint32_t)-r : EPROTO;
-	}
+	return nb_frame_send(s->out, s->tx);
 }
 
 static int nb_session_reply_error(struct nb_session *s, uint8_t type, int r, const char *what)
@@ -64,7 +54,7 @@ static int nb_session_reply_error(struct nb_session *s, uint8_t type, int r, con
 	char text[NB_ERRTEXT_MAX];
 	snprintf(text, sizeof(text), "%s: %s", what, nb_strerror(r));
 	nb_debug("-> %s %s", nb_msg_name(type), text);
-	int w = nb_proto_error_encode(&s->tx, type, nb_session_wire_errno(r), text);
+	int w = nb_proto_error_encode(s->tx, type, nb_proto_wire_errno(r), text);
 	return w ? w : nb_session_send(s);
 }
 
@@ -75,7 +65,7 @@ static int nb_session_error(struct nb_session *s, int r, const char *what)
 
 static int nb_session_ok(struct nb_session *s)
 {
-	int r = nb_proto_ok_encode(&s->tx);
+	int r = nb_proto_ok_encode(s->tx);
 	return r ? r : nb_session_send(s);
 }
 
@@ -121,7 +111,7 @@ static int nb_session_hello(struct nb_session *s, struct nb_buf *p)
 		return NB_E_VERSION;
 	}
 	s->hello_done = 1;
-	if ((r = nb_proto_hello_encode(&s->tx, NB_PROTO_VERSION, "nbfs-server " NBFS_VERSION)) != 0)
+	if ((r = nb_proto_hello_encode(s->tx, NB_PROTO_VERSION, "nbfs-server " NBFS_VERSION)) != 0)
 		return r;
 	return nb_session_send(s);
 }
@@ -145,7 +135,7 @@ static int nb_session_stat(struct nb_session *s, struct nb_buf *p)
 		dirfd = -1;
 	nb_attr_from_stat(&a, &st, dirfd, leaf, linkbuf);
 	nb_xio_close(dirfd);
-	if ((r = nb_proto_attr_encode(&s->tx, &a)) == 0)
+	if ((r = nb_proto_attr_encode(s->tx, &a)) == 0)
 		r = nb_session_send(s);
 out:
 	free(path);
@@ -170,7 +160,7 @@ static int nb_session_list(struct nb_session *s, struct nb_buf *p)
 		nb_xio_close(fd);
 		goto out;
 	}
-	if ((r = nb_proto_dirents_begin(&s->tx)) != 0)
+	if ((r = nb_proto_dirents_begin(s->tx)) != 0)
 		goto out;
 	struct dirent *de;
 	while ((de = readdir(d)) != NULL) {
@@ -185,16 +175,16 @@ static int nb_session_list(struct nb_session *s, struct nb_buf *p)
 		struct nb_attr a;
 		char linkbuf[NB_PATH_MAX + 1];
 		nb_attr_from_stat(&a, &st, dirfd(d), name, linkbuf);
-		r = nb_proto_dirents_add(&s->tx, name, &a);
+		r = nb_proto_dirents_add(s->tx, name, &a);
 		if (r == NB_E_TOOBIG) {
-			if ((r = nb_session_send(s)) != 0 || (r = nb_proto_dirents_begin(&s->tx)) != 0 ||
-			    (r = nb_proto_dirents_add(&s->tx, name, &a)) != 0)
+			if ((r = nb_session_send(s)) != 0 || (r = nb_proto_dirents_begin(s->tx)) != 0 ||
+			    (r = nb_proto_dirents_add(s->tx, name, &a)) != 0)
 				goto out;
 		} else if (r != 0) {
 			goto out;
 		}
 	}
-	if (nb_proto_dirents_count(&s->tx) > 0 && (r = nb_session_send(s)) != 0)
+	if (nb_proto_dirents_count(s->tx) > 0 && (r = nb_session_send(s)) != 0)
 		goto out;
 	r = nb_session_ok(s);
 out:
@@ -341,7 +331,7 @@ static int nb_session_get(struct nb_session *s, struct nb_buf *p)
 				     memcmp(g.expect, info.md5, NB_MD5_LEN) == 0
 			     ? g.offset
 			     : 0;
-	if ((r = nb_proto_get_info_encode(&s->tx, &info)) != 0 || (r = nb_session_send(s)) != 0)
+	if ((r = nb_proto_get_info_encode(s->tx, &info)) != 0 || (r = nb_session_send(s)) != 0)
 		goto out; /* output broken: end the session */
 	if (!s->io && !(s->io = malloc(NB_DATA_CHUNK))) {
 		r = -ENOMEM;
@@ -351,7 +341,7 @@ static int nb_session_get(struct nb_session *s, struct nb_buf *p)
 		size_t n = (uint64_t)st.st_size - off < NB_DATA_CHUNK ? (size_t)((uint64_t)st.st_size - off)
 								    : NB_DATA_CHUNK;
 		uint8_t *dst;
-		if ((r = nb_proto_get_data_reserve(&s->tx, off, n, &dst)) != 0)
+		if ((r = nb_proto_get_data_reserve(s->tx, off, n, &dst)) != 0)
 			goto out;
 		ssize_t k = nb_xio_pread_full(fd, dst, n, (off_t)off);
 		if (k != (ssize_t)n) {
@@ -449,7 +439,7 @@ static int nb_session_put_open(struct nb_session *s, struct nb_buf *p)
 	s->mtime_ns = m.mtime_ns;
 	nb_debug("%s: offer %llu of %llu", m.path, (unsigned long long)offer.offset,
 		 (unsigned long long)m.size);
-	if ((r = nb_proto_put_offer_encode(&s->tx, &offer)) == 0)
+	if ((r = nb_proto_put_offer_encode(s->tx, &offer)) == 0)
 		r = nb_session_send(s);
 	goto out;
 out_close:
@@ -558,12 +548,13 @@ int nb_session_handle(struct nb_session *s, uint8_t type, struct nb_buf *payload
 
 int nb_session_run(struct nb_session *s, struct nb_frame_reader *in)
 {
-	struct nb_buf payload;
-	nb_buf_init(&payload, NB_FRAME_MAX);
+	struct nb_buf *payload = nb_buf_new(NB_FRAME_MAX);
+	if (!payload)
+		return -ENOMEM;
 	int r;
 	for (;;) {
 		uint8_t type;
-		r = nb_frame_recv(in, &type, &payload);
+		r = nb_frame_recv(in, &type, payload);
 		if (r == NB_E_EOF) {
 			r = 0;
 			break;
@@ -574,9 +565,9 @@ int nb_session_run(struct nb_session *s, struct nb_frame_reader *in)
 				nb_session_error(s, r, "frame");
 			break;
 		}
-		if ((r = nb_session_handle(s, type, &payload)) != 0)
+		if ((r = nb_session_handle(s, type, payload)) != 0)
 			break;
 	}
-	nb_buf_free(&payload);
+	nb_buf_free(payload);
 	return r;
 }

@@ -19,7 +19,7 @@
 struct nb_session {
 	struct nb_root root;
 	struct nb_stream *out;
-	struct nb_buf tx;
+	struct nb_buf *tx; /* the reply being built */
 	int hello_done;
 	/* The upload in progress, if any. */
 	int uploading;
@@ -39,8 +39,9 @@ struct nb_session {
 	uint8_t *io; /* scratch for GET */
 };
 
-/* Set up a session on an already opened root; replies go to out. */
-void nb_session_init(struct nb_session *s, struct nb_root root, struct nb_stream *out);
+/* Set up a session on an already opened root; replies go to out. 0, or
+ * -ENOMEM. nb_session_free is safe afterwards either way. */
+int nb_session_init(struct nb_session *s, struct nb_root root, struct nb_stream *out);
 /* Release the session and any upload in progress (its partial is kept
  * for a later resume). Does not close the root. */
 void nb_session_free(struct nb_session *s);

@@ -11,7 +11,7 @@
 
 static int nb_remote_send(struct nb_remote *r)
 {
-	int e = nb_frame_send(&r->t->stream, &r->tx);
+	int e = nb_frame_send(&r->t->stream, r->tx);
 	if (e != 0)
 		r->broken = 1;
 	return e;
@@ -21,7 +21,7 @@ static int nb_remote_send(struct nb_remote *r)
 static int nb_remote_take_error(struct nb_remote *r)
 {
 	struct nb_error err;
-	int e = nb_proto_error_decode(&r->rx, &err);
+	int e = nb_proto_error_decode(r->rx, &err);
 	if (e != 0) {
 		r->broken = 1;
 		return e;
@@ -36,7 +36,7 @@ static int nb_remote_take_error(struct nb_remote *r)
  * PUT_FAIL is recorded against the upload and returned as 1. */
 static int nb_remote_recv_one(struct nb_remote *r, uint8_t *type)
 {
-	int e = nb_frame_recv(&r->rd, type, &r->rx);
+	int e = nb_frame_recv(&r->rd, type, r->rx);
 	if (e != 0) {
 		r->broken = 1;
 		return e;
@@ -96,17 +96,22 @@ int nb_remote_open(struct nb_transport *t, struct nb_remote **out, char *errbuf,
 		return -ENOMEM;
 	}
 	r->t = t;
-	nb_frame_reader_init(&r->rd, &t->stream);
-	nb_buf_init(&r->tx, NB_FRAME_MAX + NB_FRAME_HDR);
-	nb_buf_init(&r->rx, NB_FRAME_MAX);
-	int e = nb_proto_hello_encode(&r->tx, NB_PROTO_VERSION, "nbfs " NBFS_VERSION);
+	int e = nb_frame_reader_init(&r->rd, &t->stream);
+	if (e == 0) {
+		r->tx = nb_buf_new(NB_FRAME_MAX + NB_FRAME_HDR);
+		r->rx = nb_buf_new(NB_FRAME_MAX);
+		if (!r->tx || !r->rx)
+			e = -ENOMEM;
+	}
+	if (e == 0)
+		e = nb_proto_hello_encode(r->tx, NB_PROTO_VERSION, "nbfs " NBFS_VERSION);
 	if (e == 0)
 		e = nb_remote_send(r);
 	if (e == 0)
 		e = nb_remote_expect(r, NB_MSG_HELLO);
 	if (e == 0) {
 		struct nb_hello h;
-		if ((e = nb_proto_hello_decode(&r->rx, &h)) == 0) {
+		if ((e = nb_proto_hello_decode(r->rx, &h)) == 0) {
 			nb_info("connected to %s, protocol %u", h.software, h.version);
 			if (h.version < 1)
 				e = NB_E_VERSION;
@@ -129,8 +134,8 @@ void nb_remote_close(struct nb_remote *r)
 		return;
 	r->t->close(r->t);
 	nb_frame_reader_free(&r->rd);
-	nb_buf_free(&r->tx);
-	nb_buf_free(&r->rx);
+	nb_buf_free(r->tx);
+	nb_buf_free(r->rx);
 	free(r);
 }
 
@@ -154,20 +159,20 @@ int nb_remote_keepalive(struct nb_remote *r)
 
 int nb_remote_stat(struct nb_remote *r, const char *path, struct nb_attr *a)
 {
-	int e = nb_proto_path_encode(&r->tx, NB_MSG_STAT, path);
+	int e = nb_proto_path_encode(r->tx, NB_MSG_STAT, path);
 	if (e == 0)
 		e = nb_remote_send(r);
 	if (e == 0)
 		e = nb_remote_expect(r, NB_MSG_ATTR);
 	if (e == 0)
-		e = nb_remote_fail(r, nb_proto_attr_decode(&r->rx, a));
+		e = nb_remote_fail(r, nb_proto_attr_decode(r->rx, a));
 	return e;
 }
 
 int nb_remote_list(struct nb_remote *r, const char *path,
 		   int (*fn)(void *arg, const char *name, const struct nb_attr *a), void *arg)
 {
-	int e = nb_proto_path_encode(&r->tx, NB_MSG_LIST, path);
+	int e = nb_proto_path_encode(r->tx, NB_MSG_LIST, path);
 	if (e == 0)
 		e = nb_remote_send(r);
 	int stop = 0;
@@ -182,7 +187,7 @@ int nb_remote_list(struct nb_remote *r, const char *path,
 			return NB_E_PROTO;
 		}
 		struct nb_dirents d;
-		if ((e = nb_remote_fail(r, nb_proto_dirents_decode(&r->rx, &d))) != 0)
+		if ((e = nb_remote_fail(r, nb_proto_dirents_decode(r->rx, &d))) != 0)
 			return e;
 		/* Keep reading to the final OK even if the callback stops, so
 		 * the session stays in step. */
@@ -195,7 +200,7 @@ int nb_remote_list(struct nb_remote *r, const char *path,
 
 int nb_remote_mkdir(struct nb_remote *r, const char *path, uint32_t mode)
 {
-	int e = nb_proto_mkdir_encode(&r->tx, path, mode);
+	int e = nb_proto_mkdir_encode(r->tx, path, mode);
 	if (e == 0)
 		e = nb_remote_send(r);
 	if (e == 0)
@@ -215,23 +220,23 @@ static int nb_remote_simple(struct nb_remote *r, int e)
 
 int nb_remote_remove(struct nb_remote *r, uint8_t type, const char *path)
 {
-	return nb_remote_simple(r, nb_proto_path_encode(&r->tx, type, path));
+	return nb_remote_simple(r, nb_proto_path_encode(r->tx, type, path));
 }
 
 int nb_remote_rename(struct nb_remote *r, const char *from, const char *to)
 {
-	return nb_remote_simple(r, nb_proto_path2_encode(&r->tx, NB_MSG_RENAME, from, to));
+	return nb_remote_simple(r, nb_proto_path2_encode(r->tx, NB_MSG_RENAME, from, to));
 }
 
 int nb_remote_symlink(struct nb_remote *r, const char *path, const char *target)
 {
-	return nb_remote_simple(r, nb_proto_path2_encode(&r->tx, NB_MSG_SYMLINK, path, target));
+	return nb_remote_simple(r, nb_proto_path2_encode(r->tx, NB_MSG_SYMLINK, path, target));
 }
 
 int nb_remote_get(struct nb_remote *r, const struct nb_get *g, const struct nb_get_cb *cb)
 {
 	uint8_t type;
-	int e = nb_proto_get_encode(&r->tx, g);
+	int e = nb_proto_get_encode(r->tx, g);
 	if (e == 0)
 		e = nb_remote_send(r);
 	if (e == 0)
@@ -239,7 +244,7 @@ int nb_remote_get(struct nb_remote *r, const struct nb_get *g, const struct nb_g
 	if (e != 0)
 		return e;
 	struct nb_get_info info;
-	if ((e = nb_remote_fail(r, nb_proto_get_info_decode(&r->rx, &info))) != 0)
+	if ((e = nb_remote_fail(r, nb_proto_get_info_decode(r->rx, &info))) != 0)
 		return e;
 	e = cb->on_info(cb->arg, &info);
 	uint64_t next = info.start, size = info.attr.size;
@@ -252,7 +257,7 @@ int nb_remote_get(struct nb_remote *r, const struct nb_get *g, const struct nb_g
 		if ((e = nb_remote_recv(r, &type)) != 0)
 			return e; /* ERROR mid-stream: the session is still in step */
 		if (type == NB_MSG_OK) {
-			if ((e = nb_remote_fail(r, nb_proto_empty_decode(&r->rx))) != 0)
+			if ((e = nb_remote_fail(r, nb_proto_empty_decode(r->rx))) != 0)
 				return e;
 			if (next != size) {
 				r->broken = 1;
@@ -264,7 +269,7 @@ int nb_remote_get(struct nb_remote *r, const struct nb_get *g, const struct nb_g
 		const uint8_t *data;
 		size_t n;
 		if (type != NB_MSG_GET_DATA ||
-		    nb_proto_get_data_decode(&r->rx, &off, &data, &n) != 0 || off != next ||
+		    nb_proto_get_data_decode(r->rx, &off, &data, &n) != 0 || off != next ||
 		    n > size - off) {
 			r->broken = 1;
 			return NB_E_PROTO;
@@ -280,7 +285,7 @@ int nb_remote_get(struct nb_remote *r, const struct nb_get *g, const struct nb_g
 int nb_remote_put_open(struct nb_remote *r, const struct nb_put_open *m, struct nb_put_offer *offer)
 {
 	uint8_t type;
-	int e = nb_proto_put_open_encode(&r->tx, m);
+	int e = nb_proto_put_open_encode(r->tx, m);
 	if (e == 0)
 		e = nb_remote_send(r);
 	if (e == 0)
@@ -288,14 +293,14 @@ int nb_remote_put_open(struct nb_remote *r, const struct nb_put_open *m, struct 
 	if (e != 0)
 		return e;
 	if (type == NB_MSG_OK) {
-		e = nb_remote_fail(r, nb_proto_empty_decode(&r->rx));
+		e = nb_remote_fail(r, nb_proto_empty_decode(r->rx));
 		return e ? e : 1;
 	}
 	if (type != NB_MSG_PUT_OFFER) {
 		r->broken = 1;
 		return NB_E_PROTO;
 	}
-	e = nb_remote_fail(r, nb_proto_put_offer_decode(&r->rx, offer));
+	e = nb_remote_fail(r, nb_proto_put_offer_decode(r->rx, offer));
 	if (e == 0 && offer->offset > m->size) {
 		r->broken = 1;
 		e = NB_E_PROTO;
@@ -312,7 +317,7 @@ int nb_remote_put_data_fd(struct nb_remote *r, int fd, uint64_t offset, size_t n
 	while (n > 0) {
 		size_t k = n < NB_DATA_CHUNK ? n : NB_DATA_CHUNK;
 		uint8_t *dst;
-		int e = nb_proto_put_data_reserve(&r->tx, offset, k, &dst);
+		int e = nb_proto_put_data_reserve(r->tx, offset, k, &dst);
 		if (e != 0)
 			return e;
 		ssize_t got = nb_xio_pread_full(fd, dst, k, (off_t)offset);
@@ -361,12 +366,12 @@ static int nb_remote_put_finish(struct nb_remote *r)
 
 int nb_remote_put_end(struct nb_remote *r)
 {
-	int e = nb_proto_put_end_encode(&r->tx);
+	int e = nb_proto_put_end_encode(r->tx);
 	return e ? e : nb_remote_put_finish(r);
 }
 
 int nb_remote_put_abort(struct nb_remote *r, int discard)
 {
-	int e = nb_proto_put_abort_encode(&r->tx, discard);
+	int e = nb_proto_put_abort_encode(r->tx, discard);
 	return e ? e : nb_remote_put_finish(r);
 }

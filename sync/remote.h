@@ -16,8 +16,8 @@
 struct nb_remote {
 	struct nb_transport *t;
 	struct nb_frame_reader rd;
-	struct nb_buf tx;
-	struct nb_buf rx;
+	struct nb_buf *tx; /* the request being sent */
+	struct nb_buf *rx; /* the payload of the last reply read */
 	char errtext[NB_ERRTEXT_MAX + 1];
 	int broken;
 	int uploading;      /* between PUT_OPEN's offer and the terminal reply */

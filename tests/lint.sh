@@ -1,13 +1,36 @@
 #!/usr/bin/env bash
-# Banned functions (unbounded or not thread-safe) in the project's C code.
-# Exit status 1 with the offending lines if any is used.
+# Static checks on the project's C code. Exit status 1 with the offending
+# lines if any fails:
+#   - banned functions (unbounded or not thread-safe);
+#   - struct nb_buf is opaque: only wire/buf.c may define it, so no other
+#     file can see (let alone touch) its fields.
 set -u
 cd "$(dirname "$0")/.."
+status=0
+
 banned='\b(strcpy|strcat|sprintf|vsprintf|gets|atoi|atol|atoll|strtok|tmpnam|mktemp|asctime|ctime|localtime|gmtime|readdir_r)\s*\('
 hits=$(grep -nE "$banned" fs/*.c sync/*.c wire/*.c server/*.c tests/tools/*.c 2>/dev/null | grep -v '// lint-ok')
 if [ -n "$hits" ]; then
   echo "banned functions used:"
   echo "$hits"
-  exit 1
+  status=1
+else
+  echo "lint: no banned functions"
 fi
-echo "lint: no banned functions"
+
+# A body for struct nb_buf anywhere else (the brace may be on the next
+# line) would give that file the fields; so would a switch that reveals
+# them. -z reads each file whole, so the pattern can span lines.
+c_files=$(ls fs/*.[ch] sync/*.[ch] wire/*.[ch] server/*.[ch] tests/unit/*.[ch] \
+  tests/fuzz/*.c tests/tools/*.c 2>/dev/null)
+# shellcheck disable=SC2086
+hits=$(grep -lzE 'struct[[:space:]]+nb_buf[[:space:]]*\{|NB_BUF_INTERNAL' $c_files |
+  grep -vx 'wire/buf\.c')
+if [ -n "$hits" ]; then
+  echo "struct nb_buf defined or opened up outside wire/buf.c (use the accessors in wire/buf.h):"
+  echo "$hits"
+  status=1
+else
+  echo "lint: struct nb_buf stays opaque"
+fi
+exit $status

@@ -4,18 +4,32 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "wire/be.h"
 #include "wire/err.h"
 
-void nb_buf_init(struct nb_buf *b, size_t max)
+/* Only this file sees the fields (see buf.h). */
+struct nb_buf {
+	uint8_t *data;
+	size_t off; /* read position */
+	size_t len; /* end of valid data */
+	size_t cap; /* allocated bytes */
+	size_t max; /* hard cap on len */
+};
+
+struct nb_buf *nb_buf_new(size_t max)
 {
-	memset(b, 0, sizeof(*b));
-	b->max = max;
+	struct nb_buf *b = calloc(1, sizeof(*b));
+	if (b)
+		b->max = max;
+	return b;
 }
 
 void nb_buf_free(struct nb_buf *b)
 {
+	if (!b)
+		return;
 	free(b->data);
-	nb_buf_init(b, b->max);
+	free(b);
 }
 
 void nb_buf_reset(struct nb_buf *b)
@@ -31,6 +45,11 @@ size_t nb_buf_len(const struct nb_buf *b)
 const uint8_t *nb_buf_ptr(const struct nb_buf *b)
 {
 	return b->data ? b->data + b->off : (const uint8_t *)"";
+}
+
+size_t nb_buf_allocated(const struct nb_buf *b)
+{
+	return b->cap;
 }
 
 int nb_buf_reserve(struct nb_buf *b, size_t n, uint8_t **p)
@@ -89,15 +108,15 @@ int nb_buf_put_u8(struct nb_buf *b, uint8_t v)
 
 int nb_buf_put_u32(struct nb_buf *b, uint32_t v)
 {
-	uint8_t x[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v};
+	uint8_t x[4];
+	nb_be32_put(x, v);
 	return nb_buf_put(b, x, sizeof(x));
 }
 
 int nb_buf_put_u64(struct nb_buf *b, uint64_t v)
 {
 	uint8_t x[8];
-	for (int i = 0; i < 8; i++)
-		x[i] = (uint8_t)(v >> (56 - 8 * i));
+	nb_be64_put(x, v);
 	return nb_buf_put(b, x, sizeof(x));
 }
 
@@ -114,10 +133,7 @@ int nb_buf_put_str(struct nb_buf *b, const void *s, size_t n)
 	int r = nb_buf_reserve(b, 4 + n, &p);
 	if (r != 0)
 		return r;
-	p[0] = (uint8_t)(n >> 24);
-	p[1] = (uint8_t)(n >> 16);
-	p[2] = (uint8_t)(n >> 8);
-	p[3] = (uint8_t)n;
+	nb_be32_put(p, (uint32_t)n);
 	if (n > 0)
 		memcpy(p + 4, s, n);
 	return 0;
@@ -151,18 +167,33 @@ int nb_buf_get_u8(struct nb_buf *b, uint8_t *v)
 	return nb_buf_get(b, v, 1);
 }
 
-int nb_buf_peek_u32(const struct nb_buf *b, uint32_t *v)
+/* True if the unread data holds bytes [at, at + n); no overflow for
+ * any at and n. */
+static int nb_buf_holds(const struct nb_buf *b, size_t at, size_t n)
 {
-	if (nb_buf_len(b) < 4)
+	size_t len = nb_buf_len(b);
+	return at <= len && n <= len - at;
+}
+
+int nb_buf_peek_u32(const struct nb_buf *b, size_t at, uint32_t *v)
+{
+	if (!nb_buf_holds(b, at, 4))
 		return NB_E_SHORT;
-	const uint8_t *x = b->data + b->off;
-	*v = (uint32_t)x[0] << 24 | (uint32_t)x[1] << 16 | (uint32_t)x[2] << 8 | x[3];
+	*v = nb_be32_get(b->data + b->off + at);
+	return 0;
+}
+
+int nb_buf_poke_u32(struct nb_buf *b, size_t at, uint32_t v)
+{
+	if (!nb_buf_holds(b, at, 4))
+		return NB_E_SHORT;
+	nb_be32_put(b->data + b->off + at, v);
 	return 0;
 }
 
 int nb_buf_get_u32(struct nb_buf *b, uint32_t *v)
 {
-	int r = nb_buf_peek_u32(b, v);
+	int r = nb_buf_peek_u32(b, 0, v);
 	if (r == 0)
 		b->off += 4;
 	return r;
@@ -172,11 +203,7 @@ int nb_buf_get_u64(struct nb_buf *b, uint64_t *v)
 {
 	if (nb_buf_len(b) < 8)
 		return NB_E_SHORT;
-	const uint8_t *x = b->data + b->off;
-	uint64_t acc = 0;
-	for (int i = 0; i < 8; i++)
-		acc = acc << 8 | x[i];
-	*v = acc;
+	*v = nb_be64_get(b->data + b->off);
 	b->off += 8;
 	return 0;
 }
@@ -193,7 +220,7 @@ int nb_buf_get_i64(struct nb_buf *b, int64_t *v)
 int nb_buf_get_str(struct nb_buf *b, const uint8_t **p, size_t *n, size_t maxlen)
 {
 	uint32_t len;
-	int r = nb_buf_peek_u32(b, &len);
+	int r = nb_buf_peek_u32(b, 0, &len);
 	if (r != 0)
 		return r;
 	if (len > maxlen)

@@ -1,6 +1,6 @@
 #include "wire/frame.h"
 
-#include <string.h>
+#include <errno.h>
 
 #include "wire/err.h"
 
@@ -8,15 +8,17 @@
 #define NB_FRAME_WINDOW (NB_FRAME_MAX + NB_FRAME_HDR + 256 * 1024)
 #define NB_FRAME_READ_CHUNK (256 * 1024)
 
-void nb_frame_reader_init(struct nb_frame_reader *fr, struct nb_stream *s)
+int nb_frame_reader_init(struct nb_frame_reader *fr, struct nb_stream *s)
 {
 	fr->s = s;
-	nb_buf_init(&fr->rx, NB_FRAME_WINDOW);
+	fr->rx = nb_buf_new(NB_FRAME_WINDOW);
+	return fr->rx ? 0 : -ENOMEM;
 }
 
 void nb_frame_reader_free(struct nb_frame_reader *fr)
 {
-	nb_buf_free(&fr->rx);
+	nb_buf_free(fr->rx);
+	fr->rx = NULL;
 }
 
 int nb_frame_begin(struct nb_buf *b, uint8_t type)
@@ -36,12 +38,7 @@ int nb_frame_finish(struct nb_buf *b)
 	size_t body = n - 4;
 	if (body > NB_FRAME_MAX)
 		return NB_E_TOOBIG;
-	uint8_t *p = b->data + b->off;
-	p[0] = (uint8_t)(body >> 24);
-	p[1] = (uint8_t)(body >> 16);
-	p[2] = (uint8_t)(body >> 8);
-	p[3] = (uint8_t)body;
-	return 0;
+	return nb_buf_poke_u32(b, 0, (uint32_t)body);
 }
 
 int nb_frame_send(struct nb_stream *s, struct nb_buf *b)
@@ -55,7 +52,7 @@ int nb_frame_send(struct nb_stream *s, struct nb_buf *b)
 int nb_frame_parse(struct nb_buf *rx, uint8_t *type, struct nb_buf *payload)
 {
 	uint32_t len;
-	int r = nb_buf_peek_u32(rx, &len);
+	int r = nb_buf_peek_u32(rx, 0, &len);
 	if (r != 0)
 		return r;
 	if (len == 0)
@@ -75,26 +72,26 @@ int nb_frame_parse(struct nb_buf *rx, uint8_t *type, struct nb_buf *payload)
 int nb_frame_buffered(const struct nb_frame_reader *fr)
 {
 	uint32_t len;
-	if (nb_buf_peek_u32(&fr->rx, &len) != 0)
+	if (nb_buf_peek_u32(fr->rx, 0, &len) != 0)
 		return 0;
-	return len > 0 && len <= NB_FRAME_MAX && nb_buf_len(&fr->rx) - 4 >= len;
+	return len > 0 && len <= NB_FRAME_MAX && nb_buf_len(fr->rx) - 4 >= len;
 }
 
 int nb_frame_recv(struct nb_frame_reader *fr, uint8_t *type, struct nb_buf *payload)
 {
 	for (;;) {
-		int r = nb_frame_parse(&fr->rx, type, payload);
+		int r = nb_frame_parse(fr->rx, type, payload);
 		if (r != NB_E_SHORT)
 			return r;
 		uint8_t *p;
-		if ((r = nb_buf_reserve(&fr->rx, NB_FRAME_READ_CHUNK, &p)) != 0)
+		if ((r = nb_buf_reserve(fr->rx, NB_FRAME_READ_CHUNK, &p)) != 0)
 			return r;
 		ssize_t k = fr->s->read(fr->s->ctx, p, NB_FRAME_READ_CHUNK);
-		nb_buf_truncate(&fr->rx, nb_buf_len(&fr->rx) - NB_FRAME_READ_CHUNK +
-					     (k > 0 ? (size_t)k : 0));
+		nb_buf_truncate(fr->rx,
+				nb_buf_len(fr->rx) - NB_FRAME_READ_CHUNK + (k > 0 ? (size_t)k : 0));
 		if (k < 0)
 			return (int)k;
 		if (k == 0)
-			return nb_buf_len(&fr->rx) == 0 ? NB_E_EOF : NB_E_PROTO;
+			return nb_buf_len(fr->rx) == 0 ? NB_E_EOF : NB_E_PROTO;
 	}
 }

@@ -31,10 +31,12 @@ struct nb_stream {
 /* Reads frames from a stream through a window buffer. */
 struct nb_frame_reader {
 	struct nb_stream *s;
-	struct nb_buf rx;
+	struct nb_buf *rx; /* bytes read from s and not yet parsed; owned here */
 };
 
-void nb_frame_reader_init(struct nb_frame_reader *fr, struct nb_stream *s);
+/* Set fr up to read from s (which the caller keeps owning). 0, or
+ * -ENOMEM. nb_frame_reader_free is safe afterwards either way. */
+int nb_frame_reader_init(struct nb_frame_reader *fr, struct nb_stream *s);
 void nb_frame_reader_free(struct nb_frame_reader *fr);
 
 /* Start a frame of `type` in b (b is reset first); append the payload

@@ -8,6 +8,10 @@
 #include "wire/err.h"
 #include "wire/pathname.h"
 
+/* The largest value an errno can have on Linux (the kernel's MAX_ERRNO):
+ * what lies above is not an error code on either side. */
+#define NB_PROTO_ERRNO_MAX 4095
+
 const char *nb_msg_name(uint8_t type)
 {
 	switch (type) {
@@ -110,7 +114,7 @@ int nb_proto_error_decode(struct nb_buf *p, struct nb_error *m)
 		return r;
 	/* A code that is not a plausible errno would turn into garbage on
 	 * our side; map it to a generic I/O error. */
-	if (m->code == 0 || m->code > 4095)
+	if (m->code == 0 || m->code > NB_PROTO_ERRNO_MAX)
 		m->code = EIO;
 	r = nb_proto_done(p, 0);
 	if (r != 0)
@@ -122,6 +126,22 @@ void nb_proto_error_free(struct nb_error *m)
 {
 	free(m->text);
 	m->text = NULL;
+}
+
+/* The three project codes a client acts on get errno values it tells
+ * apart: EBUSY (another session holds the partial: retry later), EBADMSG
+ * (the content did not match its MD5: send it again), ENAMETOOLONG (a
+ * length over its cap, in practice a path or name too long: give up on
+ * that entry). The rest mean the server failed in a way the client
+ * cannot fix. */
+uint32_t nb_proto_wire_errno(int r)
+{
+	switch (r) {
+	case NB_E_BUSY: return EBUSY;
+	case NB_E_MD5: return EBADMSG;
+	case NB_E_TOOBIG: return ENAMETOOLONG;
+	default: return r < 0 && r >= -NB_PROTO_ERRNO_MAX ? (uint32_t)-r : EPROTO;
+	}
 }
 
 int nb_proto_path_encode(struct nb_buf *b, uint8_t type, const char *path)
@@ -258,13 +278,17 @@ int nb_proto_dirents_begin(struct nb_buf *b)
 
 int nb_proto_dirents_count(const struct nb_buf *b)
 {
-	const uint8_t *c = nb_buf_ptr(b) + NB_DIRENTS_COUNT_OFF;
-	return (int)((uint32_t)c[0] << 24 | (uint32_t)c[1] << 16 | (uint32_t)c[2] << 8 | c[3]);
+	uint32_t count;
+	int r = nb_buf_peek_u32(b, NB_DIRENTS_COUNT_OFF, &count);
+	return r ? r : (int)count;
 }
 
 int nb_proto_dirents_add(struct nb_buf *b, const char *name, const struct nb_attr *a)
 {
-	uint32_t count = (uint32_t)nb_proto_dirents_count(b);
+	uint32_t count;
+	int r = nb_buf_peek_u32(b, NB_DIRENTS_COUNT_OFF, &count);
+	if (r != 0)
+		return r;
 	if (count >= NB_DIRENTS_MAX)
 		return NB_E_TOOBIG;
 	size_t save = nb_buf_len(b);
@@ -273,20 +297,14 @@ int nb_proto_dirents_add(struct nb_buf *b, const char *name, const struct nb_att
 	/* Stay under the frame cap; the caller starts a new frame. */
 	if (save + 4 + namelen + 28 + linklen > NB_FRAME_MAX)
 		return NB_E_TOOBIG;
-	int r = nb_buf_put_str(b, name, namelen);
+	r = nb_buf_put_str(b, name, namelen);
 	if (r == 0)
 		r = nb_proto_put_attr(b, a);
 	if (r != 0) {
 		nb_buf_truncate(b, save);
 		return r;
 	}
-	count++;
-	uint8_t *c = b->data + b->off + NB_DIRENTS_COUNT_OFF;
-	c[0] = (uint8_t)(count >> 24);
-	c[1] = (uint8_t)(count >> 16);
-	c[2] = (uint8_t)(count >> 8);
-	c[3] = (uint8_t)count;
-	return 0;
+	return nb_buf_poke_u32(b, NB_DIRENTS_COUNT_OFF, count + 1);
 }
 
 int nb_proto_dirents_decode(struct nb_buf *p, struct nb_dirents *m)

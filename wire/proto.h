@@ -138,6 +138,13 @@ int nb_proto_ok_encode(struct nb_buf *b);
 int nb_proto_error_encode(struct nb_buf *b, uint8_t type, uint32_t code, const char *text);
 int nb_proto_error_decode(struct nb_buf *p, struct nb_error *m);
 void nb_proto_error_free(struct nb_error *m);
+/* The code an ERROR or PUT_FAIL reply carries for the return code r of a
+ * failed request. Only errno values travel: a negative errno goes as it
+ * is; NB_E_BUSY, NB_E_MD5 and NB_E_TOOBIG as EBUSY, EBADMSG and
+ * ENAMETOOLONG, the nearest errno a client can act on; any other project
+ * code, and anything that is not a negative errno, as EPROTO. Always in
+ * 1..4095, so nb_proto_error_decode hands it back unchanged. */
+uint32_t nb_proto_wire_errno(int r);
 
 /* STAT, LIST, UNLINK, RMDIR: str path. MKDIR: str path, u32 mode.
  * RENAME: str from, str to. SYMLINK: str path, str target. */
@@ -159,6 +166,8 @@ int nb_proto_attr_decode(struct nb_buf *p, struct nb_attr *a);
  * NB_E_TOOBIG or the count cap, finish. */
 int nb_proto_dirents_begin(struct nb_buf *b);
 int nb_proto_dirents_add(struct nb_buf *b, const char *name, const struct nb_attr *a);
+/* Entries in the DIRENTS frame being built in b (>= 0), or NB_E_SHORT if
+ * b holds no begun DIRENTS frame. */
 int nb_proto_dirents_count(const struct nb_buf *b);
 int nb_proto_dirents_decode(struct nb_buf *p, struct nb_dirents *m);
 void nb_proto_dirents_free(struct nb_dirents *m);

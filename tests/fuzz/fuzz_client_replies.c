@@ -40,6 +40,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "wire/be.h"
 #include "wire/err.h"
 #include "wire/frame.h"
 #include "wire/log.h"
@@ -95,8 +96,8 @@ struct fz_transport {
 	unsigned readable_calls;
 	int in_poll;	       /* inside nb_remote_put_poll */
 	int poll_other;	       /* ... which read a frame other than PUT_FAIL */
-	struct nb_buf sent;    /* the client's requests, for checking */
-	struct nb_buf payload; /* scratch */
+	struct nb_buf *sent;   /* the client's requests, for checking */
+	struct nb_buf *payload; /* scratch */
 };
 
 static uint32_t fz_rand(struct fz_transport *f)
@@ -119,8 +120,7 @@ static ssize_t fz_read(void *ctx, void *buf, size_t n)
 	}
 	if (f->clamp) {
 		if (f->pos >= f->boundary && f->n >= 4) {
-			uint32_t len = (uint32_t)f->p[0] << 24 | (uint32_t)f->p[1] << 16 |
-				       (uint32_t)f->p[2] << 8 | f->p[3];
+			uint32_t len = nb_be32_get(f->p);
 			f->boundary = f->pos + 4 + (len < f->n - 4 ? len : f->n - 4);
 			/* The client reads only when it needs more of the frame it
 			 * is on, so this frame is being consumed. */
@@ -214,16 +214,16 @@ static void fz_check_request(uint8_t type, struct nb_buf *p)
 static int fz_write(void *ctx, const void *buf, size_t n)
 {
 	struct fz_transport *f = ctx;
-	if (nb_buf_put(&f->sent, buf, n) != 0)
+	if (nb_buf_put(f->sent, buf, n) != 0)
 		fz_die("request larger than the capture");
 	for (;;) {
 		uint8_t type;
-		int r = nb_frame_parse(&f->sent, &type, &f->payload);
+		int r = nb_frame_parse(f->sent, &type, f->payload);
 		if (r == NB_E_SHORT)
 			break;
 		if (r != 0)
 			fz_die("client wrote a bad frame header");
-		fz_check_request(type, &f->payload);
+		fz_check_request(type, f->payload);
 	}
 	f->t.bytes_out += n;
 	return 0;
@@ -239,8 +239,8 @@ static int fz_readable(struct nb_transport *t)
 static void fz_close(struct nb_transport *t)
 {
 	struct fz_transport *f = (struct fz_transport *)t;
-	nb_buf_free(&f->sent);
-	nb_buf_free(&f->payload);
+	nb_buf_free(f->sent);
+	nb_buf_free(f->payload);
 	free(f);
 }
 
@@ -372,13 +372,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	f->rnd = (uint32_t)size * 2654435761u | 1;
 	f->p = size > 2 ? data + 2 : data;
 	f->n = size > 2 ? size - 2 : 0;
-	nb_buf_init(&f->sent, 2 * (NB_FRAME_MAX + NB_FRAME_HDR));
-	nb_buf_init(&f->payload, NB_FRAME_MAX);
 	f->t.stream.read = fz_read;
 	f->t.stream.write = fz_write;
 	f->t.stream.ctx = f;
 	f->t.readable = fz_readable;
 	f->t.close = fz_close;
+	f->sent = nb_buf_new(2 * (NB_FRAME_MAX + NB_FRAME_HDR));
+	f->payload = nb_buf_new(NB_FRAME_MAX);
+	if (!f->sent || !f->payload) {
+		fz_close(&f->t);
+		return 0;
+	}
 
 	struct nb_remote *r = NULL;
 	char errbuf[256];

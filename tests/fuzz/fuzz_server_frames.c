@@ -416,15 +416,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	struct fz_input in = {data, size};
 	struct nb_stream instream = {fz_read, NULL, &in};
-	struct nb_buf captured, payload, reply;
-	nb_buf_init(&captured, FZ_OUT_MAX);
-	nb_buf_init(&payload, NB_FRAME_MAX);
-	nb_buf_init(&reply, NB_FRAME_MAX);
-	struct nb_stream outstream = {NULL, fz_write, &captured};
+	struct nb_buf *captured = nb_buf_new(FZ_OUT_MAX), *payload = nb_buf_new(NB_FRAME_MAX),
+		      *reply = nb_buf_new(NB_FRAME_MAX);
+	struct nb_stream outstream = {NULL, fz_write, captured};
 	struct nb_frame_reader rd;
 	struct nb_session s;
-	nb_frame_reader_init(&rd, &instream);
-	nb_session_init(&s, fz_root, &outstream);
+	if (!captured || !payload || !reply || nb_frame_reader_init(&rd, &instream) != 0 ||
+	    nb_session_init(&s, fz_root, &outstream) != 0)
+		fz_die("out of memory");
 
 	/* As nb_session_run, but one frame at a time so the replies can be
 	 * checked as they come. (nb_session_run also answers a bad frame
@@ -433,14 +432,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int dirty = 0, nreplies = 0;
 	for (;;) {
 		uint8_t type;
-		if (nb_frame_recv(&rd, &type, &payload) != 0)
+		if (nb_frame_recv(&rd, &type, payload) != 0)
 			break;
 		/* Only these three are sure to leave the tree alone. */
 		if (type != NB_MSG_HELLO && type != NB_MSG_STAT && type != NB_MSG_LIST)
 			dirty = 1;
 		struct timespec t0, t1;
 		clock_gettime(CLOCK_MONOTONIC, &t0);
-		int r = nb_session_handle(&s, type, &payload);
+		int r = nb_session_handle(&s, type, payload);
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		double took =
 		    (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
@@ -449,21 +448,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				nb_msg_name(type), took);
 			abort();
 		}
-		fz_check_replies(&captured, &reply, &nreplies);
+		fz_check_replies(captured, reply, &nreplies);
 		if (r != 0)
 			break;
 	}
 	nb_session_free(&s);
 	nb_frame_reader_free(&rd);
-	fz_check_replies(&captured, &reply, &nreplies);
-	if (nb_buf_len(&captured) != 0) {
+	fz_check_replies(captured, reply, &nreplies);
+	if (nb_buf_len(captured) != 0) {
 		fprintf(stderr, "fuzz_server_frames: %zu bytes of a partial reply frame\n",
-			nb_buf_len(&captured));
+			nb_buf_len(captured));
 		abort();
 	}
-	nb_buf_free(&captured);
-	nb_buf_free(&payload);
-	nb_buf_free(&reply);
+	nb_buf_free(captured);
+	nb_buf_free(payload);
+	nb_buf_free(reply);
 
 	if (fz_lowest_free_fd() != fd_before) {
 		fprintf(stderr,

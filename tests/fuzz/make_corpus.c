@@ -32,8 +32,8 @@
 #include "wire/proto.h"
 
 static const char *mc_dir;
-static struct nb_buf mc_out; /* the seed being built */
-static struct nb_buf mc_frame;
+static struct nb_buf *mc_out; /* the seed being built */
+static struct nb_buf *mc_frame;
 
 static void mc_check(int r, const char *what)
 {
@@ -47,12 +47,12 @@ static void mc_check(int r, const char *what)
 static void mc_add(int r)
 {
 	mc_check(r, "encode");
-	mc_check(nb_buf_put(&mc_out, nb_buf_ptr(&mc_frame), nb_buf_len(&mc_frame)), "append");
+	mc_check(nb_buf_put(mc_out, nb_buf_ptr(mc_frame), nb_buf_len(mc_frame)), "append");
 }
 
 static void mc_raw(const void *p, size_t n)
 {
-	mc_check(nb_buf_put(&mc_out, p, n), "append");
+	mc_check(nb_buf_put(mc_out, p, n), "append");
 }
 
 static void mc_mkdir(const char *path)
@@ -70,44 +70,44 @@ static void mc_write(const char *target, const char *name)
 	mc_mkdir(path);
 	snprintf(path, sizeof(path), "%s/%s/%s", mc_dir, target, name);
 	FILE *f = fopen(path, "wb");
-	if (!f || fwrite(nb_buf_ptr(&mc_out), 1, nb_buf_len(&mc_out), f) != nb_buf_len(&mc_out) ||
+	if (!f || fwrite(nb_buf_ptr(mc_out), 1, nb_buf_len(mc_out), f) != nb_buf_len(mc_out) ||
 	    fclose(f) != 0) {
 		fprintf(stderr, "make_corpus: %s: %s\n", path, strerror(errno));
 		exit(1);
 	}
-	nb_buf_reset(&mc_out);
+	nb_buf_reset(mc_out);
 }
 
 /* --- client -> server --- */
 
 static void c_hello(void)
 {
-	mc_add(nb_proto_hello_encode(&mc_frame, NB_PROTO_VERSION, "nbfs 0.1.0"));
+	mc_add(nb_proto_hello_encode(mc_frame, NB_PROTO_VERSION, "nbfs 0.1.0"));
 }
 static void c_stat(const char *p)
 {
-	mc_add(nb_proto_path_encode(&mc_frame, NB_MSG_STAT, p));
+	mc_add(nb_proto_path_encode(mc_frame, NB_MSG_STAT, p));
 }
 static void c_list(const char *p)
 {
-	mc_add(nb_proto_path_encode(&mc_frame, NB_MSG_LIST, p));
+	mc_add(nb_proto_path_encode(mc_frame, NB_MSG_LIST, p));
 }
 static void c_mkdir(const char *p, uint32_t mode)
 {
-	mc_add(nb_proto_mkdir_encode(&mc_frame, p, mode));
+	mc_add(nb_proto_mkdir_encode(mc_frame, p, mode));
 }
 static void c_end(void)
 {
-	mc_add(nb_proto_put_end_encode(&mc_frame));
+	mc_add(nb_proto_put_end_encode(mc_frame));
 }
 static void c_abort(int discard)
 {
-	mc_add(nb_proto_put_abort_encode(&mc_frame, discard));
+	mc_add(nb_proto_put_abort_encode(mc_frame, discard));
 }
 
 static void c_data(uint64_t off, const void *p, size_t n)
 {
-	mc_add(nb_proto_put_data_encode(&mc_frame, off, p, n));
+	mc_add(nb_proto_put_data_encode(mc_frame, off, p, n));
 }
 
 static void c_open_base(const char *path, const void *content, size_t size, uint8_t base_kind,
@@ -122,7 +122,7 @@ static void c_open_base(const char *path, const void *content, size_t size, uint
 				.base_size = base_size,
 				.base_mtime_s = base_mtime_s};
 	nb_md5_buf(content, size, m.md5);
-	mc_add(nb_proto_put_open_encode(&mc_frame, &m));
+	mc_add(nb_proto_put_open_encode(mc_frame, &m));
 }
 
 static void c_open(const char *path, const void *content, size_t size)
@@ -132,7 +132,7 @@ static void c_open(const char *path, const void *content, size_t size)
 
 static void c_path2(uint8_t type, const char *a, const char *b)
 {
-	mc_add(nb_proto_path2_encode(&mc_frame, type, a, b));
+	mc_add(nb_proto_path2_encode(mc_frame, type, a, b));
 }
 
 static void c_get(const char *path, uint64_t offset, const void *prefix, size_t prefix_len)
@@ -140,7 +140,7 @@ static void c_get(const char *path, uint64_t offset, const void *prefix, size_t 
 	struct nb_get g = {.path = (char *)path, .offset = offset, .has_expect = prefix != NULL};
 	if (prefix)
 		nb_md5_buf(prefix, prefix_len, g.expect);
-	mc_add(nb_proto_get_encode(&mc_frame, &g));
+	mc_add(nb_proto_get_encode(mc_frame, &g));
 }
 
 static void server_seeds(void)
@@ -247,8 +247,8 @@ static void server_seeds(void)
 	c_mkdir("sub/up/x", 0755);
 	c_open("secret", content, 10);
 	c_open("out/x", content, 10);
-	mc_check(nb_frame_begin(&mc_frame, 99), "begin");
-	mc_add(nb_frame_finish(&mc_frame));
+	mc_check(nb_frame_begin(mc_frame, 99), "begin");
+	mc_add(nb_frame_finish(mc_frame));
 	c_list("");
 	mc_write(T, "refused");
 
@@ -260,10 +260,10 @@ static void server_seeds(void)
 	c_path2(NB_MSG_RENAME, "hello.txt", "moved/h.txt");
 	c_path2(NB_MSG_RENAME, "sub", "sub2");
 	c_path2(NB_MSG_RENAME, "out", "sub2/deep/out");
-	mc_add(nb_proto_path_encode(&mc_frame, NB_MSG_UNLINK, "empty"));
-	mc_add(nb_proto_path_encode(&mc_frame, NB_MSG_UNLINK, "sub2"));
-	mc_add(nb_proto_path_encode(&mc_frame, NB_MSG_RMDIR, "sub2/deep"));
-	mc_add(nb_proto_path_encode(&mc_frame, NB_MSG_RMDIR, "new"));
+	mc_add(nb_proto_path_encode(mc_frame, NB_MSG_UNLINK, "empty"));
+	mc_add(nb_proto_path_encode(mc_frame, NB_MSG_UNLINK, "sub2"));
+	mc_add(nb_proto_path_encode(mc_frame, NB_MSG_RMDIR, "sub2/deep"));
+	mc_add(nb_proto_path_encode(mc_frame, NB_MSG_RMDIR, "new"));
 	c_list("");
 	c_list("sub2/deep");
 	mc_write(T, "namespace");
@@ -313,15 +313,15 @@ static void server_seeds(void)
 
 static void s_hello(void)
 {
-	mc_add(nb_proto_hello_encode(&mc_frame, NB_PROTO_VERSION, "nbfs-server 0.1.0"));
+	mc_add(nb_proto_hello_encode(mc_frame, NB_PROTO_VERSION, "nbfs-server 0.1.0"));
 }
 static void s_ok(void)
 {
-	mc_add(nb_proto_ok_encode(&mc_frame));
+	mc_add(nb_proto_ok_encode(mc_frame));
 }
 static void s_error(uint8_t type, uint32_t code, const char *text)
 {
-	mc_add(nb_proto_error_encode(&mc_frame, type, code, text));
+	mc_add(nb_proto_error_encode(mc_frame, type, code, text));
 }
 
 static void s_attr_link(uint32_t mode, uint64_t size, const char *link)
@@ -331,7 +331,7 @@ static void s_attr_link(uint32_t mode, uint64_t size, const char *link)
 			    .mtime_s = 1700000000,
 			    .mtime_ns = 42,
 			    .link = (char *)link};
-	mc_add(nb_proto_attr_encode(&mc_frame, &a));
+	mc_add(nb_proto_attr_encode(mc_frame, &a));
 }
 
 static void s_attr(uint32_t mode, uint64_t size)
@@ -343,7 +343,7 @@ static void s_attr(uint32_t mode, uint64_t size)
 static void s_dirents(int n, const char *prefix)
 {
 	static const uint32_t modes[] = {0100644u, 0040755u, 0120777u};
-	mc_check(nb_proto_dirents_begin(&mc_frame), "dirents");
+	mc_check(nb_proto_dirents_begin(mc_frame), "dirents");
 	for (int i = 0; i < n; i++) {
 		char name[64], target[64];
 		snprintf(name, sizeof(name), "%s%d", prefix, i);
@@ -352,9 +352,9 @@ static void s_dirents(int n, const char *prefix)
 				    .size = (uint64_t)i * 100,
 				    .mtime_s = 1700000000 + i,
 				    .link = i % 3 == 2 ? target : NULL};
-		mc_check(nb_proto_dirents_add(&mc_frame, name, &a), "dirents add");
+		mc_check(nb_proto_dirents_add(mc_frame, name, &a), "dirents add");
 	}
-	mc_add(nb_frame_finish(&mc_frame));
+	mc_add(nb_frame_finish(mc_frame));
 }
 
 /* fuzz_client_replies.c uploads and downloads this 3000-byte file. */
@@ -365,7 +365,7 @@ static void s_offer(uint64_t off)
 {
 	struct nb_put_offer o = {.offset = off};
 	nb_md5_buf(file_content, (size_t)off, o.prefix_md5);
-	mc_add(nb_proto_put_offer_encode(&mc_frame, &o));
+	mc_add(nb_proto_put_offer_encode(mc_frame, &o));
 }
 
 static void s_get_info(uint64_t size, uint64_t start)
@@ -373,15 +373,15 @@ static void s_get_info(uint64_t size, uint64_t start)
 	struct nb_get_info gi = {.attr = {.mode = 0100644, .size = size, .mtime_s = 1700000000},
 				 .start = start};
 	nb_md5_buf(file_content, (size_t)size, gi.md5);
-	mc_add(nb_proto_get_info_encode(&mc_frame, &gi));
+	mc_add(nb_proto_get_info_encode(mc_frame, &gi));
 }
 
 static void s_get_data(uint64_t off, size_t n)
 {
 	uint8_t *dst;
-	mc_check(nb_proto_get_data_reserve(&mc_frame, off, n, &dst), "get data");
+	mc_check(nb_proto_get_data_reserve(mc_frame, off, n, &dst), "get data");
 	memcpy(dst, file_content + off, n);
-	mc_add(nb_frame_finish(&mc_frame));
+	mc_add(nb_frame_finish(mc_frame));
 }
 
 /* A whole download of the first `size` bytes from `start`, in two pieces. */
@@ -539,7 +539,7 @@ static void client_seeds(void)
 	s_ok();
 	{
 		struct nb_put_offer o = {.offset = 5000};
-		mc_add(nb_proto_put_offer_encode(&mc_frame, &o));
+		mc_add(nb_proto_put_offer_encode(mc_frame, &o));
 	}
 	mc_write(T, "offer_past_size");
 	s_ctl(0, 0);
@@ -598,12 +598,13 @@ int main(int argc, char **argv)
 	}
 	mc_dir = argv[1];
 	mc_mkdir(mc_dir);
-	nb_buf_init(&mc_out, 64 * NB_FRAME_MAX);
-	nb_buf_init(&mc_frame, NB_FRAME_MAX + NB_FRAME_HDR);
+	mc_out = nb_buf_new(64 * NB_FRAME_MAX);
+	mc_frame = nb_buf_new(NB_FRAME_MAX + NB_FRAME_HDR);
+	mc_check(mc_out && mc_frame ? 0 : -ENOMEM, "allocation");
 	server_seeds();
 	client_seeds();
 	config_seeds();
-	nb_buf_free(&mc_out);
-	nb_buf_free(&mc_frame);
+	nb_buf_free(mc_out);
+	nb_buf_free(mc_frame);
 	return 0;
 }

@@ -1,4 +1,4 @@
-/* Unit tests for sync/proto.c: every message's encoder and decoder. */
+/* Unit tests for wire/proto.c: every message's encoder and decoder. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,24 +17,28 @@
 #include "wire/frame.h"
 #include "wire/pathname.h"
 #include "wire/proto.h"
+#include "testutil.h"
 
 #define TX_MAX (NB_FRAME_MAX + NB_FRAME_HDR)
 
-/* Take the one frame in `frame` apart: check its type and leave its
- * payload in `payload` (initialised here, caller frees). */
-static void unframe(struct nb_buf *frame, uint8_t want_type, struct nb_buf *payload)
+/* Take the one frame in `frame` apart: check its type and return its
+ * payload in a new buffer the caller frees. */
+static struct nb_buf *unframe(struct nb_buf *frame, uint8_t want_type)
 {
 	uint8_t type = 0;
-	nb_buf_init(payload, NB_FRAME_MAX);
+	struct nb_buf *payload = tu_buf(NB_FRAME_MAX);
 	assert_int_equal(nb_frame_parse(frame, &type, payload), 0);
 	assert_int_equal(type, want_type);
 	assert_int_equal(nb_buf_len(frame), 0);
+	return payload;
 }
 
-static void load(struct nb_buf *b, const void *bytes, size_t n)
+/* Raw bytes in a new buffer the caller frees. */
+static struct nb_buf *load(const void *bytes, size_t n)
 {
-	nb_buf_init(b, NB_FRAME_MAX);
+	struct nb_buf *b = tu_buf(NB_FRAME_MAX);
 	assert_int_equal(nb_buf_put(b, bytes, n), 0);
+	return b;
 }
 
 /* Decoders wrapped to a common shape: decode, check that a failure
@@ -139,23 +144,23 @@ static void check_malformed(const struct nb_buf *good, decoder dec)
 {
 	const uint8_t *g = nb_buf_ptr(good);
 	size_t n = nb_buf_len(good);
-	struct nb_buf b;
-	load(&b, g, n);
-	assert_int_equal(dec(&b), 0);
-	nb_buf_free(&b);
+	struct nb_buf *b;
+	b = load(g, n);
+	assert_int_equal(dec(b), 0);
+	nb_buf_free(b);
 	for (size_t k = 0; k < n; k++) {
-		load(&b, g, k);
-		int r = dec(&b);
+		b = load(g, k);
+		int r = dec(b);
 		if (r != NB_E_SHORT)
 			fail_msg("prefix of %zu/%zu bytes: got %d, want NB_E_SHORT", k, n, r);
-		nb_buf_free(&b);
+		nb_buf_free(b);
 	}
 	static const uint8_t extras[] = {0x00, 0x01, 0xff};
 	for (size_t i = 0; i < sizeof(extras); i++) {
-		load(&b, g, n);
-		assert_int_equal(nb_buf_put_u8(&b, extras[i]), 0);
-		assert_int_equal(dec(&b), NB_E_PROTO);
-		nb_buf_free(&b);
+		b = load(g, n);
+		assert_int_equal(nb_buf_put_u8(b, extras[i]), 0);
+		assert_int_equal(dec(b), NB_E_PROTO);
+		nb_buf_free(b);
 	}
 }
 
@@ -182,272 +187,318 @@ static void test_msg_names(void **state)
 static void test_hello(void **state)
 {
 	(void)state;
-	struct nb_buf f, p;
+	struct nb_buf *f, *p;
 	struct nb_hello m;
-	nb_buf_init(&f, TX_MAX);
-	assert_int_equal(nb_proto_hello_encode(&f, 7, "nbfs-test 1.2"), 0);
+	f = tu_buf(TX_MAX);
+	assert_int_equal(nb_proto_hello_encode(f, 7, "nbfs-test 1.2"), 0);
 	/* exact wire bytes */
 	static const uint8_t want[] = {0, 0, 0, 30, NB_MSG_HELLO, 0, 0, 0, 4, 'n', 'b', 'f', 's',
 				       0, 0, 0, 7, 0, 0, 0, 13, 'n', 'b', 'f', 's', '-', 't',
 				       'e', 's', 't', ' ', '1', '.', '2'};
-	assert_int_equal(nb_buf_len(&f), sizeof(want));
-	assert_memory_equal(nb_buf_ptr(&f), want, sizeof(want));
-	unframe(&f, NB_MSG_HELLO, &p);
-	check_malformed(&p, dec_hello);
-	assert_int_equal(nb_proto_hello_decode(&p, &m), 0);
+	assert_int_equal(nb_buf_len(f), sizeof(want));
+	assert_memory_equal(nb_buf_ptr(f), want, sizeof(want));
+	p = unframe(f, NB_MSG_HELLO);
+	check_malformed(p, dec_hello);
+	assert_int_equal(nb_proto_hello_decode(p, &m), 0);
 	assert_int_equal(m.version, 7);
 	assert_string_equal(m.software, "nbfs-test 1.2");
 	nb_proto_hello_free(&m);
 	assert_null(m.software);
-	nb_buf_free(&p);
+	nb_buf_free(p);
 
 	/* Software text is cut to NB_SOFTWARE_MAX on the way out. */
 	char longsw[300];
 	memset(longsw, 's', sizeof(longsw) - 1);
 	longsw[sizeof(longsw) - 1] = 0;
-	assert_int_equal(nb_proto_hello_encode(&f, 1, longsw), 0);
-	unframe(&f, NB_MSG_HELLO, &p);
-	assert_int_equal(nb_proto_hello_decode(&p, &m), 0);
+	assert_int_equal(nb_proto_hello_encode(f, 1, longsw), 0);
+	p = unframe(f, NB_MSG_HELLO);
+	assert_int_equal(nb_proto_hello_decode(p, &m), 0);
 	assert_int_equal(strlen(m.software), NB_SOFTWARE_MAX);
 	nb_proto_hello_free(&m);
-	nb_buf_free(&p);
-	nb_buf_free(&f);
+	nb_buf_free(p);
+	nb_buf_free(f);
 }
 
 static void test_hello_invalid(void **state)
 {
 	(void)state;
-	struct nb_buf p;
+	struct nb_buf *p;
 	/* wrong magic */
-	nb_buf_init(&p, 1024);
-	assert_int_equal(nb_buf_put_cstr(&p, "nbfx"), 0);
-	assert_int_equal(nb_buf_put_u32(&p, 1), 0);
-	assert_int_equal(nb_buf_put_cstr(&p, "x"), 0);
-	assert_int_equal(dec_hello(&p), NB_E_PROTO);
-	nb_buf_free(&p);
+	p = tu_buf(1024);
+	assert_int_equal(nb_buf_put_cstr(p, "nbfx"), 0);
+	assert_int_equal(nb_buf_put_u32(p, 1), 0);
+	assert_int_equal(nb_buf_put_cstr(p, "x"), 0);
+	assert_int_equal(dec_hello(p), NB_E_PROTO);
+	nb_buf_free(p);
 	/* magic with a suffix */
-	nb_buf_init(&p, 1024);
-	assert_int_equal(nb_buf_put_cstr(&p, "nbfs2"), 0);
-	assert_int_equal(nb_buf_put_u32(&p, 1), 0);
-	assert_int_equal(nb_buf_put_cstr(&p, "x"), 0);
-	assert_int_equal(dec_hello(&p), NB_E_PROTO);
-	nb_buf_free(&p);
+	p = tu_buf(1024);
+	assert_int_equal(nb_buf_put_cstr(p, "nbfs2"), 0);
+	assert_int_equal(nb_buf_put_u32(p, 1), 0);
+	assert_int_equal(nb_buf_put_cstr(p, "x"), 0);
+	assert_int_equal(dec_hello(p), NB_E_PROTO);
+	nb_buf_free(p);
 	/* software over the cap from a peer that does not cut it */
 	char longsw[NB_SOFTWARE_MAX + 2];
 	memset(longsw, 's', NB_SOFTWARE_MAX + 1);
 	longsw[NB_SOFTWARE_MAX + 1] = 0;
-	nb_buf_init(&p, 1024);
-	assert_int_equal(nb_buf_put_cstr(&p, "nbfs"), 0);
-	assert_int_equal(nb_buf_put_u32(&p, 1), 0);
-	assert_int_equal(nb_buf_put_cstr(&p, longsw), 0);
-	assert_int_equal(dec_hello(&p), NB_E_TOOBIG);
-	nb_buf_free(&p);
+	p = tu_buf(1024);
+	assert_int_equal(nb_buf_put_cstr(p, "nbfs"), 0);
+	assert_int_equal(nb_buf_put_u32(p, 1), 0);
+	assert_int_equal(nb_buf_put_cstr(p, longsw), 0);
+	assert_int_equal(dec_hello(p), NB_E_TOOBIG);
+	nb_buf_free(p);
 	/* NUL inside the software string */
-	nb_buf_init(&p, 1024);
-	assert_int_equal(nb_buf_put_cstr(&p, "nbfs"), 0);
-	assert_int_equal(nb_buf_put_u32(&p, 1), 0);
-	assert_int_equal(nb_buf_put_str(&p, "a\0b", 3), 0);
-	assert_int_equal(dec_hello(&p), NB_E_PROTO);
-	nb_buf_free(&p);
+	p = tu_buf(1024);
+	assert_int_equal(nb_buf_put_cstr(p, "nbfs"), 0);
+	assert_int_equal(nb_buf_put_u32(p, 1), 0);
+	assert_int_equal(nb_buf_put_str(p, "a\0b", 3), 0);
+	assert_int_equal(dec_hello(p), NB_E_PROTO);
+	nb_buf_free(p);
 }
 
 static void test_ok_and_end(void **state)
 {
 	(void)state;
-	struct nb_buf f, p;
-	nb_buf_init(&f, TX_MAX);
-	assert_int_equal(nb_proto_ok_encode(&f), 0);
-	assert_int_equal(nb_buf_len(&f), 5);
-	assert_memory_equal(nb_buf_ptr(&f), "\0\0\0\x01\x02", 5);
-	unframe(&f, NB_MSG_OK, &p);
-	assert_int_equal(nb_proto_empty_decode(&p), 0);
-	assert_int_equal(nb_buf_put_u8(&p, 0), 0);
-	assert_int_equal(nb_proto_empty_decode(&p), NB_E_PROTO);
-	nb_buf_free(&p);
-	assert_int_equal(nb_proto_put_end_encode(&f), 0);
-	unframe(&f, NB_MSG_PUT_END, &p);
-	assert_int_equal(nb_proto_empty_decode(&p), 0);
-	nb_buf_free(&p);
-	nb_buf_free(&f);
+	struct nb_buf *f, *p;
+	f = tu_buf(TX_MAX);
+	assert_int_equal(nb_proto_ok_encode(f), 0);
+	assert_int_equal(nb_buf_len(f), 5);
+	assert_memory_equal(nb_buf_ptr(f), "\0\0\0\x01\x02", 5);
+	p = unframe(f, NB_MSG_OK);
+	assert_int_equal(nb_proto_empty_decode(p), 0);
+	assert_int_equal(nb_buf_put_u8(p, 0), 0);
+	assert_int_equal(nb_proto_empty_decode(p), NB_E_PROTO);
+	nb_buf_free(p);
+	assert_int_equal(nb_proto_put_end_encode(f), 0);
+	p = unframe(f, NB_MSG_PUT_END);
+	assert_int_equal(nb_proto_empty_decode(p), 0);
+	nb_buf_free(p);
+	nb_buf_free(f);
 }
 
 static void test_error(void **state)
 {
 	(void)state;
-	struct nb_buf f, p;
+	struct nb_buf *f, *p;
 	struct nb_error m;
-	nb_buf_init(&f, TX_MAX);
-	assert_int_equal(nb_proto_error_encode(&f, NB_MSG_ERROR, ENOENT, "a: no such file"), 0);
-	unframe(&f, NB_MSG_ERROR, &p);
-	check_malformed(&p, dec_error);
-	assert_int_equal(nb_proto_error_decode(&p, &m), 0);
+	f = tu_buf(TX_MAX);
+	assert_int_equal(nb_proto_error_encode(f, NB_MSG_ERROR, ENOENT, "a: no such file"), 0);
+	p = unframe(f, NB_MSG_ERROR);
+	check_malformed(p, dec_error);
+	assert_int_equal(nb_proto_error_decode(p, &m), 0);
 	assert_int_equal(m.code, ENOENT);
 	assert_string_equal(m.text, "a: no such file");
 	nb_proto_error_free(&m);
 	assert_null(m.text);
-	nb_buf_free(&p);
+	nb_buf_free(p);
 
 	/* PUT_FAIL shares the payload */
-	assert_int_equal(nb_proto_error_encode(&f, NB_MSG_PUT_FAIL, EFBIG, ""), 0);
-	unframe(&f, NB_MSG_PUT_FAIL, &p);
-	assert_int_equal(nb_proto_error_decode(&p, &m), 0);
+	assert_int_equal(nb_proto_error_encode(f, NB_MSG_PUT_FAIL, EFBIG, ""), 0);
+	p = unframe(f, NB_MSG_PUT_FAIL);
+	assert_int_equal(nb_proto_error_decode(p, &m), 0);
 	assert_int_equal(m.code, EFBIG);
 	assert_string_equal(m.text, "");
 	nb_proto_error_free(&m);
-	nb_buf_free(&p);
+	nb_buf_free(p);
 
 	/* Implausible errno values become EIO; the largest errno passes. */
 	static const struct { uint32_t in, out; } codes[] = {
 		{0, EIO}, {4095, 4095}, {4096, EIO}, {9999, EIO}, {0xffffffffu, EIO}, {1, 1}};
 	for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
-		assert_int_equal(nb_proto_error_encode(&f, NB_MSG_ERROR, codes[i].in, "t"), 0);
-		unframe(&f, NB_MSG_ERROR, &p);
-		assert_int_equal(nb_proto_error_decode(&p, &m), 0);
+		assert_int_equal(nb_proto_error_encode(f, NB_MSG_ERROR, codes[i].in, "t"), 0);
+		p = unframe(f, NB_MSG_ERROR);
+		assert_int_equal(nb_proto_error_decode(p, &m), 0);
 		assert_int_equal(m.code, codes[i].out);
 		nb_proto_error_free(&m);
-		nb_buf_free(&p);
+		nb_buf_free(p);
 	}
 
 	/* Text is cut to NB_ERRTEXT_MAX on the way out ... */
 	char *longtext = malloc(3000);
 	memset(longtext, 'e', 2999);
 	longtext[2999] = 0;
-	assert_int_equal(nb_proto_error_encode(&f, NB_MSG_ERROR, 5, longtext), 0);
-	unframe(&f, NB_MSG_ERROR, &p);
-	assert_int_equal(nb_proto_error_decode(&p, &m), 0);
+	assert_int_equal(nb_proto_error_encode(f, NB_MSG_ERROR, 5, longtext), 0);
+	p = unframe(f, NB_MSG_ERROR);
+	assert_int_equal(nb_proto_error_decode(p, &m), 0);
 	assert_int_equal(strlen(m.text), NB_ERRTEXT_MAX);
 	nb_proto_error_free(&m);
-	nb_buf_free(&p);
+	nb_buf_free(p);
 	/* ... and refused over it on the way in. */
-	nb_buf_init(&p, NB_FRAME_MAX);
-	assert_int_equal(nb_buf_put_u32(&p, 5), 0);
-	assert_int_equal(nb_buf_put_str(&p, longtext, NB_ERRTEXT_MAX + 1), 0);
-	assert_int_equal(dec_error(&p), NB_E_TOOBIG);
-	nb_buf_free(&p);
+	p = tu_buf(NB_FRAME_MAX);
+	assert_int_equal(nb_buf_put_u32(p, 5), 0);
+	assert_int_equal(nb_buf_put_str(p, longtext, NB_ERRTEXT_MAX + 1), 0);
+	assert_int_equal(dec_error(p), NB_E_TOOBIG);
+	nb_buf_free(p);
 	free(longtext);
-	nb_buf_free(&f);
+	nb_buf_free(f);
+}
+
+static void test_wire_errno(void **state)
+{
+	(void)state;
+	static const struct { int in; uint32_t out; } cases[] = {
+		{-ENOENT, ENOENT},
+		{-EACCES, EACCES},
+		{-ENOSPC, ENOSPC},
+		{-EEXIST, EEXIST},
+		{-4095, 4095},		/* the largest errno travels */
+		{-4096, EPROTO},	/* beyond it, not an errno */
+		{NB_E_BUSY, EBUSY},
+		{NB_E_MD5, EBADMSG},
+		{NB_E_TOOBIG, ENAMETOOLONG},
+		{NB_E_PROTO, EPROTO},
+		{NB_E_SHORT, EPROTO},
+		{NB_E_CHANGED, EPROTO},
+		{NB_E_LAST, EPROTO},
+		{0, EPROTO},		/* not a failure: still never 0 on the wire */
+		{5, EPROTO},
+		{INT_MIN, EPROTO},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint32_t got = nb_proto_wire_errno(cases[i].in);
+		if (got != cases[i].out)
+			fail_msg("case %zu (%d): got %u, want %u", i, cases[i].in, got,
+				 cases[i].out);
+	}
+
+	/* Every project code maps to a code the client's decoder keeps as
+	 * it is (it turns implausible ones into EIO). */
+	struct nb_buf *f, *p;
+	struct nb_error m;
+	f = tu_buf(TX_MAX);
+	for (int r = NB_E_BASE + 1; r < NB_E_LAST; r++) {
+		uint32_t code = nb_proto_wire_errno(r);
+		assert_int_equal(nb_proto_error_encode(f, NB_MSG_ERROR, code, "t"), 0);
+		p = unframe(f, NB_MSG_ERROR);
+		assert_int_equal(nb_proto_error_decode(p, &m), 0);
+		if (m.code != code)
+			fail_msg("code %d: sent %u, decoded %u", r, code, m.code);
+		nb_proto_error_free(&m);
+		nb_buf_free(p);
+	}
+	nb_buf_free(f);
 }
 
 static void test_path(void **state)
 {
 	(void)state;
-	struct nb_buf f, p;
+	struct nb_buf *f, *p;
 	char *path = NULL;
-	nb_buf_init(&f, TX_MAX);
+	f = tu_buf(TX_MAX);
 	static const uint8_t types[] = {NB_MSG_STAT, NB_MSG_LIST};
 	for (size_t i = 0; i < sizeof(types); i++) {
-		assert_int_equal(nb_proto_path_encode(&f, types[i], "dir/f\xc3\xa9 x"), 0);
-		unframe(&f, types[i], &p);
-		check_malformed(&p, dec_path);
-		assert_int_equal(nb_proto_path_decode(&p, &path), 0);
+		assert_int_equal(nb_proto_path_encode(f, types[i], "dir/f\xc3\xa9 x"), 0);
+		p = unframe(f, types[i]);
+		check_malformed(p, dec_path);
+		assert_int_equal(nb_proto_path_decode(p, &path), 0);
 		assert_string_equal(path, "dir/f\xc3\xa9 x");
 		free(path);
-		nb_buf_free(&p);
+		nb_buf_free(p);
 	}
 	/* the root is the empty path */
-	assert_int_equal(nb_proto_path_encode(&f, NB_MSG_LIST, ""), 0);
-	unframe(&f, NB_MSG_LIST, &p);
-	assert_int_equal(nb_proto_path_decode(&p, &path), 0);
+	assert_int_equal(nb_proto_path_encode(f, NB_MSG_LIST, ""), 0);
+	p = unframe(f, NB_MSG_LIST);
+	assert_int_equal(nb_proto_path_decode(p, &path), 0);
 	assert_string_equal(path, "");
 	free(path);
-	nb_buf_free(&p);
+	nb_buf_free(p);
 
 	/* NB_PATH_MAX bytes pass, one more is TOOBIG */
 	char *big = malloc(NB_PATH_MAX + 2);
 	memset(big, 'p', NB_PATH_MAX + 1);
 	big[NB_PATH_MAX] = 0;
-	assert_int_equal(nb_proto_path_encode(&f, NB_MSG_STAT, big), 0);
-	unframe(&f, NB_MSG_STAT, &p);
-	assert_int_equal(dec_path(&p), 0);
-	nb_buf_free(&p);
+	assert_int_equal(nb_proto_path_encode(f, NB_MSG_STAT, big), 0);
+	p = unframe(f, NB_MSG_STAT);
+	assert_int_equal(dec_path(p), 0);
+	nb_buf_free(p);
 	big[NB_PATH_MAX] = 'p';
 	big[NB_PATH_MAX + 1] = 0;
-	assert_int_equal(nb_proto_path_encode(&f, NB_MSG_STAT, big), 0);
-	unframe(&f, NB_MSG_STAT, &p);
-	assert_int_equal(dec_path(&p), NB_E_TOOBIG);
-	nb_buf_free(&p);
+	assert_int_equal(nb_proto_path_encode(f, NB_MSG_STAT, big), 0);
+	p = unframe(f, NB_MSG_STAT);
+	assert_int_equal(dec_path(p), NB_E_TOOBIG);
+	nb_buf_free(p);
 	free(big);
 
 	/* NUL inside */
-	nb_buf_init(&p, 64);
-	assert_int_equal(nb_buf_put_str(&p, "a\0b", 3), 0);
-	assert_int_equal(dec_path(&p), NB_E_PROTO);
-	nb_buf_free(&p);
-	nb_buf_free(&f);
+	p = tu_buf(64);
+	assert_int_equal(nb_buf_put_str(p, "a\0b", 3), 0);
+	assert_int_equal(dec_path(p), NB_E_PROTO);
+	nb_buf_free(p);
+	nb_buf_free(f);
 }
 
 static void test_mkdir(void **state)
 {
 	(void)state;
-	struct nb_buf f, p;
+	struct nb_buf *f, *p;
 	char *path = NULL;
 	uint32_t mode = 0;
-	nb_buf_init(&f, TX_MAX);
-	assert_int_equal(nb_proto_mkdir_encode(&f, "a/b", 0750), 0);
-	unframe(&f, NB_MSG_MKDIR, &p);
-	check_malformed(&p, dec_mkdir);
-	assert_int_equal(nb_proto_mkdir_decode(&p, &path, &mode), 0);
+	f = tu_buf(TX_MAX);
+	assert_int_equal(nb_proto_mkdir_encode(f, "a/b", 0750), 0);
+	p = unframe(f, NB_MSG_MKDIR);
+	check_malformed(p, dec_mkdir);
+	assert_int_equal(nb_proto_mkdir_decode(p, &path, &mode), 0);
 	assert_string_equal(path, "a/b");
 	assert_int_equal(mode, 0750);
 	free(path);
-	nb_buf_free(&p);
-	nb_buf_free(&f);
+	nb_buf_free(p);
+	nb_buf_free(f);
 }
 
 static void test_attr(void **state)
 {
 	(void)state;
-	struct nb_buf f, p;
+	struct nb_buf *f, *p;
 	struct nb_attr in = {S_IFREG | 0644, NB_FILE_SIZE_MAX, -5, 999999999u, NULL}, out;
-	nb_buf_init(&f, TX_MAX);
-	assert_int_equal(nb_proto_attr_encode(&f, &in), 0);
-	assert_int_equal(nb_buf_len(&f), 5 + 28);
-	unframe(&f, NB_MSG_ATTR, &p);
-	check_malformed(&p, dec_attr);
+	f = tu_buf(TX_MAX);
+	assert_int_equal(nb_proto_attr_encode(f, &in), 0);
+	assert_int_equal(nb_buf_len(f), 5 + 28);
+	p = unframe(f, NB_MSG_ATTR);
+	check_malformed(p, dec_attr);
 	memset(&out, 0, sizeof(out));
-	assert_int_equal(nb_proto_attr_decode(&p, &out), 0);
+	assert_int_equal(nb_proto_attr_decode(p, &out), 0);
 	assert_int_equal(out.mode, S_IFREG | 0644);
 	assert_true(out.size == NB_FILE_SIZE_MAX);
 	assert_true(out.mtime_s == -5);
 	assert_int_equal(out.mtime_ns, 999999999u);
-	nb_buf_free(&p);
+	nb_buf_free(p);
 
 	/* a symlink carries its target; anything else may not */
 	struct nb_attr sl = {S_IFLNK | 0777, 7, 1, 2, (char *)"../a/b"};
-	assert_int_equal(nb_proto_attr_encode(&f, &sl), 0);
-	unframe(&f, NB_MSG_ATTR, &p);
+	assert_int_equal(nb_proto_attr_encode(f, &sl), 0);
+	p = unframe(f, NB_MSG_ATTR);
 	memset(&out, 0, sizeof(out));
-	assert_int_equal(nb_proto_attr_decode(&p, &out), 0);
+	assert_int_equal(nb_proto_attr_decode(p, &out), 0);
 	assert_non_null(out.link);
 	assert_string_equal(out.link, "../a/b");
 	nb_attr_free(&out);
 	assert_null(out.link);
-	nb_buf_free(&p);
-	nb_buf_init(&p, 64);
-	assert_int_equal(nb_buf_put_u32(&p, S_IFREG | 0644), 0);
-	assert_int_equal(nb_buf_put_u64(&p, 1), 0);
-	assert_int_equal(nb_buf_put_i64(&p, 0), 0);
-	assert_int_equal(nb_buf_put_u32(&p, 0), 0);
-	assert_int_equal(nb_buf_put_cstr(&p, "target"), 0);
-	assert_int_equal(dec_attr(&p), NB_E_PROTO);
-	nb_buf_free(&p);
+	nb_buf_free(p);
+	p = tu_buf(64);
+	assert_int_equal(nb_buf_put_u32(p, S_IFREG | 0644), 0);
+	assert_int_equal(nb_buf_put_u64(p, 1), 0);
+	assert_int_equal(nb_buf_put_i64(p, 0), 0);
+	assert_int_equal(nb_buf_put_u32(p, 0), 0);
+	assert_int_equal(nb_buf_put_cstr(p, "target"), 0);
+	assert_int_equal(dec_attr(p), NB_E_PROTO);
+	nb_buf_free(p);
 
 	/* out-of-range fields */
-	nb_buf_init(&p, 64);
-	put_attr_raw(&p, S_IFREG | 0644, 1, 0, 1000000000u);
-	assert_int_equal(dec_attr(&p), NB_E_PROTO);
-	nb_buf_free(&p);
-	nb_buf_init(&p, 64);
-	put_attr_raw(&p, S_IFREG | 0644, NB_FILE_SIZE_MAX + 1, 0, 0);
-	assert_int_equal(dec_attr(&p), NB_E_PROTO);
-	nb_buf_free(&p);
-	nb_buf_free(&f);
+	p = tu_buf(64);
+	put_attr_raw(p, S_IFREG | 0644, 1, 0, 1000000000u);
+	assert_int_equal(dec_attr(p), NB_E_PROTO);
+	nb_buf_free(p);
+	p = tu_buf(64);
+	put_attr_raw(p, S_IFREG | 0644, NB_FILE_SIZE_MAX + 1, 0, 0);
+	assert_int_equal(dec_attr(p), NB_E_PROTO);
+	nb_buf_free(p);
+	nb_buf_free(f);
 }
 
 static void test_put_open(void **state)
 {
 	(void)state;
-	struct nb_buf f, p;
+	struct nb_buf *f, *p;
 	struct nb_put_open in = {
 		.path = (char *)"docs/report.pdf",
 		.size = 123456789,
@@ -458,11 +509,11 @@ static void test_put_open(void **state)
 	}, out;
 	for (int i = 0; i < NB_MD5_LEN; i++)
 		in.md5[i] = (uint8_t)(0xf0 + i);
-	nb_buf_init(&f, TX_MAX);
-	assert_int_equal(nb_proto_put_open_encode(&f, &in), 0);
-	unframe(&f, NB_MSG_PUT_OPEN, &p);
-	check_malformed(&p, dec_put_open);
-	assert_int_equal(nb_proto_put_open_decode(&p, &out), 0);
+	f = tu_buf(TX_MAX);
+	assert_int_equal(nb_proto_put_open_encode(f, &in), 0);
+	p = unframe(f, NB_MSG_PUT_OPEN);
+	check_malformed(p, dec_put_open);
+	assert_int_equal(nb_proto_put_open_decode(p, &out), 0);
 	assert_string_equal(out.path, "docs/report.pdf");
 	assert_true(out.size == 123456789);
 	assert_memory_equal(out.md5, in.md5, NB_MD5_LEN);
@@ -472,7 +523,7 @@ static void test_put_open(void **state)
 	assert_int_equal(out.flags, 0);
 	nb_proto_put_open_free(&out);
 	assert_null(out.path);
-	nb_buf_free(&p);
+	nb_buf_free(p);
 
 	/* Invalid field values are refused (and leak nothing). */
 	struct {
@@ -494,127 +545,129 @@ static void test_put_open(void **state)
 		in.size = cases[i].size;
 		in.mode = cases[i].mode;
 		in.mtime_ns = cases[i].ns;
-		assert_int_equal(nb_proto_put_open_encode(&f, &in), 0);
-		unframe(&f, NB_MSG_PUT_OPEN, &p);
-		int r = dec_put_open(&p);
+		assert_int_equal(nb_proto_put_open_encode(f, &in), 0);
+		p = unframe(f, NB_MSG_PUT_OPEN);
+		int r = dec_put_open(p);
 		if (r != cases[i].want)
 			fail_msg("case %zu: got %d, want %d", i, r, cases[i].want);
-		nb_buf_free(&p);
+		nb_buf_free(p);
 	}
-	nb_buf_free(&f);
+	nb_buf_free(f);
 }
 
 static void test_put_offer(void **state)
 {
 	(void)state;
-	struct nb_buf f, p;
+	struct nb_buf *f, *p;
 	struct nb_put_offer in = {.offset = 0x0000012345678901ull}, out;
 	for (int i = 0; i < NB_MD5_LEN; i++)
 		in.prefix_md5[i] = (uint8_t)(i * 17);
-	nb_buf_init(&f, TX_MAX);
-	assert_int_equal(nb_proto_put_offer_encode(&f, &in), 0);
-	assert_int_equal(nb_buf_len(&f), 5 + 8 + 16);
-	unframe(&f, NB_MSG_PUT_OFFER, &p);
-	check_malformed(&p, dec_put_offer);
-	assert_int_equal(nb_proto_put_offer_decode(&p, &out), 0);
+	f = tu_buf(TX_MAX);
+	assert_int_equal(nb_proto_put_offer_encode(f, &in), 0);
+	assert_int_equal(nb_buf_len(f), 5 + 8 + 16);
+	p = unframe(f, NB_MSG_PUT_OFFER);
+	check_malformed(p, dec_put_offer);
+	assert_int_equal(nb_proto_put_offer_decode(p, &out), 0);
 	assert_true(out.offset == in.offset);
 	assert_memory_equal(out.prefix_md5, in.prefix_md5, NB_MD5_LEN);
-	nb_buf_free(&p);
+	nb_buf_free(p);
 
 	in.offset = NB_FILE_SIZE_MAX + 1;
-	assert_int_equal(nb_proto_put_offer_encode(&f, &in), 0);
-	unframe(&f, NB_MSG_PUT_OFFER, &p);
-	assert_int_equal(dec_put_offer(&p), NB_E_PROTO);
-	nb_buf_free(&p);
-	nb_buf_free(&f);
+	assert_int_equal(nb_proto_put_offer_encode(f, &in), 0);
+	p = unframe(f, NB_MSG_PUT_OFFER);
+	assert_int_equal(dec_put_offer(p), NB_E_PROTO);
+	nb_buf_free(p);
+	nb_buf_free(f);
 }
 
 static void test_put_data(void **state)
 {
 	(void)state;
-	struct nb_buf f, p;
+	struct nb_buf *f, *p;
 	uint64_t off = 0;
 	const uint8_t *data = NULL;
 	size_t n = 0;
-	nb_buf_init(&f, TX_MAX);
-	assert_int_equal(nb_proto_put_data_encode(&f, 4096, "chunk", 5), 0);
+	f = tu_buf(TX_MAX);
+	assert_int_equal(nb_proto_put_data_encode(f, 4096, "chunk", 5), 0);
 	static const uint8_t want[] = {0, 0, 0, 18, NB_MSG_PUT_DATA, 0, 0, 0, 0, 0, 0, 0x10, 0,
 				       0, 0, 0, 5, 'c', 'h', 'u', 'n', 'k'};
-	assert_int_equal(nb_buf_len(&f), sizeof(want));
-	assert_memory_equal(nb_buf_ptr(&f), want, sizeof(want));
-	unframe(&f, NB_MSG_PUT_DATA, &p);
-	check_malformed(&p, dec_put_data);
-	assert_int_equal(nb_proto_put_data_decode(&p, &off, &data, &n), 0);
+	assert_int_equal(nb_buf_len(f), sizeof(want));
+	assert_memory_equal(nb_buf_ptr(f), want, sizeof(want));
+	p = unframe(f, NB_MSG_PUT_DATA);
+	check_malformed(p, dec_put_data);
+	const uint8_t *held = nb_buf_ptr(p); /* the whole payload, before decoding */
+	size_t nheld = nb_buf_len(p);
+	assert_int_equal(nb_proto_put_data_decode(p, &off, &data, &n), 0);
 	assert_true(off == 4096);
 	assert_int_equal(n, 5);
 	assert_memory_equal(data, "chunk", 5);
 	/* data points into the payload buffer, no copy */
-	assert_true(data >= p.data && data + n <= p.data + p.len);
-	nb_buf_free(&p);
+	assert_true(data >= held && data + n <= held + nheld);
+	nb_buf_free(p);
 
 	/* A whole chunk through the reserve API. */
 	uint8_t *dst;
-	assert_int_equal(nb_proto_put_data_reserve(&f, 7, NB_DATA_CHUNK, &dst), 0);
+	assert_int_equal(nb_proto_put_data_reserve(f, 7, NB_DATA_CHUNK, &dst), 0);
 	for (size_t i = 0; i < NB_DATA_CHUNK; i++)
 		dst[i] = (uint8_t)(i ^ (i >> 8));
-	assert_int_equal(nb_frame_finish(&f), 0);
-	unframe(&f, NB_MSG_PUT_DATA, &p);
-	assert_int_equal(nb_proto_put_data_decode(&p, &off, &data, &n), 0);
+	assert_int_equal(nb_frame_finish(f), 0);
+	p = unframe(f, NB_MSG_PUT_DATA);
+	assert_int_equal(nb_proto_put_data_decode(p, &off, &data, &n), 0);
 	assert_true(off == 7);
 	assert_int_equal(n, NB_DATA_CHUNK);
 	int ok = 1;
 	for (size_t i = 0; i < NB_DATA_CHUNK; i++)
 		ok &= data[i] == (uint8_t)(i ^ (i >> 8));
 	assert_true(ok);
-	nb_buf_free(&p);
+	nb_buf_free(p);
 
 	/* Empty data is fine. */
-	assert_int_equal(nb_proto_put_data_encode(&f, 0, NULL, 0), 0);
-	unframe(&f, NB_MSG_PUT_DATA, &p);
-	assert_int_equal(nb_proto_put_data_decode(&p, &off, &data, &n), 0);
+	assert_int_equal(nb_proto_put_data_encode(f, 0, NULL, 0), 0);
+	p = unframe(f, NB_MSG_PUT_DATA);
+	assert_int_equal(nb_proto_put_data_decode(p, &off, &data, &n), 0);
 	assert_int_equal(n, 0);
-	nb_buf_free(&p);
+	nb_buf_free(p);
 
 	/* Over the chunk cap: refused both ways. */
-	assert_int_equal(nb_proto_put_data_reserve(&f, 0, NB_DATA_CHUNK + 1, &dst), NB_E_TOOBIG);
+	assert_int_equal(nb_proto_put_data_reserve(f, 0, NB_DATA_CHUNK + 1, &dst), NB_E_TOOBIG);
 	uint8_t *big = calloc(1, NB_DATA_CHUNK + 1);
-	assert_int_equal(nb_proto_put_data_encode(&f, 0, big, NB_DATA_CHUNK + 1), NB_E_TOOBIG);
-	nb_buf_init(&p, NB_FRAME_MAX);
-	assert_int_equal(nb_buf_put_u64(&p, 0), 0);
-	assert_int_equal(nb_buf_put_str(&p, big, NB_DATA_CHUNK + 1), 0);
-	assert_int_equal(dec_put_data(&p), NB_E_TOOBIG);
-	nb_buf_free(&p);
+	assert_int_equal(nb_proto_put_data_encode(f, 0, big, NB_DATA_CHUNK + 1), NB_E_TOOBIG);
+	p = tu_buf(NB_FRAME_MAX);
+	assert_int_equal(nb_buf_put_u64(p, 0), 0);
+	assert_int_equal(nb_buf_put_str(p, big, NB_DATA_CHUNK + 1), 0);
+	assert_int_equal(dec_put_data(p), NB_E_TOOBIG);
+	nb_buf_free(p);
 	free(big);
 
 	/* Offset past any plausible file. */
-	assert_int_equal(nb_proto_put_data_encode(&f, NB_FILE_SIZE_MAX + 1, "x", 1), 0);
-	unframe(&f, NB_MSG_PUT_DATA, &p);
-	assert_int_equal(dec_put_data(&p), NB_E_PROTO);
-	nb_buf_free(&p);
-	nb_buf_free(&f);
+	assert_int_equal(nb_proto_put_data_encode(f, NB_FILE_SIZE_MAX + 1, "x", 1), 0);
+	p = unframe(f, NB_MSG_PUT_DATA);
+	assert_int_equal(dec_put_data(p), NB_E_PROTO);
+	nb_buf_free(p);
+	nb_buf_free(f);
 }
 
 static void test_put_abort(void **state)
 {
 	(void)state;
-	struct nb_buf f, p;
+	struct nb_buf *f, *p;
 	int discard = -1;
-	nb_buf_init(&f, TX_MAX);
+	f = tu_buf(TX_MAX);
 	static const struct { int in, out; } cases[] = {{0, 0}, {1, 1}, {42, 1}};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		assert_int_equal(nb_proto_put_abort_encode(&f, cases[i].in), 0);
-		assert_int_equal(nb_buf_len(&f), 6);
-		unframe(&f, NB_MSG_PUT_ABORT, &p);
-		check_malformed(&p, dec_put_abort);
-		assert_int_equal(nb_proto_put_abort_decode(&p, &discard), 0);
+		assert_int_equal(nb_proto_put_abort_encode(f, cases[i].in), 0);
+		assert_int_equal(nb_buf_len(f), 6);
+		p = unframe(f, NB_MSG_PUT_ABORT);
+		check_malformed(p, dec_put_abort);
+		assert_int_equal(nb_proto_put_abort_decode(p, &discard), 0);
 		assert_int_equal(discard, cases[i].out);
-		nb_buf_free(&p);
+		nb_buf_free(p);
 	}
-	nb_buf_init(&p, 8);
-	assert_int_equal(nb_buf_put_u8(&p, 2), 0);
-	assert_int_equal(dec_put_abort(&p), NB_E_PROTO);
-	nb_buf_free(&p);
-	nb_buf_free(&f);
+	p = tu_buf(8);
+	assert_int_equal(nb_buf_put_u8(p, 2), 0);
+	assert_int_equal(dec_put_abort(p), NB_E_PROTO);
+	nb_buf_free(p);
+	nb_buf_free(f);
 }
 
 /* --- DIRENTS --- */
@@ -622,20 +675,20 @@ static void test_put_abort(void **state)
 static void test_dirents_roundtrip(void **state)
 {
 	(void)state;
-	struct nb_buf f, p;
+	struct nb_buf *f, *p;
 	struct nb_dirents m;
 	struct nb_attr a1 = {S_IFREG | 0600, 42, 1600000000, 5, NULL};
 	struct nb_attr a2 = {S_IFDIR | 0755, 0, -1, 999999999u, NULL};
-	nb_buf_init(&f, TX_MAX);
-	assert_int_equal(nb_proto_dirents_begin(&f), 0);
-	assert_int_equal(nb_proto_dirents_count(&f), 0);
-	assert_int_equal(nb_proto_dirents_add(&f, "file.txt", &a1), 0);
-	assert_int_equal(nb_proto_dirents_add(&f, "sub dir", &a2), 0);
-	assert_int_equal(nb_proto_dirents_count(&f), 2);
-	assert_int_equal(nb_frame_finish(&f), 0);
-	unframe(&f, NB_MSG_DIRENTS, &p);
-	check_malformed(&p, dec_dirents);
-	assert_int_equal(nb_proto_dirents_decode(&p, &m), 0);
+	f = tu_buf(TX_MAX);
+	assert_int_equal(nb_proto_dirents_begin(f), 0);
+	assert_int_equal(nb_proto_dirents_count(f), 0);
+	assert_int_equal(nb_proto_dirents_add(f, "file.txt", &a1), 0);
+	assert_int_equal(nb_proto_dirents_add(f, "sub dir", &a2), 0);
+	assert_int_equal(nb_proto_dirents_count(f), 2);
+	assert_int_equal(nb_frame_finish(f), 0);
+	p = unframe(f, NB_MSG_DIRENTS);
+	check_malformed(p, dec_dirents);
+	assert_int_equal(nb_proto_dirents_decode(p, &m), 0);
 	assert_int_equal(m.count, 2);
 	assert_string_equal(m.ents[0].name, "file.txt");
 	assert_int_equal(m.ents[0].attr.mode, S_IFREG | 0600);
@@ -648,32 +701,34 @@ static void test_dirents_roundtrip(void **state)
 	nb_proto_dirents_free(&m);
 	assert_null(m.ents);
 	assert_int_equal(m.count, 0);
-	nb_buf_free(&p);
+	nb_buf_free(p);
 
 	/* An empty listing frame decodes to zero entries. */
-	assert_int_equal(nb_proto_dirents_begin(&f), 0);
-	assert_int_equal(nb_frame_finish(&f), 0);
-	unframe(&f, NB_MSG_DIRENTS, &p);
-	assert_int_equal(nb_proto_dirents_decode(&p, &m), 0);
+	assert_int_equal(nb_proto_dirents_begin(f), 0);
+	assert_int_equal(nb_frame_finish(f), 0);
+	p = unframe(f, NB_MSG_DIRENTS);
+	assert_int_equal(nb_proto_dirents_decode(p, &m), 0);
 	assert_int_equal(m.count, 0);
 	nb_proto_dirents_free(&m);
-	nb_buf_free(&p);
-	nb_buf_free(&f);
+	nb_buf_free(p);
+	nb_buf_free(f);
 }
 
-/* One DIRENTS payload with a single entry named name[0..n). */
-static void dirents_one(struct nb_buf *p, const char *name, size_t n, uint32_t ns)
+/* One DIRENTS payload with a single entry named name[0..n), in a new
+ * buffer the caller frees. */
+static struct nb_buf *dirents_one(const char *name, size_t n, uint32_t ns)
 {
-	nb_buf_init(p, NB_FRAME_MAX);
+	struct nb_buf *p = tu_buf(NB_FRAME_MAX);
 	assert_int_equal(nb_buf_put_u32(p, 1), 0);
 	assert_int_equal(nb_buf_put_str(p, name, n), 0);
 	put_attr_raw(p, S_IFREG | 0644, 1, 0, ns);
+	return p;
 }
 
 static void test_dirents_invalid(void **state)
 {
 	(void)state;
-	struct nb_buf p;
+	struct nb_buf *p;
 	static const struct { const char *name; size_t n; int want; } cases[] = {
 		{"ok", 2, 0},
 		{"..", 2, NB_E_PROTO},
@@ -688,110 +743,110 @@ static void test_dirents_invalid(void **state)
 		{".nbfs", 5, 0}, /* reserved only as a top-level path, not as a name */
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		dirents_one(&p, cases[i].name, cases[i].n, 0);
-		int r = dec_dirents(&p);
+		p = dirents_one(cases[i].name, cases[i].n, 0);
+		int r = dec_dirents(p);
 		if (r != cases[i].want)
 			fail_msg("name case %zu: got %d, want %d", i, r, cases[i].want);
-		nb_buf_free(&p);
+		nb_buf_free(p);
 	}
 	/* name length: NB_NAME_MAX passes, one more is TOOBIG */
 	char name[NB_NAME_MAX + 1];
 	memset(name, 'n', sizeof(name));
-	dirents_one(&p, name, NB_NAME_MAX, 0);
-	assert_int_equal(dec_dirents(&p), 0);
-	nb_buf_free(&p);
-	dirents_one(&p, name, NB_NAME_MAX + 1, 0);
-	assert_int_equal(dec_dirents(&p), NB_E_TOOBIG);
-	nb_buf_free(&p);
+	p = dirents_one(name, NB_NAME_MAX, 0);
+	assert_int_equal(dec_dirents(p), 0);
+	nb_buf_free(p);
+	p = dirents_one(name, NB_NAME_MAX + 1, 0);
+	assert_int_equal(dec_dirents(p), NB_E_TOOBIG);
+	nb_buf_free(p);
 	/* bad attribute inside an entry */
-	dirents_one(&p, "x", 1, 1000000000u);
-	assert_int_equal(dec_dirents(&p), NB_E_PROTO);
-	nb_buf_free(&p);
+	p = dirents_one("x", 1, 1000000000u);
+	assert_int_equal(dec_dirents(p), NB_E_PROTO);
+	nb_buf_free(p);
 
 	/* count larger than the payload can hold: refused before
 	 * allocating for it */
-	nb_buf_init(&p, 1024);
-	assert_int_equal(nb_buf_put_u32(&p, 3), 0);
-	assert_int_equal(nb_buf_put_cstr(&p, "a"), 0);
-	put_attr_raw(&p, S_IFREG, 1, 0, 0);
-	assert_int_equal(dec_dirents(&p), NB_E_SHORT);
-	nb_buf_free(&p);
+	p = tu_buf(1024);
+	assert_int_equal(nb_buf_put_u32(p, 3), 0);
+	assert_int_equal(nb_buf_put_cstr(p, "a"), 0);
+	put_attr_raw(p, S_IFREG, 1, 0, 0);
+	assert_int_equal(dec_dirents(p), NB_E_SHORT);
+	nb_buf_free(p);
 	/* count over the per-frame cap */
-	nb_buf_init(&p, 1024);
-	assert_int_equal(nb_buf_put_u32(&p, NB_DIRENTS_MAX + 1), 0);
-	assert_int_equal(dec_dirents(&p), NB_E_TOOBIG);
-	nb_buf_free(&p);
-	nb_buf_init(&p, 1024);
-	assert_int_equal(nb_buf_put_u32(&p, 0xffffffffu), 0);
-	assert_int_equal(dec_dirents(&p), NB_E_TOOBIG);
-	nb_buf_free(&p);
+	p = tu_buf(1024);
+	assert_int_equal(nb_buf_put_u32(p, NB_DIRENTS_MAX + 1), 0);
+	assert_int_equal(dec_dirents(p), NB_E_TOOBIG);
+	nb_buf_free(p);
+	p = tu_buf(1024);
+	assert_int_equal(nb_buf_put_u32(p, 0xffffffffu), 0);
+	assert_int_equal(dec_dirents(p), NB_E_TOOBIG);
+	nb_buf_free(p);
 
 	/* count 2 that passes the size estimate (a long first name) but
 	 * only one entry present: the first entry's name must be freed. */
-	nb_buf_init(&p, 1024);
-	assert_int_equal(nb_buf_put_u32(&p, 2), 0);
-	assert_int_equal(nb_buf_put_str(&p, name, 100), 0);
-	put_attr_raw(&p, S_IFREG, 1, 0, 0);
-	assert_int_equal(dec_dirents(&p), NB_E_SHORT);
-	nb_buf_free(&p);
+	p = tu_buf(1024);
+	assert_int_equal(nb_buf_put_u32(p, 2), 0);
+	assert_int_equal(nb_buf_put_str(p, name, 100), 0);
+	put_attr_raw(p, S_IFREG, 1, 0, 0);
+	assert_int_equal(dec_dirents(p), NB_E_SHORT);
+	nb_buf_free(p);
 	/* an empty name that the size estimate does not catch */
-	nb_buf_init(&p, 1024);
-	assert_int_equal(nb_buf_put_u32(&p, 2), 0);
-	assert_int_equal(nb_buf_put_cstr(&p, "good"), 0);
-	put_attr_raw(&p, S_IFREG, 1, 0, 0);
-	assert_int_equal(nb_buf_put_cstr(&p, ""), 0);
-	put_attr_raw(&p, S_IFREG, 1, 0, 0);
-	assert_int_equal(nb_buf_put_u32(&p, 0), 0); /* padding */
-	assert_int_equal(dec_dirents(&p), NB_E_PROTO);
-	nb_buf_free(&p);
+	p = tu_buf(1024);
+	assert_int_equal(nb_buf_put_u32(p, 2), 0);
+	assert_int_equal(nb_buf_put_cstr(p, "good"), 0);
+	put_attr_raw(p, S_IFREG, 1, 0, 0);
+	assert_int_equal(nb_buf_put_cstr(p, ""), 0);
+	put_attr_raw(p, S_IFREG, 1, 0, 0);
+	assert_int_equal(nb_buf_put_u32(p, 0), 0); /* padding */
+	assert_int_equal(dec_dirents(p), NB_E_PROTO);
+	nb_buf_free(p);
 	/* second entry invalid after a good first one */
-	nb_buf_init(&p, 1024);
-	assert_int_equal(nb_buf_put_u32(&p, 2), 0);
-	assert_int_equal(nb_buf_put_cstr(&p, "good"), 0);
-	put_attr_raw(&p, S_IFREG, 1, 0, 0);
-	assert_int_equal(nb_buf_put_cstr(&p, ".."), 0);
-	put_attr_raw(&p, S_IFREG, 1, 0, 0);
-	assert_int_equal(dec_dirents(&p), NB_E_PROTO);
-	nb_buf_free(&p);
+	p = tu_buf(1024);
+	assert_int_equal(nb_buf_put_u32(p, 2), 0);
+	assert_int_equal(nb_buf_put_cstr(p, "good"), 0);
+	put_attr_raw(p, S_IFREG, 1, 0, 0);
+	assert_int_equal(nb_buf_put_cstr(p, ".."), 0);
+	put_attr_raw(p, S_IFREG, 1, 0, 0);
+	assert_int_equal(dec_dirents(p), NB_E_PROTO);
+	nb_buf_free(p);
 }
 
 /* A failed add (buffer cap hit mid-entry) leaves the frame as it was. */
 static void test_dirents_add_atomic(void **state)
 {
 	(void)state;
-	struct nb_buf f;
+	struct nb_buf *f;
 	struct nb_attr a = {S_IFREG | 0644, 1, 2, 3, NULL};
-	nb_buf_init(&f, 64);
-	assert_int_equal(nb_proto_dirents_begin(&f), 0);
-	assert_int_equal(nb_proto_dirents_add(&f, "abc", &a), 0); /* 9 + 31 = 40 */
-	size_t before = nb_buf_len(&f);
+	f = tu_buf(64);
+	assert_int_equal(nb_proto_dirents_begin(f), 0);
+	assert_int_equal(nb_proto_dirents_add(f, "abc", &a), 0); /* 9 + 31 = 40 */
+	size_t before = nb_buf_len(f);
 	uint8_t copy[64];
-	memcpy(copy, nb_buf_ptr(&f), before);
+	memcpy(copy, nb_buf_ptr(f), before);
 	/* name fits (40 + 4 + 10 = 54) but the attr does not */
-	assert_int_equal(nb_proto_dirents_add(&f, "0123456789", &a), NB_E_TOOBIG);
-	assert_int_equal(nb_buf_len(&f), before);
-	assert_memory_equal(nb_buf_ptr(&f), copy, before);
-	assert_int_equal(nb_proto_dirents_count(&f), 1);
-	nb_buf_free(&f);
+	assert_int_equal(nb_proto_dirents_add(f, "0123456789", &a), NB_E_TOOBIG);
+	assert_int_equal(nb_buf_len(f), before);
+	assert_memory_equal(nb_buf_ptr(f), copy, before);
+	assert_int_equal(nb_proto_dirents_count(f), 1);
+	nb_buf_free(f);
 }
 
 static void test_dirents_count_cap(void **state)
 {
 	(void)state;
-	struct nb_buf f;
+	struct nb_buf *f;
 	struct nb_attr a = {S_IFREG | 0644, 1, 2, 3, NULL};
 	char name[16];
-	nb_buf_init(&f, TX_MAX);
-	assert_int_equal(nb_proto_dirents_begin(&f), 0);
+	f = tu_buf(TX_MAX);
+	assert_int_equal(nb_proto_dirents_begin(f), 0);
 	for (int i = 0; i < NB_DIRENTS_MAX; i++) {
 		snprintf(name, sizeof(name), "f%d", i);
-		assert_int_equal(nb_proto_dirents_add(&f, name, &a), 0);
+		assert_int_equal(nb_proto_dirents_add(f, name, &a), 0);
 	}
-	size_t len = nb_buf_len(&f);
-	assert_int_equal(nb_proto_dirents_add(&f, "one-too-many", &a), NB_E_TOOBIG);
-	assert_int_equal(nb_proto_dirents_count(&f), NB_DIRENTS_MAX);
-	assert_int_equal(nb_buf_len(&f), len);
-	nb_buf_free(&f);
+	size_t len = nb_buf_len(f);
+	assert_int_equal(nb_proto_dirents_add(f, "one-too-many", &a), NB_E_TOOBIG);
+	assert_int_equal(nb_proto_dirents_count(f), NB_DIRENTS_MAX);
+	assert_int_equal(nb_buf_len(f), len);
+	nb_buf_free(f);
 }
 
 enum { SPLIT_TOTAL = 20000 };
@@ -815,15 +870,15 @@ static void make_name(size_t i, char *out)
  * sequence, advancing *next. */
 static void check_dirents_frame(struct nb_buf *f, size_t *next, size_t *frames)
 {
-	struct nb_buf p;
+	struct nb_buf *p;
 	struct nb_dirents m;
 	char want[NB_NAME_MAX + 1];
 	assert_int_equal(nb_frame_finish(f), 0);
 	uint32_t body;
-	assert_int_equal(nb_buf_peek_u32(f, &body), 0);
+	assert_int_equal(nb_buf_peek_u32(f, 0, &body), 0);
 	assert_true(body <= NB_FRAME_MAX);
-	unframe(f, NB_MSG_DIRENTS, &p);
-	assert_int_equal(nb_proto_dirents_decode(&p, &m), 0);
+	p = unframe(f, NB_MSG_DIRENTS);
+	assert_int_equal(nb_proto_dirents_decode(p, &m), 0);
 	assert_true(m.count > 0 && m.count <= NB_DIRENTS_MAX);
 	for (uint32_t i = 0; i < m.count; i++) {
 		make_name(*next + i, want);
@@ -833,7 +888,7 @@ static void check_dirents_frame(struct nb_buf *f, size_t *next, size_t *frames)
 	*next += m.count;
 	(*frames)++;
 	nb_proto_dirents_free(&m);
-	nb_buf_free(&p);
+	nb_buf_free(p);
 }
 
 /* A listing larger than one frame: add until TOOBIG, send, start the
@@ -841,33 +896,33 @@ static void check_dirents_frame(struct nb_buf *f, size_t *next, size_t *frames)
 static void test_dirents_split(void **state)
 {
 	(void)state;
-	struct nb_buf f;
+	struct nb_buf *f;
 	char name[NB_NAME_MAX + 1];
 	size_t next = 0, frames = 0, full_by_size = 0, full_by_count = 0;
-	nb_buf_init(&f, TX_MAX);
-	assert_int_equal(nb_proto_dirents_begin(&f), 0);
+	f = tu_buf(TX_MAX);
+	assert_int_equal(nb_proto_dirents_begin(f), 0);
 	for (size_t i = 0; i < SPLIT_TOTAL; i++) {
 		struct nb_attr a = {S_IFREG | 0644, i, (int64_t)i, 0, NULL};
 		make_name(i, name);
-		int r = nb_proto_dirents_add(&f, name, &a);
+		int r = nb_proto_dirents_add(f, name, &a);
 		if (r == NB_E_TOOBIG) {
-			int count = nb_proto_dirents_count(&f);
+			int count = nb_proto_dirents_count(f);
 			if (count < NB_DIRENTS_MAX) {
 				/* Full by size: the frame was filled to within
 				 * one entry of the cap. */
-				assert_true(nb_buf_len(&f) + 4 + strlen(name) + 24 >
+				assert_true(nb_buf_len(f) + 4 + strlen(name) + 24 >
 					    NB_FRAME_MAX + 4);
 				full_by_size++;
 			} else {
 				full_by_count++;
 			}
-			check_dirents_frame(&f, &next, &frames);
-			assert_int_equal(nb_proto_dirents_begin(&f), 0);
-			r = nb_proto_dirents_add(&f, name, &a);
+			check_dirents_frame(f, &next, &frames);
+			assert_int_equal(nb_proto_dirents_begin(f), 0);
+			r = nb_proto_dirents_add(f, name, &a);
 		}
 		assert_int_equal(r, 0);
 	}
-	check_dirents_frame(&f, &next, &frames);
+	check_dirents_frame(f, &next, &frames);
 	assert_int_equal(next, SPLIT_TOTAL);
 	/* Frames 1-2: 4096 short names each (full by count); frame 3: the
 	 * last 1808 short names and 2288 long ones (full by count); frames
@@ -876,7 +931,7 @@ static void test_dirents_split(void **state)
 	assert_int_equal(full_by_count, 3);
 	assert_int_equal(full_by_size, 2);
 	assert_int_equal(frames, 6);
-	nb_buf_free(&f);
+	nb_buf_free(f);
 }
 
 int main(void)
@@ -887,6 +942,7 @@ int main(void)
 		cmocka_unit_test(test_hello_invalid),
 		cmocka_unit_test(test_ok_and_end),
 		cmocka_unit_test(test_error),
+		cmocka_unit_test(test_wire_errno),
 		cmocka_unit_test(test_path),
 		cmocka_unit_test(test_mkdir),
 		cmocka_unit_test(test_attr),

@@ -16,6 +16,21 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "wire/buf.h"
+
+/* A new nb_buf that may grow to max bytes, which the caller frees with
+ * nb_buf_free. Out of memory ends the test program: no test is about
+ * that, and every caller would otherwise have to check. */
+static inline struct nb_buf *tu_buf(size_t max)
+{
+	struct nb_buf *b = nb_buf_new(max);
+	if (!b) {
+		fprintf(stderr, "tu_buf: out of memory\n");
+		abort();
+	}
+	return b;
+}
+
 /* A fresh directory under $TMPDIR (or /tmp); the caller frees the name
  * and removes the tree with tu_rmtree. NULL on failure. */
 static inline char *tu_mkdtemp(const char *tag)
