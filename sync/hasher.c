@@ -37,7 +37,7 @@ int nb_hasher_hash_fd(struct nb_queue *q, const struct nb_job *job, int fd, uint
 		ssize_t k = nb_xio_pread_full(fd, buf, n, (off_t)off);
 		if (k < 0)
 			r = (int)k;
-		else if ((size_t)k != n || nb_queue_changed(q, job))
+		else if ((size_t)k != n || nb_queue_changed(q, job) == NB_JOB_CHANGED)
 			r = NB_E_CHANGED;
 		else if (stop && atomic_load(stop))
 			r = -ECANCELED;

@@ -33,7 +33,13 @@ static enum nb_upload_check nb_jobs_changed_cb(void *arg)
 	struct nb_upload_ctx *u = arg;
 	if (u->c->stop && atomic_load(u->c->stop))
 		return NB_UPLOAD_CANCEL;
-	return nb_queue_changed(u->c->q, u->job) ? NB_UPLOAD_CHANGED : NB_UPLOAD_GO;
+	switch (nb_queue_changed(u->c->q, u->job)) {
+	/* Renamed: stop, but keep the partial for the upload under the new
+	 * name (same content, same MD5). */
+	case NB_JOB_MOVED: return NB_UPLOAD_CANCEL;
+	case NB_JOB_CHANGED: return NB_UPLOAD_CHANGED;
+	default: return NB_UPLOAD_GO;
+	}
 }
 
 static void nb_jobs_progress_cb(void *arg, uint64_t done, uint64_t total)

@@ -257,7 +257,7 @@ static struct nb_entry *nb_q_insert(struct nb_queue *q, int64_t seq, int kind, c
 		goto fail;
 	e->id = ++q->next_id;
 	e->state = NB_STATE_PENDING;
-	e->gen = ++q->next_gen;
+	e->gen = e->cgen = ++q->next_gen;
 	e->first_ms = e->changed_ms = nb_xio_now_ms();
 	if (!nb_kind_is_barrier(kind))
 		nb_hmap_add(&q->by_path, &e->by_path, nb_hash_str(e->path));

@@ -137,12 +137,17 @@ int nb_queue_next_job(struct nb_queue *q, struct nb_job *job, long *wait_ms);
  * wait_ms passes (< 0: a minute). */
 void nb_queue_wait(struct nb_queue *q, long wait_ms);
 void nb_queue_wake(struct nb_queue *q);
-/* True if job's entry changed since it was taken (new content, renamed,
- * removed, replaced) or has a writer open. */
-int nb_queue_changed(struct nb_queue *q, const struct nb_job *job);
+/* Has job's entry changed since it was taken? */
+enum nb_job_change {
+	NB_JOB_SAME,    /* no */
+	NB_JOB_MOVED,   /* renamed, content as it was: its upload's partial stays useful */
+	NB_JOB_CHANGED, /* new content or metadata, a writer open, removed or replaced */
+};
+enum nb_job_change nb_queue_changed(struct nb_queue *q, const struct nb_job *job);
 void nb_queue_progress(struct nb_queue *q, const struct nb_job *job, uint64_t done,
 		       uint64_t total);
-/* Record the MD5 of job's content (ignored if it changed since). */
+/* Record the MD5 of job's content (ignored if the content changed
+ * since; kept across a rename). */
 void nb_queue_set_md5(struct nb_queue *q, const struct nb_job *job, const uint8_t md5[NB_MD5_LEN]);
 /* 1 and md5 filled if the MD5 of job's content is known. */
 int nb_queue_get_md5(struct nb_queue *q, const struct nb_job *job, uint8_t md5[NB_MD5_LEN]);

@@ -43,7 +43,7 @@ static struct nb_entry *nb_q_touch(struct nb_queue *q, const char *path, int kin
 		e->state = NB_STATE_PENDING;
 		e->retry_ms = 0;
 	}
-	e->gen = ++q->next_gen;
+	e->gen = e->cgen = ++q->next_gen;
 	e->changed_ms = nb_xio_now_ms();
 	e->has_md5 = 0;
 	nb_q_unmark_conflict(q, path);
@@ -212,9 +212,11 @@ int nb_q_rename(struct nb_queue *q, const char *from, const char *to, int from_o
 		if (r != 0)
 			goto out;
 		/* An upload in flight under the old name stops at its next
-		 * step; the partial it leaves is reused under the new one. */
+		 * step; the partial it leaves is reused under the new one (the
+		 * content did not change: cgen stays). */
 		e->gen = ++q->next_gen;
-		e->hashing = 0; /* a hash in progress is for the old name */
+		/* A hash in progress goes on (the content is the same; the
+		 * hasher's result is kept) and its end is reported by id. */
 		if (e->state == NB_STATE_UPLOADING)
 			e->state = NB_STATE_PENDING;
 		if (carry && strcmp(e->path, to) == 0) {

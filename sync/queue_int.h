@@ -18,7 +18,8 @@ struct nb_entry {
 	char *path2;  /* rename source */
 	int kind;
 	int state;    /* NB_STATE_PENDING, UPLOADING or ERROR */
-	uint64_t gen; /* bumped by every change */
+	uint64_t gen;  /* bumped by every change, renames included */
+	uint64_t cgen; /* gen at the last change of content or metadata */
 	int writers;
 	long long first_ms;   /* when it was queued */
 	long long changed_ms; /* last change or last writer closed */

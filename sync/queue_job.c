@@ -86,13 +86,17 @@ void nb_queue_wake(struct nb_queue *q)
 	pthread_mutex_unlock(&q->lock);
 }
 
-int nb_queue_changed(struct nb_queue *q, const struct nb_job *job)
+enum nb_job_change nb_queue_changed(struct nb_queue *q, const struct nb_job *job)
 {
+	enum nb_job_change c = NB_JOB_SAME;
 	pthread_mutex_lock(&q->lock);
 	struct nb_entry *e = nb_q_by_id(q, job->id);
-	int changed = !e || e->gen != job->gen || e->writers > 0;
+	if (!e || e->cgen > job->gen || e->writers > 0)
+		c = NB_JOB_CHANGED;
+	else if (e->gen != job->gen)
+		c = NB_JOB_MOVED;
 	pthread_mutex_unlock(&q->lock);
-	return changed;
+	return c;
 }
 
 void nb_queue_progress(struct nb_queue *q, const struct nb_job *job, uint64_t done, uint64_t total)
@@ -120,7 +124,7 @@ void nb_queue_set_md5(struct nb_queue *q, const struct nb_job *job, const uint8_
 {
 	pthread_mutex_lock(&q->lock);
 	struct nb_entry *e = nb_q_by_id(q, job->id);
-	if (e && e->gen == job->gen) {
+	if (e && e->cgen <= job->gen) {
 		memcpy(e->md5, md5, NB_MD5_LEN);
 		e->has_md5 = 1;
 	}

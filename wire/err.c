@@ -35,23 +35,3 @@ const char *nb_strerror(int r)
 		return strerror(-r);
 	return "unknown error";
 }
-
-int nb_err_is_transient(int r)
-{
-	switch (r) {
-	case NB_E_EOF:
-	case NB_E_SSH:
-	case NB_E_CONN:
-	case NB_E_TIMEOUT:
-	case NB_E_OFFLINE:
-	case NB_E_BUSY:
-	case NB_E_PROTO:
-	case -EPIPE:
-	case -ECONNRESET:
-	case -ETIMEDOUT:
-	case -EIO:
-		return 1;
-	default:
-		return 0;
-	}
-}

@@ -31,7 +31,4 @@ enum {
  * points to static storage. */
 const char *nb_strerror(int r);
 
-/* True for errors that a reconnect may cure (network, peer gone). */
-int nb_err_is_transient(int r);
-
 #endif

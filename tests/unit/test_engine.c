@@ -1,0 +1,413 @@
+/*
+ * Unit tests for the sync engine, driven in-process through sync/core.h
+ * against the real server session code on a socketpair (inproc.h): no
+ * sshd, no FUSE. The test plays the filesystem: it writes the staging
+ * tree and tells the core what happened, then checks the server's tree.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "inproc.h"
+#include "sync/core.h"
+#include "testutil.h"
+#include "wire/md5.h"
+#include "wire/xio.h"
+
+#define WAIT_MS 20000
+
+struct fx {
+	char *dir, *stage, *fetch, *remote, *db;
+	int stage_fd, fetch_fd;
+	struct ip_server srv;
+	struct nb_core *core;
+	pthread_mutex_t lock;
+	int conflicts;
+	char conflict_copy[256];
+};
+
+static void on_event(void *arg, const struct nb_core_event *ev)
+{
+	struct fx *f = arg;
+	pthread_mutex_lock(&f->lock);
+	if (ev->what == NB_EV_CONFLICT) {
+		f->conflicts++;
+		snprintf(f->conflict_copy, sizeof(f->conflict_copy), "%s", ev->path2);
+	}
+	pthread_mutex_unlock(&f->lock);
+}
+
+static void fx_open_core(struct fx *f)
+{
+	struct nb_core_config cc = {
+		.db_path = f->db,
+		.stage_fd = f->stage_fd,
+		.fetch_fd = f->fetch_fd,
+		.delay_ms = 0,
+		.remote_dir = f->remote,
+		.connect = ip_connect,
+		.connect_arg = &f->srv,
+		.on_event = on_event,
+		.on_event_arg = f,
+	};
+	assert_int_equal(nb_core_open(&cc, &f->core), 0);
+	assert_int_equal(nb_core_start(f->core), 0);
+}
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	f->dir = tu_mkdtemp("engine");
+	assert_non_null(f->dir);
+	f->stage = tu_join(f->dir, "stage");
+	f->fetch = tu_join(f->dir, "fetch");
+	f->remote = tu_join(f->dir, "remote");
+	f->db = tu_join(f->dir, "state.db");
+	assert_int_equal(mkdir(f->stage, 0700), 0);
+	assert_int_equal(mkdir(f->fetch, 0700), 0);
+	assert_int_equal(mkdir(f->remote, 0755), 0);
+	f->stage_fd = open(f->stage, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	f->fetch_fd = open(f->fetch, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(f->stage_fd >= 0 && f->fetch_fd >= 0);
+	ip_server_init(&f->srv, f->remote);
+	pthread_mutex_init(&f->lock, NULL);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	if (f->core) {
+		nb_core_stop(f->core);
+		nb_core_close(f->core);
+	}
+	ip_release(&f->srv); /* in case a test failed while holding it */
+	ip_server_free(&f->srv);
+	pthread_mutex_destroy(&f->lock);
+	close(f->stage_fd);
+	close(f->fetch_fd);
+	tu_rmtree(f->dir);
+	free(f->dir);
+	free(f->stage);
+	free(f->fetch);
+	free(f->remote);
+	free(f->db);
+	free(f);
+	return 0;
+}
+
+/* Deterministic incompressible-looking content. */
+static char *content(size_t n, unsigned seed)
+{
+	char *p = malloc(n ? n : 1);
+	for (size_t i = 0; i < n; i++) {
+		seed = seed * 1103515245u + 12345u;
+		p[i] = (char)(seed >> 16);
+	}
+	return p;
+}
+
+static void write_at(const char *root, const char *rel, const char *data, size_t n)
+{
+	char *path = tu_join(root, rel);
+	assert_int_equal(tu_write_file(path, data, n), 0);
+	free(path);
+}
+
+/* Stage path with n bytes of content seed, and tell the core. */
+static char *stage_file(struct fx *f, const char *path, size_t n, unsigned seed)
+{
+	char *data = content(n, seed);
+	write_at(f->stage, path, data, n);
+	assert_int_equal(nb_core_touch(f->core, path, NB_KIND_FILE), 0);
+	return data;
+}
+
+/* Wait until nothing is queued (fails the test after WAIT_MS). */
+static void wait_synced(struct fx *f)
+{
+	long long deadline = nb_xio_now_ms() + WAIT_MS;
+	while (nb_core_count(f->core) != 0) {
+		if (nb_xio_now_ms() > deadline) {
+			char report[4096];
+			nb_core_report(f->core, report, sizeof(report));
+			fail_msg("still queued after %d ms:\n%s", WAIT_MS, report);
+		}
+		nb_xio_sleep_ms(10);
+	}
+}
+
+static void assert_remote(struct fx *f, const char *path, const char *data, size_t n)
+{
+	char *full = tu_join(f->remote, path);
+	size_t got = 0;
+	char *s = tu_read_file(full, &got);
+	if (!s)
+		fail_msg("%s is not on the server", path);
+	assert_int_equal(got, n);
+	assert_memory_equal(s, data, n);
+	free(s);
+	free(full);
+}
+
+static int remote_exists(struct fx *f, const char *path)
+{
+	struct stat st;
+	char *full = tu_join(f->remote, path);
+	int r = lstat(full, &st) == 0;
+	free(full);
+	return r;
+}
+
+static int partials(struct fx *f)
+{
+	char *dir = tu_join(f->remote, ".nbfs/partial");
+	int n = tu_count_entries(dir);
+	free(dir);
+	return n < 0 ? 0 : n;
+}
+
+/* Names on the server's root with "conflict" in them. */
+static int remote_conflicts(struct fx *f)
+{
+	int n = 0;
+	DIR *d = opendir(f->remote);
+	struct dirent *de;
+	while (d && (de = readdir(d)) != NULL)
+		n += strstr(de->d_name, ".conflict-") != NULL;
+	if (d)
+		closedir(d);
+	return n;
+}
+
+static void test_upload(void **state)
+{
+	struct fx *f = *state;
+	struct nb_core_state v;
+	fx_open_core(f);
+	char *sub = tu_join(f->stage, "d");
+	assert_int_equal(mkdir(sub, 0750), 0);
+	free(sub);
+	assert_int_equal(nb_core_touch(f->core, "d", NB_KIND_DIR), 0);
+	char *data = stage_file(f, "d/a.bin", 700 * 1024, 1);
+	char *small = stage_file(f, "top.txt", 5, 2);
+	wait_synced(f);
+	assert_remote(f, "d/a.bin", data, 700 * 1024);
+	assert_remote(f, "top.txt", small, 5);
+	assert_int_equal(partials(f), 0);
+	/* synced, with the MD5 on record */
+	assert_int_equal(nb_core_state(f->core, "d/a.bin", 1, &v), 0);
+	assert_int_equal(v.state, NB_STATE_SYNCED);
+	uint8_t md5[NB_MD5_LEN];
+	char hex[NB_MD5_HEX];
+	nb_md5_buf(data, 700 * 1024, md5);
+	nb_md5_hex(md5, hex);
+	assert_string_equal(v.md5, hex);
+	struct stat st;
+	char *rd = tu_join(f->remote, "d");
+	assert_int_equal(stat(rd, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0750);
+	free(rd);
+	free(data);
+	free(small);
+}
+
+/* The server holds the first 400 KiB of the content already (a partial
+ * named by its MD5): only the rest travels. */
+static void test_resume_at_offset(void **state)
+{
+	struct fx *f = *state;
+	size_t n = 1024 * 1024, held = 400 * 1024;
+	char *data = content(n, 3);
+	uint8_t md5[NB_MD5_LEN];
+	char hex[NB_MD5_HEX], rel[128];
+	nb_md5_buf(data, n, md5);
+	nb_md5_hex(md5, hex);
+	char *nbdir = tu_join(f->remote, ".nbfs");
+	assert_int_equal(mkdir(nbdir, 0700), 0);
+	free(nbdir);
+	char *pdir = tu_join(f->remote, ".nbfs/partial");
+	assert_int_equal(mkdir(pdir, 0700), 0);
+	free(pdir);
+	snprintf(rel, sizeof(rel), ".nbfs/partial/%s", hex);
+	write_at(f->remote, rel, data, held);
+	fx_open_core(f);
+	write_at(f->stage, "big.bin", data, n);
+	assert_int_equal(nb_core_touch(f->core, "big.bin", NB_KIND_FILE), 0);
+	wait_synced(f);
+	assert_remote(f, "big.bin", data, n);
+	assert_int_equal(partials(f), 0);
+	unsigned long long sent = atomic_load(&f->srv.bytes_out);
+	if (sent > n - held + 16 * 1024)
+		fail_msg("sent %llu bytes for %zu left to send", sent, n - held);
+	assert_true(sent >= n - held);
+	free(data);
+}
+
+/* A new local file meets another version on the server: both are kept,
+ * the server's at the name, ours as a conflict copy beside it. */
+static void test_conflict(void **state)
+{
+	struct fx *f = *state;
+	struct nb_core_state v;
+	write_at(f->remote, "c.txt", "server", 6);
+	fx_open_core(f);
+	char *mine = stage_file(f, "c.txt", 5, 4);
+	wait_synced(f);
+	assert_remote(f, "c.txt", "server", 6);
+	pthread_mutex_lock(&f->lock);
+	assert_int_equal(f->conflicts, 1);
+	char copy[256];
+	snprintf(copy, sizeof(copy), "%s", f->conflict_copy);
+	pthread_mutex_unlock(&f->lock);
+	assert_non_null(strstr(copy, "c.conflict-"));
+	assert_string_equal(copy + strlen(copy) - 4, ".txt");
+	assert_remote(f, copy, mine, 5);
+	assert_int_equal(nb_core_state(f->core, copy, 1, &v), 0);
+	assert_int_equal(v.state, NB_STATE_CONFLICT);
+	/* the user edits the copy: an ordinary file again */
+	assert_int_equal(nb_core_touch(f->core, copy, NB_KIND_FILE), 0);
+	wait_synced(f);
+	assert_int_equal(nb_core_state(f->core, copy, 1, &v), 0);
+	assert_int_equal(v.state, NB_STATE_SYNCED);
+	assert_int_equal(partials(f), 0);
+	free(mine);
+}
+
+/* The link drops right after PUT_END: the server published, the answer
+ * is lost. While the client is offline the file changes. Asking the
+ * server (STAT) settles the doubt: the new version is based on the one
+ * published, no conflict copy. */
+static void test_doubt_settled_by_stat(void **state)
+{
+	struct fx *f = *state;
+	/* HELLO, PUT_OPEN, 3 x PUT_DATA (600 KiB), PUT_END: drop after 6,
+	 * then refuse connections until the file has changed. */
+	atomic_store(&f->srv.drop_after, 6);
+	atomic_store(&f->srv.max_connections, 1);
+	fx_open_core(f);
+	char *v1 = stage_file(f, "doc", 600 * 1024, 5);
+	long long deadline = nb_xio_now_ms() + WAIT_MS;
+	while (!remote_exists(f, "doc") || atomic_load(&f->srv.drops) == 0) {
+		assert_true(nb_xio_now_ms() < deadline);
+		nb_xio_sleep_ms(5);
+	}
+	assert_remote(f, "doc", v1, 600 * 1024); /* published before the drop */
+	char *v2 = content(300 * 1024, 6);
+	write_at(f->stage, "doc", v2, 300 * 1024);
+	assert_int_equal(nb_core_touch(f->core, "doc", NB_KIND_FILE), 0);
+	atomic_store(&f->srv.max_connections, 0);
+	wait_synced(f);
+	assert_remote(f, "doc", v2, 300 * 1024);
+	assert_int_equal(remote_conflicts(f), 0);
+	assert_int_equal(f->conflicts, 0);
+	assert_int_equal(partials(f), 0);
+	free(v1);
+	free(v2);
+}
+
+/* A rename while the upload is in flight: the upload stops, and goes
+ * again under the new name from the partial the server kept. */
+static void test_rename_in_flight(void **state)
+{
+	struct fx *f = *state;
+	size_t n = 1024 * 1024;
+	atomic_store(&f->srv.hold_at, 4); /* HELLO, PUT_OPEN, PUT_DATA, hold */
+	fx_open_core(f);
+	char *data = stage_file(f, "old.bin", n, 7);
+	assert_true(ip_wait_held(&f->srv, WAIT_MS));
+	char *from = tu_join(f->stage, "old.bin"), *to = tu_join(f->stage, "new.bin");
+	assert_int_equal(rename(from, to), 0);
+	assert_int_equal(nb_core_renamed(f->core, "old.bin", "new.bin", 0), 0);
+	ip_release(&f->srv);
+	wait_synced(f);
+	assert_remote(f, "new.bin", data, n);
+	assert_false(remote_exists(f, "old.bin"));
+	assert_int_equal(partials(f), 0);
+	/* the bytes that had arrived were not sent again */
+	unsigned long long sent = atomic_load(&f->srv.bytes_out);
+	if (sent > n + 16 * 1024)
+		fail_msg("sent %llu bytes for a %zu-byte file", sent, n);
+	free(from);
+	free(to);
+	free(data);
+}
+
+/* A removal while the upload is in flight: nothing of it stays on the
+ * server, whether or not the upload got there first. */
+static void test_remove_in_flight(void **state)
+{
+	struct fx *f = *state;
+	atomic_store(&f->srv.hold_at, 4);
+	fx_open_core(f);
+	char *data = stage_file(f, "gone.bin", 1024 * 1024, 8);
+	assert_true(ip_wait_held(&f->srv, WAIT_MS));
+	char *p = tu_join(f->stage, "gone.bin");
+	assert_int_equal(unlink(p), 0);
+	assert_int_equal(nb_core_removed(f->core, "gone.bin", 0, 0), 0);
+	ip_release(&f->srv);
+	wait_synced(f);
+	assert_false(remote_exists(f, "gone.bin"));
+	assert_int_equal(partials(f), 0);
+	free(p);
+	free(data);
+}
+
+/* Drop the link after the client's k-th frame, for every k of a small
+ * upload and of the second version that follows on the same link: the
+ * final state is always the last version on the server, nothing else. */
+static void test_cut_at_every_frame(void **state)
+{
+	struct fx *f = *state;
+	size_t n1 = 600 * 1024, n2 = 300 * 1024;
+	for (int k = 1; k <= 12; k++) {
+		if (k > 1) {
+			teardown(state);
+			setup(state);
+			f = *state;
+		}
+		atomic_store(&f->srv.drop_after, k);
+		fx_open_core(f);
+		char *v1 = stage_file(f, "f.bin", n1, 100 + k);
+		wait_synced(f);
+		assert_remote(f, "f.bin", v1, n1);
+		char *v2 = content(n2, 200 + k);
+		write_at(f->stage, "f.bin", v2, n2);
+		assert_int_equal(nb_core_touch(f->core, "f.bin", NB_KIND_FILE), 0);
+		wait_synced(f);
+		assert_remote(f, "f.bin", v2, n2);
+		if (remote_conflicts(f) != 0 || partials(f) != 0)
+			fail_msg("cut after frame %d: %d conflict copies, %d partials", k,
+				 remote_conflicts(f), partials(f));
+		free(v1);
+		free(v2);
+	}
+}
+
+int main(void)
+{
+	signal(SIGPIPE, SIG_IGN);
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_upload, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_resume_at_offset, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_conflict, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_doubt_settled_by_stat, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rename_in_flight, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_remove_in_flight, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cut_at_every_frame, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
