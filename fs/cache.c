@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "wire/hmap.h"
 #include "wire/log.h"
 #include "wire/pathname.h"
 #include "wire/xio.h"
@@ -54,10 +55,7 @@ struct nb_victim {
 
 static size_t nb_lru_hash(const char *s)
 {
-	uint64_t h = 1469598103934665603ull;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	return (size_t)(h % NB_LRU_BUCKETS);
+	return (size_t)(nb_hash_str(s) % NB_LRU_BUCKETS);
 }
 
 /* Lock held. The entry for path, created if asked. */

@@ -39,7 +39,7 @@ static long nb_scan_dir(int stage_fd, const char *dir, struct nb_queue *q)
 	while ((de = readdir(d)) != NULL) {
 		if (nb_path_check_name(de->d_name, strlen(de->d_name)) != 0)
 			continue;
-		if (strncmp(de->d_name, ".fuse_hidden", 12) == 0) {
+		if (nb_path_is_fuse_hidden(de->d_name)) {
 			/* Left from a file removed while open when we stopped. */
 			unlinkat(dirfd(d), de->d_name, 0);
 			continue;

@@ -43,46 +43,46 @@ struct nb_synced {
 };
 
 /* Open or create the database at path. 0 or NB_E_DB (reason logged). */
-int nb_statedb_open(const char *path, struct nb_statedb **out);
+int nb_statedb_open(const char *path, struct nb_statedb **out) NB_WUR;
 void nb_statedb_close(struct nb_statedb *db);
 
 /* Append an operation; *seq receives its position. */
 int nb_statedb_op_add(struct nb_statedb *db, int kind, const char *path, const char *path2,
-		      int64_t *seq);
+		      int64_t *seq) NB_WUR;
 /* Remove an operation (done, or cancelled). */
-int nb_statedb_op_del(struct nb_statedb *db, int64_t seq);
+int nb_statedb_op_del(struct nb_statedb *db, int64_t seq) NB_WUR;
 /* Give operation seq a new path and move it to the end of the queue. */
-int nb_statedb_op_move(struct nb_statedb *db, int64_t seq, const char *path, int64_t *newseq);
+int nb_statedb_op_move(struct nb_statedb *db, int64_t seq, const char *path, int64_t *newseq) NB_WUR;
 /* Call fn for each operation in order; fn returns 0 to go on. */
 int nb_statedb_each_op(struct nb_statedb *db,
 		       int (*fn)(void *arg, int64_t seq, int kind, const char *path, const char *path2),
-		       void *arg);
+		       void *arg) NB_WUR;
 
 /* The server now holds path as described: record it and remove op seq
  * (if >= 0), in one transaction. */
 int nb_statedb_set_synced(struct nb_statedb *db, int64_t seq, const char *path,
-			  const struct nb_synced *s);
+			  const struct nb_synced *s) NB_WUR;
 /* 0 and *s filled, or -ENOENT. */
 int nb_statedb_get_synced(struct nb_statedb *db, const char *path, struct nb_synced *s);
 /* Forget what the server held at path and below; remove op seq (if >= 0). */
-int nb_statedb_del_synced(struct nb_statedb *db, int64_t seq, const char *path);
+int nb_statedb_del_synced(struct nb_statedb *db, int64_t seq, const char *path) NB_WUR;
 /* The server moved from to to: move the records at and below from;
  * remove op seq (if >= 0). */
-int nb_statedb_move_synced(struct nb_statedb *db, int64_t seq, const char *from, const char *to);
+int nb_statedb_move_synced(struct nb_statedb *db, int64_t seq, const char *from, const char *to) NB_WUR;
 
 /* Downloads in progress: the MD5 the partial download of path is of. */
-int nb_statedb_fetch_set(struct nb_statedb *db, const char *path, const uint8_t md5[NB_MD5_LEN]);
+int nb_statedb_fetch_set(struct nb_statedb *db, const char *path, const uint8_t md5[NB_MD5_LEN]) NB_WUR;
 int nb_statedb_fetch_get(struct nb_statedb *db, const char *path, uint8_t md5[NB_MD5_LEN]);
-int nb_statedb_fetch_del(struct nb_statedb *db, const char *path);
+int nb_statedb_fetch_del(struct nb_statedb *db, const char *path) NB_WUR;
 
 /* Conflict copies: files made when the server's version changed under a
  * local edit. The mark stays until the user changes, moves or removes
  * the copy. */
-int nb_statedb_conflict_set(struct nb_statedb *db, const char *path);
+int nb_statedb_conflict_set(struct nb_statedb *db, const char *path) NB_WUR;
 int nb_statedb_conflict_has(struct nb_statedb *db, const char *path);
-int nb_statedb_conflict_del(struct nb_statedb *db, const char *path);
+int nb_statedb_conflict_del(struct nb_statedb *db, const char *path) NB_WUR;
 
 /* Make everything recorded so far durable (fsync), for fsync(2) calls. */
-int nb_statedb_flush(struct nb_statedb *db);
+int nb_statedb_flush(struct nb_statedb *db) NB_WUR;
 
 #endif

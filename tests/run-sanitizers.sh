@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # The whole test suite under AddressSanitizer, LeakSanitizer and
-# UndefinedBehaviorSanitizer: build build-asan (-DNBFS_SANITIZE=ON, with
-# -Werror), run the unit tests there, then the end-to-end tests (real sshd
-# on loopback, real FUSE mounts) against that build. Run as root.
+# UndefinedBehaviorSanitizer (SAN=address, the default: build build-asan
+# with -DNBFS_SANITIZE=ON) or under ThreadSanitizer (SAN=thread: build
+# build-tsan with -DNBFS_TSAN=ON), with -Werror; run the unit tests there,
+# then the end-to-end tests (real sshd on loopback, real FUSE mounts)
+# against that build. Run as root.
 #
-#   tests/run-sanitizers.sh              everything
+#   tests/run-sanitizers.sh              everything, ASan + UBSan
+#   SAN=thread tests/run-sanitizers.sh   everything, TSan
 #   E2E="test_copy.sh ..." ...           only these end-to-end tests
 #   CC=gcc tests/run-sanitizers.sh       with gcc instead of clang
 #
@@ -26,13 +29,18 @@
 # real server beside the real nbfs, with nbfs's environment.)
 set -uo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
-build=$repo/build-asan
+san=${SAN:-address}
+case $san in
+  address) build=$repo/build-asan what="ASan + UBSan" flag=-DNBFS_SANITIZE=ON ;;
+  thread) build=$repo/build-tsan what="TSan" flag=-DNBFS_TSAN=ON ;;
+  *) echo "SAN must be address or thread" >&2; exit 2 ;;
+esac
 logs=$build/sanitizer-logs
 start=$SECONDS
 cd "$repo" || exit 1
 
 cc=${CC:-clang}
-echo "== build ($build: ASan + UBSan, -Werror, $cc)"
+echo "== build ($build: $what, -Werror, $cc)"
 # CMake keeps the compiler of the first configure: start over on a change.
 if [ -f "$build/CMakeCache.txt" ] && [ "$(cat "$build/.nbfs-cc" 2>/dev/null)" != "$cc" ]; then
   rm -rf "$build"
@@ -40,7 +48,7 @@ fi
 mkdir -p "$build"
 echo "$cc" >"$build/.nbfs-cc"
 cmake -S . -B "$build" -DCMAKE_C_COMPILER="$cc" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DNBFS_SANITIZE=ON -DNBFS_WERROR=ON >/dev/null || exit 1
+  "$flag" -DNBFS_WERROR=ON >/dev/null || exit 1
 cmake --build "$build" -j"$(nproc)" || exit 1
 
 rm -rf "$logs"
@@ -61,6 +69,17 @@ SUPP
 # land in ubsan.* files too.
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:log_path=$logs/asan:suppressions=$build/asan.supp:detect_stack_use_after_return=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$logs/ubsan"
+# TSan: every report to a file (the run fails if one appears), the whole
+# history kept so both sides of a race show.
+export TSAN_OPTIONS="log_path=$logs/tsan:second_deadlock_stack=1:history_size=4"
+if [ "$san" = thread ]; then
+  # clang 14's TSan cannot map its shadow memory with more than 28 bits
+  # of mmap randomisation (newer kernels default to 32).
+  bits=$(sysctl -n vm.mmap_rnd_bits 2>/dev/null || echo 28)
+  if [ "$bits" -gt 28 ]; then
+    sysctl -qw vm.mmap_rnd_bits=28 && trap 'sysctl -qw vm.mmap_rnd_bits='"$bits" EXIT
+  fi
+fi
 
 bin=$build/e2e-bin
 rm -rf "$bin"
@@ -73,7 +92,7 @@ cat >"$bin/nbfs-server" <<EOF
 #!/bin/sh
 # Written by tests/run-sanitizers.sh: sshd clears the environment, so put
 # the sanitizer options back before running the real server.
-ASAN_OPTIONS='$ASAN_OPTIONS' UBSAN_OPTIONS='$UBSAN_OPTIONS' exec '$build/nbfs-server' "\$@"
+ASAN_OPTIONS='$ASAN_OPTIONS' UBSAN_OPTIONS='$UBSAN_OPTIONS' TSAN_OPTIONS='$TSAN_OPTIONS' exec '$build/nbfs-server' "\$@"
 EOF
 chmod 755 "$bin/nbfs-server"
 
@@ -86,7 +105,7 @@ echo "== end-to-end tests"
 # shellcheck disable=SC2086
 BUILD=$bin tests/e2e/run.sh ${E2E:-} || rc=1
 
-reports=$(find "$logs" -type f \( -name 'asan.*' -o -name 'ubsan.*' \) | sort)
+reports=$(find "$logs" -type f \( -name 'asan.*' -o -name 'ubsan.*' -o -name 'tsan.*' \) | sort)
 if [ -n "$reports" ]; then
   echo
   echo "== sanitizer reports"
@@ -97,6 +116,6 @@ if [ -n "$reports" ]; then
   rc=1
 fi
 echo
-echo "sanitizers: $(echo "$reports" | grep -c . || true) report(s); unit tests and build took ${unit_time}s; $((SECONDS - start))s in all"
-[ $rc -eq 0 ] && echo "sanitizers: all passed" || echo "sanitizers: FAILED"
+echo "sanitizers ($what): $(echo "$reports" | grep -c . || true) report(s); unit tests and build took ${unit_time}s; $((SECONDS - start))s in all"
+[ $rc -eq 0 ] && echo "sanitizers ($what): all passed" || echo "sanitizers ($what): FAILED"
 exit $rc

@@ -5,7 +5,8 @@
 #   2. the cmocka unit tests,
 #   3. the end-to-end tests (real sshd on loopback, real FUSE mounts),
 #   4. all of that again under ASan + LSan + UBSan (tests/run-sanitizers.sh),
-#   5. the fuzz targets: every seed and saved crash input replayed, then
+#   5. and again under ThreadSanitizer (SAN=thread tests/run-sanitizers.sh),
+#   6. the fuzz targets: every seed and saved crash input replayed, then
 #      each target fuzzed for NBFS_FUZZ_SECONDS (default 60).
 # Run as root on Debian 12. Takes about 25 minutes on 2 cores.
 #
@@ -40,6 +41,9 @@ fi
 
 echo "== sanitizers: unit and end-to-end tests under ASan, LSan and UBSan"
 tests/run-sanitizers.sh
+
+echo "== sanitizers: unit and end-to-end tests under ThreadSanitizer"
+SAN=thread tests/run-sanitizers.sh
 
 echo "== fuzzing: saved inputs, then ${NBFS_FUZZ_SECONDS:-60} s per target"
 tests/fuzz/regress.sh

@@ -54,6 +54,14 @@ size_t nb_path_parent_len(const char *p)
 	return s ? (size_t)(s - p) : 0;
 }
 
+int nb_path_is_fuse_hidden(const char *p)
+{
+	static const char prefix[] = ".fuse_hidden";
+	size_t plen = nb_path_parent_len(p);
+	const char *base = plen ? p + plen + 1 : p;
+	return strncmp(base, prefix, sizeof(prefix) - 1) == 0;
+}
+
 int nb_path_is_within(const char *p, const char *dir)
 {
 	size_t n = strlen(dir);

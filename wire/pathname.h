@@ -28,5 +28,9 @@ const char *nb_path_from_fuse(const char *p);
 size_t nb_path_parent_len(const char *p);
 /* True if p equals dir or lies below it ("" contains everything). */
 int nb_path_is_within(const char *p, const char *dir);
+/* True if the last component of p is one of libfuse's ".fuse_hidden..."
+ * names (a file removed while open, kept until its last close): local
+ * only, never listed or synced. */
+int nb_path_is_fuse_hidden(const char *p);
 
 #endif

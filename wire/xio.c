@@ -3,74 +3,57 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-ssize_t nb_xio_read_full(int fd, void *buf, size_t n)
+/* The one loop over read/write and pread/pwrite: retries EINTR and
+ * short transfers. Reads stop early at end of file and return the count;
+ * writes return 0 once everything is written. */
+static ssize_t nb_xio_loop(int fd, void *buf, size_t n, off_t off, int writing, int positional)
 {
 	size_t done = 0;
 	while (done < n) {
-		ssize_t k = read(fd, (char *)buf + done, n - done);
+		char *p = (char *)buf + done;
+		off_t at = off + (off_t)done;
+		ssize_t k = writing ? (positional ? pwrite(fd, p, n - done, at) : write(fd, p, n - done))
+				    : (positional ? pread(fd, p, n - done, at) : read(fd, p, n - done));
 		if (k < 0) {
 			if (errno == EINTR)
 				continue;
 			return -errno;
 		}
-		if (k == 0)
+		if (k == 0) {
+			if (writing)
+				return -EIO; /* no progress, no error: do not spin */
 			break;
+		}
 		done += (size_t)k;
 	}
-	return (ssize_t)done;
+	return writing ? 0 : (ssize_t)done;
+}
+
+ssize_t nb_xio_read_full(int fd, void *buf, size_t n)
+{
+	return nb_xio_loop(fd, buf, n, 0, 0, 0);
 }
 
 ssize_t nb_xio_pread_full(int fd, void *buf, size_t n, off_t off)
 {
-	size_t done = 0;
-	while (done < n) {
-		ssize_t k = pread(fd, (char *)buf + done, n - done, off + (off_t)done);
-		if (k < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (k == 0)
-			break;
-		done += (size_t)k;
-	}
-	return (ssize_t)done;
+	return nb_xio_loop(fd, buf, n, off, 0, 1);
 }
 
 int nb_xio_write_full(int fd, const void *buf, size_t n)
 {
-	size_t done = 0;
-	while (done < n) {
-		ssize_t k = write(fd, (const char *)buf + done, n - done);
-		if (k < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		done += (size_t)k;
-	}
-	return 0;
+	return (int)nb_xio_loop(fd, (void *)(uintptr_t)buf, n, 0, 1, 0);
 }
 
 int nb_xio_pwrite_full(int fd, const void *buf, size_t n, off_t off)
 {
-	size_t done = 0;
-	while (done < n) {
-		ssize_t k = pwrite(fd, (const char *)buf + done, n - done, off + (off_t)done);
-		if (k < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		done += (size_t)k;
-	}
-	return 0;
+	return (int)nb_xio_loop(fd, (void *)(uintptr_t)buf, n, off, 1, 1);
 }
 
 int nb_xio_fsync(int fd)

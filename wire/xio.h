@@ -9,14 +9,17 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-/* Read up to n bytes, retrying short reads and EINTR until n bytes or
- * end of file. Returns the byte count (< n only at EOF) or -errno. */
+/* Read up to n bytes (at file offset off, for pread), retrying short
+ * reads and EINTR until n bytes or end of file. Returns the byte count
+ * (< n only at end of file) or -errno. */
 ssize_t nb_xio_read_full(int fd, void *buf, size_t n);
 ssize_t nb_xio_pread_full(int fd, void *buf, size_t n, off_t off);
-/* Write all n bytes. 0 or -errno. */
+/* Write all n bytes (at off, for pwrite), retrying short writes and
+ * EINTR. 0 or -errno (-EIO if the kernel accepts nothing and reports
+ * no error). */
 int nb_xio_write_full(int fd, const void *buf, size_t n);
 int nb_xio_pwrite_full(int fd, const void *buf, size_t n, off_t off);
-/* fsync / fdatasync. 0 or -errno. */
+/* fsync, retried on EINTR. 0 or -errno. */
 int nb_xio_fsync(int fd);
 /* Open dirfd-relative directory `name` read-only and fsync it. */
 int nb_xio_fsync_dirat(int dirfd, const char *name);
@@ -24,14 +27,19 @@ int nb_xio_fsync_dirat(int dirfd, const char *name);
  * user's atime is not ours to change by hashing or uploading); falls
  * back to a plain open where O_NOATIME is not allowed. fd or -errno. */
 int nb_xio_open_quiet(int dirfd, const char *path);
-/* close() that keeps errno; returns 0 or -errno. fd < 0 is ignored. */
+/* close() that leaves errno as it was; returns 0 or -errno (EINTR
+ * counts as closed: Linux frees the descriptor either way). fd < 0 is
+ * ignored. */
 int nb_xio_close(int fd);
-/* Create a directory and its missing parents (like mkdir -p). */
+/* Create a directory and its missing parents (like mkdir -p). 0, or
+ * -errno (-ENOTDIR if path exists and is no directory). */
 int nb_xio_mkdir_p(const char *path, mode_t mode);
-/* Read a whole small file into a NUL-terminated malloc'd string (caller
- * frees). -EFBIG if it is larger than max bytes. */
+/* Read a whole small regular file into a NUL-terminated malloc'd string
+ * (the caller frees *out); *len gets its length if len is not NULL.
+ * 0, -EFBIG if it is larger than max bytes, -EINVAL if it is not a
+ * regular file, or -errno. */
 int nb_xio_read_file(const char *path, size_t max, char **out, size_t *len);
-/* Monotonic clock in milliseconds and nanoseconds. */
+/* The monotonic clock, in milliseconds. */
 long long nb_xio_now_ms(void);
 /* Sleep for ms milliseconds (restarted on EINTR). */
 void nb_xio_sleep_ms(long ms);
