@@ -4,7 +4,8 @@
 # 127.0.0.1:2222 that accepts a key made for the demo, and mount
 #   /mnt/nbfs  ->  root@127.0.0.1:2222:/srv/nbfs-demo
 # Then copy a file in, wait for it to be synced, and show its state.
-# Run as root on Debian 12. Safe to run again.
+# Run as root on Debian 12 (as another user it runs itself again through
+# sudo, where there is sudo). Safe to run again.
 #
 #   NBFS_DEMO_PORT=2222 NBFS_DEMO_MNT=/mnt/nbfs NBFS_DEMO_ROOT=/srv/nbfs-demo
 set -euo pipefail
@@ -14,7 +15,8 @@ mnt=${NBFS_DEMO_MNT:-/mnt/nbfs}
 root=${NBFS_DEMO_ROOT:-/srv/nbfs-demo}
 state=/var/lib/nbfs-demo
 
-[ "$(id -u)" -eq 0 ] || { echo "demo: run as root" >&2; exit 1; }
+. "$repo/contrib/as-root.sh"
+as_root "$0" "$@"
 "$repo/contrib/install-deps.sh"
 
 echo "== building and installing nbfs"

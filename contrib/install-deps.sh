@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install the Debian 12 packages nbfs needs to build, test and benchmark.
-# Idempotent and quick when everything is already there. Run as root.
+# Idempotent and quick when everything is already there. Installing needs
+# root: as another user it runs itself again through sudo, where there is one.
 set -euo pipefail
 
 packages=(
@@ -20,8 +21,9 @@ if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi
 if [ "$(id -u)" -ne 0 ]; then
-  echo "install-deps: missing ${missing[*]}; run as root to install them" >&2
-  exit 1
+  echo "install-deps: missing ${missing[*]}" >&2
+  . "$(dirname "$0")/as-root.sh"
+  as_root "$0" "$@"
 fi
 echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive

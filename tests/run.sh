@@ -8,13 +8,16 @@
 #   5. and again under ThreadSanitizer (SAN=thread tests/run-sanitizers.sh),
 #   6. the fuzz targets: every seed and saved crash input replayed, then
 #      each target fuzzed for NBFS_FUZZ_SECONDS (default 60).
-# Run as root on Debian 12. Takes about 25 minutes on 2 cores.
+# Run as root on Debian 12 (as another user it runs itself again through
+# sudo, where there is sudo). Takes about 25 minutes on 2 cores.
 #
 #   NBFS_SKIP_DEPS=1        do not call apt-get
 #   E2E="test_copy.sh ..."  only these end-to-end tests (also under the sanitizers)
 #   NBFS_QUICK=1            stop after step 3
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
+. "$repo/contrib/as-root.sh"
+as_root "$0" "$@"
 cd "$repo"
 start=$SECONDS
 
