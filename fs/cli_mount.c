@@ -17,6 +17,9 @@
 #include <unistd.h>
 
 #include "fs/cli.h"
+#include "fs/cli_helper.h"
+#include "fs/cli_hints.h"
+#include "fs/cli_preflight.h"
 #include "fs/fs.h"
 #include "fs/options.h"
 #include "fs/rcache.h"
@@ -58,8 +61,13 @@ static const struct fuse_opt nb_fuse_opts[] = {
 	FUSE_OPT_KEY("server_args=", NB_KEY_OPT),
 	FUSE_OPT_KEY("delay=", NB_KEY_OPT),
 	FUSE_OPT_KEY("config=", NB_KEY_OPT),
+	FUSE_OPT_KEY("ssh_config=", NB_KEY_OPT),
+	FUSE_OPT_KEY("compress=", NB_KEY_OPT),
+	FUSE_OPT_KEY("nonempty=", NB_KEY_OPT),
 	FUSE_OPT_KEY("debug", NB_KEY_FLAG),
 	FUSE_OPT_KEY("accept_new_host", NB_KEY_FLAG),
+	FUSE_OPT_KEY("compress", NB_KEY_FLAG),
+	FUSE_OPT_KEY("nonempty", NB_KEY_FLAG),
 	FUSE_OPT_KEY("-f", NB_KEY_FOREGROUND),
 	FUSE_OPT_KEY("-d", NB_KEY_DEBUG),
 	FUSE_OPT_KEY("-s", NB_KEY_SINGLE),
@@ -116,7 +124,8 @@ static int nb_opt_proc(void *data, const char *arg, int key, struct fuse_args *o
 		}
 		return 0;
 	default:
-		return 1; /* a FUSE option: pass it on */
+		/* fstab's options for mount(8) and systemd are not FUSE's. */
+		return key == FUSE_OPT_KEY_OPT && nb_cli_helper_ignored(arg) ? 0 : 1;
 	}
 }
 
@@ -177,8 +186,11 @@ static int nb_mount_prepare(struct nb_mount *m)
 	struct nb_options *o = &m->c.o;
 	char err[1024] = "", path[PATH_MAX];
 	int r;
+	o->use_ssh_config = 1;
 	if ((r = nb_options_load_config(o, err, sizeof(err))) != 0 ||
-	    (r = nb_options_finish(o, err, sizeof(err))) != 0) {
+	    (r = nb_options_finish(o, err, sizeof(err))) != 0 ||
+	    (r = nb_cli_preflight_fuse(err, sizeof(err))) != 0 ||
+	    (r = nb_cli_preflight_mountpoint(o->mountpoint, o->nonempty, err, sizeof(err))) != 0) {
 		fprintf(stderr, "nbfs: %s\n", err);
 		return 1;
 	}
@@ -221,6 +233,8 @@ static int nb_mount_prepare(struct nb_mount *m)
 			.known_hosts = o->known_hosts,
 			.accept_new_host = o->accept_new_host,
 			.timeout_ms = (int)o->timeout_ms,
+			.compress = o->compress,
+			.identities = (const char *const *)o->identities,
 		},
 		.remote_dir = o->dir,
 		.server_cmd = o->server,
@@ -259,15 +273,20 @@ static int nb_mount_prepare(struct nb_mount *m)
 	}
 	/* Check the server now, while we can still tell the user. */
 	r = nb_core_probe(m->fs.core, err, sizeof(err));
-	if (r != 0 && nb_core_is_fatal(r)) {
-		fprintf(stderr, "nbfs: %s\n", err);
+	char hint[1024] = "";
+	if (r != 0)
+		nb_cli_hint_probe(r, o, hint, sizeof(hint));
+	if (r != 0 && nb_cli_probe_fatal(r)) {
+		size_t n = strlen(err);
+		int stop = n && strchr(".?!", err[n - 1]);
+		fprintf(stderr, "nbfs: %s%s%s\n", err, !hint[0] ? "" : stop ? " " : ". ", hint);
 		return 1;
 	}
 	if (r != 0)
 		fprintf(stderr,
 			"nbfs: warning: the server is not reachable now (%s); mounting anyway: "
-			"writes are kept locally and synced when it is back\n",
-			err);
+			"writes are kept locally and synced when it is back.%s%s\n",
+			err, hint[0] ? " " : "", hint);
 	size_t pending = nb_core_count(m->fs.core);
 	if (pending)
 		fprintf(stderr, "nbfs: %zu paths from an earlier mount are waiting to sync\n", pending);

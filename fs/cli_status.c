@@ -125,14 +125,20 @@ static long nb_status_print(const char *report, int tty)
 
 int nb_cli_status(int argc, char **argv)
 {
+	static const struct option opts[] = {
+		{"watch", no_argument, NULL, 'w'},
+		{"help", no_argument, NULL, 'h'},
+		{0, 0, 0, 0},
+	};
 	int watch = 0, c;
 	optind = 1;
-	while ((c = getopt(argc, argv, "wh")) != -1) {
+	while ((c = getopt_long(argc, argv, "wh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'w': watch = 1; break;
 		case 'h':
 			printf("usage: nbfs status [-w] MOUNTPOINT\n"
-			       "Lists what is not synced yet, with progress; -w redraws every second.\n");
+			       "Lists what is not synced yet, with progress; -w (--watch) redraws every "
+			       "second.\n");
 			return 0;
 		default: return 2;
 		}

@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include "fs/config.h"
+#include "fs/sshconfig.h"
 #include "wire/err.h"
 #include "wire/md5.h"
 #include "sync/transport.h"
@@ -23,16 +25,36 @@ void nb_options_init(struct nb_options *o)
 	o->timeout_ms = -1;
 	o->debug = -1;
 	o->accept_new_host = -1;
+	o->compress = -1;
+	o->nonempty = -1;
 }
 
 void nb_options_free(struct nb_options *o)
 {
 	char **strs[] = {&o->remote, &o->mountpoint, &o->identity, &o->known_hosts, &o->cache,
-			 &o->server, &o->server_args, &o->config, &o->user, &o->host, &o->dir};
+			 &o->server, &o->server_args, &o->config, &o->ssh_config, &o->user, &o->host, &o->dir};
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
 		free(*strs[i]);
 		*strs[i] = NULL;
 	}
+	for (size_t i = 0; o->identities && o->identities[i]; i++)
+		free(o->identities[i]);
+	free(o->identities);
+	o->identities = NULL;
+}
+
+const char *nb_options_home(void)
+{
+	static char dir[PATH_MAX];
+	const char *env = getenv("HOME");
+	if (env && env[0])
+		return env;
+	struct passwd pw, *pwp = NULL;
+	char buf[4096];
+	if (getpwuid_r(getuid(), &pw, buf, sizeof(buf), &pwp) != 0 || !pwp)
+		return NULL;
+	snprintf(dir, sizeof(dir), "%s", pwp->pw_dir);
+	return dir;
 }
 
 static int nb_options_str(char **field, const char *value, int overwrite)
@@ -121,6 +143,8 @@ int nb_options_set(struct nb_options *o, const char *key, const char *value, int
 		return nb_options_str(&o->server_args, value, overwrite);
 	if (!strcmp(key, "config"))
 		return nb_options_str(&o->config, value, overwrite);
+	if (!strcmp(key, "ssh_config"))
+		return nb_options_str(&o->ssh_config, value, overwrite);
 	if (!strcmp(key, "port")) {
 		if (nb_options_num(value, 1, 65535, &n) != 0) {
 			snprintf(err, errsz, "port must be a number from 1 to 65535, not '%s'", value);
@@ -157,8 +181,12 @@ int nb_options_set(struct nb_options *o, const char *key, const char *value, int
 			o->cache_max = v;
 		return 0;
 	}
-	if (!strcmp(key, "debug") || !strcmp(key, "accept_new_host")) {
-		int *field = key[0] == 'd' ? &o->debug : &o->accept_new_host;
+	if (!strcmp(key, "debug") || !strcmp(key, "accept_new_host") || !strcmp(key, "compress") ||
+	    !strcmp(key, "nonempty")) {
+		int *field = !strcmp(key, "debug")      ? &o->debug
+			     : !strcmp(key, "compress") ? &o->compress
+			     : !strcmp(key, "nonempty") ? &o->nonempty
+							: &o->accept_new_host;
 		if (nb_options_bool(value, &b) != 0) {
 			snprintf(err, errsz, "%s takes yes or no, not '%s'", key, value);
 			return NB_E_CONFIG;
@@ -194,7 +222,7 @@ int nb_options_load_config(struct nb_options *o, char *err, size_t errsz)
 		snprintf(path, sizeof(path), "%s", o->config);
 	} else {
 		const char *xdg = getenv("XDG_CONFIG_HOME");
-		const char *home = getenv("HOME");
+		const char *home = nb_options_home();
 		if (xdg && xdg[0])
 			snprintf(path, sizeof(path), "%s/nbfs/config", xdg);
 		else if (home)
@@ -301,7 +329,7 @@ static int nb_options_default_cache(struct nb_options *o)
 {
 	char base[PATH_MAX], name[128], hex[NB_MD5_HEX];
 	const char *xdg = getenv("XDG_CACHE_HOME");
-	const char *home = getenv("HOME");
+	const char *home = nb_options_home();
 	if (xdg && xdg[0])
 		snprintf(base, sizeof(base), "%s/nbfs", xdg);
 	else
@@ -331,7 +359,7 @@ static int nb_options_path(char **field)
 	if (!*field)
 		return 0;
 	char buf[PATH_MAX * 2];
-	const char *home = getenv("HOME");
+	const char *home = nb_options_home();
 	if ((*field)[0] == '~' && (*field)[1] == '/' && home) {
 		snprintf(buf, sizeof(buf), "%s/%s", home, *field + 2);
 	} else if ((*field)[0] != '/') {
@@ -368,6 +396,77 @@ static int nb_options_local_server(struct nb_options *o)
 	return nb_options_str(&o->server, "nbfs-server", 1);
 }
 
+static void nb_options_take(char **field, char **value)
+{
+	if (*value && !*field) {
+		*field = *value;
+		*value = NULL;
+	}
+}
+
+int nb_options_merge_ssh(struct nb_options *o, struct nb_sshconfig *c)
+{
+	if (c->hostname) {
+		free(o->host);
+		o->host = c->hostname;
+		c->hostname = NULL;
+	}
+	nb_options_take(&o->user, &c->user);
+	nb_options_take(&o->known_hosts, &c->known_hosts);
+	if (!o->port && !o->host_port)
+		o->host_port = c->port;
+	if (o->compress < 0)
+		o->compress = c->compression;
+	if (o->accept_new_host < 0 && c->accept_new)
+		o->accept_new_host = 1;
+	if (!o->identity && c->identities[0]) {
+		size_t n = 0;
+		while (c->identities[n])
+			n++;
+		char **ids = calloc(n + 1, sizeof(*ids));
+		if (!ids)
+			return -ENOMEM;
+		/* Only the keys that exist: ssh lists its defaults too. */
+		for (size_t i = 0, k = 0; i < n; i++) {
+			if (access(c->identities[i], R_OK) == 0) {
+				ids[k++] = c->identities[i];
+				c->identities[i] = NULL;
+			}
+		}
+		o->identities = ids;
+	}
+	return 0;
+}
+
+/* Ask ssh what it makes of o->host; see nb_options_finish. */
+static int nb_options_ssh_config(struct nb_options *o, char *err, size_t errsz)
+{
+	if (o->ssh_config && !strcmp(o->ssh_config, "none"))
+		return 0;
+	char *text = NULL, why[1024] = "";
+	size_t len = 0;
+	int r = nb_sshconfig_query(o->ssh_config, o->host, o->user, o->port ? o->port : o->host_port,
+				   &text, &len, why, sizeof(why));
+	if (r != 0) {
+		if (o->ssh_config) {
+			snprintf(err, errsz, "ssh_config %s: %s", o->ssh_config, why);
+			return NB_E_CONFIG;
+		}
+		/* No ssh client, or a broken ~/.ssh/config: go on without. */
+		if (r != -ENOENT)
+			fprintf(stderr, "nbfs: warning: %s; using %s as it is\n", why, o->host);
+		return 0;
+	}
+	struct nb_sshconfig c;
+	r = nb_sshconfig_parse(text, len, nb_options_home(), &c);
+	free(text);
+	if (r == 0) {
+		r = nb_options_merge_ssh(o, &c);
+		nb_sshconfig_free(&c);
+	}
+	return r;
+}
+
 int nb_options_finish(struct nb_options *o, char *err, size_t errsz)
 {
 	int r;
@@ -394,6 +493,18 @@ int nb_options_finish(struct nb_options *o, char *err, size_t errsz)
 		if (!(o->dir = strdup(abs)))
 			return -ENOMEM;
 	}
+	/* The cache is named after REMOTE as given, before ssh's config
+	 * turns an alias into a host name. */
+	if (!o->cache && (r = nb_options_default_cache(o)) != 0)
+		return r;
+	if (o->ssh_config && strcmp(o->ssh_config, "none") && (r = nb_options_path(&o->ssh_config)) != 0)
+		return r;
+	if (!o->local && o->use_ssh_config && (r = nb_options_ssh_config(o, err, errsz)) != 0)
+		return r;
+	if (o->compress < 0)
+		o->compress = 0;
+	if (o->nonempty < 0)
+		o->nonempty = 0;
 	if (o->delay_ms < 0)
 		o->delay_ms = 2000;
 	if (o->timeout_ms < 0)
@@ -407,8 +518,6 @@ int nb_options_finish(struct nb_options *o, char *err, size_t errsz)
 		if (r != 0)
 			return r;
 	}
-	if (!o->cache && (r = nb_options_default_cache(o)) != 0)
-		return r;
 	if ((r = nb_options_path(&o->cache)) != 0 || (r = nb_options_path(&o->identity)) != 0 ||
 	    (r = nb_options_path(&o->known_hosts)) != 0)
 		return r;

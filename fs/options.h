@@ -18,12 +18,15 @@ struct nb_options {
 	char *server;      /* server program (one path) */
 	char *server_args; /* extra server arguments, space-separated */
 	char *config;
+	char *ssh_config;  /* for `ssh -F FILE -G host`; "none": do not ask ssh */
 	int port;          /* -o port=, overrides the one in REMOTE */
 	long delay_ms;     /* quiet time before upload; -1 = unset */
 	int64_t cache_max; /* bytes; -1 = unset (a share of the free space) */
 	long timeout_ms;   /* a network step that makes no progress for this long fails; -1 = unset */
 	int debug;         /* -1 = unset */
 	int accept_new_host; /* -1 = unset */
+	int compress;      /* SSH compression; -1 = unset (ssh_config's Compression) */
+	int nonempty;      /* mount over a directory that is not empty; -1 = unset */
 	int foreground;
 
 	/* Parsed from remote by nb_options_finish. */
@@ -32,7 +35,13 @@ struct nb_options {
 	char *host;
 	int host_port;     /* 0: default */
 	char *dir;         /* remote root; "." = home directory */
+
+	/* From the ssh client's configuration, when use_ssh_config. */
+	int use_ssh_config; /* nb_options_finish asks `ssh -G host` (the mount does; tests need not) */
+	char **identities;  /* keys to try when -o identity is not given; NULL-terminated */
 };
+
+struct nb_sshconfig;
 
 void nb_options_init(struct nb_options *o);
 void nb_options_free(struct nb_options *o);
@@ -48,8 +57,22 @@ int nb_options_load_config(struct nb_options *o, char *err, size_t errsz);
 int nb_options_parse_size(const char *s, int64_t *out);
 /* Parse `remote` into local/user/host/host_port/dir. */
 int nb_options_parse_remote(const char *spec, struct nb_options *o, char *err, size_t errsz);
+/* Apply what ssh's configuration says about o->host (c, from
+ * nb_sshconfig_parse) where the command line and the config file left
+ * things unset: the real host name, user, port, keys, known_hosts file,
+ * compression, and accept_new_host for StrictHostKeyChecking accept-new.
+ * Moves c's strings into o. 0 or -ENOMEM. */
+int nb_options_merge_ssh(struct nb_options *o, struct nb_sshconfig *c);
+/* The user's home directory: $HOME, else the password database's (mount(8)
+ * runs helpers without HOME). Static storage or NULL. */
+const char *nb_options_home(void);
 /* Check what is required, parse the remote, fill defaults (cache dir
- * under ~/.cache/nbfs/, delay 2 s, server "nbfs-server"). */
+ * under ~/.cache/nbfs/, delay 2 s, server "nbfs-server"). With
+ * use_ssh_config, an SSH host is looked up with `ssh -G` (-o ssh_config=
+ * FILE is given to it as -F FILE; "none" skips it) before the defaults;
+ * without an ssh client the host is used as it is. A failure of ssh
+ * itself is an error for an explicit ssh_config, else a warning on
+ * stderr. */
 int nb_options_finish(struct nb_options *o, char *err, size_t errsz);
 
 #endif

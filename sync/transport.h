@@ -32,6 +32,11 @@ struct nb_ssh_opts {
 	const char *known_hosts;  /* NULL: ~/.ssh/known_hosts */
 	int accept_new_host;      /* add an unknown host key instead of refusing */
 	int timeout_ms;           /* per blocking operation */
+	int compress;             /* ask for SSH compression (zlib) */
+	/* Keys to try after identity and the agent, instead of
+	 * ~/.ssh/id_{ed25519,ecdsa,rsa} (ssh's IdentityFile list);
+	 * NULL-terminated, or NULL. */
+	const char *const *identities;
 };
 
 /* Build the server command line for a POSIX shell: the server program,

@@ -288,7 +288,10 @@ static int nb_ssh_auth(LIBSSH2_SESSION *s, const struct nb_ssh_opts *o, const ch
 		return NB_E_AUTH;
 	}
 	if (!strstr(methods, "publickey")) {
-		nb_why(why, whysz, "server offers no public key authentication (only: %s)", methods);
+		nb_why(why, whysz,
+		       "server offers no public key authentication (only: %s); nbfs logs in with "
+		       "keys only: enable PubkeyAuthentication in the server's sshd_config",
+		       methods);
 		return NB_E_AUTH;
 	}
 	if (o->identity) {
@@ -298,7 +301,13 @@ static int nb_ssh_auth(LIBSSH2_SESSION *s, const struct nb_ssh_opts *o, const ch
 	}
 	if (nb_ssh_auth_agent(s, user) == 0)
 		return 0;
-	if (!o->identity) {
+	if (!o->identity && o->identities) {
+		for (size_t i = 0; o->identities[i]; i++) {
+			if (libssh2_userauth_publickey_fromfile(s, user, NULL, o->identities[i], NULL) == 0)
+				return 0;
+			nb_debug("key %s not accepted: %s", o->identities[i], nb_ssh_last_error(s));
+		}
+	} else if (!o->identity) {
 		static const char *const defaults[] = {"id_ed25519", "id_ecdsa", "id_rsa"};
 		for (size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++) {
 			char path[4096];
@@ -310,10 +319,16 @@ static int nb_ssh_auth(LIBSSH2_SESSION *s, const struct nb_ssh_opts *o, const ch
 			nb_debug("key %s not accepted: %s", path, nb_ssh_last_error(s));
 		}
 	}
+	char port[32] = "";
+	if (o->port != 22)
+		snprintf(port, sizeof(port), "-p %d ", o->port);
 	nb_why(why, whysz,
-	       "authentication as %s failed: no key was accepted (tried %s%sthe ssh-agent%s)", user,
-	       o->identity ? o->identity : "", o->identity ? ", " : "",
-	       o->identity ? "" : " and ~/.ssh/id_*");
+	       "authentication as %s on %s failed: no key was accepted (tried %s%sthe ssh-agent%s). "
+	       "Add your public key to ~/.ssh/authorized_keys of %s there (ssh-copy-id %s%s@%s "
+	       "does it), or give the right private key with -o identity=FILE",
+	       user, o->host, o->identity ? o->identity : "", o->identity ? ", " : "",
+	       o->identity ? "" : (o->identities ? " and the IdentityFile keys of ssh_config" : " and ~/.ssh/id_*"),
+	       user, port, user, o->host);
 	return NB_E_AUTH;
 }
 
@@ -497,6 +512,9 @@ int nb_transport_ssh_open(const struct nb_ssh_opts *o, const char *command,
 	}
 	libssh2_session_set_blocking(c->session, 1);
 	libssh2_session_set_timeout(c->session, timeout);
+	/* zlib, when both sides have it (sshd offers it after authentication). */
+	if (o->compress && libssh2_session_flag(c->session, LIBSSH2_FLAG_COMPRESS, 1) != 0)
+		nb_warn("this libssh2 cannot compress: going on without compression");
 	/* Fast ciphers first (AES-CTR runs on AES-NI through OpenSSL). */
 	nb_ssh_prefer(c->session, LIBSSH2_METHOD_CRYPT_CS, "aes128-ctr,aes256-ctr,aes192-ctr");
 	nb_ssh_prefer(c->session, LIBSSH2_METHOD_CRYPT_SC, "aes128-ctr,aes256-ctr,aes192-ctr");
