@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "fs/options.h"
+#include "fs/sshconfig.h"
 #include "wire/err.h"
 #include "testutil.h"
 
@@ -442,6 +443,86 @@ static void test_finish(void **state)
 	free(cache);
 }
 
+/* What ssh's configuration says fills only what nbfs was not told. */
+static void test_merge_ssh(void **state)
+{
+	struct fx *f = *state;
+	char err[512];
+	char *key = tu_join(f->dir, "key_present");
+	char *missing = tu_join(f->dir, "key_missing");
+	FILE *fp = fopen(key, "w");
+	assert_non_null(fp);
+	fclose(fp);
+	char text[8192];
+	snprintf(text, sizeof(text),
+		 "hostname real.example\nuser carol\nport 2200\ncompression yes\n"
+		 "stricthostkeychecking accept-new\nidentityfile %s\nidentityfile %s\n"
+		 "userknownhostsfile /ssh/kh\n",
+		 missing, key);
+
+	/* Nothing given: everything from ssh, the keys that exist. */
+	struct nb_options o;
+	struct nb_sshconfig c;
+	nb_options_init(&o);
+	assert_int_equal(nb_options_parse_remote("alias:/d", &o, err, sizeof(err)), 0);
+	assert_int_equal(nb_sshconfig_parse(text, strlen(text), NULL, &c), 0);
+	assert_int_equal(nb_options_merge_ssh(&o, &c), 0);
+	nb_sshconfig_free(&c);
+	assert_string_equal(o.host, "real.example");
+	assert_string_equal(o.user, "carol");
+	assert_int_equal(o.host_port, 2200);
+	assert_int_equal(o.compress, 1);
+	assert_int_equal(o.accept_new_host, 1);
+	assert_string_equal(o.known_hosts, "/ssh/kh");
+	assert_non_null(o.identities);
+	assert_string_equal(o.identities[0], key);
+	assert_null(o.identities[1]);
+	nb_options_free(&o);
+
+	/* Everything given: ssh only resolves the host name. */
+	nb_options_init(&o);
+	assert_int_equal(nb_options_parse_remote("dave@alias:33:/d", &o, err, sizeof(err)), 0);
+	assert_int_equal(nb_options_set(&o, "identity", "/my/key", 1, err, sizeof(err)), 0);
+	assert_int_equal(nb_options_set(&o, "known_hosts", "/my/kh", 1, err, sizeof(err)), 0);
+	assert_int_equal(nb_options_set(&o, "compress", "no", 1, err, sizeof(err)), 0);
+	assert_int_equal(nb_options_set(&o, "accept_new_host", "no", 1, err, sizeof(err)), 0);
+	assert_int_equal(nb_sshconfig_parse(text, strlen(text), NULL, &c), 0);
+	assert_int_equal(nb_options_merge_ssh(&o, &c), 0);
+	nb_sshconfig_free(&c);
+	assert_string_equal(o.host, "real.example");
+	assert_string_equal(o.user, "dave");
+	assert_int_equal(o.host_port, 33);
+	assert_int_equal(o.compress, 0);
+	assert_int_equal(o.accept_new_host, 0);
+	assert_string_equal(o.known_hosts, "/my/kh");
+	assert_string_equal(o.identity, "/my/key");
+	assert_null(o.identities);
+	nb_options_free(&o);
+
+	/* -o port= wins over ssh's Port as the port in REMOTE does. */
+	nb_options_init(&o);
+	assert_int_equal(nb_options_parse_remote("alias:/d", &o, err, sizeof(err)), 0);
+	assert_int_equal(nb_options_set(&o, "port", "44", 1, err, sizeof(err)), 0);
+	assert_int_equal(nb_sshconfig_parse(text, strlen(text), NULL, &c), 0);
+	assert_int_equal(nb_options_merge_ssh(&o, &c), 0);
+	nb_sshconfig_free(&c);
+	assert_int_equal(o.port, 44);
+	assert_int_equal(o.host_port, 0);
+	nb_options_free(&o);
+
+	/* The new switches parse like the others. */
+	nb_options_init(&o);
+	assert_int_equal(nb_options_set(&o, "nonempty", "", 1, err, sizeof(err)), 0);
+	assert_int_equal(o.nonempty, 1);
+	assert_int_equal(nb_options_set(&o, "compress", "maybe", 1, err, sizeof(err)), NB_E_CONFIG);
+	assert_string_equal(err, "compress takes yes or no, not 'maybe'");
+	assert_int_equal(nb_options_set(&o, "ssh_config", "none", 1, err, sizeof(err)), 0);
+	assert_string_equal(o.ssh_config, "none");
+	nb_options_free(&o);
+	free(key);
+	free(missing);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -453,6 +534,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_load_config_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_load_default_config, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_finish, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_merge_ssh, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
