@@ -20,6 +20,7 @@
 #include "fs/cli_helper.h"
 #include "fs/cli_hints.h"
 #include "fs/cli_preflight.h"
+#include "fs/cli_syslog.h"
 #include "fs/fs.h"
 #include "fs/options.h"
 #include "fs/rcache.h"
@@ -334,6 +335,7 @@ int nb_cli_mount(int argc, char **argv)
 		m.logfp = fopen(path, "ae");
 		if (m.logfp)
 			nb_log_set_file(m.logfp);
+		nb_cli_syslog_start();
 	}
 	if (fuse_daemonize(m.c.o.foreground) != 0)
 		goto out_unmount;

@@ -17,6 +17,12 @@ void nb_log_set_file(FILE *fp);
 /* Prefix each line with this program name (static string expected). */
 void nb_log_set_ident(const char *ident);
 
+/* Also hand every line that is written to fn, as "function: message"
+ * without the time and program name (syslog adds its own); NULL: none.
+ * fn runs under the log's lock and must not log. */
+typedef void (*nb_log_sink_fn)(enum nb_log_level level, const char *line);
+void nb_log_set_sink(nb_log_sink_fn fn);
+
 void nb_log_write(enum nb_log_level level, const char *func, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 

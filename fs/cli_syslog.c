@@ -1,0 +1,17 @@
+#include "fs/cli_syslog.h"
+
+#include <syslog.h>
+
+#include "wire/log.h"
+
+static void nb_cli_syslog_line(enum nb_log_level level, const char *line)
+{
+	static const int prio[] = {LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG};
+	syslog(prio[level], "%s", line);
+}
+
+void nb_cli_syslog_start(void)
+{
+	openlog("nbfs", LOG_PID, LOG_DAEMON);
+	nb_log_set_sink(nb_cli_syslog_line);
+}
