@@ -10,6 +10,7 @@ packages=(
   openssh-server openssh-client attr rsync sshfs
   openssl bc procps psmisc util-linux coreutils
   clang libclang-rt-14-dev
+  mandoc bash-completion python3 dpkg-dev systemd
 )
 
 missing=()

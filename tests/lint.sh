@@ -3,7 +3,8 @@
 # lines if any fails:
 #   - banned functions (unbounded or not thread-safe);
 #   - struct nb_buf is opaque: only wire/buf.c may define it, so no other
-#     file can see (let alone touch) its fields.
+#     file can see (let alone touch) its fields;
+#   - the man pages (docs/man/) pass mandoc's lint.
 set -u
 cd "$(dirname "$0")/.."
 status=0
@@ -32,5 +33,20 @@ if [ -n "$hits" ]; then
   status=1
 else
   echo "lint: struct nb_buf stays opaque"
+fi
+
+# The man pages: mandoc's lint (warnings count), or groff's where there
+# is no mandoc (contrib/install-deps.sh installs it).
+if command -v mandoc >/dev/null; then
+  man_out=$(mandoc -T lint -W warning docs/man/*.[0-9] 2>&1)
+else
+  man_out=$(groff -ww -z -mandoc docs/man/*.[0-9] 2>&1)
+fi
+if [ -n "$man_out" ]; then
+  echo "the man pages have problems:"
+  echo "$man_out"
+  status=1
+else
+  echo "lint: man pages clean"
 fi
 exit $status
