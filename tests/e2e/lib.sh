@@ -15,6 +15,9 @@ TESTPROXY=$BUILD/nbfs-testproxy
 
 E2E_PIDS=()
 E2E_MOUNTS=()
+# Commands (strings for eval) run first in the cleanup, e.g. removing
+# packages a test installed.
+E2E_CLEANUP=()
 
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*"; }
 fail() {
@@ -35,6 +38,10 @@ e2e_dump_logs() {
 e2e_cleanup() {
   local rc=$?
   set +e
+  local c
+  for c in "${E2E_CLEANUP[@]}"; do
+    eval "$c"
+  done
   for m in "${E2E_MOUNTS[@]}"; do
     mountpoint -q "$m" 2>/dev/null && fusermount3 -u -z "$m" 2>/dev/null
   done
@@ -218,6 +225,13 @@ partial_size() {
 }
 
 pass() { log "PASS: $*"; }
+
+# skip REASON: the test cannot run here. Exit status 77, which run.sh
+# counts as skipped, neither passed nor failed.
+skip() {
+  log "SKIPPED: $*"
+  exit 77
+}
 
 # random_file PATH BYTES: incompressible content, fast (AES-CTR keystream).
 random_file() {
