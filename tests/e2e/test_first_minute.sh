@@ -42,21 +42,26 @@ for cmd in "--help" "--version"; do
 done
 "$NBFS" --version | grep -qx "nbfs [0-9.]*" || fail "nbfs --version: $("$NBFS" --version)"
 
-# ---- the README's two commands, as a user who is not root
+# ---- the README's two commands, as a user who is not root. Copies, in
+# the same layout, since nobody may not be able to read the checkout.
 nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups env HOME=/nonexistent "$@"; }
-mkdir -p "$WORK/fakesudo"
+COPY=$WORK/repo
+mkdir -p "$COPY/contrib" "$COPY/tests" "$WORK/fakesudo"
+cp "$REPO/contrib/demo.sh" "$REPO/contrib/as-root.sh" "$COPY/contrib/"
+cp "$REPO/tests/run.sh" "$COPY/tests/"
+chmod -R a+rX "$COPY"
 printf '#!/bin/sh\necho "fake sudo: $*"\n' >"$WORK/fakesudo/sudo"
 chmod 755 "$WORK/fakesudo/sudo"
 for script in contrib/demo.sh tests/run.sh; do
-  if nobody PATH=/usr/bin:/bin bash "$REPO/$script" >"$WORK/out" 2>&1; then
+  if nobody PATH=/usr/bin:/bin bash "$COPY/$script" >"$WORK/out" 2>&1; then
     fail "$script ran as nobody without sudo: $(cat "$WORK/out")"
   fi
   grep -q "needs root" "$WORK/out" && grep -q "log in as root" "$WORK/out" ||
     fail "$script without sudo: $(cat "$WORK/out")"
   nobody PATH="$WORK/fakesudo:/usr/bin:/bin" NBFS_DEMO_PORT=2999 \
-    bash "$REPO/$script" arg1 >"$WORK/out" 2>&1 || fail "$script with sudo: $(cat "$WORK/out")"
+    bash "$COPY/$script" arg1 >"$WORK/out" 2>&1 || fail "$script with sudo: $(cat "$WORK/out")"
   # The variables that choose what to run go along; the rest is sudo's business.
-  grep -qx "fake sudo: -- env .*NBFS_DEMO_PORT=2999 $REPO/$script arg1" "$WORK/out" ||
+  grep -qx "fake sudo: -- env .*NBFS_DEMO_PORT=2999 $COPY/$script arg1" "$WORK/out" ||
     fail "$script did not run itself through sudo: $(cat "$WORK/out")"
 done
 
@@ -87,13 +92,15 @@ expect_refused no_dev_fuse "/dev/fuse does not exist" "modprobe fuse" "--device 
     shift; exec "$@"' sh "$WORK/olddev" "$NBFS" -o "$opts" "$remote" "$MNT"
 mkdir -p "$WORK/nobody_mnt"
 chmod 777 "$WORK/nobody_mnt"
+cp "$NBFS" "$WORK/nbfs-copy"
+chmod 755 "$WORK/nbfs-copy"
 MNT_SAVED=$MNT
 MNT=$WORK/nobody_mnt
 expect_refused no_fusermount "fusermount3 is not installed" "apt-get install fuse3" -- \
   unshare -m --propagation private bash -c '
     mount --bind /dev/null /usr/bin/fusermount3 || exit 99
     exec setpriv --reuid=nobody --regid=nogroup --clear-groups env HOME=/nonexistent "$@"' \
-  sh "$NBFS" -o "cache=$WORK/nobody_cache" "local:$REMOTE" "$MNT"
+  sh "$WORK/nbfs-copy" -o "cache=$WORK/nobody_cache" "local:$REMOTE" "$MNT"
 MNT=$MNT_SAVED
 
 # ---- the mount point
