@@ -39,10 +39,11 @@ static int nb_fd_write(void *ctx, const void *buf, size_t n)
 static void nb_usage(FILE *fp)
 {
 	fprintf(fp, "usage: nbfs-server [--root DIR] [--stale-after SECONDS] [--log FILE] [-v]\n"
-		    "                   [--version]\n"
+		    "       nbfs-server --help | --version\n"
 		    "Speaks the nbfs protocol on stdin/stdout, confined to DIR (default: the\n"
 		    "home directory). Partial uploads untouched for --stale-after seconds\n"
-		    "(default 604800, a week) are removed when a session starts.\n");
+		    "(default 604800, a week) are removed when a session starts.\n"
+		    "nbfs runs it through SSH; see nbfs-server(8).\n");
 }
 
 /* The root cannot be served: answer the client's HELLO with the reason,
