@@ -94,6 +94,6 @@ PATH=$WORK/empty_path "$NBFS" -o "server=$NBFS_SERVER,cache=$WORK/cache7,identit
   "$user@127.0.0.1:$SSHD_PORT:$REMOTE" "$MNT" 2>"$WORK/err" || fail "no mount without an ssh client: $(cat "$WORK/err")"
 E2E_MOUNTS+=("$MNT")
 NBFS_PID=$(cat "$WORK/cache7/lock")
-[ -f "$MNT/zeros1" ] || fail "mount without an ssh client does not list the server's files"
+wait_until 20 test -f "$MNT/zeros1" || fail "mount without an ssh client does not list the server's files"
 umount_nbfs
 pass "ssh config alias, explicit options win, compression, no ssh client"
