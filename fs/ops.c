@@ -431,6 +431,15 @@ static void *nb_op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 {
 	/* Large writes: fewer round trips through the kernel for cp. */
 	conn->max_write = 1024 * 1024;
+	/* Modes of new files, directories and FIFOs: the kernel applies
+	 * the caller's umask before it asks us (no FUSE_CAP_DONT_MASK, so
+	 * fuse_get_context()->umask is already accounted for), and the
+	 * staged copy must get exactly what it asks for, as on ext4; our
+	 * own umask (022 from the shell that started us) would take bits
+	 * away a second time. Everything else nbfs creates names its mode
+	 * explicitly (0600 partials, 0700 cache directories). */
+	conn->want &= ~FUSE_CAP_DONT_MASK;
+	umask(0);
 	cfg->entry_timeout = 1.0;
 	cfg->attr_timeout = 1.0;
 	cfg->negative_timeout = 0;

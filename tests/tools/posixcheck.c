@@ -1,7 +1,7 @@
 /*
  * nbfs-posixcheck: a small POSIX conformance checker for a mounted file system.
  *
- * Usage: nbfs-posixcheck [-v] DIR
+ * Usage: nbfs-posixcheck [-v] [-k SUBSTRING] DIR
  *
  * Creates DIR/posixcheck.<pid> and runs every case of pc_cases[] in a directory of its own
  * named after the case. Each case runs in a forked child, libuv-style: a crash, a hang (an
@@ -15,7 +15,7 @@
  *
  * Output: one line per case, "PASS name" (with a note in parentheses where the result needs
  * one) or "FAIL name: reason", then "posixcheck: N passed, M failed". -v adds each case's
- * duration. Exit status 0 only if every case passed, 1 if one failed, 2 on a usage or
+ * duration; -k runs only the cases whose name contains SUBSTRING. Exit status 0 only if every case passed, 1 if one failed, 2 on a usage or
  * setup error.
  */
 #include <dirent.h>
@@ -447,6 +447,37 @@ static int case_create_mode_umask(struct pc_ctx *c)
 	TRY(expect_mode(c, "f600", S_IFREG | 0600));
 	TRY(expect_mode(c, "d777", S_IFDIR | 0755));
 	return expect_mode(c, "d700", S_IFDIR | 0700);
+}
+
+/* Whatever the umask, a new file, directory or FIFO gets exactly the bits of the mode asked
+ * for that the umask lets through (the sticky bit included); the file system's own umask
+ * plays no part. */
+static int case_create_mode_any_umask(struct pc_ctx *c)
+{
+	int fd;
+	umask(0);
+	OK(c, fd = open("f620", O_CREAT | O_EXCL | O_WRONLY, 0620));
+	OK(c, close(fd));
+	OK(c, fd = open("f666", O_CREAT | O_EXCL | O_WRONLY, 0666));
+	OK(c, close(fd));
+	OK(c, mkdir("d777", 0777));
+	OK(c, mkdir("d1777", 01777));
+	TRY(expect_mode(c, "f620", S_IFREG | 0620));
+	TRY(expect_mode(c, "f666", S_IFREG | 0666));
+	TRY(expect_mode(c, "d777", S_IFDIR | 0777));
+	TRY(expect_mode(c, "d1777", S_IFDIR | 01777));
+	umask(002);
+	OK(c, fd = open("g666", O_CREAT | O_EXCL | O_WRONLY, 0666));
+	OK(c, close(fd));
+	OK(c, mkdir("e777", 0777));
+	TRY(expect_mode(c, "g666", S_IFREG | 0664));
+	TRY(expect_mode(c, "e777", S_IFDIR | 0775));
+	umask(077);
+	OK(c, fd = open("h666", O_CREAT | O_EXCL | O_WRONLY, 0666));
+	OK(c, close(fd));
+	OK(c, mkdir("i777", 0777));
+	TRY(expect_mode(c, "h666", S_IFREG | 0600));
+	return expect_mode(c, "i777", S_IFDIR | 0700);
 }
 
 /* The fd that created a file writes to it whatever mode the file was given. */
@@ -1629,6 +1660,7 @@ static const struct pc_case pc_cases[] = {
     {"create_excl", case_create_excl},
     {"create_keeps_content", case_create_keeps_content},
     {"create_mode_umask", case_create_mode_umask},
+    {"create_mode_any_umask", case_create_mode_any_umask},
     {"create_readonly_mode_write", case_create_readonly_mode_write},
     {"create_empty", case_create_empty},
     {"write_read_small", case_write_read_small},
@@ -1777,16 +1809,18 @@ static void print_escaped(const char *s)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: nbfs-posixcheck [-v] DIR\n");
+	fprintf(stderr, "usage: nbfs-posixcheck [-v] [-k SUBSTRING] DIR\n");
 }
 
 int main(int argc, char **argv)
 {
 	bool verbose = false;
+	const char *only = NULL;
 	int opt;
-	while ((opt = getopt(argc, argv, "vh")) != -1) {
+	while ((opt = getopt(argc, argv, "vk:h")) != -1) {
 		switch (opt) {
 		case 'v': verbose = true; break;
+		case 'k': only = optarg; break;
 		default: usage(); return 2;
 		}
 	}
@@ -1816,6 +1850,8 @@ int main(int argc, char **argv)
 		char dir[PATH_MAX + 64];
 		struct pc_ctx c = {.dir = dir};
 		struct timespec t0, t1;
+		if (only && !strstr(pc_cases[i].name, only))
+			continue;
 		snprintf(dir, sizeof(dir), "%s/%s", base, pc_cases[i].name);
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		int r = hung ? fail(&c, "not run: an earlier case timed out")
