@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "fs/ops.h"
+#include "fs/stage.h"
 #include "fs/view.h"
 #include "fs/xattrs.h"
 #include "wire/log.h"
@@ -193,6 +194,25 @@ static int nb_op_open(const char *path, struct fuse_file_info *fi)
 	return path ? nb_open_path(nb_ops_wpath(path), fi) : -ENOENT;
 }
 
+/* Room in the cache for a file that grows by growth bytes to end. A size
+ * the staging filesystem cannot hold at all is refused as that
+ * filesystem refuses it (EFBIG on ext4, as a local disk would), not as a
+ * full cache after waiting for uploads (ENOSPC, which stays for real
+ * exhaustion). Asked only when the growth does not fit at once, so
+ * ordinary writes cost nothing more. */
+static int nb_make_room(struct nb_fs *fs, uint64_t end, uint64_t growth)
+{
+	uint64_t max = nb_cache_max(fs->cache);
+	if (growth == 0)
+		return 0;
+	if (max && nb_cache_used(fs->cache) + growth > max) {
+		int r = nb_stage_size_ok(fs->stage_fd, end);
+		if (r != 0)
+			return r;
+	}
+	return nb_cache_reserve(fs->cache, growth);
+}
+
 static int nb_op_read(const char *path, char *buf, size_t size, off_t off, struct fuse_file_info *fi)
 {
 	(void)path;
@@ -210,7 +230,7 @@ static int nb_op_write(const char *path, const char *buf, size_t size, off_t off
 	uint64_t growth = end > h->size ? end - h->size : 0;
 	/* The handle is a writer: the file is queued and will not be
 	 * uploaded while it is open, so only the cache has a say. */
-	int r = nb_cache_reserve(fs->cache, growth);
+	int r = nb_make_room(fs, end, growth);
 	if (r != 0)
 		return r;
 	ssize_t n = pwrite(h->fd, buf, size, off);
@@ -368,8 +388,10 @@ static int nb_op_truncate(const char *path, off_t size, struct fuse_file_info *f
 		h = nb_handle(&tmp);
 	}
 	struct stat st;
-	if (fstat(h->fd, &st) == 0 && (uint64_t)size > (uint64_t)st.st_size)
-		r = nb_cache_reserve(fs->cache, (uint64_t)size - (uint64_t)st.st_size);
+	if (fstat(h->fd, &st) != 0)
+		r = -errno;
+	else if ((uint64_t)size > (uint64_t)st.st_size)
+		r = nb_make_room(fs, (uint64_t)size, (uint64_t)size - (uint64_t)st.st_size);
 	if (r == 0 && ftruncate(h->fd, size) != 0)
 		r = -errno;
 	if (r == 0) {

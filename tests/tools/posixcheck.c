@@ -699,6 +699,31 @@ static int case_truncate_path(struct pc_ctx *c)
 	return 0;
 }
 
+/* A size past what a file can have: ext4 (16 TiB) refuses it with EFBIG, others with EINVAL,
+ * tmpfs takes it as a sparse file. ENOSPC would blame a disk that is not full. */
+static int expect_too_big(struct pc_ctx *c, long rc, const char *what)
+{
+	if (rc != -1 || errno == EFBIG || errno == EINVAL)
+		return 0;
+	return fail(c, "%s: got %s, expected EFBIG or EINVAL (or success)", what, errname(errno));
+}
+
+static int case_truncate_absurd(struct pc_ctx *c)
+{
+	const off_t absurd = 999999999999999LL; /* about 909 TiB */
+	int fd;
+	TRY(put_str(c, "f", "x"));
+	TRY(expect_too_big(c, truncate("f", absurd), "truncate(\"f\", 999999999999999)"));
+	OK(c, truncate("f", 1));
+	OK(c, fd = open("f", O_RDWR));
+	TRY(expect_too_big(c, ftruncate(fd, absurd), "ftruncate(fd, 999999999999999)"));
+	OK(c, ftruncate(fd, 1));
+	TRY(expect_too_big(c, pwrite(fd, "y", 1, absurd), "pwrite(fd, \"y\", 1, 999999999999999)"));
+	OK(c, ftruncate(fd, 1));
+	OK(c, close(fd));
+	return check_str(c, "f", "x");
+}
+
 static int case_fsync_fdatasync(struct pc_ctx *c)
 {
 	int fd, dfd;
@@ -1671,6 +1696,7 @@ static const struct pc_case pc_cases[] = {
     {"pwrite_hole", case_pwrite_hole},
     {"ftruncate_grow_shrink", case_ftruncate_grow_shrink},
     {"truncate_path", case_truncate_path},
+    {"truncate_absurd", case_truncate_absurd},
     {"fsync_fdatasync", case_fsync_fdatasync},
     {"mmap_write", case_mmap_write},
     {"stat_after_write", case_stat_after_write},
