@@ -289,6 +289,8 @@ static int nb_meta_change(struct nb_fs *fs, const char *wpath,
 		return r;
 	if (S_ISLNK(st.st_mode))
 		return -EOPNOTSUPP; /* modes and times of symlinks are not synced */
+	if (staged && nb_ops_local_only(st.st_mode)) /* nothing to sync */
+		return apply(fs->stage_fd, wpath, arg) == 0 ? 0 : -errno;
 	if (!staged && S_ISDIR(st.st_mode)) {
 		if ((r = nb_view_ensure_parents(fs, wpath)) != 0)
 			return r;
@@ -430,6 +432,11 @@ static int nb_op_listxattr(const char *path, char *list, size_t size)
 	int r = wpath ? nb_view_lookup(fs, wpath, &st, &staged) : -ENOENT;
 	if (r != 0)
 		return r;
+	/* Linux lets user.* attributes be read only on regular files and
+	 * directories (getxattr never reaches us for the rest): listing
+	 * names nobody can read would only make getfattr -d fail. */
+	if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
+		return 0;
 	return nb_xattr_list(fs, wpath, S_ISDIR(st.st_mode), list, size);
 }
 
@@ -484,6 +491,7 @@ const struct fuse_operations nb_fs_operations = {
 	.readdir = nb_op_readdir,
 	.releasedir = nb_op_releasedir,
 	.mkdir = nb_op_mkdir,
+	.mknod = nb_op_mknod,
 	.create = nb_op_create,
 	.open = nb_op_open,
 	.read = nb_op_read,

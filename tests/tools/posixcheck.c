@@ -30,8 +30,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/sysmacros.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -1427,6 +1430,124 @@ static int case_link(struct pc_ctx *c)
 
 /* ---- directory listings and names */
 
+/* ---- FIFOs, sockets, device nodes. nbfs keeps FIFOs and sockets locally only (they are not
+ * synced), so these cases remove what they made: the end-to-end comparison of the mount with
+ * the server would see them. */
+
+/* Reads fd to its end into buf (at most len bytes): the count, or -1 with errno set. */
+static ssize_t read_to_end(int fd, char *buf, size_t len)
+{
+	size_t got = 0;
+	for (;;) {
+		ssize_t n = read(fd, buf + got, len - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0 || (got += (size_t)n) == len)
+			return (ssize_t)got;
+	}
+}
+
+static int case_mkfifo(struct pc_ctx *c)
+{
+	static const char msg[] = "through the fifo";
+	const struct timespec ts[2] = {{1000000000, 0}, {1100000000, 0}};
+	char buf[64];
+	struct stat st;
+	int fd, status;
+	OK(c, mkfifo("p", 0640));
+	TRY(expect_mode(c, "p", S_IFIFO | 0640));
+	ERR(c, EEXIST, mkfifo("p", 0600));
+	umask(0);
+	OK(c, mknod("q", S_IFIFO | 0666, 0));
+	TRY(expect_mode(c, "q", S_IFIFO | 0666));
+	umask(022);
+	LISTING(c, ".", "p", "q");
+	/* A writer and a reader in two processes meet in it. */
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid < 0)
+		return fail(c, "fork: %s", errname(errno));
+	if (pid == 0) {
+		int w = open("p", O_WRONLY);
+		_exit(w >= 0 && write_all(w, msg, strlen(msg)) == 0 && close(w) == 0 ? 0 : 1);
+	}
+	OK(c, fd = open("p", O_RDONLY));
+	ssize_t n = read_to_end(fd, buf, sizeof(buf));
+	OK(c, n);
+	OK(c, close(fd));
+	OK(c, waitpid(pid, &status, 0));
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		return fail(c, "the writer could not open or write the fifo");
+	TRY(expect_bytes(c, "read from the fifo", buf, (size_t)n, msg, strlen(msg)));
+	/* Its attributes change like a file's. */
+	OK(c, chmod("p", 0600));
+	TRY(expect_mode(c, "p", S_IFIFO | 0600));
+	OK(c, utimensat(AT_FDCWD, "p", ts, 0));
+	OK(c, lstat("p", &st));
+	TRY(expect_time(c, "mtime", st.st_mtim, ts[1]));
+	OK(c, rename("q", "r"));
+	LISTING(c, ".", "p", "r");
+	TRY(expect_mode(c, "r", S_IFIFO | 0666));
+	OK(c, unlink("p"));
+	OK(c, unlink("r"));
+	EMPTY(c, ".");
+	return 0;
+}
+
+static int case_unix_socket(struct pc_ctx *c)
+{
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	char buf[8];
+	int s, k, acc;
+	memcpy(a.sun_path, "sock", 5); /* relative to the working directory: the case's own */
+	OK(c, s = socket(AF_UNIX, SOCK_STREAM, 0));
+	OK(c, bind(s, (struct sockaddr *)&a, sizeof(a)));
+	OK(c, listen(s, 1));
+	TRY(expect_mode(c, "sock", S_IFSOCK | 0755)); /* 0777 less the umask */
+	LISTING(c, ".", "sock");
+	OK(c, k = socket(AF_UNIX, SOCK_STREAM, 0));
+	OK(c, connect(k, (struct sockaddr *)&a, sizeof(a)));
+	OK(c, acc = accept(s, NULL, NULL));
+	OK(c, write_all(k, "ping", 4));
+	EQ(c, read(acc, buf, sizeof(buf)), 4);
+	TRY(expect_bytes(c, "read from the socket", buf, 4, "ping", 4));
+	OK(c, close(acc));
+	OK(c, close(k));
+	OK(c, close(s));
+	/* The name outlives the socket: binding to it again finds it taken. */
+	OK(c, s = socket(AF_UNIX, SOCK_STREAM, 0));
+	ERR(c, EADDRINUSE, bind(s, (struct sockaddr *)&a, sizeof(a)));
+	OK(c, close(s));
+	OK(c, unlink("sock"));
+	EMPTY(c, ".");
+	return 0;
+}
+
+/* Root may make device nodes on a local disk; nbfs refuses them with EPERM (documented). */
+static int case_mknod_device(struct pc_ctx *c)
+{
+	if (mknod("null", S_IFCHR | 0666, makedev(1, 3)) != 0) {
+		if (errno != EPERM)
+			return fail(c, "mknod(\"null\", S_IFCHR | 0666, makedev(1, 3)): got %s, "
+				       "expected success or EPERM",
+				    errname(errno));
+		TRY(expect_missing(c, "null"));
+		ERR(c, EPERM, mknod("loop", S_IFBLK | 0600, makedev(7, 0)));
+		TRY(expect_missing(c, "loop"));
+		note(c, "device nodes refused with EPERM%s",
+		     geteuid() == 0 ? ", as nbfs documents" : " (not root)");
+		return 0;
+	}
+	TRY(expect_mode(c, "null", S_IFCHR | 0644));
+	OK(c, mknod("loop", S_IFBLK | 0600, makedev(7, 0)));
+	TRY(expect_mode(c, "loop", S_IFBLK | 0600));
+	OK(c, unlink("null"));
+	OK(c, unlink("loop"));
+	return 0;
+}
+
 static int case_readdir_exact(struct pc_ctx *c)
 {
 	char name[16];
@@ -1747,6 +1868,9 @@ static const struct pc_case pc_cases[] = {
     {"readlink_not_link", case_readlink_not_link},
     {"o_excl_dangling_symlink", case_o_excl_dangling_symlink},
     {"link", case_link},
+    {"mkfifo", case_mkfifo},
+    {"unix_socket", case_unix_socket},
+    {"mknod_device", case_mknod_device},
     {"readdir_exact", case_readdir_exact},
     {"readdir_after_changes", case_readdir_after_changes},
     {"name_255", case_name_255},
