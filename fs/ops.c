@@ -18,6 +18,7 @@
 #include "fs/stage.h"
 #include "fs/view.h"
 #include "fs/xattrs.h"
+#include "wire/err.h"
 #include "wire/log.h"
 #include "wire/pathname.h"
 #include "wire/xio.h"
@@ -63,6 +64,36 @@ int nb_ops_check_new(const char *wpath)
 	/* A name the server would refuse is refused here, before anything is
 	 * staged: bad input never sits in the queue. */
 	return nb_path_check(wpath);
+}
+
+void nb_ops_own_new(struct nb_fs *fs, int fd, const char *wpath, mode_t mode)
+{
+	const struct fuse_context *ctx = fuse_get_context();
+	uid_t uid = ctx->uid == geteuid() ? (uid_t)-1 : ctx->uid;
+	gid_t gid = ctx->gid == getegid() ? (gid_t)-1 : ctx->gid;
+	size_t plen = nb_path_parent_len(wpath);
+	char dir[NB_PATH_MAX + 1];
+	struct stat parent;
+	if (gid != (gid_t)-1 && plen <= NB_PATH_MAX) {
+		/* The staging filesystem gave it the directory's group. */
+		memcpy(dir, wpath, plen);
+		dir[plen] = 0;
+		if (fstatat(fs->stage_fd, plen ? dir : ".", &parent, 0) == 0 &&
+		    (parent.st_mode & S_ISGID))
+			gid = (gid_t)-1;
+	}
+	if (uid == (uid_t)-1 && gid == (gid_t)-1)
+		return;
+	int r = fd >= 0 ? fchown(fd, uid, gid) : fchownat(fs->stage_fd, wpath, uid, gid, AT_SYMLINK_NOFOLLOW);
+	if (r != 0 && errno == EPERM) /* unprivileged: see nb_ops_own_new */
+		return;
+	/* Linux takes the set-ID bits of a file given away, even from root;
+	 * its creator asked for them. */
+	if (r == 0 && (mode & (S_ISUID | S_ISGID)) && !S_ISDIR(mode) && !S_ISLNK(mode))
+		r = fd >= 0 ? fchmod(fd, mode & 07777) : fchmodat(fs->stage_fd, wpath, mode & 07777, 0);
+	if (r != 0)
+		nb_warn("%s: cannot give it to its creator (uid %u): %s", wpath, (unsigned)ctx->uid,
+			nb_strerror(-errno));
 }
 
 static int nb_op_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
@@ -138,7 +169,14 @@ static int nb_op_create(const char *path, mode_t mode, struct fuse_file_info *fi
 	int r;
 	if ((r = nb_ops_check_new(wpath)) != 0 || (r = nb_view_ensure_parents(fs, wpath)) != 0)
 		return r;
-	return nb_open_staged(fs, wpath, fi->flags | O_CREAT, mode & 07777, 1, fi);
+	/* Exclusive here whatever the caller asked, so that only a file we
+	 * made is given to the caller. */
+	r = nb_open_staged(fs, wpath, fi->flags | O_CREAT | O_EXCL, mode & 07777, 1, fi);
+	if (r == -EEXIST && !(fi->flags & O_EXCL))
+		return nb_open_staged(fs, wpath, fi->flags & ~O_CREAT, 0, 1, fi);
+	if (r == 0)
+		nb_ops_own_new(fs, nb_handle(fi)->fd, wpath, mode);
+	return r;
 }
 
 /* Make sure the regular file wpath is held locally: fetch it if it is
@@ -361,15 +399,53 @@ static int nb_op_utimens(const char *path, const struct timespec tv[2], struct f
 	return wpath ? nb_meta_change(fs, wpath, nb_apply_utimens, tv) : -ENOENT;
 }
 
+/* Make wpath held locally for a chown to uid:gid: 0, 1 if there is
+ * nothing to change, or -errno. */
+static int nb_chown_path(struct nb_fs *fs, const char *wpath, uid_t uid, gid_t gid)
+{
+	struct stat st;
+	int staged, created;
+	int r = nb_view_lookup(fs, wpath, &st, &staged);
+	if (r != 0 || staged)
+		return r;
+	/* Only on the server, shown as the mounting user's: to that,
+	 * nothing changes, and there is nothing to fetch. A symlink there
+	 * has no local copy to keep an owner on (documented). */
+	if (((uid == (uid_t)-1 || uid == fs->uid) && (gid == (gid_t)-1 || gid == fs->gid)) ||
+	    S_ISLNK(st.st_mode))
+		return 1;
+	if (S_ISDIR(st.st_mode))
+		return nb_view_mirror_dir(fs, wpath);
+	return nb_hold(fs, wpath, 0, &created);
+}
+
 static int nb_op_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_info *fi)
 {
-	/* Ownership is not synced: files on the server belong to the SSH
-	 * user. Accept the call so copying tools (cp -a, rsync -a) work. */
-	(void)path;
-	(void)uid;
-	(void)gid;
-	(void)fi;
-	return 0;
+	/* Ownership is not synced (files on the server belong to the SSH
+	 * user) and nothing is queued; it is kept on the staged copy, so
+	 * the kernel's permission checks in the mount go by it, as on a
+	 * local disk. */
+	struct nb_fs *fs = nb_ops_fs();
+	struct nb_handle *h = nb_file_handle(fi);
+	const char *wpath = nb_op_path(path, fi);
+	int r = -ENOENT;
+	if (h) {
+		r = fchown(h->fd, uid, gid) == 0 ? 0 : -errno;
+	} else if (wpath) {
+		/* Twice: the evictor may remove a fetched copy before the
+		 * chown marks it as more than a copy (see fs/cache.c). */
+		for (int tries = 0; tries < 2 && r == -ENOENT; tries++) {
+			if ((r = nb_chown_path(fs, wpath, uid, gid)) != 0)
+				return r > 0 ? 0 : r;
+			r = fchownat(fs->stage_fd, wpath[0] ? wpath : ".", uid, gid, AT_SYMLINK_NOFOLLOW) == 0
+				? 0
+				: -errno;
+		}
+	}
+	/* Unprivileged, nbfs may not give files away (the kernel checked
+	 * that the caller may; it refuses us): accepted and ignored, as
+	 * always, so cp -a and rsync -a keep working. */
+	return r == -EPERM && geteuid() != 0 ? 0 : r;
 }
 
 static int nb_op_truncate(const char *path, off_t size, struct fuse_file_info *fi)

@@ -39,6 +39,15 @@ const char *nb_ops_wpath(const char *path);
 int nb_ops_is_hidden(const char *wpath);
 /* A new name must be one the server accepts. */
 int nb_ops_check_new(const char *wpath);
+/* wpath (fd: open on it, or -1) was just created in the staging tree
+ * for the FUSE caller with mode: it becomes the caller's, as on a local
+ * disk, so the kernel's permission checks in the mount (allow_other)
+ * let its creator use it. Ownership is not synced: the staged node
+ * keeps it (across remounts too). In a set-group-ID directory the
+ * group stays the directory's. Best effort: when nbfs may not chown
+ * (it runs unprivileged), or on an error (logged), the node stays the
+ * mounting user's, as files only on the server are. */
+void nb_ops_own_new(struct nb_fs *fs, int fd, const char *wpath, mode_t mode);
 /* FIFOs and sockets live in the staging tree only: the protocol has no
  * message for them yet, so nothing about them is ever queued (the scan
  * of the staged tree at mount skips them too). */

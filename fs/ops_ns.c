@@ -83,6 +83,7 @@ int nb_op_mkdir(const char *path, mode_t mode)
 		return r;
 	if (mkdirat(fs->stage_fd, wpath, mode & 07777) != 0)
 		return -errno;
+	nb_ops_own_new(fs, -1, wpath, S_IFDIR | mode);
 	/* New here: nothing below it on the server yet, so lookups inside
 	 * (cp -r fills it at once) need not ask. */
 	nb_rcache_set_empty(fs->rc, wpath);
@@ -115,7 +116,10 @@ int nb_op_mknod(const char *path, mode_t mode, dev_t rdev)
 	if ((r = nb_view_ensure_parents(fs, wpath)) != 0)
 		return r;
 	/* Staged only, never queued: see nb_ops_local_only. */
-	return mknodat(fs->stage_fd, wpath, mode & (S_IFMT | 07777), 0) == 0 ? 0 : -errno;
+	if (mknodat(fs->stage_fd, wpath, mode & (S_IFMT | 07777), 0) != 0)
+		return -errno;
+	nb_ops_own_new(fs, -1, wpath, mode);
+	return 0;
 }
 
 int nb_op_unlink(const char *path)
@@ -295,6 +299,7 @@ int nb_op_symlink(const char *target, const char *path)
 		return r;
 	if (symlinkat(target, fs->stage_fd, wpath) != 0)
 		return -errno;
+	nb_ops_own_new(fs, -1, wpath, S_IFLNK | 0777);
 	if (nb_core_touch(fs->core, wpath, NB_KIND_SYMLINK) != 0) {
 		unlinkat(fs->stage_fd, wpath, 0);
 		return -EIO;

@@ -21,6 +21,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -125,6 +126,18 @@ static int expect_mode(struct pc_ctx *c, const char *path, mode_t want)
 	if (st.st_mode != want)
 		return fail(c, "%s: mode 0%o, expected 0%o", path, (unsigned)st.st_mode,
 			    (unsigned)want);
+	return 0;
+}
+
+/* The owner of path, not following a symlink. */
+static int expect_owner(struct pc_ctx *c, const char *path, uid_t uid, gid_t gid)
+{
+	struct stat st;
+	if (lstat(path, &st) != 0)
+		return fail(c, "lstat %s: %s", path, errname(errno));
+	if (st.st_uid != uid || st.st_gid != gid)
+		return fail(c, "%s: owner %u:%u, expected %u:%u", path, (unsigned)st.st_uid,
+			    (unsigned)st.st_gid, (unsigned)uid, (unsigned)gid);
 	return 0;
 }
 
@@ -1802,6 +1815,228 @@ static int case_enotdir_component(struct pc_ctx *c)
 	return 0;
 }
 
+/* ---- other users. As root, a case can run parts of itself as unprivileged users, the way
+ * several users share a local disk; on a FUSE mount that takes allow_other. Not root: the
+ * cases say they were skipped. */
+
+#define PC_NOBODY 65534 /* uid and gid of nobody:nogroup */
+#define PC_OTHER 65533  /* another unprivileged uid and gid; no account needed */
+
+/* Runs fn(c) in a child that is uid id and gid id (no supplementary groups), in the case's
+ * directory: 0 if it passed, else -1 with the child's reason in c->msg. */
+static int as_user(struct pc_ctx *c, uid_t id, int (*fn)(struct pc_ctx *c))
+{
+	char why[PC_MSG_MAX];
+	int pfd[2], status;
+	size_t got = 0;
+	if (pipe(pfd) != 0)
+		return fail(c, "pipe: %s", errname(errno));
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(pfd[0]);
+		close(pfd[1]);
+		return fail(c, "fork: %s", errname(errno));
+	}
+	if (pid == 0) {
+		close(pfd[0]);
+		int r = setgroups(0, NULL) == 0 && setresgid(id, id, id) == 0 &&
+				setresuid(id, id, id) == 0
+			    ? fn(c)
+			    : fail(c, "cannot become uid %u: %s", (unsigned)id, errname(errno));
+		ssize_t w = write(pfd[1], c->msg, strlen(c->msg));
+		(void)w;
+		_exit(r == 0 ? 0 : 1);
+	}
+	close(pfd[1]);
+	for (;;) {
+		ssize_t n = read(pfd[0], why + got, sizeof(why) - 1 - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	why[got] = '\0';
+	close(pfd[0]);
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return fail(c, "waitpid: %s", errname(errno));
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		return fail(c, "as uid %u: %s", (unsigned)id, got ? why : "failed without a reason");
+	return 0;
+}
+
+/* A directory everyone may create in, like /tmp. */
+static int make_shared(struct pc_ctx *c)
+{
+	OK(c, mkdir("shared", 0777));
+	OK(c, chmod("shared", 01777));
+	return 0;
+}
+
+/* As nobody: what it creates is its own, so the permission checks let it use it. */
+static int nobody_creates(struct pc_ctx *c)
+{
+	const struct timespec ts[2] = {{1000000000, 0}, {1100000000, 0}};
+	struct stat st;
+	int fd;
+	OK(c, chdir("shared"));
+	OK(c, fd = open("mine", O_CREAT | O_EXCL | O_WRONLY, 0644));
+	OK(c, fstat(fd, &st));
+	EQ(c, st.st_uid, PC_NOBODY);
+	EQ(c, st.st_gid, PC_NOBODY);
+	OK(c, write_all(fd, "mine", 4));
+	OK(c, close(fd));
+	TRY(expect_owner(c, "mine", PC_NOBODY, PC_NOBODY));
+	OK(c, fd = open("mine", O_WRONLY | O_APPEND));
+	OK(c, write_all(fd, "!", 1));
+	OK(c, close(fd));
+	OK(c, chmod("mine", 0600));
+	TRY(expect_mode(c, "mine", S_IFREG | 0600));
+	OK(c, utimensat(AT_FDCWD, "mine", ts, 0));
+	OK(c, chown("mine", (uid_t)-1, PC_NOBODY));
+	TRY(check_str(c, "mine", "mine!"));
+	OK(c, fd = open("suid", O_CREAT | O_EXCL | O_WRONLY, 04755));
+	OK(c, close(fd));
+	TRY(expect_mode(c, "suid", S_IFREG | 04755));
+	TRY(expect_owner(c, "suid", PC_NOBODY, PC_NOBODY));
+	OK(c, mkdir("dir", 0755));
+	TRY(expect_owner(c, "dir", PC_NOBODY, PC_NOBODY));
+	TRY(put_str(c, "dir/inner", "inner")); /* needs write permission in the directory */
+	TRY(expect_owner(c, "dir/inner", PC_NOBODY, PC_NOBODY));
+	OK(c, symlink("mine", "link"));
+	TRY(expect_owner(c, "link", PC_NOBODY, PC_NOBODY));
+	OK(c, mkfifo("fifo", 0600));
+	TRY(expect_owner(c, "fifo", PC_NOBODY, PC_NOBODY));
+	OK(c, unlink("fifo"));
+	return 0;
+}
+
+static int case_other_user_creates(struct pc_ctx *c)
+{
+	if (geteuid() != 0) {
+		note(c, "skipped: needs root to switch users");
+		return 0;
+	}
+	TRY(make_shared(c));
+	TRY(as_user(c, PC_NOBODY, nobody_creates));
+	/* Everyone else sees the same owners. */
+	TRY(expect_owner(c, "shared/mine", PC_NOBODY, PC_NOBODY));
+	TRY(expect_owner(c, "shared/dir/inner", PC_NOBODY, PC_NOBODY));
+	return expect_mode(c, "shared/mine", S_IFREG | 0600);
+}
+
+/* As nobody: a private file and directory. */
+static int nobody_keeps_private(struct pc_ctx *c)
+{
+	OK(c, chdir("shared"));
+	TRY(put_str(c, "private", "secret"));
+	OK(c, chmod("private", 0600));
+	OK(c, mkdir("pdir", 0700));
+	return 0;
+}
+
+/* As another user: nobody's private things are out of reach, its own are not. */
+static int other_is_kept_out(struct pc_ctx *c)
+{
+	OK(c, chdir("shared"));
+	ERR(c, EACCES, open("private", O_RDONLY));
+	ERR(c, EACCES, open("private", O_WRONLY));
+	ERR(c, EPERM, chmod("private", 0666));
+	ERR(c, EPERM, unlink("private")); /* the sticky bit */
+	ERR(c, EPERM, rename("private", "taken"));
+	ERR(c, EACCES, open("pdir/x", O_CREAT | O_WRONLY, 0644));
+	TRY(put_str(c, "theirs", "theirs"));
+	return expect_owner(c, "theirs", PC_OTHER, PC_OTHER);
+}
+
+/* As nobody again: the other user's file is readable (0644), not writable. */
+static int nobody_reads_theirs(struct pc_ctx *c)
+{
+	OK(c, chdir("shared"));
+	TRY(check_str(c, "theirs", "theirs"));
+	ERR(c, EACCES, open("theirs", O_WRONLY));
+	ERR(c, EPERM, unlink("theirs"));
+	return check_str(c, "private", "secret");
+}
+
+static int case_other_user_private(struct pc_ctx *c)
+{
+	if (geteuid() != 0) {
+		note(c, "skipped: needs root to switch users");
+		return 0;
+	}
+	TRY(make_shared(c));
+	TRY(as_user(c, PC_NOBODY, nobody_keeps_private));
+	TRY(as_user(c, PC_OTHER, other_is_kept_out));
+	return as_user(c, PC_NOBODY, nobody_reads_theirs);
+}
+
+/* As nobody, in a set-group-ID directory of a group it is not in. */
+static int nobody_in_setgid_dir(struct pc_ctx *c)
+{
+	struct stat st;
+	OK(c, chdir("g"));
+	TRY(put_str(c, "f", "x"));
+	TRY(expect_owner(c, "f", PC_NOBODY, PC_OTHER));
+	OK(c, mkdir("sub", 0755));
+	TRY(expect_owner(c, "sub", PC_NOBODY, PC_OTHER));
+	OK(c, stat("sub", &st));
+	if (!(st.st_mode & S_ISGID))
+		return fail(c, "sub: mode 0%o, expected the set-group-ID bit", (unsigned)st.st_mode);
+	return 0;
+}
+
+/* New files and directories take the group of a set-group-ID directory, and new directories
+ * its set-group-ID bit too, whoever makes them. */
+static int case_setgid_dir_group(struct pc_ctx *c)
+{
+	if (geteuid() != 0) {
+		note(c, "skipped: needs root to switch users");
+		return 0;
+	}
+	OK(c, mkdir("g", 0777));
+	OK(c, chown("g", 0, PC_OTHER));
+	OK(c, chmod("g", 02777));
+	return as_user(c, PC_NOBODY, nobody_in_setgid_dir);
+}
+
+/* Root gives files away; the owner is what stat shows afterwards. */
+static int case_chown(struct pc_ctx *c)
+{
+	struct stat st;
+	int fd;
+	TRY(put_str(c, "f", "x"));
+	OK(c, mkdir("d", 0755));
+	OK(c, symlink("f", "l"));
+	OK(c, chown("f", geteuid(), getegid())); /* to what it is: anyone may */
+	if (geteuid() != 0) {
+		note(c, "skipped: only root may give files away");
+		return 0;
+	}
+	OK(c, chown("f", PC_NOBODY, PC_NOBODY));
+	TRY(expect_owner(c, "f", PC_NOBODY, PC_NOBODY));
+	OK(c, lstat("d", &st));
+	OK(c, chown("d", PC_NOBODY, (gid_t)-1));
+	TRY(expect_owner(c, "d", PC_NOBODY, st.st_gid));
+	OK(c, lchown("l", PC_OTHER, PC_OTHER));
+	TRY(expect_owner(c, "l", PC_OTHER, PC_OTHER));
+	TRY(expect_owner(c, "f", PC_NOBODY, PC_NOBODY)); /* lchown did not follow */
+	OK(c, fd = open("f", O_RDONLY));
+	OK(c, fchown(fd, 0, PC_OTHER));
+	OK(c, fstat(fd, &st));
+	EQ(c, st.st_uid, 0);
+	EQ(c, st.st_gid, PC_OTHER);
+	OK(c, close(fd));
+	/* Giving a file away takes its set-user-ID bit, on Linux even from root. */
+	OK(c, chmod("f", 04755));
+	OK(c, chown("f", PC_NOBODY, (gid_t)-1));
+	TRY(expect_mode(c, "f", S_IFREG | 0755));
+	TRY(expect_owner(c, "f", PC_NOBODY, PC_OTHER));
+	return check_str(c, "f", "x");
+}
+
 static const struct pc_case pc_cases[] = {
     {"create_excl", case_create_excl},
     {"create_keeps_content", case_create_keeps_content},
@@ -1881,6 +2116,10 @@ static const struct pc_case pc_cases[] = {
     {"many_files", case_many_files},
     {"statvfs", case_statvfs},
     {"access_0000", case_access_0000},
+    {"other_user_creates", case_other_user_creates},
+    {"other_user_private", case_other_user_private},
+    {"setgid_dir_group", case_setgid_dir_group},
+    {"chown", case_chown},
     {"access_x_ok", case_access_x_ok},
     {"o_directory_on_file", case_o_directory_on_file},
     {"open_dir_for_write", case_open_dir_for_write},
