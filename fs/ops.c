@@ -84,13 +84,15 @@ void nb_ops_own_new(struct nb_fs *fs, int fd, const char *wpath, mode_t mode)
 	}
 	if (uid == (uid_t)-1 && gid == (gid_t)-1)
 		return;
-	int r = fd >= 0 ? fchown(fd, uid, gid) : fchownat(fs->stage_fd, wpath, uid, gid, AT_SYMLINK_NOFOLLOW);
-	if (r != 0 && errno == EPERM) /* unprivileged: see nb_ops_own_new */
+	int r = fd >= 0 ? fchown(fd, uid, gid)
+			: fchownat(fs->stage_fd, wpath, uid, gid, AT_SYMLINK_NOFOLLOW);
+	if (r != 0 && errno == EPERM) /* nbfs runs unprivileged: see ops.h */
 		return;
 	/* Linux takes the set-ID bits of a file given away, even from root;
 	 * its creator asked for them. */
 	if (r == 0 && (mode & (S_ISUID | S_ISGID)) && !S_ISDIR(mode) && !S_ISLNK(mode))
-		r = fd >= 0 ? fchmod(fd, mode & 07777) : fchmodat(fs->stage_fd, wpath, mode & 07777, 0);
+		r = fd >= 0 ? fchmod(fd, mode & 07777)
+			    : fchmodat(fs->stage_fd, wpath, mode & 07777, 0);
 	if (r != 0)
 		nb_warn("%s: cannot give it to its creator (uid %u): %s", wpath, (unsigned)ctx->uid,
 			nb_strerror(-errno));
@@ -437,9 +439,9 @@ static int nb_op_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_
 		for (int tries = 0; tries < 2 && r == -ENOENT; tries++) {
 			if ((r = nb_chown_path(fs, wpath, uid, gid)) != 0)
 				return r > 0 ? 0 : r;
-			r = fchownat(fs->stage_fd, wpath[0] ? wpath : ".", uid, gid, AT_SYMLINK_NOFOLLOW) == 0
-				? 0
-				: -errno;
+			const char *rel = wpath[0] ? wpath : ".";
+			if ((r = fchownat(fs->stage_fd, rel, uid, gid, AT_SYMLINK_NOFOLLOW)) != 0)
+				r = -errno;
 		}
 	}
 	/* Unprivileged, nbfs may not give files away (the kernel checked

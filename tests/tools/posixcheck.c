@@ -15,8 +15,8 @@
  *
  * Output: one line per case, "PASS name" (with a note in parentheses where the result needs
  * one) or "FAIL name: reason", then "posixcheck: N passed, M failed". -v adds each case's
- * duration; -k runs only the cases whose name contains SUBSTRING. Exit status 0 only if every case passed, 1 if one failed, 2 on a usage or
- * setup error.
+ * duration; -k runs only the cases whose name contains SUBSTRING. Exit status 0 only if every case
+ * passed, 1 if one failed, 2 on a usage or setup error.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -1543,8 +1543,9 @@ static int case_mknod_device(struct pc_ctx *c)
 {
 	if (mknod("null", S_IFCHR | 0666, makedev(1, 3)) != 0) {
 		if (errno != EPERM)
-			return fail(c, "mknod(\"null\", S_IFCHR | 0666, makedev(1, 3)): got %s, "
-				       "expected success or EPERM",
+			return fail(c,
+				    "mknod(\"null\", S_IFCHR | 0666, makedev(1, 3)): got %s, "
+				    "expected success or EPERM",
 				    errname(errno));
 		TRY(expect_missing(c, "null"));
 		ERR(c, EPERM, mknod("loop", S_IFBLK | 0600, makedev(7, 0)));
@@ -1820,7 +1821,7 @@ static int case_enotdir_component(struct pc_ctx *c)
  * cases say they were skipped. */
 
 #define PC_NOBODY 65534 /* uid and gid of nobody:nogroup */
-#define PC_OTHER 65533  /* another unprivileged uid and gid; no account needed */
+#define PC_OTHER 65533	/* another unprivileged uid and gid; no account needed */
 
 /* Runs fn(c) in a child that is uid id and gid id (no supplementary groups), in the case's
  * directory: 0 if it passed, else -1 with the child's reason in c->msg. */
@@ -1863,7 +1864,8 @@ static int as_user(struct pc_ctx *c, uid_t id, int (*fn)(struct pc_ctx *c))
 		if (errno != EINTR)
 			return fail(c, "waitpid: %s", errname(errno));
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		return fail(c, "as uid %u: %s", (unsigned)id, got ? why : "failed without a reason");
+		return fail(c, "as uid %u: %s", (unsigned)id,
+			    got ? why : "failed without a reason");
 	return 0;
 }
 
@@ -1984,7 +1986,8 @@ static int nobody_in_setgid_dir(struct pc_ctx *c)
 	TRY(expect_owner(c, "sub", PC_NOBODY, PC_OTHER));
 	OK(c, stat("sub", &st));
 	if (!(st.st_mode & S_ISGID))
-		return fail(c, "sub: mode 0%o, expected the set-group-ID bit", (unsigned)st.st_mode);
+		return fail(c, "sub: mode 0%o, expected the set-group-ID bit",
+			    (unsigned)st.st_mode);
 	return 0;
 }
 
