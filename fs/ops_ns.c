@@ -69,17 +69,25 @@ int nb_op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off
 	return r < 0 ? r : 0;
 }
 
-int nb_op_mkdir(const char *path, mode_t mode)
+/* wpath may be made: a name the server takes, free in the view, its
+ * staged parents in place. 0 or -errno (-EEXIST). */
+static int nb_new_name(struct nb_fs *fs, const char *wpath)
 {
-	struct nb_fs *fs = nb_ops_fs();
-	const char *wpath = nb_ops_wpath(path);
 	struct stat st;
 	int staged, r;
 	if ((r = nb_ops_check_new(wpath)) != 0)
 		return r;
 	if (nb_view_lookup(fs, wpath, &st, &staged) == 0)
 		return -EEXIST;
-	if ((r = nb_view_ensure_parents(fs, wpath)) != 0)
+	return nb_view_ensure_parents(fs, wpath);
+}
+
+int nb_op_mkdir(const char *path, mode_t mode)
+{
+	struct nb_fs *fs = nb_ops_fs();
+	const char *wpath = nb_ops_wpath(path);
+	int r;
+	if ((r = nb_new_name(fs, wpath)) != 0)
 		return r;
 	if (mkdirat(fs->stage_fd, wpath, mode & 07777) != 0)
 		return -errno;
@@ -98,8 +106,7 @@ int nb_op_mknod(const char *path, mode_t mode, dev_t rdev)
 {
 	struct nb_fs *fs = nb_ops_fs();
 	const char *wpath = nb_ops_wpath(path);
-	struct stat st;
-	int staged, r;
+	int r;
 	(void)rdev;
 	/* A device node means nothing on a file server, and FUSE mounts are
 	 * nodev anyway: refused, as documented. */
@@ -109,11 +116,7 @@ int nb_op_mknod(const char *path, mode_t mode, dev_t rdev)
 	 * into it); FIFOs and sockets are all that is left. */
 	if (!nb_ops_local_only(mode))
 		return -EINVAL;
-	if ((r = nb_ops_check_new(wpath)) != 0)
-		return r;
-	if (nb_view_lookup(fs, wpath, &st, &staged) == 0)
-		return -EEXIST;
-	if ((r = nb_view_ensure_parents(fs, wpath)) != 0)
+	if ((r = nb_new_name(fs, wpath)) != 0)
 		return r;
 	/* Staged only, never queued: see nb_ops_local_only. */
 	if (mknodat(fs->stage_fd, wpath, mode & (S_IFMT | 07777), 0) != 0)
@@ -287,15 +290,10 @@ int nb_op_symlink(const char *target, const char *path)
 {
 	struct nb_fs *fs = nb_ops_fs();
 	const char *wpath = nb_ops_wpath(path);
-	struct stat st;
-	int staged, r;
-	if ((r = nb_ops_check_new(wpath)) != 0)
-		return r;
+	int r;
 	if (strlen(target) > NB_PATH_MAX)
 		return -ENAMETOOLONG;
-	if (nb_view_lookup(fs, wpath, &st, &staged) == 0)
-		return -EEXIST;
-	if ((r = nb_view_ensure_parents(fs, wpath)) != 0)
+	if ((r = nb_new_name(fs, wpath)) != 0)
 		return r;
 	if (symlinkat(target, fs->stage_fd, wpath) != 0)
 		return -errno;

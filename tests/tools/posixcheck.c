@@ -446,54 +446,58 @@ static int case_create_keeps_content(struct pc_ctx *c)
 	return expect_mode(c, "f", S_IFREG | 0644); /* the mode of an existing file stays */
 }
 
-static int case_create_mode_umask(struct pc_ctx *c)
+/* A node to make under a umask, and the mode it must then have. */
+struct pc_new_node {
+	const char *name;
+	mode_t type; /* S_IFREG or S_IFDIR */
+	mode_t mode; /* asked for */
+	mode_t umask;
+	mode_t want;
+};
+
+/* Makes every node of nodes[0..n), then checks their modes. */
+static int make_nodes(struct pc_ctx *c, const struct pc_new_node *nodes, size_t n)
 {
-	int fd;
-	umask(022);
-	OK(c, fd = open("f666", O_CREAT | O_EXCL | O_WRONLY, 0666));
-	OK(c, close(fd));
-	OK(c, fd = open("f777", O_CREAT | O_EXCL | O_WRONLY, 0777));
-	OK(c, close(fd));
-	OK(c, fd = open("f600", O_CREAT | O_EXCL | O_WRONLY, 0600));
-	OK(c, close(fd));
-	OK(c, mkdir("d777", 0777));
-	OK(c, mkdir("d700", 0700));
-	TRY(expect_mode(c, "f666", S_IFREG | 0644));
-	TRY(expect_mode(c, "f777", S_IFREG | 0755));
-	TRY(expect_mode(c, "f600", S_IFREG | 0600));
-	TRY(expect_mode(c, "d777", S_IFDIR | 0755));
-	return expect_mode(c, "d700", S_IFDIR | 0700);
+	for (size_t i = 0; i < n; i++) {
+		const struct pc_new_node *m = &nodes[i];
+		int rc;
+		umask(m->umask);
+		if (m->type == S_IFDIR)
+			rc = mkdir(m->name, m->mode);
+		else if ((rc = open(m->name, O_CREAT | O_EXCL | O_WRONLY, m->mode)) >= 0)
+			rc = close(rc);
+		if (rc != 0)
+			return fail(c, "making %s (mode 0%o, umask 0%03o): %s (%s)", m->name,
+				    (unsigned)m->mode, (unsigned)m->umask, errname(errno),
+				    strerror(errno));
+	}
+	for (size_t i = 0; i < n; i++)
+		TRY(expect_mode(c, nodes[i].name, nodes[i].type | nodes[i].want));
+	return 0;
 }
 
-/* Whatever the umask, a new file, directory or FIFO gets exactly the bits of the mode asked
- * for that the umask lets through (the sticky bit included); the file system's own umask
- * plays no part. */
+static int case_create_mode_umask(struct pc_ctx *c)
+{
+	static const struct pc_new_node nodes[] = {
+	    {"f666", S_IFREG, 0666, 022, 0644}, {"f777", S_IFREG, 0777, 022, 0755},
+	    {"f600", S_IFREG, 0600, 022, 0600}, {"d777", S_IFDIR, 0777, 022, 0755},
+	    {"d700", S_IFDIR, 0700, 022, 0700},
+	};
+	return make_nodes(c, nodes, sizeof(nodes) / sizeof(nodes[0]));
+}
+
+/* Whatever the umask, a new file or directory gets exactly the bits of the mode asked for that
+ * the umask lets through (the sticky bit included); the file system's own umask plays no part.
+ * (FIFOs: case_mkfifo.) */
 static int case_create_mode_any_umask(struct pc_ctx *c)
 {
-	int fd;
-	umask(0);
-	OK(c, fd = open("f620", O_CREAT | O_EXCL | O_WRONLY, 0620));
-	OK(c, close(fd));
-	OK(c, fd = open("f666", O_CREAT | O_EXCL | O_WRONLY, 0666));
-	OK(c, close(fd));
-	OK(c, mkdir("d777", 0777));
-	OK(c, mkdir("d1777", 01777));
-	TRY(expect_mode(c, "f620", S_IFREG | 0620));
-	TRY(expect_mode(c, "f666", S_IFREG | 0666));
-	TRY(expect_mode(c, "d777", S_IFDIR | 0777));
-	TRY(expect_mode(c, "d1777", S_IFDIR | 01777));
-	umask(002);
-	OK(c, fd = open("g666", O_CREAT | O_EXCL | O_WRONLY, 0666));
-	OK(c, close(fd));
-	OK(c, mkdir("e777", 0777));
-	TRY(expect_mode(c, "g666", S_IFREG | 0664));
-	TRY(expect_mode(c, "e777", S_IFDIR | 0775));
-	umask(077);
-	OK(c, fd = open("h666", O_CREAT | O_EXCL | O_WRONLY, 0666));
-	OK(c, close(fd));
-	OK(c, mkdir("i777", 0777));
-	TRY(expect_mode(c, "h666", S_IFREG | 0600));
-	return expect_mode(c, "i777", S_IFDIR | 0700);
+	static const struct pc_new_node nodes[] = {
+	    {"f620", S_IFREG, 0620, 0, 0620},	{"f666", S_IFREG, 0666, 0, 0666},
+	    {"d777", S_IFDIR, 0777, 0, 0777},	{"d1777", S_IFDIR, 01777, 0, 01777},
+	    {"g666", S_IFREG, 0666, 002, 0664}, {"e777", S_IFDIR, 0777, 002, 0775},
+	    {"h666", S_IFREG, 0666, 077, 0600}, {"i777", S_IFDIR, 0777, 077, 0700},
+	};
+	return make_nodes(c, nodes, sizeof(nodes) / sizeof(nodes[0]));
 }
 
 /* The fd that created a file writes to it whatever mode the file was given. */
@@ -1816,23 +1820,17 @@ static int case_enotdir_component(struct pc_ctx *c)
 	return 0;
 }
 
-/* ---- other users. As root, a case can run parts of itself as unprivileged users, the way
- * several users share a local disk; on a FUSE mount that takes allow_other. Not root: the
- * cases say they were skipped. */
+/* ---- children */
 
-#define PC_NOBODY 65534 /* uid and gid of nobody:nogroup */
-#define PC_OTHER 65533	/* another unprivileged uid and gid; no account needed */
-
-/* Runs fn(c) in a child that is uid id and gid id (no supplementary groups), in the case's
- * directory: 0 if it passed, else -1 with the child's reason in c->msg. */
-static int as_user(struct pc_ctx *c, uid_t id, int (*fn)(struct pc_ctx *c))
+/* Runs fn(c, arg) in a forked child: 0 if it returned 0, -1 if it failed, -2 if an alarm ended
+ * it. c->msg gets the child's reason (or its note on a pass). */
+static int in_child(struct pc_ctx *c, int (*fn)(struct pc_ctx *c, const void *arg), const void *arg)
 {
-	char why[PC_MSG_MAX];
 	int pfd[2], status;
 	size_t got = 0;
 	if (pipe(pfd) != 0)
 		return fail(c, "pipe: %s", errname(errno));
-	fflush(stdout);
+	fflush(stdout); /* or the child's copy of the buffer is printed twice */
 	pid_t pid = fork();
 	if (pid < 0) {
 		close(pfd[0]);
@@ -1841,32 +1839,76 @@ static int as_user(struct pc_ctx *c, uid_t id, int (*fn)(struct pc_ctx *c))
 	}
 	if (pid == 0) {
 		close(pfd[0]);
-		int r = setgroups(0, NULL) == 0 && setresgid(id, id, id) == 0 &&
-				setresuid(id, id, id) == 0
-			    ? fn(c)
-			    : fail(c, "cannot become uid %u: %s", (unsigned)id, errname(errno));
+		int r = fn(c, arg);
 		ssize_t w = write(pfd[1], c->msg, strlen(c->msg));
 		(void)w;
 		_exit(r == 0 ? 0 : 1);
 	}
 	close(pfd[1]);
 	for (;;) {
-		ssize_t n = read(pfd[0], why + got, sizeof(why) - 1 - got);
+		ssize_t n = read(pfd[0], c->msg + got, sizeof(c->msg) - 1 - got);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			break;
 		got += (size_t)n;
 	}
-	why[got] = '\0';
+	c->msg[got] = '\0';
 	close(pfd[0]);
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
 			return fail(c, "waitpid: %s", errname(errno));
+	if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM) {
+		fail(c, "timed out after %d s", PC_CASE_TIMEOUT);
+		return -2;
+	}
+	if (WIFSIGNALED(status))
+		return fail(c, "killed by signal %s", strsignal(WTERMSIG(status)));
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		return fail(c, "as uid %u: %s", (unsigned)id,
-			    got ? why : "failed without a reason");
+		return got ? -1 : fail(c, "failed without a reason");
 	return 0;
+}
+
+/* ---- other users. As root, a case can run parts of itself as unprivileged users, the way
+ * several users share a local disk; on a FUSE mount that takes allow_other. Not root: the
+ * cases say they were skipped. */
+
+#define PC_NOBODY 65534 /* uid and gid of nobody:nogroup */
+#define PC_OTHER 65533	/* another unprivileged uid and gid; no account needed */
+
+struct pc_as_user {
+	uid_t id;
+	int (*fn)(struct pc_ctx *c);
+};
+
+static int as_user_child(struct pc_ctx *c, const void *arg)
+{
+	const struct pc_as_user *u = arg;
+	if (setgroups(0, NULL) != 0 || setresgid(u->id, u->id, u->id) != 0 ||
+	    setresuid(u->id, u->id, u->id) != 0)
+		return fail(c, "cannot become uid %u: %s", (unsigned)u->id, errname(errno));
+	return u->fn(c);
+}
+
+/* Runs fn(c) in a child that is uid id and gid id (no supplementary groups), in the case's
+ * directory: 0 if it passed, else -1 with "as uid N: reason" in c->msg. */
+static int as_user(struct pc_ctx *c, uid_t id, int (*fn)(struct pc_ctx *c))
+{
+	const struct pc_as_user u = {id, fn};
+	char why[PC_MSG_MAX];
+	if (in_child(c, as_user_child, &u) == 0)
+		return 0;
+	memcpy(why, c->msg, sizeof(why));
+	return fail(c, "as uid %u: %s", (unsigned)id, why);
+}
+
+/* Only root can: otherwise the case passes with a note that it was skipped. */
+static bool can_switch_users(struct pc_ctx *c)
+{
+	if (geteuid() == 0)
+		return true;
+	note(c, "skipped: needs root to switch users");
+	return false;
 }
 
 /* A directory everyone may create in, like /tmp. */
@@ -1917,10 +1959,8 @@ static int nobody_creates(struct pc_ctx *c)
 
 static int case_other_user_creates(struct pc_ctx *c)
 {
-	if (geteuid() != 0) {
-		note(c, "skipped: needs root to switch users");
+	if (!can_switch_users(c))
 		return 0;
-	}
 	TRY(make_shared(c));
 	TRY(as_user(c, PC_NOBODY, nobody_creates));
 	/* Everyone else sees the same owners. */
@@ -1965,10 +2005,8 @@ static int nobody_reads_theirs(struct pc_ctx *c)
 
 static int case_other_user_private(struct pc_ctx *c)
 {
-	if (geteuid() != 0) {
-		note(c, "skipped: needs root to switch users");
+	if (!can_switch_users(c))
 		return 0;
-	}
 	TRY(make_shared(c));
 	TRY(as_user(c, PC_NOBODY, nobody_keeps_private));
 	TRY(as_user(c, PC_OTHER, other_is_kept_out));
@@ -1995,10 +2033,8 @@ static int nobody_in_setgid_dir(struct pc_ctx *c)
  * its set-group-ID bit too, whoever makes them. */
 static int case_setgid_dir_group(struct pc_ctx *c)
 {
-	if (geteuid() != 0) {
-		note(c, "skipped: needs root to switch users");
+	if (!can_switch_users(c))
 		return 0;
-	}
 	OK(c, mkdir("g", 0777));
 	OK(c, chown("g", 0, PC_OTHER));
 	OK(c, chmod("g", 02777));
@@ -2131,56 +2167,23 @@ static const struct pc_case pc_cases[] = {
 
 /* ---- the runner */
 
+/* The body of a case's child: the umask and working directory are its own, and an alarm
+ * ends it if the file system hangs. */
+static int case_child(struct pc_ctx *c, const void *arg)
+{
+	const struct pc_case *pc = arg;
+	umask(022);
+	alarm(PC_CASE_TIMEOUT);
+	return chdir(c->dir) == 0 ? pc->fn(c) : fail(c, "chdir: %s", errname(errno));
+}
+
 /* Runs one case in a child in its own directory dir: 0 if it passed, -1 if it failed, -2 if
  * it timed out. c->msg gets the reason or the note. */
 static int run_case(const struct pc_case *pc, struct pc_ctx *c)
 {
-	int pfd[2];
 	if (mkdir(c->dir, 0755) != 0)
 		return fail(c, "mkdir %s: %s", c->dir, errname(errno));
-	if (pipe(pfd) != 0)
-		return fail(c, "pipe: %s", errname(errno));
-	fflush(stdout); /* or the child's copy of the buffer is printed twice */
-	pid_t pid = fork();
-	if (pid < 0) {
-		close(pfd[0]);
-		close(pfd[1]);
-		return fail(c, "fork: %s", errname(errno));
-	}
-	if (pid == 0) {
-		close(pfd[0]);
-		umask(022);
-		alarm(PC_CASE_TIMEOUT);
-		int r = chdir(c->dir) == 0 ? pc->fn(c) : fail(c, "chdir: %s", errname(errno));
-		ssize_t w = write(pfd[1], c->msg, strlen(c->msg));
-		(void)w;
-		_exit(r == 0 ? 0 : 1);
-	}
-	close(pfd[1]);
-	size_t got = 0;
-	for (;;) {
-		ssize_t n = read(pfd[0], c->msg + got, sizeof(c->msg) - 1 - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
-	c->msg[got] = '\0';
-	close(pfd[0]);
-	int status;
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return fail(c, "waitpid: %s", errname(errno));
-	if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM) {
-		fail(c, "timed out after %d s", PC_CASE_TIMEOUT);
-		return -2;
-	}
-	if (WIFSIGNALED(status))
-		return fail(c, "killed by signal %s", strsignal(WTERMSIG(status)));
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		return got ? -1 : fail(c, "failed without a reason");
-	return 0;
+	return in_child(c, case_child, pc);
 }
 
 /* Prints s with control characters escaped, so a reason stays on one line. */
