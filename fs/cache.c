@@ -142,6 +142,10 @@ static void nb_cache_walk(struct nb_walk *w, const char *dir, int collect)
 		w->total += (uint64_t)st.st_size;
 		if (!collect || !nb_core_is_clean(w->c->core, path, &st))
 			continue;
+		/* An owner other than ours is kept only here (ownership is not
+		 * synced): a copy fetched again would be ours. */
+		if (st.st_uid != geteuid() || st.st_gid != getegid())
+			continue;
 		if (w->n == w->cap) {
 			size_t cap = w->cap ? w->cap * 2 : 256;
 			struct nb_victim *nv = realloc(w->v, cap * sizeof(*nv));

@@ -15,8 +15,10 @@
 #include <unistd.h>
 
 #include "fs/ops.h"
+#include "fs/stage.h"
 #include "fs/view.h"
 #include "fs/xattrs.h"
+#include "wire/err.h"
 #include "wire/log.h"
 #include "wire/pathname.h"
 #include "wire/xio.h"
@@ -62,6 +64,38 @@ int nb_ops_check_new(const char *wpath)
 	/* A name the server would refuse is refused here, before anything is
 	 * staged: bad input never sits in the queue. */
 	return nb_path_check(wpath);
+}
+
+void nb_ops_own_new(struct nb_fs *fs, int fd, const char *wpath, mode_t mode)
+{
+	const struct fuse_context *ctx = fuse_get_context();
+	uid_t uid = ctx->uid == geteuid() ? (uid_t)-1 : ctx->uid;
+	gid_t gid = ctx->gid == getegid() ? (gid_t)-1 : ctx->gid;
+	size_t plen = nb_path_parent_len(wpath);
+	char dir[NB_PATH_MAX + 1];
+	struct stat parent;
+	if (gid != (gid_t)-1 && plen <= NB_PATH_MAX) {
+		/* The staging filesystem gave it the directory's group. */
+		memcpy(dir, wpath, plen);
+		dir[plen] = 0;
+		if (fstatat(fs->stage_fd, plen ? dir : ".", &parent, 0) == 0 &&
+		    (parent.st_mode & S_ISGID))
+			gid = (gid_t)-1;
+	}
+	if (uid == (uid_t)-1 && gid == (gid_t)-1)
+		return;
+	int r = fd >= 0 ? fchown(fd, uid, gid)
+			: fchownat(fs->stage_fd, wpath, uid, gid, AT_SYMLINK_NOFOLLOW);
+	if (r != 0 && errno == EPERM) /* nbfs runs unprivileged: see ops.h */
+		return;
+	/* Linux takes the set-ID bits of a file given away, even from root;
+	 * its creator asked for them. */
+	if (r == 0 && (mode & (S_ISUID | S_ISGID)) && !S_ISDIR(mode) && !S_ISLNK(mode))
+		r = fd >= 0 ? fchmod(fd, mode & 07777)
+			    : fchmodat(fs->stage_fd, wpath, mode & 07777, 0);
+	if (r != 0)
+		nb_warn("%s: cannot give it to its creator (uid %u): %s", wpath, (unsigned)ctx->uid,
+			nb_strerror(-errno));
 }
 
 static int nb_op_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
@@ -137,7 +171,14 @@ static int nb_op_create(const char *path, mode_t mode, struct fuse_file_info *fi
 	int r;
 	if ((r = nb_ops_check_new(wpath)) != 0 || (r = nb_view_ensure_parents(fs, wpath)) != 0)
 		return r;
-	return nb_open_staged(fs, wpath, fi->flags | O_CREAT, mode & 07777, 1, fi);
+	/* Exclusive here whatever the caller asked, so that only a file we
+	 * made is given to the caller. */
+	r = nb_open_staged(fs, wpath, fi->flags | O_CREAT | O_EXCL, mode & 07777, 1, fi);
+	if (r == -EEXIST && !(fi->flags & O_EXCL))
+		return nb_open_staged(fs, wpath, fi->flags & ~O_CREAT, 0, 1, fi);
+	if (r == 0)
+		nb_ops_own_new(fs, nb_handle(fi)->fd, wpath, mode);
+	return r;
 }
 
 /* Make sure the regular file wpath is held locally: fetch it if it is
@@ -193,6 +234,25 @@ static int nb_op_open(const char *path, struct fuse_file_info *fi)
 	return path ? nb_open_path(nb_ops_wpath(path), fi) : -ENOENT;
 }
 
+/* Room in the cache for a file that grows by growth bytes to end. A size
+ * the staging filesystem cannot hold at all is refused as that
+ * filesystem refuses it (EFBIG on ext4, as a local disk would), not as a
+ * full cache after waiting for uploads (ENOSPC, which stays for real
+ * exhaustion). Asked only when the growth does not fit at once, so
+ * ordinary writes cost nothing more. */
+static int nb_make_room(struct nb_fs *fs, uint64_t end, uint64_t growth)
+{
+	uint64_t max = nb_cache_max(fs->cache);
+	if (growth == 0)
+		return 0;
+	if (max && nb_cache_used(fs->cache) + growth > max) {
+		int r = nb_stage_size_ok(fs->stage_fd, end);
+		if (r != 0)
+			return r;
+	}
+	return nb_cache_reserve(fs->cache, growth);
+}
+
 static int nb_op_read(const char *path, char *buf, size_t size, off_t off, struct fuse_file_info *fi)
 {
 	(void)path;
@@ -210,7 +270,7 @@ static int nb_op_write(const char *path, const char *buf, size_t size, off_t off
 	uint64_t growth = end > h->size ? end - h->size : 0;
 	/* The handle is a writer: the file is queued and will not be
 	 * uploaded while it is open, so only the cache has a say. */
-	int r = nb_cache_reserve(fs->cache, growth);
+	int r = nb_make_room(fs, end, growth);
 	if (r != 0)
 		return r;
 	ssize_t n = pwrite(h->fd, buf, size, off);
@@ -269,6 +329,8 @@ static int nb_meta_change(struct nb_fs *fs, const char *wpath,
 		return r;
 	if (S_ISLNK(st.st_mode))
 		return -EOPNOTSUPP; /* modes and times of symlinks are not synced */
+	if (staged && nb_ops_local_only(st.st_mode)) /* nothing to sync */
+		return apply(fs->stage_fd, wpath, arg) == 0 ? 0 : -errno;
 	if (!staged && S_ISDIR(st.st_mode)) {
 		if ((r = nb_view_ensure_parents(fs, wpath)) != 0)
 			return r;
@@ -339,15 +401,53 @@ static int nb_op_utimens(const char *path, const struct timespec tv[2], struct f
 	return wpath ? nb_meta_change(fs, wpath, nb_apply_utimens, tv) : -ENOENT;
 }
 
+/* Make wpath held locally for a chown to uid:gid: 0, 1 if there is
+ * nothing to change, or -errno. */
+static int nb_chown_path(struct nb_fs *fs, const char *wpath, uid_t uid, gid_t gid)
+{
+	struct stat st;
+	int staged, created;
+	int r = nb_view_lookup(fs, wpath, &st, &staged);
+	if (r != 0 || staged)
+		return r;
+	/* Only on the server, shown as the mounting user's: to that,
+	 * nothing changes, and there is nothing to fetch. A symlink there
+	 * has no local copy to keep an owner on (documented). */
+	if (((uid == (uid_t)-1 || uid == fs->uid) && (gid == (gid_t)-1 || gid == fs->gid)) ||
+	    S_ISLNK(st.st_mode))
+		return 1;
+	if (S_ISDIR(st.st_mode))
+		return nb_view_mirror_dir(fs, wpath);
+	return nb_hold(fs, wpath, 0, &created);
+}
+
 static int nb_op_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_info *fi)
 {
-	/* Ownership is not synced: files on the server belong to the SSH
-	 * user. Accept the call so copying tools (cp -a, rsync -a) work. */
-	(void)path;
-	(void)uid;
-	(void)gid;
-	(void)fi;
-	return 0;
+	/* Ownership is not synced (files on the server belong to the SSH
+	 * user) and nothing is queued; it is kept on the staged copy, so
+	 * the kernel's permission checks in the mount go by it, as on a
+	 * local disk. */
+	struct nb_fs *fs = nb_ops_fs();
+	struct nb_handle *h = nb_file_handle(fi);
+	const char *wpath = nb_op_path(path, fi);
+	int r = -ENOENT;
+	if (h) {
+		r = fchown(h->fd, uid, gid) == 0 ? 0 : -errno;
+	} else if (wpath) {
+		/* Twice: the evictor may remove a fetched copy before the
+		 * chown marks it as more than a copy (see fs/cache.c). */
+		for (int tries = 0; tries < 2 && r == -ENOENT; tries++) {
+			if ((r = nb_chown_path(fs, wpath, uid, gid)) != 0)
+				return r > 0 ? 0 : r;
+			const char *rel = wpath[0] ? wpath : ".";
+			if ((r = fchownat(fs->stage_fd, rel, uid, gid, AT_SYMLINK_NOFOLLOW)) != 0)
+				r = -errno;
+		}
+	}
+	/* Unprivileged, nbfs may not give files away (the kernel checked
+	 * that the caller may; it refuses us): accepted and ignored, as
+	 * always, so cp -a and rsync -a keep working. */
+	return r == -EPERM && geteuid() != 0 ? 0 : r;
 }
 
 static int nb_op_truncate(const char *path, off_t size, struct fuse_file_info *fi)
@@ -368,8 +468,10 @@ static int nb_op_truncate(const char *path, off_t size, struct fuse_file_info *f
 		h = nb_handle(&tmp);
 	}
 	struct stat st;
-	if (fstat(h->fd, &st) == 0 && (uint64_t)size > (uint64_t)st.st_size)
-		r = nb_cache_reserve(fs->cache, (uint64_t)size - (uint64_t)st.st_size);
+	if (fstat(h->fd, &st) != 0)
+		r = -errno;
+	else if ((uint64_t)size > (uint64_t)st.st_size)
+		r = nb_make_room(fs, (uint64_t)size, (uint64_t)size - (uint64_t)st.st_size);
 	if (r == 0 && ftruncate(h->fd, size) != 0)
 		r = -errno;
 	if (r == 0) {
@@ -408,6 +510,11 @@ static int nb_op_listxattr(const char *path, char *list, size_t size)
 	int r = wpath ? nb_view_lookup(fs, wpath, &st, &staged) : -ENOENT;
 	if (r != 0)
 		return r;
+	/* Linux lets user.* attributes be read only on regular files and
+	 * directories (getxattr never reaches us for the rest): listing
+	 * names nobody can read would only make getfattr -d fail. */
+	if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
+		return 0;
 	return nb_xattr_list(fs, wpath, S_ISDIR(st.st_mode), list, size);
 }
 
@@ -431,6 +538,15 @@ static void *nb_op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 {
 	/* Large writes: fewer round trips through the kernel for cp. */
 	conn->max_write = 1024 * 1024;
+	/* Modes of new files, directories and FIFOs: the kernel applies
+	 * the caller's umask before it asks us (no FUSE_CAP_DONT_MASK, so
+	 * fuse_get_context()->umask is already accounted for), and the
+	 * staged copy must get exactly what it asks for, as on ext4; our
+	 * own umask (022 from the shell that started us) would take bits
+	 * away a second time. Everything else nbfs creates names its mode
+	 * explicitly (0600 partials, 0700 cache directories). */
+	conn->want &= ~FUSE_CAP_DONT_MASK;
+	umask(0);
 	cfg->entry_timeout = 1.0;
 	cfg->attr_timeout = 1.0;
 	cfg->negative_timeout = 0;
@@ -453,6 +569,7 @@ const struct fuse_operations nb_fs_operations = {
 	.readdir = nb_op_readdir,
 	.releasedir = nb_op_releasedir,
 	.mkdir = nb_op_mkdir,
+	.mknod = nb_op_mknod,
 	.create = nb_op_create,
 	.open = nb_op_open,
 	.read = nb_op_read,

@@ -6,6 +6,7 @@
 #define NB_OPS_H
 
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include "fs/fs.h"
 
@@ -38,12 +39,29 @@ const char *nb_ops_wpath(const char *path);
 int nb_ops_is_hidden(const char *wpath);
 /* A new name must be one the server accepts. */
 int nb_ops_check_new(const char *wpath);
+/* wpath (fd: open on it, or -1) was just created in the staging tree
+ * for the FUSE caller with mode: it becomes the caller's, as on a local
+ * disk, so the kernel's permission checks in the mount (allow_other)
+ * let its creator use it. Ownership is not synced: the staged node
+ * keeps it (across remounts too). In a set-group-ID directory the
+ * group stays the directory's. Best effort: when nbfs may not chown
+ * (it runs unprivileged), or on an error (logged), the node stays the
+ * mounting user's, as files only on the server are. */
+void nb_ops_own_new(struct nb_fs *fs, int fd, const char *wpath, mode_t mode);
+/* FIFOs and sockets live in the staging tree only: the protocol has no
+ * message for them yet, so nothing about them is ever queued (the scan
+ * of the staged tree at mount skips them too). */
+static inline int nb_ops_local_only(mode_t mode)
+{
+	return S_ISFIFO(mode) || S_ISSOCK(mode);
+}
 
 int nb_op_opendir(const char *path, struct fuse_file_info *fi);
 int nb_op_releasedir(const char *path, struct fuse_file_info *fi);
 int nb_op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t offset,
 		  struct fuse_file_info *fi, enum fuse_readdir_flags flags);
 int nb_op_mkdir(const char *path, mode_t mode);
+int nb_op_mknod(const char *path, mode_t mode, dev_t rdev);
 int nb_op_unlink(const char *path);
 int nb_op_rmdir(const char *path);
 int nb_op_rename(const char *from, const char *to, unsigned int flags);

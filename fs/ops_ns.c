@@ -69,20 +69,29 @@ int nb_op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off
 	return r < 0 ? r : 0;
 }
 
-int nb_op_mkdir(const char *path, mode_t mode)
+/* wpath may be made: a name the server takes, free in the view, its
+ * staged parents in place. 0 or -errno (-EEXIST). */
+static int nb_new_name(struct nb_fs *fs, const char *wpath)
 {
-	struct nb_fs *fs = nb_ops_fs();
-	const char *wpath = nb_ops_wpath(path);
 	struct stat st;
 	int staged, r;
 	if ((r = nb_ops_check_new(wpath)) != 0)
 		return r;
 	if (nb_view_lookup(fs, wpath, &st, &staged) == 0)
 		return -EEXIST;
-	if ((r = nb_view_ensure_parents(fs, wpath)) != 0)
+	return nb_view_ensure_parents(fs, wpath);
+}
+
+int nb_op_mkdir(const char *path, mode_t mode)
+{
+	struct nb_fs *fs = nb_ops_fs();
+	const char *wpath = nb_ops_wpath(path);
+	int r;
+	if ((r = nb_new_name(fs, wpath)) != 0)
 		return r;
 	if (mkdirat(fs->stage_fd, wpath, mode & 07777) != 0)
 		return -errno;
+	nb_ops_own_new(fs, -1, wpath, S_IFDIR | mode);
 	/* New here: nothing below it on the server yet, so lookups inside
 	 * (cp -r fills it at once) need not ask. */
 	nb_rcache_set_empty(fs->rc, wpath);
@@ -90,6 +99,29 @@ int nb_op_mkdir(const char *path, mode_t mode)
 		unlinkat(fs->stage_fd, wpath, AT_REMOVEDIR);
 		return -EIO;
 	}
+	return 0;
+}
+
+int nb_op_mknod(const char *path, mode_t mode, dev_t rdev)
+{
+	struct nb_fs *fs = nb_ops_fs();
+	const char *wpath = nb_ops_wpath(path);
+	int r;
+	(void)rdev;
+	/* A device node means nothing on a file server, and FUSE mounts are
+	 * nodev anyway: refused, as documented. */
+	if (S_ISCHR(mode) || S_ISBLK(mode))
+		return -EPERM;
+	/* Regular files come through create (libfuse turns mknod(S_IFREG)
+	 * into it); FIFOs and sockets are all that is left. */
+	if (!nb_ops_local_only(mode))
+		return -EINVAL;
+	if ((r = nb_new_name(fs, wpath)) != 0)
+		return r;
+	/* Staged only, never queued: see nb_ops_local_only. */
+	if (mknodat(fs->stage_fd, wpath, mode & (S_IFMT | 07777), 0) != 0)
+		return -errno;
+	nb_ops_own_new(fs, -1, wpath, mode);
 	return 0;
 }
 
@@ -222,15 +254,27 @@ int nb_op_rename(const char *from, const char *to, unsigned int flags)
 	}
 	if ((r = nb_view_ensure_parents(fs, wto)) != 0)
 		return r;
+	int local = fstaged && nb_ops_local_only(sf.st_mode);
 	int from_on_server = nb_view_on_server(fs, wfrom, fstaged);
 	/* The user replaces a file the server has: that version is the base
 	 * of the upload that follows, not a conflict. */
 	struct nb_attr a;
-	if (exists && !from_on_server && S_ISREG(stt.st_mode) &&
+	if (exists && !local && !from_on_server && S_ISREG(stt.st_mode) &&
 	    nb_view_remote(fs, wto, &a, NULL, 0) == 0)
 		nb_core_replacing(fs->core, wto, &a);
 	if (exists && tstaged && S_ISREG(stt.st_mode))
 		nb_cache_add(fs->cache, -(int64_t)stt.st_size); /* replaced */
+	if (local) {
+		/* A FIFO or socket: nothing of it goes to the server, but what
+		 * it replaces goes away there too, as it does here (the core
+		 * also counts an upload of it in flight as on the server). */
+		int to_on_server = exists && nb_view_on_server(fs, wto, tstaged);
+		if (renameat(fs->stage_fd, wfrom, fs->stage_fd, wto) != 0)
+			return -errno;
+		if (exists && nb_core_removed(fs->core, wto, 0, to_on_server) != 0)
+			return -EIO;
+		return 0;
+	}
 	if (fstaged) {
 		if (renameat(fs->stage_fd, wfrom, fs->stage_fd, wto) != 0)
 			return -errno;
@@ -246,18 +290,14 @@ int nb_op_symlink(const char *target, const char *path)
 {
 	struct nb_fs *fs = nb_ops_fs();
 	const char *wpath = nb_ops_wpath(path);
-	struct stat st;
-	int staged, r;
-	if ((r = nb_ops_check_new(wpath)) != 0)
-		return r;
+	int r;
 	if (strlen(target) > NB_PATH_MAX)
 		return -ENAMETOOLONG;
-	if (nb_view_lookup(fs, wpath, &st, &staged) == 0)
-		return -EEXIST;
-	if ((r = nb_view_ensure_parents(fs, wpath)) != 0)
+	if ((r = nb_new_name(fs, wpath)) != 0)
 		return r;
 	if (symlinkat(target, fs->stage_fd, wpath) != 0)
 		return -errno;
+	nb_ops_own_new(fs, -1, wpath, S_IFLNK | 0777);
 	if (nb_core_touch(fs->core, wpath, NB_KIND_SYMLINK) != 0) {
 		unlinkat(fs->stage_fd, wpath, 0);
 		return -EIO;

@@ -3,8 +3,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "wire/xio.h"
 
@@ -18,4 +20,19 @@ int nb_stage_open(const char *cache)
 		return r;
 	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	return fd < 0 ? -errno : fd;
+}
+
+int nb_stage_size_ok(int stage_fd, uint64_t size)
+{
+	if (size > (uint64_t)INT64_MAX)
+		return -EFBIG; /* no off_t holds it */
+	/* The limit is the filesystem's (s_maxbytes), known only to the
+	 * kernel: try it on a file nobody sees. Sparse, so nothing is
+	 * written, and gone at close. */
+	int fd = openat(stage_fd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return 0; /* no O_TMPFILE here: no opinion */
+	int r = ftruncate(fd, (off_t)size) == 0 ? 0 : -errno;
+	nb_xio_close(fd);
+	return r == -EFBIG || r == -EINVAL ? r : 0;
 }

@@ -7,7 +7,14 @@
 #ifndef NB_STAGE_H
 #define NB_STAGE_H
 
+#include <stdint.h>
+
 /* Create <cache>/stage if needed and open it: a directory fd or -errno. */
 int nb_stage_open(const char *cache);
+/* May a file in the staging area (directory fd stage_fd) be size bytes
+ * long? 0 if so (or if it cannot tell), else the error its filesystem
+ * gives for that size: -EFBIG past its limit (ext4: 16 TiB), -EINVAL.
+ * Asks with an anonymous file, so no staged file changes. */
+int nb_stage_size_ok(int stage_fd, uint64_t size);
 
 #endif

@@ -181,17 +181,20 @@ int nb_view_list(struct nb_fs *fs, const char *wpath, int (*fn)(void *arg, const
 	return r;
 }
 
-int nb_view_ensure_parents(struct nb_fs *fs, const char *wpath)
+/* Make the first len bytes of path (a directory) exist in the staging
+ * tree, each missing component mirroring the server's directory. */
+static int nb_view_mirror(struct nb_fs *fs, const char *path, size_t len)
 {
-	size_t plen = nb_path_parent_len(wpath);
 	char dir[NB_PATH_MAX + 1];
 	struct stat st;
-	memcpy(dir, wpath, plen);
-	dir[plen] = 0;
-	if (plen == 0 || fstatat(fs->stage_fd, dir, &st, AT_SYMLINK_NOFOLLOW) == 0)
-		return plen == 0 || S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
-	for (size_t i = 0; i <= plen; i++) {
-		if (i < plen && dir[i] != '/')
+	if (len > NB_PATH_MAX)
+		return -ENAMETOOLONG;
+	memcpy(dir, path, len);
+	dir[len] = 0;
+	if (len == 0 || fstatat(fs->stage_fd, dir, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		return len == 0 || S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+	for (size_t i = 0; i <= len; i++) {
+		if (i < len && dir[i] != '/')
 			continue;
 		char save = dir[i];
 		dir[i] = 0;
@@ -214,6 +217,16 @@ int nb_view_ensure_parents(struct nb_fs *fs, const char *wpath)
 		dir[i] = save;
 	}
 	return 0;
+}
+
+int nb_view_ensure_parents(struct nb_fs *fs, const char *wpath)
+{
+	return nb_view_mirror(fs, wpath, nb_path_parent_len(wpath));
+}
+
+int nb_view_mirror_dir(struct nb_fs *fs, const char *wpath)
+{
+	return nb_view_mirror(fs, wpath, strlen(wpath));
 }
 
 int nb_view_fetch(struct nb_fs *fs, const char *wpath)

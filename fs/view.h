@@ -26,8 +26,11 @@ int nb_view_on_server(struct nb_fs *fs, const char *wpath, int staged);
 /* Call fn once for each name in directory wpath; fn returns 0 to go on. */
 int nb_view_list(struct nb_fs *fs, const char *wpath, int (*fn)(void *arg, const char *name),
 		 void *arg);
-/* Make the staged parents of wpath exist, mirroring the server's. */
+/* Make the staged parents of wpath exist, mirroring the server's. 0,
+ * -ENOENT, -ENOTDIR or another -errno. */
 int nb_view_ensure_parents(struct nb_fs *fs, const char *wpath);
+/* The same for directory wpath itself (and its parents). */
+int nb_view_mirror_dir(struct nb_fs *fs, const char *wpath);
 /* Bring the remote-only file wpath into the staging tree (a download,
  * resumable, verified). 0, or -EIO with the reason logged. */
 int nb_view_fetch(struct nb_fs *fs, const char *wpath);

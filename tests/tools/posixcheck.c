@@ -1,7 +1,7 @@
 /*
  * nbfs-posixcheck: a small POSIX conformance checker for a mounted file system.
  *
- * Usage: nbfs-posixcheck [-v] DIR
+ * Usage: nbfs-posixcheck [-v] [-k SUBSTRING] DIR
  *
  * Creates DIR/posixcheck.<pid> and runs every case of pc_cases[] in a directory of its own
  * named after the case. Each case runs in a forked child, libuv-style: a crash, a hang (an
@@ -15,12 +15,13 @@
  *
  * Output: one line per case, "PASS name" (with a note in parentheses where the result needs
  * one) or "FAIL name: reason", then "posixcheck: N passed, M failed". -v adds each case's
- * duration. Exit status 0 only if every case passed, 1 if one failed, 2 on a usage or
- * setup error.
+ * duration; -k runs only the cases whose name contains SUBSTRING. Exit status 0 only if every case
+ * passed, 1 if one failed, 2 on a usage or setup error.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -30,8 +31,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/sysmacros.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -122,6 +126,18 @@ static int expect_mode(struct pc_ctx *c, const char *path, mode_t want)
 	if (st.st_mode != want)
 		return fail(c, "%s: mode 0%o, expected 0%o", path, (unsigned)st.st_mode,
 			    (unsigned)want);
+	return 0;
+}
+
+/* The owner of path, not following a symlink. */
+static int expect_owner(struct pc_ctx *c, const char *path, uid_t uid, gid_t gid)
+{
+	struct stat st;
+	if (lstat(path, &st) != 0)
+		return fail(c, "lstat %s: %s", path, errname(errno));
+	if (st.st_uid != uid || st.st_gid != gid)
+		return fail(c, "%s: owner %u:%u, expected %u:%u", path, (unsigned)st.st_uid,
+			    (unsigned)st.st_gid, (unsigned)uid, (unsigned)gid);
 	return 0;
 }
 
@@ -430,23 +446,58 @@ static int case_create_keeps_content(struct pc_ctx *c)
 	return expect_mode(c, "f", S_IFREG | 0644); /* the mode of an existing file stays */
 }
 
+/* A node to make under a umask, and the mode it must then have. */
+struct pc_new_node {
+	const char *name;
+	mode_t type; /* S_IFREG or S_IFDIR */
+	mode_t mode; /* asked for */
+	mode_t umask;
+	mode_t want;
+};
+
+/* Makes every node of nodes[0..n), then checks their modes. */
+static int make_nodes(struct pc_ctx *c, const struct pc_new_node *nodes, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct pc_new_node *m = &nodes[i];
+		int rc;
+		umask(m->umask);
+		if (m->type == S_IFDIR)
+			rc = mkdir(m->name, m->mode);
+		else if ((rc = open(m->name, O_CREAT | O_EXCL | O_WRONLY, m->mode)) >= 0)
+			rc = close(rc);
+		if (rc != 0)
+			return fail(c, "making %s (mode 0%o, umask 0%03o): %s (%s)", m->name,
+				    (unsigned)m->mode, (unsigned)m->umask, errname(errno),
+				    strerror(errno));
+	}
+	for (size_t i = 0; i < n; i++)
+		TRY(expect_mode(c, nodes[i].name, nodes[i].type | nodes[i].want));
+	return 0;
+}
+
 static int case_create_mode_umask(struct pc_ctx *c)
 {
-	int fd;
-	umask(022);
-	OK(c, fd = open("f666", O_CREAT | O_EXCL | O_WRONLY, 0666));
-	OK(c, close(fd));
-	OK(c, fd = open("f777", O_CREAT | O_EXCL | O_WRONLY, 0777));
-	OK(c, close(fd));
-	OK(c, fd = open("f600", O_CREAT | O_EXCL | O_WRONLY, 0600));
-	OK(c, close(fd));
-	OK(c, mkdir("d777", 0777));
-	OK(c, mkdir("d700", 0700));
-	TRY(expect_mode(c, "f666", S_IFREG | 0644));
-	TRY(expect_mode(c, "f777", S_IFREG | 0755));
-	TRY(expect_mode(c, "f600", S_IFREG | 0600));
-	TRY(expect_mode(c, "d777", S_IFDIR | 0755));
-	return expect_mode(c, "d700", S_IFDIR | 0700);
+	static const struct pc_new_node nodes[] = {
+	    {"f666", S_IFREG, 0666, 022, 0644}, {"f777", S_IFREG, 0777, 022, 0755},
+	    {"f600", S_IFREG, 0600, 022, 0600}, {"d777", S_IFDIR, 0777, 022, 0755},
+	    {"d700", S_IFDIR, 0700, 022, 0700},
+	};
+	return make_nodes(c, nodes, sizeof(nodes) / sizeof(nodes[0]));
+}
+
+/* Whatever the umask, a new file or directory gets exactly the bits of the mode asked for that
+ * the umask lets through (the sticky bit included); the file system's own umask plays no part.
+ * (FIFOs: case_mkfifo.) */
+static int case_create_mode_any_umask(struct pc_ctx *c)
+{
+	static const struct pc_new_node nodes[] = {
+	    {"f620", S_IFREG, 0620, 0, 0620},	{"f666", S_IFREG, 0666, 0, 0666},
+	    {"d777", S_IFDIR, 0777, 0, 0777},	{"d1777", S_IFDIR, 01777, 0, 01777},
+	    {"g666", S_IFREG, 0666, 002, 0664}, {"e777", S_IFDIR, 0777, 002, 0775},
+	    {"h666", S_IFREG, 0666, 077, 0600}, {"i777", S_IFDIR, 0777, 077, 0700},
+	};
+	return make_nodes(c, nodes, sizeof(nodes) / sizeof(nodes[0]));
 }
 
 /* The fd that created a file writes to it whatever mode the file was given. */
@@ -666,6 +717,31 @@ static int case_truncate_path(struct pc_ctx *c)
 	ERR(c, EISDIR, truncate("d", 0));
 	ERR(c, ENOENT, truncate("missing", 0));
 	return 0;
+}
+
+/* A size past what a file can have: ext4 (16 TiB) refuses it with EFBIG, others with EINVAL,
+ * tmpfs takes it as a sparse file. ENOSPC would blame a disk that is not full. */
+static int expect_too_big(struct pc_ctx *c, long rc, const char *what)
+{
+	if (rc != -1 || errno == EFBIG || errno == EINVAL)
+		return 0;
+	return fail(c, "%s: got %s, expected EFBIG or EINVAL (or success)", what, errname(errno));
+}
+
+static int case_truncate_absurd(struct pc_ctx *c)
+{
+	const off_t absurd = 999999999999999LL; /* about 909 TiB */
+	int fd;
+	TRY(put_str(c, "f", "x"));
+	TRY(expect_too_big(c, truncate("f", absurd), "truncate(\"f\", 999999999999999)"));
+	OK(c, truncate("f", 1));
+	OK(c, fd = open("f", O_RDWR));
+	TRY(expect_too_big(c, ftruncate(fd, absurd), "ftruncate(fd, 999999999999999)"));
+	OK(c, ftruncate(fd, 1));
+	TRY(expect_too_big(c, pwrite(fd, "y", 1, absurd), "pwrite(fd, \"y\", 1, 999999999999999)"));
+	OK(c, ftruncate(fd, 1));
+	OK(c, close(fd));
+	return check_str(c, "f", "x");
 }
 
 static int case_fsync_fdatasync(struct pc_ctx *c)
@@ -1371,6 +1447,125 @@ static int case_link(struct pc_ctx *c)
 
 /* ---- directory listings and names */
 
+/* ---- FIFOs, sockets, device nodes. nbfs keeps FIFOs and sockets locally only (they are not
+ * synced), so these cases remove what they made: the end-to-end comparison of the mount with
+ * the server would see them. */
+
+/* Reads fd to its end into buf (at most len bytes): the count, or -1 with errno set. */
+static ssize_t read_to_end(int fd, char *buf, size_t len)
+{
+	size_t got = 0;
+	for (;;) {
+		ssize_t n = read(fd, buf + got, len - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0 || (got += (size_t)n) == len)
+			return (ssize_t)got;
+	}
+}
+
+static int case_mkfifo(struct pc_ctx *c)
+{
+	static const char msg[] = "through the fifo";
+	const struct timespec ts[2] = {{1000000000, 0}, {1100000000, 0}};
+	char buf[64];
+	struct stat st;
+	int fd, status;
+	OK(c, mkfifo("p", 0640));
+	TRY(expect_mode(c, "p", S_IFIFO | 0640));
+	ERR(c, EEXIST, mkfifo("p", 0600));
+	umask(0);
+	OK(c, mknod("q", S_IFIFO | 0666, 0));
+	TRY(expect_mode(c, "q", S_IFIFO | 0666));
+	umask(022);
+	LISTING(c, ".", "p", "q");
+	/* A writer and a reader in two processes meet in it. */
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid < 0)
+		return fail(c, "fork: %s", errname(errno));
+	if (pid == 0) {
+		int w = open("p", O_WRONLY);
+		_exit(w >= 0 && write_all(w, msg, strlen(msg)) == 0 && close(w) == 0 ? 0 : 1);
+	}
+	OK(c, fd = open("p", O_RDONLY));
+	ssize_t n = read_to_end(fd, buf, sizeof(buf));
+	OK(c, n);
+	OK(c, close(fd));
+	OK(c, waitpid(pid, &status, 0));
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		return fail(c, "the writer could not open or write the fifo");
+	TRY(expect_bytes(c, "read from the fifo", buf, (size_t)n, msg, strlen(msg)));
+	/* Its attributes change like a file's. */
+	OK(c, chmod("p", 0600));
+	TRY(expect_mode(c, "p", S_IFIFO | 0600));
+	OK(c, utimensat(AT_FDCWD, "p", ts, 0));
+	OK(c, lstat("p", &st));
+	TRY(expect_time(c, "mtime", st.st_mtim, ts[1]));
+	OK(c, rename("q", "r"));
+	LISTING(c, ".", "p", "r");
+	TRY(expect_mode(c, "r", S_IFIFO | 0666));
+	OK(c, unlink("p"));
+	OK(c, unlink("r"));
+	EMPTY(c, ".");
+	return 0;
+}
+
+static int case_unix_socket(struct pc_ctx *c)
+{
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	char buf[8];
+	int s, k, acc;
+	memcpy(a.sun_path, "sock", 5); /* relative to the working directory: the case's own */
+	OK(c, s = socket(AF_UNIX, SOCK_STREAM, 0));
+	OK(c, bind(s, (struct sockaddr *)&a, sizeof(a)));
+	OK(c, listen(s, 1));
+	TRY(expect_mode(c, "sock", S_IFSOCK | 0755)); /* 0777 less the umask */
+	LISTING(c, ".", "sock");
+	OK(c, k = socket(AF_UNIX, SOCK_STREAM, 0));
+	OK(c, connect(k, (struct sockaddr *)&a, sizeof(a)));
+	OK(c, acc = accept(s, NULL, NULL));
+	OK(c, write_all(k, "ping", 4));
+	EQ(c, read(acc, buf, sizeof(buf)), 4);
+	TRY(expect_bytes(c, "read from the socket", buf, 4, "ping", 4));
+	OK(c, close(acc));
+	OK(c, close(k));
+	OK(c, close(s));
+	/* The name outlives the socket: binding to it again finds it taken. */
+	OK(c, s = socket(AF_UNIX, SOCK_STREAM, 0));
+	ERR(c, EADDRINUSE, bind(s, (struct sockaddr *)&a, sizeof(a)));
+	OK(c, close(s));
+	OK(c, unlink("sock"));
+	EMPTY(c, ".");
+	return 0;
+}
+
+/* Root may make device nodes on a local disk; nbfs refuses them with EPERM (documented). */
+static int case_mknod_device(struct pc_ctx *c)
+{
+	if (mknod("null", S_IFCHR | 0666, makedev(1, 3)) != 0) {
+		if (errno != EPERM)
+			return fail(c,
+				    "mknod(\"null\", S_IFCHR | 0666, makedev(1, 3)): got %s, "
+				    "expected success or EPERM",
+				    errname(errno));
+		TRY(expect_missing(c, "null"));
+		ERR(c, EPERM, mknod("loop", S_IFBLK | 0600, makedev(7, 0)));
+		TRY(expect_missing(c, "loop"));
+		note(c, "device nodes refused with EPERM%s",
+		     geteuid() == 0 ? ", as nbfs documents" : " (not root)");
+		return 0;
+	}
+	TRY(expect_mode(c, "null", S_IFCHR | 0644));
+	OK(c, mknod("loop", S_IFBLK | 0600, makedev(7, 0)));
+	TRY(expect_mode(c, "loop", S_IFBLK | 0600));
+	OK(c, unlink("null"));
+	OK(c, unlink("loop"));
+	return 0;
+}
+
 static int case_readdir_exact(struct pc_ctx *c)
 {
 	char name[16];
@@ -1625,10 +1820,267 @@ static int case_enotdir_component(struct pc_ctx *c)
 	return 0;
 }
 
+/* ---- children */
+
+/* Runs fn(c, arg) in a forked child: 0 if it returned 0, -1 if it failed, -2 if an alarm ended
+ * it. c->msg gets the child's reason (or its note on a pass). */
+static int in_child(struct pc_ctx *c, int (*fn)(struct pc_ctx *c, const void *arg), const void *arg)
+{
+	int pfd[2], status;
+	size_t got = 0;
+	if (pipe(pfd) != 0)
+		return fail(c, "pipe: %s", errname(errno));
+	fflush(stdout); /* or the child's copy of the buffer is printed twice */
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(pfd[0]);
+		close(pfd[1]);
+		return fail(c, "fork: %s", errname(errno));
+	}
+	if (pid == 0) {
+		close(pfd[0]);
+		int r = fn(c, arg);
+		ssize_t w = write(pfd[1], c->msg, strlen(c->msg));
+		(void)w;
+		_exit(r == 0 ? 0 : 1);
+	}
+	close(pfd[1]);
+	for (;;) {
+		ssize_t n = read(pfd[0], c->msg + got, sizeof(c->msg) - 1 - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	c->msg[got] = '\0';
+	close(pfd[0]);
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return fail(c, "waitpid: %s", errname(errno));
+	if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM) {
+		fail(c, "timed out after %d s", PC_CASE_TIMEOUT);
+		return -2;
+	}
+	if (WIFSIGNALED(status))
+		return fail(c, "killed by signal %s", strsignal(WTERMSIG(status)));
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		return got ? -1 : fail(c, "failed without a reason");
+	return 0;
+}
+
+/* ---- other users. As root, a case can run parts of itself as unprivileged users, the way
+ * several users share a local disk; on a FUSE mount that takes allow_other. Not root: the
+ * cases say they were skipped. */
+
+#define PC_NOBODY 65534 /* uid and gid of nobody:nogroup */
+#define PC_OTHER 65533	/* another unprivileged uid and gid; no account needed */
+
+struct pc_as_user {
+	uid_t id;
+	int (*fn)(struct pc_ctx *c);
+};
+
+static int as_user_child(struct pc_ctx *c, const void *arg)
+{
+	const struct pc_as_user *u = arg;
+	if (setgroups(0, NULL) != 0 || setresgid(u->id, u->id, u->id) != 0 ||
+	    setresuid(u->id, u->id, u->id) != 0)
+		return fail(c, "cannot become uid %u: %s", (unsigned)u->id, errname(errno));
+	return u->fn(c);
+}
+
+/* Runs fn(c) in a child that is uid id and gid id (no supplementary groups), in the case's
+ * directory: 0 if it passed, else -1 with "as uid N: reason" in c->msg. */
+static int as_user(struct pc_ctx *c, uid_t id, int (*fn)(struct pc_ctx *c))
+{
+	const struct pc_as_user u = {id, fn};
+	char why[PC_MSG_MAX];
+	if (in_child(c, as_user_child, &u) == 0)
+		return 0;
+	memcpy(why, c->msg, sizeof(why));
+	return fail(c, "as uid %u: %s", (unsigned)id, why);
+}
+
+/* Only root can: otherwise the case passes with a note that it was skipped. */
+static bool can_switch_users(struct pc_ctx *c)
+{
+	if (geteuid() == 0)
+		return true;
+	note(c, "skipped: needs root to switch users");
+	return false;
+}
+
+/* A directory everyone may create in, like /tmp. */
+static int make_shared(struct pc_ctx *c)
+{
+	OK(c, mkdir("shared", 0777));
+	OK(c, chmod("shared", 01777));
+	return 0;
+}
+
+/* As nobody: what it creates is its own, so the permission checks let it use it. */
+static int nobody_creates(struct pc_ctx *c)
+{
+	const struct timespec ts[2] = {{1000000000, 0}, {1100000000, 0}};
+	struct stat st;
+	int fd;
+	OK(c, chdir("shared"));
+	OK(c, fd = open("mine", O_CREAT | O_EXCL | O_WRONLY, 0644));
+	OK(c, fstat(fd, &st));
+	EQ(c, st.st_uid, PC_NOBODY);
+	EQ(c, st.st_gid, PC_NOBODY);
+	OK(c, write_all(fd, "mine", 4));
+	OK(c, close(fd));
+	TRY(expect_owner(c, "mine", PC_NOBODY, PC_NOBODY));
+	OK(c, fd = open("mine", O_WRONLY | O_APPEND));
+	OK(c, write_all(fd, "!", 1));
+	OK(c, close(fd));
+	OK(c, chmod("mine", 0600));
+	TRY(expect_mode(c, "mine", S_IFREG | 0600));
+	OK(c, utimensat(AT_FDCWD, "mine", ts, 0));
+	OK(c, chown("mine", (uid_t)-1, PC_NOBODY));
+	TRY(check_str(c, "mine", "mine!"));
+	OK(c, fd = open("suid", O_CREAT | O_EXCL | O_WRONLY, 04755));
+	OK(c, close(fd));
+	TRY(expect_mode(c, "suid", S_IFREG | 04755));
+	TRY(expect_owner(c, "suid", PC_NOBODY, PC_NOBODY));
+	OK(c, mkdir("dir", 0755));
+	TRY(expect_owner(c, "dir", PC_NOBODY, PC_NOBODY));
+	TRY(put_str(c, "dir/inner", "inner")); /* needs write permission in the directory */
+	TRY(expect_owner(c, "dir/inner", PC_NOBODY, PC_NOBODY));
+	OK(c, symlink("mine", "link"));
+	TRY(expect_owner(c, "link", PC_NOBODY, PC_NOBODY));
+	OK(c, mkfifo("fifo", 0600));
+	TRY(expect_owner(c, "fifo", PC_NOBODY, PC_NOBODY));
+	OK(c, unlink("fifo"));
+	return 0;
+}
+
+static int case_other_user_creates(struct pc_ctx *c)
+{
+	if (!can_switch_users(c))
+		return 0;
+	TRY(make_shared(c));
+	TRY(as_user(c, PC_NOBODY, nobody_creates));
+	/* Everyone else sees the same owners. */
+	TRY(expect_owner(c, "shared/mine", PC_NOBODY, PC_NOBODY));
+	TRY(expect_owner(c, "shared/dir/inner", PC_NOBODY, PC_NOBODY));
+	return expect_mode(c, "shared/mine", S_IFREG | 0600);
+}
+
+/* As nobody: a private file and directory. */
+static int nobody_keeps_private(struct pc_ctx *c)
+{
+	OK(c, chdir("shared"));
+	TRY(put_str(c, "private", "secret"));
+	OK(c, chmod("private", 0600));
+	OK(c, mkdir("pdir", 0700));
+	return 0;
+}
+
+/* As another user: nobody's private things are out of reach, its own are not. */
+static int other_is_kept_out(struct pc_ctx *c)
+{
+	OK(c, chdir("shared"));
+	ERR(c, EACCES, open("private", O_RDONLY));
+	ERR(c, EACCES, open("private", O_WRONLY));
+	ERR(c, EPERM, chmod("private", 0666));
+	ERR(c, EPERM, unlink("private")); /* the sticky bit */
+	ERR(c, EPERM, rename("private", "taken"));
+	ERR(c, EACCES, open("pdir/x", O_CREAT | O_WRONLY, 0644));
+	TRY(put_str(c, "theirs", "theirs"));
+	return expect_owner(c, "theirs", PC_OTHER, PC_OTHER);
+}
+
+/* As nobody again: the other user's file is readable (0644), not writable. */
+static int nobody_reads_theirs(struct pc_ctx *c)
+{
+	OK(c, chdir("shared"));
+	TRY(check_str(c, "theirs", "theirs"));
+	ERR(c, EACCES, open("theirs", O_WRONLY));
+	ERR(c, EPERM, unlink("theirs"));
+	return check_str(c, "private", "secret");
+}
+
+static int case_other_user_private(struct pc_ctx *c)
+{
+	if (!can_switch_users(c))
+		return 0;
+	TRY(make_shared(c));
+	TRY(as_user(c, PC_NOBODY, nobody_keeps_private));
+	TRY(as_user(c, PC_OTHER, other_is_kept_out));
+	return as_user(c, PC_NOBODY, nobody_reads_theirs);
+}
+
+/* As nobody, in a set-group-ID directory of a group it is not in. */
+static int nobody_in_setgid_dir(struct pc_ctx *c)
+{
+	struct stat st;
+	OK(c, chdir("g"));
+	TRY(put_str(c, "f", "x"));
+	TRY(expect_owner(c, "f", PC_NOBODY, PC_OTHER));
+	OK(c, mkdir("sub", 0755));
+	TRY(expect_owner(c, "sub", PC_NOBODY, PC_OTHER));
+	OK(c, stat("sub", &st));
+	if (!(st.st_mode & S_ISGID))
+		return fail(c, "sub: mode 0%o, expected the set-group-ID bit",
+			    (unsigned)st.st_mode);
+	return 0;
+}
+
+/* New files and directories take the group of a set-group-ID directory, and new directories
+ * its set-group-ID bit too, whoever makes them. */
+static int case_setgid_dir_group(struct pc_ctx *c)
+{
+	if (!can_switch_users(c))
+		return 0;
+	OK(c, mkdir("g", 0777));
+	OK(c, chown("g", 0, PC_OTHER));
+	OK(c, chmod("g", 02777));
+	return as_user(c, PC_NOBODY, nobody_in_setgid_dir);
+}
+
+/* Root gives files away; the owner is what stat shows afterwards. */
+static int case_chown(struct pc_ctx *c)
+{
+	struct stat st;
+	int fd;
+	TRY(put_str(c, "f", "x"));
+	OK(c, mkdir("d", 0755));
+	OK(c, symlink("f", "l"));
+	OK(c, chown("f", geteuid(), getegid())); /* to what it is: anyone may */
+	if (geteuid() != 0) {
+		note(c, "skipped: only root may give files away");
+		return 0;
+	}
+	OK(c, chown("f", PC_NOBODY, PC_NOBODY));
+	TRY(expect_owner(c, "f", PC_NOBODY, PC_NOBODY));
+	OK(c, lstat("d", &st));
+	OK(c, chown("d", PC_NOBODY, (gid_t)-1));
+	TRY(expect_owner(c, "d", PC_NOBODY, st.st_gid));
+	OK(c, lchown("l", PC_OTHER, PC_OTHER));
+	TRY(expect_owner(c, "l", PC_OTHER, PC_OTHER));
+	TRY(expect_owner(c, "f", PC_NOBODY, PC_NOBODY)); /* lchown did not follow */
+	OK(c, fd = open("f", O_RDONLY));
+	OK(c, fchown(fd, 0, PC_OTHER));
+	OK(c, fstat(fd, &st));
+	EQ(c, st.st_uid, 0);
+	EQ(c, st.st_gid, PC_OTHER);
+	OK(c, close(fd));
+	/* Giving a file away takes its set-user-ID bit, on Linux even from root. */
+	OK(c, chmod("f", 04755));
+	OK(c, chown("f", PC_NOBODY, (gid_t)-1));
+	TRY(expect_mode(c, "f", S_IFREG | 0755));
+	TRY(expect_owner(c, "f", PC_NOBODY, PC_OTHER));
+	return check_str(c, "f", "x");
+}
+
 static const struct pc_case pc_cases[] = {
     {"create_excl", case_create_excl},
     {"create_keeps_content", case_create_keeps_content},
     {"create_mode_umask", case_create_mode_umask},
+    {"create_mode_any_umask", case_create_mode_any_umask},
     {"create_readonly_mode_write", case_create_readonly_mode_write},
     {"create_empty", case_create_empty},
     {"write_read_small", case_write_read_small},
@@ -1639,6 +2091,7 @@ static const struct pc_case pc_cases[] = {
     {"pwrite_hole", case_pwrite_hole},
     {"ftruncate_grow_shrink", case_ftruncate_grow_shrink},
     {"truncate_path", case_truncate_path},
+    {"truncate_absurd", case_truncate_absurd},
     {"fsync_fdatasync", case_fsync_fdatasync},
     {"mmap_write", case_mmap_write},
     {"stat_after_write", case_stat_after_write},
@@ -1689,6 +2142,9 @@ static const struct pc_case pc_cases[] = {
     {"readlink_not_link", case_readlink_not_link},
     {"o_excl_dangling_symlink", case_o_excl_dangling_symlink},
     {"link", case_link},
+    {"mkfifo", case_mkfifo},
+    {"unix_socket", case_unix_socket},
+    {"mknod_device", case_mknod_device},
     {"readdir_exact", case_readdir_exact},
     {"readdir_after_changes", case_readdir_after_changes},
     {"name_255", case_name_255},
@@ -1699,6 +2155,10 @@ static const struct pc_case pc_cases[] = {
     {"many_files", case_many_files},
     {"statvfs", case_statvfs},
     {"access_0000", case_access_0000},
+    {"other_user_creates", case_other_user_creates},
+    {"other_user_private", case_other_user_private},
+    {"setgid_dir_group", case_setgid_dir_group},
+    {"chown", case_chown},
     {"access_x_ok", case_access_x_ok},
     {"o_directory_on_file", case_o_directory_on_file},
     {"open_dir_for_write", case_open_dir_for_write},
@@ -1707,56 +2167,23 @@ static const struct pc_case pc_cases[] = {
 
 /* ---- the runner */
 
+/* The body of a case's child: the umask and working directory are its own, and an alarm
+ * ends it if the file system hangs. */
+static int case_child(struct pc_ctx *c, const void *arg)
+{
+	const struct pc_case *pc = arg;
+	umask(022);
+	alarm(PC_CASE_TIMEOUT);
+	return chdir(c->dir) == 0 ? pc->fn(c) : fail(c, "chdir: %s", errname(errno));
+}
+
 /* Runs one case in a child in its own directory dir: 0 if it passed, -1 if it failed, -2 if
  * it timed out. c->msg gets the reason or the note. */
 static int run_case(const struct pc_case *pc, struct pc_ctx *c)
 {
-	int pfd[2];
 	if (mkdir(c->dir, 0755) != 0)
 		return fail(c, "mkdir %s: %s", c->dir, errname(errno));
-	if (pipe(pfd) != 0)
-		return fail(c, "pipe: %s", errname(errno));
-	fflush(stdout); /* or the child's copy of the buffer is printed twice */
-	pid_t pid = fork();
-	if (pid < 0) {
-		close(pfd[0]);
-		close(pfd[1]);
-		return fail(c, "fork: %s", errname(errno));
-	}
-	if (pid == 0) {
-		close(pfd[0]);
-		umask(022);
-		alarm(PC_CASE_TIMEOUT);
-		int r = chdir(c->dir) == 0 ? pc->fn(c) : fail(c, "chdir: %s", errname(errno));
-		ssize_t w = write(pfd[1], c->msg, strlen(c->msg));
-		(void)w;
-		_exit(r == 0 ? 0 : 1);
-	}
-	close(pfd[1]);
-	size_t got = 0;
-	for (;;) {
-		ssize_t n = read(pfd[0], c->msg + got, sizeof(c->msg) - 1 - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
-	c->msg[got] = '\0';
-	close(pfd[0]);
-	int status;
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return fail(c, "waitpid: %s", errname(errno));
-	if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM) {
-		fail(c, "timed out after %d s", PC_CASE_TIMEOUT);
-		return -2;
-	}
-	if (WIFSIGNALED(status))
-		return fail(c, "killed by signal %s", strsignal(WTERMSIG(status)));
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		return got ? -1 : fail(c, "failed without a reason");
-	return 0;
+	return in_child(c, case_child, pc);
 }
 
 /* Prints s with control characters escaped, so a reason stays on one line. */
@@ -1777,16 +2204,18 @@ static void print_escaped(const char *s)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: nbfs-posixcheck [-v] DIR\n");
+	fprintf(stderr, "usage: nbfs-posixcheck [-v] [-k SUBSTRING] DIR\n");
 }
 
 int main(int argc, char **argv)
 {
 	bool verbose = false;
+	const char *only = NULL;
 	int opt;
-	while ((opt = getopt(argc, argv, "vh")) != -1) {
+	while ((opt = getopt(argc, argv, "vk:h")) != -1) {
 		switch (opt) {
 		case 'v': verbose = true; break;
+		case 'k': only = optarg; break;
 		default: usage(); return 2;
 		}
 	}
@@ -1816,6 +2245,8 @@ int main(int argc, char **argv)
 		char dir[PATH_MAX + 64];
 		struct pc_ctx c = {.dir = dir};
 		struct timespec t0, t1;
+		if (only && !strstr(pc_cases[i].name, only))
+			continue;
 		snprintf(dir, sizeof(dir), "%s/%s", base, pc_cases[i].name);
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		int r = hung ? fail(&c, "not run: an earlier case timed out")
