@@ -52,13 +52,6 @@ const char *nb_ops_wpath(const char *path)
 	return path ? nb_path_from_fuse(path) : NULL;
 }
 
-int nb_ops_is_hidden(const char *wpath)
-{
-	size_t plen = nb_path_parent_len(wpath);
-	const char *base = plen ? wpath + plen + 1 : wpath;
-	return strncmp(base, ".fuse_hidden", 12) == 0;
-}
-
 int nb_ops_check_new(const char *wpath)
 {
 	/* A name the server would refuse is refused here, before anything is
@@ -551,8 +544,6 @@ static void *nb_op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	cfg->attr_timeout = 1.0;
 	cfg->negative_timeout = 0;
 	cfg->use_ino = 0;
-	/* Remove names at once (no .fuse_hidden renames the server would
-	 * see); an open file keeps working through its staged fd. */
 	/* A file removed while open is kept by libfuse as .fuse_hidden...
 	 * (so fstat and the rest keep working on it); rename and unlink
 	 * treat those names as local. Handles carry what they need (staged

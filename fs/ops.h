@@ -33,10 +33,6 @@ static inline struct nb_handle *nb_ops_handle(struct fuse_file_info *fi)
 
 /* FUSE path -> wire path; NULL stays NULL (an unlinked open file). */
 const char *nb_ops_wpath(const char *path);
-/* libfuse keeps a file removed while open under ".fuse_hidden..." in
- * its directory until it is closed: such names are ours alone, never
- * listed and never synced. */
-int nb_ops_is_hidden(const char *wpath);
 /* A new name must be one the server accepts. */
 int nb_ops_check_new(const char *wpath);
 /* wpath (fd: open on it, or -1) was just created in the staging tree

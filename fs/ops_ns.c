@@ -136,7 +136,7 @@ int nb_op_unlink(const char *path)
 		return r;
 	if (S_ISDIR(st.st_mode))
 		return -EISDIR;
-	if (nb_ops_is_hidden(wpath) && staged) {
+	if (nb_path_is_fuse_hidden(wpath) && staged) {
 		/* The last close of a file removed while open: local only. */
 		if (unlinkat(fs->stage_fd, wpath, 0) != 0)
 			return -errno;
@@ -168,7 +168,7 @@ static void nb_purge_hidden(struct nb_fs *fs, const char *wpath)
 	}
 	struct dirent *de;
 	while ((de = readdir(d)) != NULL)
-		if (strncmp(de->d_name, ".fuse_hidden", 12) == 0)
+		if (nb_path_is_fuse_hidden(de->d_name))
 			unlinkat(dirfd(d), de->d_name, 0);
 	closedir(d);
 }
@@ -223,7 +223,7 @@ int nb_op_rename(const char *from, const char *to, unsigned int flags)
 		return -EINVAL; /* RENAME_EXCHANGE, RENAME_WHITEOUT: not supported */
 	if ((r = nb_view_lookup(fs, wfrom, &sf, &fstaged)) != 0)
 		return r;
-	if (nb_ops_is_hidden(wto) && fstaged && !S_ISDIR(sf.st_mode)) {
+	if (nb_path_is_fuse_hidden(wto) && fstaged && !S_ISDIR(sf.st_mode)) {
 		/* libfuse hides a file removed while open: for everyone else
 		 * (and the server) this is an unlink of wfrom. */
 		int on_server = nb_view_on_server(fs, wfrom, fstaged);

@@ -158,7 +158,7 @@ int nb_view_list(struct nb_fs *fs, const char *wpath, int (*fn)(void *arg, const
 		struct dirent *de;
 		while ((de = readdir(d)) != NULL)
 			if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") &&
-			    strncmp(de->d_name, ".fuse_hidden", 12) != 0)
+			    !nb_path_is_fuse_hidden(de->d_name))
 				nb_names_add(&ns, de->d_name);
 		closedir(d);
 	} else if (errno != ENOENT) {
