@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Install the Debian 12 packages nbfs needs to build, test and benchmark.
-# Idempotent and quick when everything is already there. Run as root.
+# Install the Debian 12 packages nbfs needs to build and test, and with
+# --bench also those only the benchmark suite (tests/bench/run) compares
+# against. Idempotent and quick when everything is already there. Run as root.
+#   contrib/install-deps.sh [--bench]
 set -euo pipefail
 
 packages=(
@@ -10,6 +12,19 @@ packages=(
   openssl bc procps psmisc util-linux coreutils
   clang libclang-rt-14-dev
 )
+# The peers the benchmarks measure nbfs against (scp, rsync and sshfs are
+# above already, the e2e tests use them too).
+bench_packages=(rclone)
+
+for arg in "$@"; do
+  case $arg in
+  --bench) packages+=("${bench_packages[@]}") ;;
+  *)
+    echo "usage: $0 [--bench]" >&2
+    exit 2
+    ;;
+  esac
+done
 
 missing=()
 for p in "${packages[@]}"; do
