@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Install the Debian 12 packages nbfs needs to build, test and benchmark.
-# Idempotent and quick when everything is already there. Installing needs
-# root: as another user it runs itself again through sudo, where there is one.
+# Install the Debian 12 packages nbfs needs to build and test, and with
+# --bench also those only the benchmark suite (tests/bench/run) compares
+# against. Idempotent and quick when everything is already there.
+# Installing needs root: as another user it runs itself again through
+# sudo, where there is one.
+#   contrib/install-deps.sh [--bench]
 set -euo pipefail
 
 packages=(
@@ -12,6 +15,19 @@ packages=(
   clang libclang-rt-14-dev
   mandoc bash-completion python3 dpkg-dev systemd
 )
+# The peers the benchmarks measure nbfs against (scp, rsync and sshfs are
+# above already, the e2e tests use them too).
+bench_packages=(rclone)
+
+for arg in "$@"; do
+  case $arg in
+  --bench) packages+=("${bench_packages[@]}") ;;
+  *)
+    echo "usage: $0 [--bench]" >&2
+    exit 2
+    ;;
+  esac
+done
 
 missing=()
 for p in "${packages[@]}"; do

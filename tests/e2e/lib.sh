@@ -109,6 +109,7 @@ port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 # start_sshd: a private sshd on 127.0.0.1:$SSHD_PORT that accepts
 # $WORK/client_key for the current user; $KNOWN_HOSTS lists its host key.
+# SSHD_EXTRA_CONFIG: more sshd_config lines (the benchmarks use it).
 start_sshd() {
   mkdir -p /run/sshd
   ssh-keygen -q -t ed25519 -N '' -f "$WORK/host_key" -C nbfs-test-host
@@ -130,6 +131,7 @@ UsePAM no
 ClientAliveInterval 5
 ClientAliveCountMax 3
 Subsystem sftp internal-sftp
+${SSHD_EXTRA_CONFIG:-}
 CFG
   /usr/sbin/sshd -f "$WORK/sshd_config" -E "$WORK/sshd.log" || fail "sshd did not start"
   wait_until 10 test -s "$WORK/sshd.pid" || fail "sshd wrote no pid"

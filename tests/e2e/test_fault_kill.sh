@@ -39,8 +39,15 @@ pkill -9 -f "nbfs-server --root '$REMOTE'" || pkill -9 -f "nbfs-server --root $R
 log "killed nbfs-server with $(partial_size) bytes in the partial"
 wait_until 60 bash -c "[ \$(find '$REMOTE/.nbfs/partial' -type f -size +40M | wc -l) -ge 1 ]" || fail "upload 2 did not resume"
 sshd_pid=$(cat "$WORK/sshd.pid")
+# Its sessions too, and only its own: other tests and the benchmarks on this
+# machine have sshd sessions of the same user (a pkill by name cut them).
+descendants() { local c; for c in $(pgrep -P "$1"); do echo "$c"; descendants "$c"; done; }
+sessions=()
+for p in $(descendants "$sshd_pid"); do
+  grep -q '^sshd: ' "/proc/$p/cmdline" 2>/dev/null && sessions+=("$p")
+done
 kill "$sshd_pid"
-pkill -f "sshd: $(id -un)" 2>/dev/null # its sessions too
+[ ${#sessions[@]} -eq 0 ] || kill "${sessions[@]}" 2>/dev/null
 wait_until 10 bash -c "! kill -0 $sshd_pid 2>/dev/null" || fail "sshd did not stop"
 log "sshd stopped with $(partial_size) bytes in the partial"
 sleep 2
