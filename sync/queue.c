@@ -351,8 +351,10 @@ void nb_q_set_error(struct nb_entry *e, const char *error)
 
 /* ---- loading ---- */
 
-static int nb_q_load_one(void *arg, int64_t seq, int kind, const char *path, const char *path2)
+static int nb_q_load_one(void *arg, int64_t seq, int kind, const char *path, const char *path2,
+			 const struct nb_synced *doubt)
 {
+	(void)doubt; /* kept in memory only, so far */
 	struct nb_queue *q = arg;
 	if (!nb_kind_is_barrier(kind) && nb_q_find(q, path)) {
 		/* A second creation of one path (should not happen): keep

@@ -158,8 +158,10 @@ struct ops_list {
 
 static struct ops_list ops_l;
 
-static int ops_cb(void *arg, int64_t seq, int kind, const char *path, const char *path2)
+static int ops_cb(void *arg, int64_t seq, int kind, const char *path, const char *path2,
+		  const struct nb_synced *doubt)
 {
+	(void)doubt;
 	struct ops_list *o = arg;
 	size_t n = strlen(o->text);
 	if (path2)
