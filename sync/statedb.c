@@ -288,6 +288,22 @@ int nb_statedb_op_move(struct nb_statedb *db, int64_t seq, const char *path, int
 	return nb_statedb_end(db, r);
 }
 
+/* A synced-like record into parameters 2 to 8 of st (kind, size,
+ * mtime_ns, md5, rsize, rmtime_s, rmtime_ns); what it lacks stays NULL. */
+static void nb_statedb_bind_synced(sqlite3_stmt *st, const struct nb_synced *s)
+{
+	sqlite3_bind_int(st, 2, s->kind);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)s->size);
+	sqlite3_bind_int64(st, 4, s->mtime_ns);
+	if (s->has_md5)
+		sqlite3_bind_blob(st, 5, s->md5, NB_MD5_LEN, SQLITE_STATIC);
+	if (s->has_remote) {
+		sqlite3_bind_int64(st, 6, (sqlite3_int64)s->rsize);
+		sqlite3_bind_int64(st, 7, s->rmtime_s);
+		sqlite3_bind_int64(st, 8, s->rmtime_ns);
+	}
+}
+
 int nb_statedb_op_doubt(struct nb_statedb *db, int64_t seq, const struct nb_synced *d)
 {
 	sqlite3_stmt *st;
@@ -298,18 +314,8 @@ int nb_statedb_op_doubt(struct nb_statedb *db, int64_t seq, const struct nb_sync
 	if (r != 0)
 		return r;
 	sqlite3_bind_int64(st, 1, seq);
-	if (d) { /* unbound parameters are NULL */
-		sqlite3_bind_int(st, 2, d->kind);
-		sqlite3_bind_int64(st, 3, (sqlite3_int64)d->size);
-		sqlite3_bind_int64(st, 4, d->mtime_ns);
-		if (d->has_md5)
-			sqlite3_bind_blob(st, 5, d->md5, NB_MD5_LEN, SQLITE_STATIC);
-		if (d->has_remote) {
-			sqlite3_bind_int64(st, 6, (sqlite3_int64)d->rsize);
-			sqlite3_bind_int64(st, 7, d->rmtime_s);
-			sqlite3_bind_int64(st, 8, d->rmtime_ns);
-		}
-	}
+	if (d) /* else every column NULL: unbound parameters are */
+		nb_statedb_bind_synced(st, d);
 	return nb_statedb_step(db, st, "set doubt");
 }
 
@@ -377,16 +383,7 @@ int nb_statedb_set_synced(struct nb_statedb *db, int64_t seq, const char *path,
 			       &st);
 	if (r == 0) {
 		sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
-		sqlite3_bind_int(st, 2, s->kind);
-		sqlite3_bind_int64(st, 3, (sqlite3_int64)s->size);
-		sqlite3_bind_int64(st, 4, s->mtime_ns);
-		if (s->has_md5)
-			sqlite3_bind_blob(st, 5, s->md5, NB_MD5_LEN, SQLITE_STATIC);
-		if (s->has_remote) {
-			sqlite3_bind_int64(st, 6, (sqlite3_int64)s->rsize);
-			sqlite3_bind_int64(st, 7, s->rmtime_s);
-			sqlite3_bind_int64(st, 8, s->rmtime_ns);
-		}
+		nb_statedb_bind_synced(st, s);
 		r = nb_statedb_step(db, st, "set synced");
 	}
 	if (r == 0 && seq >= 0)
