@@ -154,9 +154,13 @@ static void nb_jobs_file(const struct nb_jobs_ctx *c, const struct nb_job *job,
 		.rmtime_ns = u.mtime_ns,
 	};
 	memcpy(rec.md5, u.md5, NB_MD5_LEN);
+	/* In doubt, durably, until the answer: a link or an nbfs that dies
+	 * after PUT_END (or after PUT_OPEN of content the server has) leaves
+	 * the server holding rec unbeknown to us. */
+	nb_queue_set_doubt(c->q, job, &rec);
 	r = nb_upload_run(c->remote, &u, &stats);
-	if (r != 0 && stats.ended && nb_remote_broken(c->remote))
-		nb_queue_set_doubt(c->q, job, &rec);
+	if (r != 0 && !stats.ended && !nb_remote_broken(c->remote))
+		nb_queue_clear_doubt(c->q, job, &rec); /* refused or stopped: not published */
 	if (r == 0) {
 		nb_info("%s: published (%llu bytes, resumed at %llu, sent %llu; hash %lld ms, "
 			"upload %lld ms)",

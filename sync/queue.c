@@ -349,9 +349,25 @@ void nb_q_set_error(struct nb_entry *e, const char *error)
 	e->error = error ? strdup(error) : NULL;
 }
 
+void nb_q_set_doubt(struct nb_queue *q, struct nb_entry *e, const struct nb_synced *d)
+{
+	if (!d && !e->has_doubt)
+		return;
+	int r = nb_statedb_op_doubt(q->db, e->seq, d);
+	if (r != 0)
+		nb_warn("%s: cannot record %s (%s)", e->path,
+			d ? "that its upload is in doubt; a crash now may cost a conflict copy"
+			  : "that its upload is no longer in doubt",
+			nb_strerror(r));
+	e->has_doubt = d != NULL;
+	if (d)
+		e->doubt = *d;
+}
+
 /* ---- loading ---- */
 
-static int nb_q_load_one(void *arg, int64_t seq, int kind, const char *path, const char *path2)
+static int nb_q_load_one(void *arg, int64_t seq, int kind, const char *path, const char *path2,
+			 const struct nb_synced *doubt)
 {
 	struct nb_queue *q = arg;
 	if (!nb_kind_is_barrier(kind) && nb_q_find(q, path)) {
@@ -366,6 +382,11 @@ static int nb_q_load_one(void *arg, int64_t seq, int kind, const char *path, con
 	if (!e)
 		return -ENOMEM;
 	e->changed_ms = nb_xio_now_ms() - q->delay_ms; /* closed long ago */
+	if (doubt && !nb_kind_is_barrier(kind)) {
+		/* nbfs stopped before the answer: the next upload asks. */
+		e->doubt = *doubt;
+		e->has_doubt = 1;
+	}
 	nb_q_update(q, e);
 	return 0;
 }

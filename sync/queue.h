@@ -176,11 +176,16 @@ void nb_queue_fail(struct nb_queue *q, const struct nb_job *job, int state, cons
  * it changed since (a new file at the path is offered again). */
 void nb_queue_drop_job(struct nb_queue *q, const struct nb_job *job);
 
-/* The link broke while an upload of job waited for its answer: the
- * server may hold that version (v: the record it would have had). Kept
- * with whatever is queued at the path (across renames) until settled;
- * meanwhile the path counts as perhaps on the server. */
+/* An upload of job is about to start: from its first request until its
+ * answer the server may publish v (the record it would have) without our
+ * hearing of it, if the link or nbfs dies. Kept, durably, with whatever
+ * is queued at the path (across renames and restarts) until the answer
+ * (nb_queue_done, nb_queue_clear_doubt) or until settled; meanwhile the
+ * path counts as perhaps on the server. */
 void nb_queue_set_doubt(struct nb_queue *q, const struct nb_job *job, const struct nb_synced *v);
+/* The upload of job ended without publishing v (the server refused it or
+ * it was stopped before its last request): its doubt is lifted. */
+void nb_queue_clear_doubt(struct nb_queue *q, const struct nb_job *job, const struct nb_synced *v);
 /* 1 and *v if an upload of path is in doubt, else 0. */
 int nb_queue_get_doubt(struct nb_queue *q, const char *path, struct nb_synced *v);
 /* The server was asked: held (non-NULL) is now on record as what it

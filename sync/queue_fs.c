@@ -219,10 +219,8 @@ int nb_q_rename(struct nb_queue *q, const char *from, const char *to, int from_o
 		 * hasher's result is kept) and its end is reported by id. */
 		if (e->state == NB_STATE_UPLOADING)
 			e->state = NB_STATE_PENDING;
-		if (carry && strcmp(e->path, to) == 0) {
-			e->doubt = doubt;
-			e->has_doubt = 1;
-		}
+		if (carry && strcmp(e->path, to) == 0)
+			nb_q_set_doubt(q, e, &doubt);
 		nb_q_update(q, e);
 	}
 out:

@@ -32,8 +32,9 @@ struct nb_entry {
 	int hashing;  /* the hasher is on it */
 	int in_hashq;
 	uint8_t md5[NB_MD5_LEN];
-	/* An upload whose link broke before its answer: the server may have
-	 * published that version (not recorded as held). */
+	/* An upload without its answer (in flight, or its link broke or
+	 * nbfs died before the answer): the server may have published that
+	 * version (not recorded as held). Durable with the entry's row. */
 	int has_doubt;
 	struct nb_synced doubt;
 	char *error;
@@ -92,5 +93,9 @@ int nb_q_rename(struct nb_queue *q, const char *from, const char *to, int from_o
 /* 1 if the database records the server holding path. */
 int nb_q_recorded(struct nb_queue *q, const char *path);
 void nb_q_set_error(struct nb_entry *e, const char *error);
+/* Give e the doubt d (NULL: none), in memory and durably. A failed write
+ * is logged: in memory the doubt is right, and the database is wrong
+ * only until the next change (a stale doubt costs one STAT). */
+void nb_q_set_doubt(struct nb_queue *q, struct nb_entry *e, const struct nb_synced *d);
 
 #endif

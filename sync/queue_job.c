@@ -184,6 +184,25 @@ static int nb_q_apply_barrier(struct nb_queue *q, struct nb_entry *e, int source
 	return nb_statedb_del_synced(q->db, e->seq, e->path);
 }
 
+static int nb_q_same_version(const struct nb_synced *a, const struct nb_synced *b)
+{
+	return a->kind == b->kind && a->size == b->size && a->mtime_ns == b->mtime_ns &&
+	       a->has_remote == b->has_remote && a->rsize == b->rsize &&
+	       a->rmtime_s == b->rmtime_s && a->rmtime_ns == b->rmtime_ns;
+}
+
+/* The outcome of job's upload of v is known: a doubt about v is lifted,
+ * on job's entry (wherever a rename took it) and on whatever is queued
+ * at job's path (a file renamed over it took the doubt along). Other
+ * doubts stay. */
+static void nb_q_lift_doubt(struct nb_queue *q, const struct nb_job *job, const struct nb_synced *v)
+{
+	struct nb_entry *at[2] = {nb_q_by_id(q, job->id), nb_q_find(q, job->path)};
+	for (int i = 0; i < 2; i++)
+		if (at[i] && at[i]->has_doubt && nb_q_same_version(&at[i]->doubt, v))
+			nb_q_set_doubt(q, at[i], NULL);
+}
+
 static int nb_q_finish(struct nb_queue *q, const struct nb_job *job, const struct nb_synced *rec,
 		       int source_absent)
 {
@@ -207,6 +226,8 @@ static int nb_q_finish(struct nb_queue *q, const struct nb_job *job, const struc
 			nb_err("%s: cannot record the server's version: %s", job->path,
 			       nb_strerror(r));
 			r = 0; /* nothing of ours left to mark */
+		} else if (r == 0) {
+			nb_q_lift_doubt(q, job, rec); /* on record now */
 		}
 		if (e)
 			e->state = NB_STATE_PENDING;
@@ -277,10 +298,15 @@ void nb_queue_set_doubt(struct nb_queue *q, const struct nb_job *job, const stru
 	/* By path: the doubt is about what the server holds there, whatever
 	 * is queued for the path now (a file renamed over it, say). */
 	struct nb_entry *e = nb_q_find(q, job->path);
-	if (e) {
-		e->doubt = *v;
-		e->has_doubt = 1;
-	}
+	if (e)
+		nb_q_set_doubt(q, e, v);
+	pthread_mutex_unlock(&q->lock);
+}
+
+void nb_queue_clear_doubt(struct nb_queue *q, const struct nb_job *job, const struct nb_synced *v)
+{
+	pthread_mutex_lock(&q->lock);
+	nb_q_lift_doubt(q, job, v);
 	pthread_mutex_unlock(&q->lock);
 }
 
@@ -303,7 +329,7 @@ int nb_queue_settle_doubt(struct nb_queue *q, const char *path, const struct nb_
 		r = nb_statedb_set_synced(q->db, -1, path, held);
 	struct nb_entry *e = nb_q_find(q, path);
 	if (e && r == 0)
-		e->has_doubt = 0;
+		nb_q_set_doubt(q, e, NULL);
 	pthread_mutex_unlock(&q->lock);
 	return r;
 }

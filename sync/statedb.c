@@ -18,7 +18,9 @@ static const char nb_statedb_schema[] =
 	"PRAGMA synchronous=NORMAL;"
 	"CREATE TABLE IF NOT EXISTS ops("
 	"  seq INTEGER PRIMARY KEY AUTOINCREMENT, kind INTEGER NOT NULL,"
-	"  path TEXT NOT NULL, path2 TEXT);"
+	"  path TEXT NOT NULL, path2 TEXT,"
+	"  dkind INTEGER, dsize INTEGER, dmtime_ns INTEGER, dmd5 BLOB,"
+	"  drsize INTEGER, drmtime_s INTEGER, drmtime_ns INTEGER);"
 	"CREATE TABLE IF NOT EXISTS synced("
 	"  path TEXT PRIMARY KEY, kind INTEGER NOT NULL, size INTEGER NOT NULL,"
 	"  mtime_ns INTEGER NOT NULL, md5 BLOB,"
@@ -33,7 +35,26 @@ static int nb_statedb_fail(struct nb_statedb *db, const char *what)
 }
 
 /* The layout this code writes; PRAGMA user_version records it. */
-#define NB_STATEDB_VERSION 2
+#define NB_STATEDB_VERSION 3
+
+/* Columns added since the first layout, by the layout that added them. */
+static const struct nb_statedb_col {
+	int version;
+	const char *table, *col, *type;
+} nb_statedb_cols[] = {
+	/* 2: the server's own size and mtime (the base of the next upload) */
+	{2, "synced", "rsize", "INTEGER"},
+	{2, "synced", "rmtime_s", "INTEGER"},
+	{2, "synced", "rmtime_ns", "INTEGER"},
+	/* 3: an upload in doubt, kept with its queue entry (dkind NULL: none) */
+	{3, "ops", "dkind", "INTEGER"},
+	{3, "ops", "dsize", "INTEGER"},
+	{3, "ops", "dmtime_ns", "INTEGER"},
+	{3, "ops", "dmd5", "BLOB"},
+	{3, "ops", "drsize", "INTEGER"},
+	{3, "ops", "drmtime_s", "INTEGER"},
+	{3, "ops", "drmtime_ns", "INTEGER"},
+};
 
 /* 1 if table has column (or, with col NULL, if the table exists). */
 static int nb_statedb_has(struct nb_statedb *db, const char *table, const char *col)
@@ -54,10 +75,29 @@ static int nb_statedb_has(struct nb_statedb *db, const char *table, const char *
 	return has;
 }
 
-/* Bring an older layout up to this one, step by step and idempotently.
- * Layout 1 (the first releases') kept a set of dirty paths and no server
- * attributes: its queue is carried over in order, and its synced records
- * stay (missing server attributes mean "overwrite", as they did then). */
+/* Layout 1 (the first releases') kept a set of dirty paths: its queue is
+ * carried over in order. */
+static int nb_statedb_upgrade_queue(struct nb_statedb *db)
+{
+	if (!nb_statedb_has(db, "dirty", NULL))
+		return 0;
+	if (sqlite3_exec(db->db,
+			 "CREATE TABLE IF NOT EXISTS ops("
+			 "  seq INTEGER PRIMARY KEY AUTOINCREMENT, kind INTEGER NOT NULL,"
+			 "  path TEXT NOT NULL, path2 TEXT);"
+			 "INSERT INTO ops(kind, path) SELECT kind, path FROM dirty ORDER BY seq;"
+			 "DROP TABLE dirty;",
+			 NULL, NULL, NULL) != SQLITE_OK)
+		return nb_statedb_fail(db, "upgrade: queue");
+	return 0;
+}
+
+/* Bring an older layout up to this one, step by step and idempotently
+ * (each step looks at what is there before it adds anything), in one
+ * transaction. Old rows keep NULL in the new columns: synced records
+ * without server attributes mean "overwrite", as they did in layout 1;
+ * queue entries without a doubt are not in doubt, as layout 2 could not
+ * say otherwise (its doubts lived in memory only). */
 static int nb_statedb_migrate(struct nb_statedb *db, const char *path)
 {
 	sqlite3_stmt *st;
@@ -74,26 +114,20 @@ static int nb_statedb_migrate(struct nb_statedb *db, const char *path)
 	}
 	if (version == NB_STATEDB_VERSION)
 		return 0;
-	static const char *const cols[] = {"rsize", "rmtime_s", "rmtime_ns"};
-	char sql[128];
+	char sql[160];
 	if (sqlite3_exec(db->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
 		return nb_statedb_fail(db, "upgrade");
-	if (nb_statedb_has(db, "dirty", NULL)) {
-		if (sqlite3_exec(db->db,
-				 "CREATE TABLE IF NOT EXISTS ops("
-				 "  seq INTEGER PRIMARY KEY AUTOINCREMENT, kind INTEGER NOT NULL,"
-				 "  path TEXT NOT NULL, path2 TEXT);"
-				 "INSERT INTO ops(kind, path) SELECT kind, path FROM dirty ORDER BY seq;"
-				 "DROP TABLE dirty;",
-				 NULL, NULL, NULL) != SQLITE_OK)
-			r = nb_statedb_fail(db, "upgrade: queue");
-	}
-	for (size_t i = 0; r == 0 && i < 3 && nb_statedb_has(db, "synced", NULL); i++) {
-		if (nb_statedb_has(db, "synced", cols[i]))
+	if (version < 2)
+		r = nb_statedb_upgrade_queue(db);
+	for (size_t i = 0; r == 0 && i < sizeof(nb_statedb_cols) / sizeof(nb_statedb_cols[0]); i++) {
+		const struct nb_statedb_col *c = &nb_statedb_cols[i];
+		/* A table not there yet is created whole by the schema. */
+		if (c->version <= version || !nb_statedb_has(db, c->table, NULL) ||
+		    nb_statedb_has(db, c->table, c->col))
 			continue;
-		snprintf(sql, sizeof(sql), "ALTER TABLE synced ADD COLUMN %s INTEGER", cols[i]);
+		snprintf(sql, sizeof(sql), "ALTER TABLE %s ADD COLUMN %s %s", c->table, c->col, c->type);
 		if (sqlite3_exec(db->db, sql, NULL, NULL, NULL) != SQLITE_OK)
-			r = nb_statedb_fail(db, "upgrade: synced");
+			r = nb_statedb_fail(db, "upgrade: columns");
 	}
 	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", NB_STATEDB_VERSION);
 	if (r == 0 && sqlite3_exec(db->db, sql, NULL, NULL, NULL) != SQLITE_OK)
@@ -103,7 +137,7 @@ static int nb_statedb_migrate(struct nb_statedb *db, const char *path)
 	if (r != 0)
 		sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
 	else if (version != 0 || nb_statedb_has(db, "ops", NULL))
-		nb_info("%s: state database at layout %d", path, NB_STATEDB_VERSION);
+		nb_info("%s: state database at layout %d (was %d)", path, NB_STATEDB_VERSION, version);
 	return r;
 }
 
@@ -235,8 +269,10 @@ int nb_statedb_op_move(struct nb_statedb *db, int64_t seq, const char *path, int
 	if (r != 0)
 		return r;
 	r = nb_statedb_prepare(db,
-			       "INSERT INTO ops(kind, path, path2)"
-			       " SELECT kind, ?2, path2 FROM ops WHERE seq = ?1",
+			       "INSERT INTO ops(kind, path, path2, dkind, dsize, dmtime_ns, dmd5,"
+			       " drsize, drmtime_s, drmtime_ns)"
+			       " SELECT kind, ?2, path2, dkind, dsize, dmtime_ns, dmd5, drsize,"
+			       " drmtime_s, drmtime_ns FROM ops WHERE seq = ?1",
 			       &st);
 	if (r == 0) {
 		sqlite3_bind_int64(st, 1, seq);
@@ -252,18 +288,79 @@ int nb_statedb_op_move(struct nb_statedb *db, int64_t seq, const char *path, int
 	return nb_statedb_end(db, r);
 }
 
+/* A synced-like record into parameters 2 to 8 of st (kind, size,
+ * mtime_ns, md5, rsize, rmtime_s, rmtime_ns); what it lacks stays NULL. */
+static void nb_statedb_bind_synced(sqlite3_stmt *st, const struct nb_synced *s)
+{
+	sqlite3_bind_int(st, 2, s->kind);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)s->size);
+	sqlite3_bind_int64(st, 4, s->mtime_ns);
+	if (s->has_md5)
+		sqlite3_bind_blob(st, 5, s->md5, NB_MD5_LEN, SQLITE_STATIC);
+	if (s->has_remote) {
+		sqlite3_bind_int64(st, 6, (sqlite3_int64)s->rsize);
+		sqlite3_bind_int64(st, 7, s->rmtime_s);
+		sqlite3_bind_int64(st, 8, s->rmtime_ns);
+	}
+}
+
+int nb_statedb_op_doubt(struct nb_statedb *db, int64_t seq, const struct nb_synced *d)
+{
+	sqlite3_stmt *st;
+	int r = nb_statedb_prepare(db,
+				   "UPDATE ops SET dkind = ?2, dsize = ?3, dmtime_ns = ?4, dmd5 = ?5,"
+				   " drsize = ?6, drmtime_s = ?7, drmtime_ns = ?8 WHERE seq = ?1",
+				   &st);
+	if (r != 0)
+		return r;
+	sqlite3_bind_int64(st, 1, seq);
+	if (d) /* else every column NULL: unbound parameters are */
+		nb_statedb_bind_synced(st, d);
+	return nb_statedb_step(db, st, "set doubt");
+}
+
+/* The columns of a synced-like record at column i of st into *s: 1 if
+ * there is one (column i not NULL), else 0. */
+static int nb_statedb_row_synced(sqlite3_stmt *st, int i, struct nb_synced *s)
+{
+	memset(s, 0, sizeof(*s));
+	if (sqlite3_column_type(st, i) == SQLITE_NULL)
+		return 0;
+	s->kind = sqlite3_column_int(st, i);
+	s->size = (uint64_t)sqlite3_column_int64(st, i + 1);
+	s->mtime_ns = sqlite3_column_int64(st, i + 2);
+	if (sqlite3_column_bytes(st, i + 3) == NB_MD5_LEN) {
+		memcpy(s->md5, sqlite3_column_blob(st, i + 3), NB_MD5_LEN);
+		s->has_md5 = 1;
+	}
+	if (sqlite3_column_type(st, i + 4) != SQLITE_NULL) {
+		s->has_remote = 1;
+		s->rsize = (uint64_t)sqlite3_column_int64(st, i + 4);
+		s->rmtime_s = sqlite3_column_int64(st, i + 5);
+		s->rmtime_ns = (uint32_t)sqlite3_column_int64(st, i + 6);
+	}
+	return 1;
+}
+
 int nb_statedb_each_op(struct nb_statedb *db,
-		       int (*fn)(void *arg, int64_t seq, int kind, const char *path, const char *path2),
+		       int (*fn)(void *arg, int64_t seq, int kind, const char *path,
+				 const char *path2, const struct nb_synced *doubt),
 		       void *arg)
 {
 	sqlite3_stmt *st;
-	int r = nb_statedb_prepare(db, "SELECT seq, kind, path, path2 FROM ops ORDER BY seq", &st);
+	struct nb_synced d;
+	int r = nb_statedb_prepare(db,
+				   "SELECT seq, kind, path, path2, dkind, dsize, dmtime_ns, dmd5, drsize,"
+				   " drmtime_s, drmtime_ns FROM ops ORDER BY seq",
+				   &st);
 	if (r != 0)
 		return r;
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int has_doubt = nb_statedb_row_synced(st, 4, &d);
 		r = fn(arg, sqlite3_column_int64(st, 0), sqlite3_column_int(st, 1),
-		       (const char *)sqlite3_column_text(st, 2), (const char *)sqlite3_column_text(st, 3));
+		       (const char *)sqlite3_column_text(st, 2), (const char *)sqlite3_column_text(st, 3),
+		       has_doubt ? &d : NULL);
 		if (r != 0)
 			break;
 	}
@@ -286,16 +383,7 @@ int nb_statedb_set_synced(struct nb_statedb *db, int64_t seq, const char *path,
 			       &st);
 	if (r == 0) {
 		sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
-		sqlite3_bind_int(st, 2, s->kind);
-		sqlite3_bind_int64(st, 3, (sqlite3_int64)s->size);
-		sqlite3_bind_int64(st, 4, s->mtime_ns);
-		if (s->has_md5)
-			sqlite3_bind_blob(st, 5, s->md5, NB_MD5_LEN, SQLITE_STATIC);
-		if (s->has_remote) {
-			sqlite3_bind_int64(st, 6, (sqlite3_int64)s->rsize);
-			sqlite3_bind_int64(st, 7, s->rmtime_s);
-			sqlite3_bind_int64(st, 8, s->rmtime_ns);
-		}
+		nb_statedb_bind_synced(st, s);
 		r = nb_statedb_step(db, st, "set synced");
 	}
 	if (r == 0 && seq >= 0)
@@ -315,20 +403,7 @@ int nb_statedb_get_synced(struct nb_statedb *db, const char *path, struct nb_syn
 	sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		memset(s, 0, sizeof(*s));
-		s->kind = sqlite3_column_int(st, 0);
-		s->size = (uint64_t)sqlite3_column_int64(st, 1);
-		s->mtime_ns = sqlite3_column_int64(st, 2);
-		if (sqlite3_column_bytes(st, 3) == NB_MD5_LEN) {
-			memcpy(s->md5, sqlite3_column_blob(st, 3), NB_MD5_LEN);
-			s->has_md5 = 1;
-		}
-		if (sqlite3_column_type(st, 4) != SQLITE_NULL) {
-			s->has_remote = 1;
-			s->rsize = (uint64_t)sqlite3_column_int64(st, 4);
-			s->rmtime_s = sqlite3_column_int64(st, 5);
-			s->rmtime_ns = (uint32_t)sqlite3_column_int64(st, 6);
-		}
+		nb_statedb_row_synced(st, 0, s); /* kind is NOT NULL */
 		r = 0;
 	} else if (rc == SQLITE_DONE) {
 		r = -ENOENT;

@@ -1,9 +1,12 @@
 /*
  * The durable part of the client's state, in SQLite (WAL mode):
  *
- *   ops(seq, kind, path, path2)  the queue: what still has to happen on
+ *   ops(seq, kind, path, path2, dkind, dsize, ...)
+ *                                the queue: what still has to happen on
  *                                the server, in order (uploads, mkdir,
- *                                symlink, unlink, rmdir, rename);
+ *                                symlink, unlink, rmdir, rename), and
+ *                                the version an upload may have published
+ *                                if its answer never came (the doubt);
  *   synced(path, kind, size, mtime_ns, md5, rsize, rmtime_s, rmtime_ns)
  *                                what the server is known to hold: the
  *                                local stat it was uploaded from (or
@@ -53,9 +56,16 @@ int nb_statedb_op_add(struct nb_statedb *db, int kind, const char *path, const c
 int nb_statedb_op_del(struct nb_statedb *db, int64_t seq) NB_WUR;
 /* Give operation seq a new path and move it to the end of the queue. */
 int nb_statedb_op_move(struct nb_statedb *db, int64_t seq, const char *path, int64_t *newseq) NB_WUR;
-/* Call fn for each operation in order; fn returns 0 to go on. */
+/* An upload of operation seq is in doubt: the server may hold d (a
+ * record as nb_statedb_set_synced would write it). NULL clears it. The
+ * doubt moves with the operation (nb_statedb_op_move) and goes with it. */
+int nb_statedb_op_doubt(struct nb_statedb *db, int64_t seq, const struct nb_synced *d) NB_WUR;
+/* Call fn for each operation in order; fn returns 0 to go on. doubt is
+ * NULL unless the operation has one; the pointers are valid during the
+ * call only. */
 int nb_statedb_each_op(struct nb_statedb *db,
-		       int (*fn)(void *arg, int64_t seq, int kind, const char *path, const char *path2),
+		       int (*fn)(void *arg, int64_t seq, int kind, const char *path,
+				 const char *path2, const struct nb_synced *doubt),
 		       void *arg) NB_WUR;
 
 /* The server now holds path as described: record it and remove op seq

@@ -131,6 +131,10 @@ UsePAM no
 ClientAliveInterval 5
 ClientAliveCountMax 3
 Subsystem sftp internal-sftp
+# bash run by sshd sources ~/.bashrc when SHLVL < 2 (Debian's build):
+# one that starts slow tools (pyenv, say) can take longer than the tests'
+# timeout=5 on a loaded machine, and every connection pays it.
+SetEnv SHLVL=1
 ${SSHD_EXTRA_CONFIG:-}
 CFG
   /usr/sbin/sshd -f "$WORK/sshd_config" -E "$WORK/sshd.log" || fail "sshd did not start"

@@ -12,27 +12,53 @@
 #   server catches up);
 # - halfway, nbfs is killed with SIGKILL and mounted again on the same
 #   cache: what had returned must still be there;
-# - with CUT_EVERY=N, the test proxy cuts the connection every N
-#   operations, so queued operations are replayed over a new one. Off by
-#   default until more runs are behind it: with cuts it found the
-#   lost-answer conflicts described in docs/DESIGN.md, "Conflicts";
+# - network faults, by FAULT (default cut):
+#   cut:   the test proxy cuts the connection every CUT_EVERY (default
+#          50) operations, so queued operations are replayed over a new
+#          one (cuts found the lost-answer conflicts described in
+#          docs/DESIGN.md, "Conflicts");
+#   stall: every CUT_EVERY operations the proxy stops forwarding both ways
+#          with the sockets left open (a silent stall: nbfs notices by its
+#          timeout, 5 s here), and nbfs-server is killed (SIGKILL) at a
+#          quarter and at three quarters of the run;
+#   none:  no fault but the SIGKILL of nbfs;
 # - at the end, after nbfs wait, the server's tree equals the model's
 #   (no partial or temporary file published under a real name; partial
 #   files of content abandoned at the SIGKILL may stay in .nbfs until the
 #   stale sweep, by design).
-# OPS (default 1200) operations; SEED (default: random, printed) makes a
-# failing run repeatable.
+# OPS (default 500) operations; SEED (default: random, printed) makes a
+# failing run repeatable. tests/e2e/test_op_storm_stall.sh is FAULT=stall.
 . "$(dirname "$0")/lib.sh"
-e2e_init op_storm
-start_sshd
-start_proxy
-NB_DELAY=0 mount_nbfs "$PROXY_PORT"
-
-OPS=${OPS:-1200}
-CUT_EVERY=${CUT_EVERY:-0}
+FAULT=${FAULT:-cut}
+OPS=${OPS:-500}
+CUT_EVERY=${CUT_EVERY:-50}
 SEED=${SEED:-$((RANDOM * 32768 + RANDOM))}
+e2e_init "op_storm_$FAULT"
+start_sshd
+MOUNT_OPTS=
+case $FAULT in
+  cut) start_proxy ;;
+  stall)
+    start_proxy --cut-mode stall --stall-seconds 600
+    MOUNT_OPTS=timeout=5 ;;
+  none) start_proxy; CUT_EVERY=0 ;;
+  *) fail "FAULT=$FAULT: cut, stall or none" ;;
+esac
+storm_mount() { NB_DELAY=0 mount_nbfs "$PROXY_PORT" "$CACHE" "$MOUNT_OPTS"; }
+storm_mount
+# The server side dies at these operations (stall only), or at the first
+# one after with a server running (none runs while nbfs reconnects).
+server_kills=()
+[ "$FAULT" = stall ] && server_kills=($((OPS / 4)) $((OPS * 3 / 4)))
+killed_servers=0
+kill_server_due() {
+  ((killed_servers < ${#server_kills[@]} && i >= server_kills[killed_servers])) || return 0
+  # Only this test's servers: the pattern holds its own work dir.
+  pkill -9 -f "nbfs-server --root $REMOTE" && killed_servers=$((killed_servers + 1))
+}
+
 RANDOM=$SEED
-log "seed $SEED, $OPS operations"
+log "seed $SEED, $OPS operations, faults: $FAULT every $CUT_EVERY"
 MODEL=$WORK/model
 mkdir -p "$MODEL"
 DATA=$WORK/data
@@ -55,7 +81,7 @@ rand_path() { if ((RANDOM % 3)); then rand_file; else local d; d=$(rand_dir); ec
 # as working directory); the exit statuses must agree.
 both() {
   local rm rn
-  echo "$(date +%T.%N | cut -c1-12) $i: $*" >>"$WORK/ops.log"
+  printf '%(%T)T.%.3s %s: %s\n' -1 "${EPOCHREALTIME#*.}" "$i" "$*" >>"$WORK/ops.log"
   (cd "$MODEL" && "$@") >/dev/null 2>&1
   rm=$?
   (cd "$MNT" && "$@") >"$WORK/op.err" 2>&1
@@ -127,20 +153,22 @@ half=$((OPS / 2))
 for ((i = 1; i <= OPS; i++)); do
   one_op
   ((CUT_EVERY > 0 && i % CUT_EVERY == CUT_EVERY / 2)) && kill -USR1 "$PROXY_PID"
+  kill_server_due
   if ((i % 100 == 0)); then
     compare_trees "the mount" "$MNT"
     log "op $i: the mount agrees with the model"
   fi
   if ((i == half)); then
     kill_nbfs
-    NB_DELAY=0 mount_nbfs "$PROXY_PORT"
+    storm_mount
     compare_trees "the mount after SIGKILL and remount" "$MNT"
     log "op $i: killed nbfs and mounted again: nothing lost"
   fi
 done
 
 compare_trees "the mount" "$MNT"
+((killed_servers == ${#server_kills[@]})) || fail "killed $killed_servers servers, not ${#server_kills[@]}"
 nbfs_wait 180 "$MNT"
 compare_trees "the server" "$REMOTE"
 umount_nbfs
-pass "$OPS random operations (seed $SEED): mount and server agree with the model, across $(proxy_stat cuts) connection cuts and a SIGKILL"
+pass "$OPS random operations (seed $SEED, $FAULT): mount and server agree with the model, across $(proxy_stat cuts) network faults ($FAULT), $killed_servers server kills and a SIGKILL"

@@ -366,6 +366,35 @@ static void test_remove_in_flight(void **state)
 	free(data);
 }
 
+/* Renamed, then removed under its new name, while the server is about
+ * to publish: the upload's PUT_END is on its way when both happen. The
+ * server publishes the old name, the queued rename moves it to the new
+ * one, and the removal must follow it there. Regression: the removal
+ * was taken for a local one (the moved entry was no longer uploading,
+ * and its upload was not yet in doubt), so the file stayed on the
+ * server under the new name. */
+static void test_rename_remove_before_answer(void **state)
+{
+	struct fx *f = *state;
+	atomic_store(&f->srv.hold_at, 4); /* HELLO, PUT_OPEN, PUT_DATA, hold PUT_END */
+	fx_open_core(f);
+	char *data = stage_file(f, "p", 100 * 1024, 9);
+	assert_true(ip_wait_held(&f->srv, WAIT_MS));
+	char *from = tu_join(f->stage, "p"), *to = tu_join(f->stage, "q");
+	assert_int_equal(rename(from, to), 0);
+	assert_int_equal(nb_core_renamed(f->core, "p", "q", 0), 0);
+	assert_int_equal(unlink(to), 0);
+	assert_int_equal(nb_core_removed(f->core, "q", 0, 0), 0);
+	ip_release(&f->srv);
+	wait_synced(f);
+	assert_false(remote_exists(f, "p"));
+	assert_false(remote_exists(f, "q"));
+	assert_int_equal(partials(f), 0);
+	free(from);
+	free(to);
+	free(data);
+}
+
 /* Drop the link after the client's k-th frame, for every k of a small
  * upload and of the second version that follows on the same link: the
  * final state is always the last version on the server, nothing else. */
@@ -407,6 +436,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_doubt_settled_by_stat, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rename_in_flight, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_remove_in_flight, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rename_remove_before_answer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cut_at_every_frame, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

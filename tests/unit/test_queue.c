@@ -148,8 +148,9 @@ static int state_of(struct fx *f, const char *path)
 	return v.state;
 }
 
-/* The durable queue as "kind:path," text ("m:to<from," for a rename),
- * with the seqs in order. */
+/* The durable queue as "kind:path," text ("m:to<from," for a rename,
+ * "f:path?N," for an upload in doubt of N bytes), with the seqs in
+ * order. */
 struct ops_list {
 	char text[4096];
 	int64_t seq[64];
@@ -158,12 +159,16 @@ struct ops_list {
 
 static struct ops_list ops_l;
 
-static int ops_cb(void *arg, int64_t seq, int kind, const char *path, const char *path2)
+static int ops_cb(void *arg, int64_t seq, int kind, const char *path, const char *path2,
+		  const struct nb_synced *doubt)
 {
 	struct ops_list *o = arg;
 	size_t n = strlen(o->text);
 	if (path2)
 		snprintf(o->text + n, sizeof(o->text) - n, "%c:%s<%s,", kind, path, path2);
+	else if (doubt)
+		snprintf(o->text + n, sizeof(o->text) - n, "%c:%s?%llu,", kind, path,
+			 (unsigned long long)doubt->rsize);
 	else
 		snprintf(o->text + n, sizeof(o->text) - n, "%c:%s,", kind, path);
 	if (o->n < 64)
@@ -541,7 +546,7 @@ static void test_doubt(void **state)
 	assert_int_equal(got.rsize, 7);
 	/* a rename goes to the server too, and the doubt moves along */
 	assert_int_equal(nb_queue_rename(f->st, "p", "q", 0), 0);
-	assert_ops(f, "m:q<p,f:q,");
+	assert_ops(f, "m:q<p,f:q?7,");
 	assert_int_equal(nb_queue_get_doubt(f->st, "p", &got), 0);
 	assert_int_equal(nb_queue_get_doubt(f->st, "q", &got), 1);
 	/* settled: a removal is local again unless the server has it */
@@ -557,6 +562,103 @@ static void test_doubt(void **state)
 	nb_job_free(&job);
 	assert_int_equal(nb_queue_remove(f->st, "r", 0, 0), 0);
 	assert_ops(f, "f:q,u:r,");
+}
+
+/* "Restart": the queue freed and loaded again from the reopened
+ * database, as the next mount would. */
+static void reload(struct fx *f)
+{
+	nb_queue_free(f->st);
+	nb_statedb_close(f->db);
+	f->st = NULL;
+	assert_int_equal(nb_statedb_open(f->dbpath, &f->db), 0);
+	assert_int_equal(nb_queue_new(f->db, 0, &f->st), 0);
+	assert_int_equal(nb_queue_load(f->st), 0);
+}
+
+/* The doubt survives a crash: set before the upload's first request, it
+ * is in the database until the answer, so nbfs killed while the server
+ * publishes leaves it for the next mount (which asks the server instead
+ * of taking its own version for someone else's). */
+static void test_doubt_durable(void **state)
+{
+	struct fx *f = *state;
+	struct nb_job job;
+	struct nb_synced v = {.kind = NB_KIND_FILE,
+			      .size = 7,
+			      .mtime_ns = 5000000123,
+			      .has_md5 = 1,
+			      .md5 = {1, 2, 3},
+			      .has_remote = 1,
+			      .rsize = 7,
+			      .rmtime_s = 5,
+			      .rmtime_ns = 123},
+			got;
+	assert_int_equal(nb_queue_touch(f->st, "p", NB_KIND_FILE), 0);
+	take(f, "p", &job);
+	nb_queue_set_doubt(f->st, &job, &v);
+	nb_job_free(&job);
+	/* killed during the upload: in doubt after the restart, and the
+	 * path counts as on the server */
+	reload(f);
+	assert_ops(f, "f:p?7,");
+	assert_int_equal(nb_queue_get_doubt(f->st, "p", &got), 1);
+	assert_true(got.size == 7 && got.mtime_ns == 5000000123 && got.rsize == 7 &&
+		    got.rmtime_s == 5 && got.rmtime_ns == 123 && got.has_md5 && got.has_remote);
+	assert_memory_equal(got.md5, v.md5, NB_MD5_LEN);
+	/* changed meanwhile: still in doubt (it is about the server) */
+	assert_int_equal(nb_queue_touch(f->st, "p", NB_KIND_FILE), 0);
+	assert_int_equal(nb_queue_get_doubt(f->st, "p", &got), 1);
+	/* carried by a rename: at the new path after the next restart */
+	assert_int_equal(nb_queue_rename(f->st, "p", "q", 0), 0);
+	reload(f);
+	assert_ops(f, "m:q<p,f:q?7,");
+	assert_int_equal(nb_queue_get_doubt(f->st, "p", &got), 0);
+	assert_int_equal(nb_queue_get_doubt(f->st, "q", &got), 1);
+	/* settled: gone, for good */
+	assert_int_equal(nb_queue_settle_doubt(f->st, "q", &v), 0);
+	assert_int_equal(tag(f, "q"), 7);
+	reload(f);
+	assert_ops(f, "m:q<p,f:q,");
+	assert_int_equal(nb_queue_get_doubt(f->st, "q", &got), 0);
+}
+
+/* A doubt carried to the file renamed over its path (the editor
+ * pattern) is durable at the new entry; the answer lifts it. */
+static void test_doubt_durable_carried(void **state)
+{
+	struct fx *f = *state;
+	struct nb_job job;
+	struct nb_synced v = {.kind = NB_KIND_FILE, .size = 9, .has_remote = 1, .rsize = 9}, got;
+	assert_int_equal(nb_queue_touch(f->st, "doc", NB_KIND_FILE), 0);
+	take(f, "doc", &job);
+	nb_queue_set_doubt(f->st, &job, &v);
+	assert_int_equal(nb_queue_touch(f->st, "doc.tmp", NB_KIND_FILE), 0);
+	assert_int_equal(nb_queue_rename(f->st, "doc.tmp", "doc", 0), 0);
+	assert_ops(f, "f:doc?9,");
+	/* the answer came (published): on record, the doubt lifted */
+	assert_int_equal(nb_queue_done(f->st, &job, &v), 0);
+	nb_job_free(&job);
+	assert_int_equal(tag(f, "doc"), 9);
+	assert_ops(f, "f:doc,");
+	reload(f);
+	assert_int_equal(nb_queue_get_doubt(f->st, "doc", &got), 0);
+	/* refused by the server or stopped before its end: lifted too */
+	take(f, "doc", &job);
+	nb_queue_set_doubt(f->st, &job, &v);
+	assert_ops(f, "f:doc?9,");
+	nb_queue_clear_doubt(f->st, &job, &v);
+	nb_queue_fail(f->st, &job, NB_STATE_PENDING, NULL, 0);
+	nb_job_free(&job);
+	assert_ops(f, "f:doc,");
+	assert_int_equal(nb_queue_get_doubt(f->st, "doc", &got), 0);
+	/* but only that upload's: another version's doubt stays */
+	take(f, "doc", &job);
+	nb_queue_set_doubt(f->st, &job, &v);
+	v.rsize = 10;
+	nb_queue_clear_doubt(f->st, &job, &v);
+	nb_job_free(&job);
+	assert_ops(f, "f:doc?9,");
 }
 
 /* The editor pattern over a file whose upload is in flight or in doubt:
@@ -1798,6 +1900,8 @@ int main(void)
 		T0(test_drop_job),
 		T0(test_hashing_waits),
 		T0(test_doubt),
+		T0(test_doubt_durable),
+		T0(test_doubt_durable_carried),
 		T0(test_replaced_while_uploading),
 		T0(test_rename_source_never_there),
 		T0(test_resolve),

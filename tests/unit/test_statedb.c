@@ -46,20 +46,24 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* Collects each_op into "kind:path," text ("m:to<from," for a rename),
- * and the seqs in order. */
+/* Collects each_op into "kind:path," text ("m:to<from," for a rename,
+ * "f:path?N," with a doubt of N bytes), and the seqs in order. */
 struct collect {
 	char text[4096];
 	int64_t seq[64];
 	int calls, stop_after, stop_with;
 };
 
-static int collect_cb(void *arg, int64_t seq, int kind, const char *path, const char *path2)
+static int collect_cb(void *arg, int64_t seq, int kind, const char *path, const char *path2,
+		      const struct nb_synced *doubt)
 {
 	struct collect *c = arg;
 	size_t n = strlen(c->text);
 	if (path2)
 		snprintf(c->text + n, sizeof(c->text) - n, "%c:%s<%s,", kind, path, path2);
+	else if (doubt)
+		snprintf(c->text + n, sizeof(c->text) - n, "%c:%s?%llu,", kind, path,
+			 (unsigned long long)doubt->rsize);
 	else
 		snprintf(c->text + n, sizeof(c->text) - n, "%c:%s,", kind, path);
 	if (c->calls < 64)
@@ -578,28 +582,48 @@ static void test_regress_op_move_missing_seq(void **state)
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 
-/* A database in the first layout (a set of dirty paths, synced records
- * without server attributes) is carried over: the queue in order, the
- * records kept, the layout number recorded. */
-static void test_upgrade_from_layout_1(void **state)
+/* Replace the fixture's database with one made by sql (an older
+ * layout), and open it. */
+static void open_raw(struct fx *f, const char *sql)
 {
-	struct fx *f = *state;
 	nb_statedb_close(f->db);
 	f->db = NULL;
 	unlink(f->path);
 	sqlite3 *raw;
 	assert_int_equal(sqlite3_open(f->path, &raw), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(raw,
-				      "CREATE TABLE dirty(path TEXT PRIMARY KEY, kind INTEGER NOT NULL,"
-				      " seq INTEGER NOT NULL);"
-				      "CREATE TABLE synced(path TEXT PRIMARY KEY, kind INTEGER NOT NULL,"
-				      " size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, md5 BLOB);"
-				      "INSERT INTO dirty VALUES('b', 102, 2), ('a', 100, 1), ('c', 102, 3);"
-				      "INSERT INTO synced VALUES('s', 102, 5, 77, NULL);",
-				      NULL, NULL, NULL),
-			 SQLITE_OK);
+	assert_int_equal(sqlite3_exec(raw, sql, NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(raw);
 	assert_int_equal(nb_statedb_open(f->path, &f->db), 0);
+}
+
+static int user_version(const char *path)
+{
+	sqlite3 *raw;
+	sqlite3_stmt *st;
+	int v = -1;
+	assert_int_equal(sqlite3_open(path, &raw), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(raw, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(raw);
+	return v;
+}
+
+/* A database in the first layout (a set of dirty paths, synced records
+ * without server attributes) is carried over to the last one in one
+ * open, through every step: the queue in order, the records kept, the
+ * layout number recorded, doubts writable. */
+static void test_upgrade_from_layout_1(void **state)
+{
+	struct fx *f = *state;
+	open_raw(f, "CREATE TABLE dirty(path TEXT PRIMARY KEY, kind INTEGER NOT NULL,"
+		    " seq INTEGER NOT NULL);"
+		    "CREATE TABLE synced(path TEXT PRIMARY KEY, kind INTEGER NOT NULL,"
+		    " size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, md5 BLOB);"
+		    "INSERT INTO dirty VALUES('b', 102, 2), ('a', 100, 1), ('c', 102, 3);"
+		    "INSERT INTO synced VALUES('s', 102, 5, 77, NULL);");
+	assert_int_equal(user_version(f->path), 3);
 	struct collect c = {0};
 	assert_int_equal(nb_statedb_each_op(f->db, collect_cb, &c), 0);
 	assert_string_equal(c.text, "d:a,f:b,f:c,");
@@ -614,6 +638,72 @@ static void test_upgrade_from_layout_1(void **state)
 	memset(&c, 0, sizeof(c));
 	assert_int_equal(nb_statedb_each_op(f->db, collect_cb, &c), 0);
 	assert_string_equal(c.text, "d:a,f:b,f:c,");
+	struct nb_synced d = {.kind = NB_KIND_FILE, .size = 3, .has_remote = 1, .rsize = 3};
+	assert_int_equal(nb_statedb_op_doubt(f->db, c.seq[1], &d), 0);
+	assert_string_equal(ops(f->db), "d:a,f:b?3,f:c,");
+}
+
+/* The layout-2 tables, as that release created them. */
+static const char layout2_sql[] =
+	"CREATE TABLE ops(seq INTEGER PRIMARY KEY AUTOINCREMENT, kind INTEGER NOT NULL,"
+	" path TEXT NOT NULL, path2 TEXT);"
+	"CREATE TABLE synced(path TEXT PRIMARY KEY, kind INTEGER NOT NULL, size INTEGER NOT NULL,"
+	" mtime_ns INTEGER NOT NULL, md5 BLOB, rsize INTEGER, rmtime_s INTEGER, rmtime_ns INTEGER);"
+	"CREATE TABLE fetch(path TEXT PRIMARY KEY, md5 BLOB NOT NULL);"
+	"CREATE TABLE conflict(path TEXT PRIMARY KEY);"
+	"INSERT INTO ops(kind, path, path2) VALUES(102, 'b', NULL), (109, 'c', 'b'), (102, 'a', NULL);"
+	"INSERT INTO synced VALUES('s', 102, 5, 77, NULL, 5, 1, 2);"
+	"INSERT INTO conflict VALUES('k');"
+	"PRAGMA user_version = 2;";
+
+/* Layout 2 (doubts in memory only) to 3: the queue, its order, records
+ * and marks kept, no entry in doubt; then doubts are kept, and opening
+ * again changes nothing. */
+static void test_upgrade_from_layout_2(void **state)
+{
+	struct fx *f = *state;
+	open_raw(f, layout2_sql);
+	assert_string_equal(ops(f->db), "f:b,m:c<b,f:a,");
+	struct nb_synced rec;
+	assert_int_equal(nb_statedb_get_synced(f->db, "s", &rec), 0);
+	assert_true(rec.size == 5 && rec.has_remote && rec.rsize == 5 && rec.rmtime_ns == 2);
+	assert_true(nb_statedb_conflict_has(f->db, "k"));
+	assert_int_equal(user_version(f->path), 3);
+	/* the new columns work */
+	struct nb_synced d = {.kind = NB_KIND_FILE, .size = 8, .has_remote = 1, .rsize = 8};
+	assert_int_equal(nb_statedb_op_doubt(f->db, ops_c.seq[2], &d), 0);
+	nb_statedb_close(f->db);
+	assert_int_equal(nb_statedb_open(f->path, &f->db), 0);
+	assert_string_equal(ops(f->db), "f:b,m:c<b,f:a?8,");
+	assert_int_equal(user_version(f->path), 3);
+}
+
+/* A doubt belongs to its operation: moved with it, cleared, and gone
+ * when the operation is. */
+static void test_op_doubt(void **state)
+{
+	struct fx *f = *state;
+	struct nb_synced d = {.kind = NB_KIND_FILE,
+			      .size = 4,
+			      .mtime_ns = -1,
+			      .has_md5 = 1,
+			      .md5 = {9},
+			      .has_remote = 1,
+			      .rsize = 4,
+			      .rmtime_s = 1,
+			      .rmtime_ns = 2};
+	int64_t a = add(f->db, NB_KIND_FILE, "a", NULL);
+	int64_t b = add(f->db, NB_KIND_FILE, "b", NULL);
+	assert_int_equal(nb_statedb_op_doubt(f->db, a, &d), 0);
+	assert_string_equal(ops(f->db), "f:a?4,f:b,");
+	int64_t na;
+	assert_int_equal(nb_statedb_op_move(f->db, a, "z", &na), 0);
+	assert_string_equal(ops(f->db), "f:b,f:z?4,");
+	assert_int_equal(nb_statedb_op_doubt(f->db, na, NULL), 0);
+	assert_int_equal(nb_statedb_op_doubt(f->db, b, &d), 0);
+	assert_string_equal(ops(f->db), "f:b?4,f:z,");
+	assert_int_equal(nb_statedb_op_del(f->db, b), 0);
+	assert_string_equal(ops(f->db), "f:z,");
 }
 
 int main(void)
@@ -621,6 +711,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_ops_order),
 		T(test_upgrade_from_layout_1),
+		T(test_upgrade_from_layout_2),
+		T(test_op_doubt),
 		T(test_odd_paths),
 		T(test_each_op_stops),
 		T(test_op_move),
