@@ -107,6 +107,8 @@ static int nb_op_getattr(const char *path, struct stat *st, struct fuse_file_inf
 	return r;
 }
 
+/* writer: the handle may write (queued as a writer); with O_EXCL in
+ * flags, the open creates the file. */
 static int nb_open_staged(struct nb_fs *fs, const char *wpath, int flags, mode_t mode, int writer,
 			  struct fuse_file_info *fi)
 {
@@ -118,7 +120,7 @@ static int nb_open_staged(struct nb_fs *fs, const char *wpath, int flags, mode_t
 		return -ENOMEM;
 	}
 	/* On record before the first byte changes (O_TRUNC included). */
-	if (writer && nb_core_writer_open(fs->core, wpath, &h->entry) != 0) {
+	if (writer && nb_core_writer_open(fs->core, wpath, (flags & O_EXCL) != 0, &h->entry) != 0) {
 		free(h->wpath);
 		free(h);
 		return -EIO;
@@ -141,15 +143,16 @@ static int nb_open_staged(struct nb_fs *fs, const char *wpath, int flags, mode_t
 	return 0;
 }
 
-/* Metadata changes through an open handle: a writer's entry is held
- * open (nothing uploads until it closes, and closing restarts the quiet
+/* Changes through an open handle: a writer's entry is held open
+ * (nothing uploads until it closes, and closing restarts the quiet
  * time); a read-only handle queues its file by the path it was opened
- * at. */
-static int nb_handle_touch(struct nb_fs *fs, struct nb_handle *h)
+ * at. content: the content may change (else only mode or times). */
+static int nb_handle_touch(struct nb_fs *fs, struct nb_handle *h, int content)
 {
 	if (h->writer)
 		return 0;
-	return nb_core_touch(fs->core, h->wpath, NB_KIND_FILE);
+	return content ? nb_core_touch(fs->core, h->wpath, NB_KIND_FILE)
+		       : nb_core_touch_meta(fs->core, h->wpath, NB_KIND_FILE);
 }
 
 static int nb_is_writer(int flags)
@@ -333,14 +336,14 @@ static int nb_meta_change(struct nb_fs *fs, const char *wpath,
 		return r;
 	}
 	int kind = S_ISDIR(st.st_mode) ? NB_KIND_DIR : NB_KIND_FILE;
-	if (nb_core_touch(fs->core, wpath, kind) != 0)
+	if (nb_core_touch_meta(fs->core, wpath, kind) != 0)
 		return -EIO;
 	if (apply(fs->stage_fd, wpath[0] ? wpath : ".", arg) != 0)
 		return -errno;
 	/* Queued before the change (so a crash cannot lose it) and touched
 	 * again after it: a job that read the old state in between sees a
 	 * new generation and goes again. */
-	return nb_core_touch(fs->core, wpath, kind) == 0 ? 0 : -EIO;
+	return nb_core_touch_meta(fs->core, wpath, kind) == 0 ? 0 : -EIO;
 }
 
 static int nb_apply_chmod(int dirfd, const char *rel, const void *arg)
@@ -353,12 +356,12 @@ static int nb_op_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
 	struct nb_fs *fs = nb_ops_fs();
 	const char *wpath = nb_op_path(path, fi);
 	if (nb_file_handle(fi)) {
-		if (nb_handle_touch(fs, nb_file_handle(fi)) != 0)
+		if (nb_handle_touch(fs, nb_file_handle(fi), 0) != 0)
 			return -EIO;
 		if (fchmod(nb_file_handle(fi)->fd, mode & 07777) != 0)
 			return -errno;
 		/* see nb_meta_change */
-		return nb_handle_touch(fs, nb_file_handle(fi)) == 0 ? 0 : -EIO;
+		return nb_handle_touch(fs, nb_file_handle(fi), 0) == 0 ? 0 : -EIO;
 	}
 	return wpath ? nb_meta_change(fs, wpath, nb_apply_chmod, &mode) : -ENOENT;
 }
@@ -373,12 +376,12 @@ static int nb_op_utimens(const char *path, const struct timespec tv[2], struct f
 	struct nb_fs *fs = nb_ops_fs();
 	const char *wpath = nb_op_path(path, fi);
 	if (nb_file_handle(fi)) {
-		if (nb_handle_touch(fs, nb_file_handle(fi)) != 0)
+		if (nb_handle_touch(fs, nb_file_handle(fi), 0) != 0)
 			return -EIO;
 		if (futimens(nb_file_handle(fi)->fd, tv) != 0)
 			return -errno;
 		/* see nb_meta_change */
-		return nb_handle_touch(fs, nb_file_handle(fi)) == 0 ? 0 : -EIO;
+		return nb_handle_touch(fs, nb_file_handle(fi), 0) == 0 ? 0 : -EIO;
 	}
 	if (wpath) {
 		struct stat st;
@@ -451,7 +454,7 @@ static int nb_op_truncate(const char *path, off_t size, struct fuse_file_info *f
 	struct nb_handle *h = nb_file_handle(fi);
 	int r = 0;
 	if (h) {
-		if (nb_handle_touch(fs, h) != 0)
+		if (nb_handle_touch(fs, h, 1) != 0)
 			return -EIO;
 	} else {
 		if (!wpath)
@@ -488,6 +491,10 @@ static int nb_op_getxattr(const char *path, const char *name, char *value, size_
 	const char *wpath = nb_ops_wpath(path);
 	struct stat st;
 	int staged;
+	/* The kernel asks for security.capability before the first write to
+	 * every file: answer what is not ours without looking the path up. */
+	if (strncmp(name, NB_XATTR_PREFIX, strlen(NB_XATTR_PREFIX)) != 0)
+		return -ENODATA;
 	int r = wpath ? nb_view_lookup(fs, wpath, &st, &staged) : -ENOENT;
 	if (r != 0)
 		return r;
@@ -542,7 +549,12 @@ static void *nb_op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	umask(0);
 	cfg->entry_timeout = 1.0;
 	cfg->attr_timeout = 1.0;
-	cfg->negative_timeout = 0;
+	/* The kernel may remember for a second that a name does not exist:
+	 * cp and tar look each new name up before they create it, and names
+	 * made through the mount clear such entries anyway. A file placed
+	 * on the server by someone else shows a second later at most (the
+	 * listing's own freshness is 3 s). */
+	cfg->negative_timeout = 1.0;
 	cfg->use_ino = 0;
 	/* A file removed while open is kept by libfuse as .fuse_hidden...
 	 * (so fstat and the rest keep working on it); rename and unlink

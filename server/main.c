@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +37,16 @@ static int nb_fd_write(void *ctx, const void *buf, size_t n)
 	return nb_xio_write_full(*(int *)ctx, buf, n);
 }
 
+/* Would a read of stdin return at once (bytes, or the end)? The
+ * session publishes the small files it holds when the client has
+ * paused, i.e. when this says no. An error counts as no: flushing early
+ * costs a smaller batch, never correctness. */
+static int nb_fd_readable(void *ctx)
+{
+	struct pollfd p = {.fd = *(int *)ctx, .events = POLLIN};
+	return poll(&p, 1, 0) > 0 && (p.revents & (POLLIN | POLLHUP | POLLERR));
+}
+
 static void nb_usage(FILE *fp)
 {
 	fprintf(fp, "usage: nbfs-server [--root DIR] [--stale-after SECONDS] [--log FILE] [-v]\n"
@@ -47,7 +58,9 @@ static void nb_usage(FILE *fp)
 }
 
 /* The root cannot be served: answer the client's HELLO with the reason,
- * so the user reads it instead of a bare "connection closed". */
+ * so the user reads it instead of a bare "connection closed". The
+ * answer to a HELLO is in the framing of protocol 1 (no request id),
+ * which clients of every version read there. */
 static int nb_refuse(struct nb_frame_reader *rd, struct nb_stream *out, int err, const char *dir)
 {
 	struct nb_buf *payload = nb_buf_new(NB_FRAME_MAX), *tx = nb_buf_new(NB_FRAME_MAX);
@@ -55,7 +68,7 @@ static int nb_refuse(struct nb_frame_reader *rd, struct nb_stream *out, int err,
 	char text[NB_ERRTEXT_MAX];
 	snprintf(text, sizeof(text), "root directory %s: %s", dir, nb_strerror(err));
 	if (payload && tx && nb_frame_recv(rd, &type, payload) == 0 &&
-	    nb_proto_error_encode(tx, NB_MSG_ERROR, nb_proto_wire_errno(err), text) == 0)
+	    nb_proto_refuse_encode(tx, nb_proto_wire_errno(err), text) == 0)
 		nb_frame_send(out, tx);
 	nb_buf_free(payload);
 	nb_buf_free(tx);
@@ -94,7 +107,9 @@ int main(int argc, char **argv)
 		}
 		case 'F': nb_partial_set_fault_file(optarg); break;
 		case 'v': nb_log_set_level(nb_log_get_level() + 1); break;
-		case 'V': printf("nbfs-server %s, protocol %d\n", NBFS_VERSION, 1); return 0;
+		case 'V':
+			printf("nbfs-server %s, protocol %d\n", NBFS_VERSION, NB_PROTO_VERSION);
+			return 0;
 		case 'h': nb_usage(stdout); return 0;
 		default: nb_usage(stderr); return 2;
 		}
@@ -124,6 +139,7 @@ int main(int argc, char **argv)
 		nb_err("%s", nb_strerror(r));
 		return 1;
 	}
+	rd.readable = nb_fd_readable;
 	struct nb_root root;
 	r = nb_root_open(&root, root_dir);
 	if (r == 0) {

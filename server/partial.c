@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
@@ -14,6 +15,7 @@
 
 #include "wire/err.h"
 #include "wire/log.h"
+#include "wire/proto.h"
 #include "wire/xio.h"
 
 #define NB_CONTENT_XATTR "user.nbfs.content"
@@ -46,6 +48,15 @@ static int nb_partial_fault(int after_publish)
 	if (is_after != after_publish || unlink(nb_partial_fault_file) != 0)
 		return 0;
 	return 1;
+}
+
+void nb_partial_fault_point(int after_publish)
+{
+	if (!nb_partial_fault(after_publish))
+		return;
+	if (after_publish)
+		sleep(30); /* longer than the tests' timeout=5 */
+	_exit(3);
 }
 
 int nb_partial_dirfd(const struct nb_root *root)
@@ -226,6 +237,65 @@ int nb_partial_touch(int dirfd, const char *leaf, const uint8_t md5[NB_MD5_LEN],
 	return r;
 }
 
+int nb_partial_check_base(int dirfd, const char *leaf, const struct nb_base *base,
+			  const uint8_t md5[NB_MD5_LEN], uint64_t size)
+{
+	struct stat st;
+	if (base->kind == NB_BASE_ANY)
+		return 0;
+	if (fstatat(dirfd, leaf, &st, AT_SYMLINK_NOFOLLOW) != 0)
+		return 0; /* gone (or never there): nothing to overwrite */
+	if (base->kind == NB_BASE_MATCH && S_ISREG(st.st_mode) &&
+	    (uint64_t)st.st_size == base->size && st.st_mtim.tv_sec == base->mtime_s &&
+	    (uint32_t)st.st_mtim.tv_nsec == base->mtime_ns)
+		return 0;
+	/* Already exactly what we are publishing: not a conflict either. */
+	if (nb_partial_matches(dirfd, leaf, md5, size))
+		return 0;
+	return -EEXIST;
+}
+
+int nb_partial_scratch(int dirfd, char name[NB_PARTIAL_SCRATCH_NAME])
+{
+	/* Unique in this process by the counter, across processes by the
+	 * pid; O_EXCL settles the rest (a name left by a dead process of
+	 * the same pid). */
+	static atomic_ulong seq;
+	for (int tries = 0; tries < 64; tries++) {
+		snprintf(name, NB_PARTIAL_SCRATCH_NAME, NB_PARTIAL_SCRATCH_PREFIX "%ld-%lu",
+			 (long)getpid(), atomic_fetch_add(&seq, 1));
+		int fd =
+		    openat(dirfd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd < 0) {
+			if (errno == EEXIST)
+				continue;
+			return -errno;
+		}
+		/* A sweep in another session may have found it unlocked
+		 * between our create and our lock: it holds the lock and is
+		 * removing it, or has removed it already. Take another name. */
+		struct stat st;
+		if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+			int e = errno;
+			nb_xio_close(fd);
+			if (e == EWOULDBLOCK)
+				continue;
+			unlinkat(dirfd, name, 0);
+			return -e;
+		}
+		if (fstat(fd, &st) != 0) {
+			int e = errno;
+			unlinkat(dirfd, name, 0);
+			nb_xio_close(fd);
+			return -e;
+		}
+		if (st.st_nlink > 0)
+			return fd;
+		nb_xio_close(fd);
+	}
+	return -EEXIST;
+}
+
 int nb_partial_publish(struct nb_partial *p, int dirfd, const char *leaf, mode_t mode,
 		       int64_t mtime_s, uint32_t mtime_ns)
 {
@@ -251,17 +321,14 @@ int nb_partial_publish(struct nb_partial *p, int dirfd, const char *leaf, mode_t
 	nb_partial_record(p->fd, p->md5, p->size);
 	if ((r = nb_xio_fsync(p->fd)) != 0)
 		goto out;
-	if (nb_partial_fault(0))
-		_exit(3);
+	nb_partial_fault_point(0);
 	if (renameat(p->dirfd, p->name, dirfd, leaf) != 0) {
 		r = -errno;
 		goto out;
 	}
 	r = nb_xio_fsync(dirfd);
-	if (r == 0 && nb_partial_fault(1)) {
-		sleep(30); /* longer than the tests' timeout=5 */
-		_exit(3);
-	}
+	if (r == 0)
+		nb_partial_fault_point(1);
 out:
 	nb_partial_close(p, discard);
 	return r;
@@ -284,9 +351,14 @@ int nb_partial_sweep(const struct nb_root *root, long max_age_s)
 	while ((de = readdir(d)) != NULL) {
 		if (de->d_name[0] == '.')
 			continue;
+		/* A scratch file nobody holds is an orphan whatever its age:
+		 * its session ended without publishing it (a crash), and
+		 * nothing can resume from it. */
+		int scratch = strncmp(de->d_name, NB_PARTIAL_SCRATCH_PREFIX,
+				      strlen(NB_PARTIAL_SCRATCH_PREFIX)) == 0;
 		struct stat st;
 		if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
-		    now - st.st_mtim.tv_sec < max_age_s)
+		    (!scratch && now - st.st_mtim.tv_sec < max_age_s))
 			continue;
 		/* In use by an upload: its session holds the lock. */
 		int fd = openat(dfd, de->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
@@ -296,8 +368,9 @@ int nb_partial_sweep(const struct nb_root *root, long max_age_s)
 			struct stat again;
 			if (fstatat(dfd, de->d_name, &again, AT_SYMLINK_NOFOLLOW) == 0 &&
 			    again.st_ino == st.st_ino && unlinkat(dfd, de->d_name, 0) == 0) {
-				nb_info("removed stale partial %s (%lld s old)", de->d_name,
-					(long long)(now - st.st_mtim.tv_sec));
+				nb_info("removed %s %s (%lld s old)",
+					scratch ? "orphaned scratch file" : "stale partial",
+					de->d_name, (long long)(now - st.st_mtim.tv_sec));
 				removed++;
 			}
 		}

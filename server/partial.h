@@ -24,6 +24,10 @@
 #include "wire/md5.h"
 
 #define NB_PARTIAL_DIR ".nbfs/partial"
+/* Scratch files of whole small files (PUT_SMALL) share the partial
+ * directory under this prefix; nothing can resume from them. */
+#define NB_PARTIAL_SCRATCH_PREFIX "small-"
+#define NB_PARTIAL_SCRATCH_NAME 64 /* room for a scratch name and its NUL */
 
 struct nb_partial {
 	int dirfd;        /* the partial directory */
@@ -63,6 +67,31 @@ int nb_partial_publish(struct nb_partial *p, int dirfd, const char *leaf, mode_t
 /* Release the partial; with discard, delete it. */
 void nb_partial_close(struct nb_partial *p, int discard);
 
+/* What the client believes the server holds at an upload's path
+ * (PUT_OPEN's and PUT_SMALL's base fields): enum nb_base_kind. */
+struct nb_base {
+	uint8_t kind;
+	uint64_t size;
+	int64_t mtime_s;
+	uint32_t mtime_ns;
+};
+
+/* May content md5/size be published at dirfd/leaf over what is there
+ * now? 0 if the base allows it: kind ANY; nothing there; a regular file
+ * of the base's size and mtime (kind MATCH); or exactly md5/size
+ * already (a re-upload of what was published). -EEXIST otherwise: a
+ * conflict, someone else changed the path. */
+int nb_partial_check_base(int dirfd, const char *leaf, const struct nb_base *base,
+			  const uint8_t md5[NB_MD5_LEN], uint64_t size);
+
+/* A new scratch file in the partial directory dirfd, for a whole file
+ * that is published by rename (PUT_SMALL): created exclusively under a
+ * unique name NB_PARTIAL_SCRATCH_PREFIX..., written into name, and
+ * locked (flock) like a partial, so nb_partial_sweep can tell an
+ * orphan (unlocked: its session is gone) from one in use. Returns the
+ * fd (the caller closes it, which drops the lock) or -errno. */
+int nb_partial_scratch(int dirfd, char name[NB_PARTIAL_SCRATCH_NAME]);
+
 /* The server's record of a published file's content: an xattr holding
  * "md5hex size mtime_s mtime_ns" so an identical re-upload is answered
  * at once. nb_partial_matches returns 1 if the file at dirfd/leaf is a
@@ -73,14 +102,20 @@ int nb_partial_matches(int dirfd, const char *leaf, const uint8_t md5[NB_MD5_LEN
 int nb_partial_touch(int dirfd, const char *leaf, const uint8_t md5[NB_MD5_LEN], uint64_t size,
 		     mode_t mode, int64_t mtime_s, uint32_t mtime_ns);
 
-/* Remove partial files older than max_age_s seconds that no session is
- * using (their lock is taken first; a locked one is skipped). Returns the
- * number removed. */
+/* Remove partial files older than max_age_s seconds, and scratch files
+ * of any age, that no session is using (their lock is taken first; a
+ * locked one is skipped). Returns the number removed. */
 int nb_partial_sweep(const struct nb_root *root, long max_age_s);
 
 /* Fault injection for the tests: if the file at path exists when an
  * upload has been verified and is about to be renamed into place, the
  * file is removed and the server exits at once, as a crash would. */
 void nb_partial_set_fault_file(const char *path);
+/* The fault points, for every way of publishing: called with 0 when a
+ * file is verified and durable and about to be renamed into place (an
+ * armed "crash" fault exits the process there), with 1 once it is
+ * published and its directory synced, before the answer (an armed
+ * "after-publish" fault stalls, then exits). Nothing unless armed. */
+void nb_partial_fault_point(int after_publish);
 
 #endif

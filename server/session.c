@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -14,30 +15,37 @@
 #include "wire/proto.h"
 #include "wire/xio.h"
 
+#define NB_CONFLICT_TEXT "conflict: changed on the server"
+
 int nb_session_init(struct nb_session *s, struct nb_root root, struct nb_stream *out)
 {
 	memset(s, 0, sizeof(*s));
 	s->root = root;
 	s->out = out;
-	s->dest_dirfd = -1;
+	for (size_t i = 0; i < NB_SESSION_UPLOADS_MAX; i++)
+		s->uploads[i].dest_dirfd = -1;
+	nb_batch_init(&s->batch, root);
 	s->tx = nb_buf_new(NB_FRAME_MAX + NB_FRAME_HDR);
 	return s->tx ? 0 : -ENOMEM;
 }
 
-static void nb_session_end_upload(struct nb_session *s, int discard)
+static void nb_session_end_upload(struct nb_session *s, struct nb_upload *u, int discard)
 {
-	if (s->uploading)
-		nb_partial_close(&s->partial, discard); /* no-op once published */
-	nb_xio_close(s->dest_dirfd);
-	s->dest_dirfd = -1;
-	free(s->dest_leaf);
-	s->dest_leaf = NULL;
-	s->uploading = s->upload_failed = 0;
+	if (!u->open)
+		return;
+	nb_partial_close(&u->partial, discard); /* no-op once published */
+	nb_xio_close(u->dest_dirfd);
+	free(u->path);
+	memset(u, 0, sizeof(*u));
+	u->dest_dirfd = -1;
+	s->nuploads--;
 }
 
 void nb_session_free(struct nb_session *s)
 {
-	nb_session_end_upload(s, 0);
+	for (size_t i = 0; i < NB_SESSION_UPLOADS_MAX; i++)
+		nb_session_end_upload(s, &s->uploads[i], 0);
+	nb_batch_free(&s->batch);
 	nb_buf_free(s->tx);
 	s->tx = NULL;
 	free(s->io);
@@ -49,34 +57,75 @@ static int nb_session_send(struct nb_session *s)
 	return nb_frame_send(s->out, s->tx);
 }
 
-static int nb_session_reply_error(struct nb_session *s, uint8_t type, int r, const char *what)
+static int nb_session_reply_error(struct nb_session *s, uint32_t id, uint8_t type, int r,
+				  const char *what)
 {
 	char text[NB_ERRTEXT_MAX];
 	snprintf(text, sizeof(text), "%s: %s", what, nb_strerror(r));
-	nb_debug("-> %s %s", nb_msg_name(type), text);
-	int w = nb_proto_error_encode(s->tx, type, nb_proto_wire_errno(r), text);
+	nb_debug("-> %s %u %s", nb_msg_name(type), id, text);
+	int w = nb_proto_error_encode(s->tx, id, type, nb_proto_wire_errno(r), text);
 	return w ? w : nb_session_send(s);
 }
 
-static int nb_session_error(struct nb_session *s, int r, const char *what)
+static int nb_session_error(struct nb_session *s, uint32_t id, int r, const char *what)
 {
-	return nb_session_reply_error(s, NB_MSG_ERROR, r, what);
+	return nb_session_reply_error(s, id, NB_MSG_ERROR, r, what);
 }
 
-static int nb_session_ok(struct nb_session *s)
+static int nb_session_ok(struct nb_session *s, uint32_t id)
 {
-	int r = nb_proto_ok_encode(s->tx);
+	int r = nb_proto_ok_encode(s->tx, id);
 	return r ? r : nb_session_send(s);
 }
 
-/* The peer broke the protocol: say so (best effort) and end. */
-static int nb_session_violation(struct nb_session *s, int r, uint8_t type)
+/* Before the client's HELLO has been accepted, the client's framing is
+ * not known: answer in protocol 1's, which every version reads there. */
+static int nb_session_refuse(struct nb_session *s, uint32_t code, const char *text)
 {
-	char what[64];
-	snprintf(what, sizeof(what), "bad %s frame", nb_msg_name(type));
-	nb_err("%s: %s", what, nb_strerror(r));
-	nb_session_error(s, r < 0 ? r : NB_E_PROTO, what);
-	return r < 0 ? r : NB_E_PROTO;
+	int r = nb_proto_refuse_encode(s->tx, code, text);
+	return r ? r : nb_session_send(s);
+}
+
+/* The peer broke the protocol: say so (best effort), with the id of the
+ * offending frame (0 if it had none), and end the session. r is the
+ * decoder's error, or NB_E_PROTO. */
+static int nb_session_violation(struct nb_session *s, uint32_t id, int r, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int nb_session_violation(struct nb_session *s, uint32_t id, int r, const char *fmt, ...)
+{
+	char what[512], text[NB_ERRTEXT_MAX];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	r = r < 0 ? r : NB_E_PROTO;
+	snprintf(text, sizeof(text), "%s: %s", what, nb_strerror(r));
+	nb_err("%s", text);
+	if (!s->hello_done)
+		nb_session_refuse(s, nb_proto_wire_errno(r), text);
+	else if (nb_proto_error_encode(s->tx, id, NB_MSG_ERROR, nb_proto_wire_errno(r), text) == 0)
+		nb_session_send(s);
+	return r;
+}
+
+static int nb_session_bad_frame(struct nb_session *s, uint32_t id, int r, uint8_t type)
+{
+	return nb_session_violation(s, id, r, "bad %s frame", nb_msg_name(type));
+}
+
+static struct nb_upload *nb_session_upload(struct nb_session *s, uint32_t id)
+{
+	for (size_t i = 0; i < NB_SESSION_UPLOADS_MAX; i++)
+		if (s->uploads[i].open && s->uploads[i].id == id)
+			return &s->uploads[i];
+	return NULL;
+}
+
+/* A request with this id has not been answered yet: an open upload's
+ * (until PUT_END or PUT_ABORT is answered) or a held PUT_SMALL's. */
+static int nb_session_id_busy(struct nb_session *s, uint32_t id)
+{
+	return nb_session_upload(s, id) != NULL || nb_batch_has_id(&s->batch, id);
 }
 
 /* Fill a from st; for a symlink, read its target into linkbuf (which
@@ -98,25 +147,37 @@ static void nb_attr_from_stat(struct nb_attr *a, const struct stat *st, int dirf
 	}
 }
 
+/* Version negotiation: each side's HELLO names the highest version it
+ * speaks. A client of protocol 2 or later gets our HELLO (2) and the
+ * session goes on in protocol 2. An older one gets a refusal it can
+ * read and show, naming the side to upgrade, and the session ends. */
 static int nb_session_hello(struct nb_session *s, struct nb_buf *p)
 {
 	struct nb_hello h;
 	int r = nb_proto_hello_decode(p, &h);
 	if (r != 0)
-		return nb_session_violation(s, r, NB_MSG_HELLO);
+		return nb_session_bad_frame(s, 0, r, NB_MSG_HELLO);
 	nb_info("client %s, protocol %u", h.software, h.version);
-	nb_proto_hello_free(&h);
-	if (h.version < 1) {
-		nb_session_error(s, NB_E_VERSION, "hello");
+	if (h.version < NB_PROTO_VERSION) {
+		char text[NB_ERRTEXT_MAX];
+		snprintf(text, sizeof(text),
+			 "this nbfs-server (nbfs-server %s) speaks protocol %d and the client (%s) "
+			 "speaks protocol %u: upgrade nbfs on the client",
+			 NBFS_VERSION, NB_PROTO_VERSION, h.software[0] ? h.software : "unnamed",
+			 h.version);
+		nb_err("%s", text);
+		nb_proto_hello_free(&h);
+		nb_session_refuse(s, EPROTONOSUPPORT, text);
 		return NB_E_VERSION;
 	}
+	nb_proto_hello_free(&h);
 	s->hello_done = 1;
 	if ((r = nb_proto_hello_encode(s->tx, NB_PROTO_VERSION, "nbfs-server " NBFS_VERSION)) != 0)
 		return r;
 	return nb_session_send(s);
 }
 
-static int nb_session_stat(struct nb_session *s, struct nb_buf *p)
+static int nb_session_stat(struct nb_session *s, uint32_t id, struct nb_buf *p)
 {
 	char *path = NULL;
 	struct stat st;
@@ -126,41 +187,41 @@ static int nb_session_stat(struct nb_session *s, struct nb_buf *p)
 	const char *leaf = "";
 	int r = nb_proto_path_decode(p, &path);
 	if (r != 0)
-		return nb_session_violation(s, r, NB_MSG_STAT);
+		return nb_session_bad_frame(s, id, r, NB_MSG_STAT);
 	if ((r = nb_root_stat(&s->root, path, &st)) != 0) {
-		r = nb_session_error(s, r, path);
+		r = nb_session_error(s, id, r, path);
 		goto out;
 	}
 	if (S_ISLNK(st.st_mode) && nb_root_parent(&s->root, path, -1, &dirfd, &leaf) != 0)
 		dirfd = -1;
 	nb_attr_from_stat(&a, &st, dirfd, leaf, linkbuf);
 	nb_xio_close(dirfd);
-	if ((r = nb_proto_attr_encode(s->tx, &a)) == 0)
+	if ((r = nb_proto_attr_encode(s->tx, id, &a)) == 0)
 		r = nb_session_send(s);
 out:
 	free(path);
 	return r;
 }
 
-static int nb_session_list(struct nb_session *s, struct nb_buf *p)
+static int nb_session_list(struct nb_session *s, uint32_t id, struct nb_buf *p)
 {
 	char *path = NULL;
 	DIR *d = NULL;
 	int r = nb_proto_path_decode(p, &path);
 	if (r != 0)
-		return nb_session_violation(s, r, NB_MSG_LIST);
+		return nb_session_bad_frame(s, id, r, NB_MSG_LIST);
 	int fd = nb_root_opendir(&s->root, path);
 	if (fd < 0) {
-		r = nb_session_error(s, fd, path);
+		r = nb_session_error(s, id, fd, path);
 		goto out;
 	}
 	d = fdopendir(fd);
 	if (!d) {
-		r = nb_session_error(s, -errno, path);
+		r = nb_session_error(s, id, -errno, path);
 		nb_xio_close(fd);
 		goto out;
 	}
-	if ((r = nb_proto_dirents_begin(s->tx)) != 0)
+	if ((r = nb_proto_dirents_begin(s->tx, id)) != 0)
 		goto out;
 	struct dirent *de;
 	while ((de = readdir(d)) != NULL) {
@@ -177,7 +238,8 @@ static int nb_session_list(struct nb_session *s, struct nb_buf *p)
 		nb_attr_from_stat(&a, &st, dirfd(d), name, linkbuf);
 		r = nb_proto_dirents_add(s->tx, name, &a);
 		if (r == NB_E_TOOBIG) {
-			if ((r = nb_session_send(s)) != 0 || (r = nb_proto_dirents_begin(s->tx)) != 0 ||
+			if ((r = nb_session_send(s)) != 0 ||
+			    (r = nb_proto_dirents_begin(s->tx, id)) != 0 ||
 			    (r = nb_proto_dirents_add(s->tx, name, &a)) != 0)
 				goto out;
 		} else if (r != 0) {
@@ -186,7 +248,7 @@ static int nb_session_list(struct nb_session *s, struct nb_buf *p)
 	}
 	if (nb_proto_dirents_count(s->tx) > 0 && (r = nb_session_send(s)) != 0)
 		goto out;
-	r = nb_session_ok(s);
+	r = nb_session_ok(s, id);
 out:
 	if (d)
 		closedir(d);
@@ -194,28 +256,38 @@ out:
 	return r;
 }
 
-static int nb_session_mkdir(struct nb_session *s, struct nb_buf *p)
+static int nb_session_mkdir(struct nb_session *s, uint32_t id, struct nb_buf *p)
 {
 	char *path = NULL;
 	uint32_t mode;
 	int r = nb_proto_mkdir_decode(p, &path, &mode);
 	if (r != 0)
-		return nb_session_violation(s, r, NB_MSG_MKDIR);
+		return nb_session_bad_frame(s, id, r, NB_MSG_MKDIR);
+	/* A directory where a held file is to go, or beneath one: publish
+	 * the file first, so the MKDIR sees the tree the client made. The
+	 * same for a directory above held files when the mode takes away
+	 * the owner's write or search permission (a tree made read-only
+	 * after its files were sent): the renames into it come first. */
+	if ((nb_batch_touches(&s->batch, path) ||
+	     ((mode & 0300) != 0300 && nb_batch_beneath(&s->batch, path))) &&
+	    (r = nb_session_flush(s)) != 0)
+		goto out;
 	r = nb_root_mkdir(&s->root, path, (mode_t)mode);
-	r = r ? nb_session_error(s, r, path) : nb_session_ok(s);
+	r = r ? nb_session_error(s, id, r, path) : nb_session_ok(s, id);
+out:
 	free(path);
 	return r;
 }
 
 /* UNLINK, RMDIR: remove one name beneath the root. */
-static int nb_session_remove(struct nb_session *s, uint8_t type, struct nb_buf *p)
+static int nb_session_remove(struct nb_session *s, uint32_t id, uint8_t type, struct nb_buf *p)
 {
 	char *path = NULL;
 	int dirfd;
 	const char *leaf;
 	int r = nb_proto_path_decode(p, &path);
 	if (r != 0)
-		return nb_session_violation(s, r, type);
+		return nb_session_bad_frame(s, id, r, type);
 	if ((r = nb_root_parent(&s->root, path, -1, &dirfd, &leaf)) == 0) {
 		if (unlinkat(dirfd, leaf, type == NB_MSG_RMDIR ? AT_REMOVEDIR : 0) != 0)
 			r = -errno;
@@ -223,19 +295,19 @@ static int nb_session_remove(struct nb_session *s, uint8_t type, struct nb_buf *
 			r = nb_xio_fsync(dirfd);
 		nb_xio_close(dirfd);
 	}
-	r = r ? nb_session_error(s, r, path) : nb_session_ok(s);
+	r = r ? nb_session_error(s, id, r, path) : nb_session_ok(s, id);
 	free(path);
 	return r;
 }
 
-static int nb_session_rename(struct nb_session *s, struct nb_buf *p)
+static int nb_session_rename(struct nb_session *s, uint32_t id, struct nb_buf *p)
 {
 	char *from = NULL, *to = NULL;
 	int fromfd = -1, tofd = -1;
 	const char *fleaf, *tleaf;
 	int r = nb_proto_path2_decode(p, &from, &to);
 	if (r != 0)
-		return nb_session_violation(s, r, NB_MSG_RENAME);
+		return nb_session_bad_frame(s, id, r, NB_MSG_RENAME);
 	if ((r = nb_root_parent(&s->root, from, -1, &fromfd, &fleaf)) == 0 &&
 	    (r = nb_root_parent(&s->root, to, 0755, &tofd, &tleaf)) == 0) {
 		if (renameat(fromfd, fleaf, tofd, tleaf) != 0)
@@ -245,7 +317,7 @@ static int nb_session_rename(struct nb_session *s, struct nb_buf *p)
 	}
 	nb_xio_close(fromfd);
 	nb_xio_close(tofd);
-	r = r ? nb_session_error(s, r, from) : nb_session_ok(s);
+	r = r ? nb_session_error(s, id, r, from) : nb_session_ok(s, id);
 	free(from);
 	free(to);
 	return r;
@@ -253,14 +325,14 @@ static int nb_session_rename(struct nb_session *s, struct nb_buf *p)
 
 /* The symlink is made in the scratch directory and renamed into place, so
  * a symlink and a file of the same name are never both missing. */
-static int nb_session_symlink(struct nb_session *s, struct nb_buf *p)
+static int nb_session_symlink(struct nb_session *s, uint32_t id, struct nb_buf *p)
 {
 	char *path = NULL, *target = NULL, tmp[64];
 	int dirfd = -1, scratch = -1;
 	const char *leaf;
 	int r = nb_proto_path2_decode(p, &path, &target);
 	if (r != 0)
-		return nb_session_violation(s, r, NB_MSG_SYMLINK);
+		return nb_session_bad_frame(s, id, r, NB_MSG_SYMLINK);
 	if (!target[0]) {
 		r = -EINVAL;
 		goto reply;
@@ -285,14 +357,15 @@ static int nb_session_symlink(struct nb_session *s, struct nb_buf *p)
 reply:
 	nb_xio_close(dirfd);
 	nb_xio_close(scratch);
-	r = r ? nb_session_error(s, r, path) : nb_session_ok(s);
+	r = r ? nb_session_error(s, id, r, path) : nb_session_ok(s, id);
 	free(path);
 	free(target);
 	return r;
 }
 
-/* Send a file: GET_INFO, GET_DATA from the agreed offset, then OK. */
-static int nb_session_get(struct nb_session *s, struct nb_buf *p)
+/* Send a file: GET_INFO, GET_DATA from the agreed offset, then OK, all
+ * back to back (nothing else is answered in between). */
+static int nb_session_get(struct nb_session *s, uint32_t id, struct nb_buf *p)
 {
 	struct nb_get g;
 	struct nb_get_info info;
@@ -301,11 +374,7 @@ static int nb_session_get(struct nb_session *s, struct nb_buf *p)
 	const char *leaf;
 	int r = nb_proto_get_decode(p, &g);
 	if (r != 0)
-		return nb_session_violation(s, r, NB_MSG_GET);
-	if (s->uploading) {
-		nb_proto_get_free(&g);
-		return nb_session_violation(s, NB_E_PROTO, NB_MSG_GET);
-	}
+		return nb_session_bad_frame(s, id, r, NB_MSG_GET);
 	if ((r = nb_root_parent(&s->root, g.path, -1, &dirfd, &leaf)) != 0)
 		goto reply;
 	/* O_NONBLOCK: a FIFO planted in the root must not hang the session
@@ -331,7 +400,7 @@ static int nb_session_get(struct nb_session *s, struct nb_buf *p)
 				     memcmp(g.expect, info.md5, NB_MD5_LEN) == 0
 			     ? g.offset
 			     : 0;
-	if ((r = nb_proto_get_info_encode(s->tx, &info)) != 0 || (r = nb_session_send(s)) != 0)
+	if ((r = nb_proto_get_info_encode(s->tx, id, &info)) != 0 || (r = nb_session_send(s)) != 0)
 		goto out; /* output broken: end the session */
 	if (!s->io && !(s->io = malloc(NB_DATA_CHUNK))) {
 		r = -ENOMEM;
@@ -341,7 +410,7 @@ static int nb_session_get(struct nb_session *s, struct nb_buf *p)
 		size_t n = (uint64_t)st.st_size - off < NB_DATA_CHUNK ? (size_t)((uint64_t)st.st_size - off)
 								    : NB_DATA_CHUNK;
 		uint8_t *dst;
-		if ((r = nb_proto_get_data_reserve(s->tx, off, n, &dst)) != 0)
+		if ((r = nb_proto_get_data_reserve(s->tx, id, off, n, &dst)) != 0)
 			goto out;
 		ssize_t k = nb_xio_pread_full(fd, dst, n, (off_t)off);
 		if (k != (ssize_t)n) {
@@ -355,7 +424,7 @@ static int nb_session_get(struct nb_session *s, struct nb_buf *p)
 		off += n;
 	}
 reply:
-	r = r ? nb_session_error(s, r, g.path) : nb_session_ok(s);
+	r = r ? nb_session_error(s, id, r, g.path) : nb_session_ok(s, id);
 out:
 	nb_xio_close(fd);
 	nb_xio_close(dirfd);
@@ -363,187 +432,373 @@ out:
 	return r;
 }
 
-/* Does the destination still hold the version the client based its
- * upload on? 0, or -EEXIST: a conflict (someone else changed it). */
-static int nb_session_check_base(struct nb_session *s, int dirfd, const char *leaf)
+static struct nb_base nb_session_base(const struct nb_put_open *m)
 {
-	struct stat st;
-	if (s->base_kind == NB_BASE_ANY)
-		return 0;
-	if (fstatat(dirfd, leaf, &st, AT_SYMLINK_NOFOLLOW) != 0)
-		return 0; /* gone (or never there): nothing to overwrite */
-	if (s->base_kind == NB_BASE_MATCH && S_ISREG(st.st_mode) &&
-	    (uint64_t)st.st_size == s->base_size && st.st_mtim.tv_sec == s->base_mtime_s &&
-	    (uint32_t)st.st_mtim.tv_nsec == s->base_mtime_ns)
-		return 0;
-	/* Already exactly what we are publishing: not a conflict either. */
-	if (nb_partial_matches(dirfd, leaf, s->md5, s->partial.size))
-		return 0;
-	return -EEXIST;
+	return (struct nb_base){m->base_kind, m->base_size, m->base_mtime_s, m->base_mtime_ns};
 }
 
-static int nb_session_put_open(struct nb_session *s, struct nb_buf *p)
+static int nb_session_put_open(struct nb_session *s, uint32_t id, struct nb_buf *p)
 {
 	struct nb_put_open m;
 	struct nb_put_offer offer;
+	struct nb_upload *u = NULL;
 	const char *leaf;
+	int dirfd = -1;
 	int r = nb_proto_put_open_decode(p, &m);
 	if (r != 0)
-		return nb_session_violation(s, r, NB_MSG_PUT_OPEN);
-	if (s->uploading) {
-		nb_proto_put_open_free(&m);
-		return nb_session_violation(s, NB_E_PROTO, NB_MSG_PUT_OPEN);
+		return nb_session_bad_frame(s, id, r, NB_MSG_PUT_OPEN);
+	if (s->nuploads >= NB_SESSION_UPLOADS_MAX) {
+		r = nb_session_error(s, id, -EBUSY, "too many uploads open in this session");
+		goto out;
 	}
-	if ((r = nb_root_parent(&s->root, m.path, 0755, &s->dest_dirfd, &leaf)) != 0) {
-		s->dest_dirfd = -1;
-		r = nb_session_error(s, r, m.path);
+	if ((r = nb_root_parent(&s->root, m.path, 0755, &dirfd, &leaf)) != 0) {
+		dirfd = -1;
+		r = nb_session_error(s, id, r, m.path);
 		goto out;
 	}
 	struct stat st;
-	if (fstatat(s->dest_dirfd, leaf, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) {
-		r = nb_session_error(s, -EISDIR, m.path);
-		goto out_close;
+	if (fstatat(dirfd, leaf, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) {
+		r = nb_session_error(s, id, -EISDIR, m.path);
+		goto out;
 	}
-	s->base_kind = m.base_kind;
-	s->base_size = m.base_size;
-	s->base_mtime_s = m.base_mtime_s;
-	s->base_mtime_ns = m.base_mtime_ns;
-	memcpy(s->md5, m.md5, NB_MD5_LEN);
-	s->partial.size = m.size;
-	if ((r = nb_session_check_base(s, s->dest_dirfd, leaf)) != 0) {
-		r = nb_session_error(s, r, "conflict: changed on the server");
-		goto out_close;
+	struct nb_base base = nb_session_base(&m);
+	if ((r = nb_partial_check_base(dirfd, leaf, &base, m.md5, m.size)) != 0) {
+		r = nb_session_error(s, id, r, NB_CONFLICT_TEXT);
+		goto out;
 	}
-	if (nb_partial_matches(s->dest_dirfd, leaf, m.md5, m.size)) {
+	if (nb_partial_matches(dirfd, leaf, m.md5, m.size)) {
 		/* Identical content is already published: apply the metadata
 		 * and answer at once. */
-		r = nb_partial_touch(s->dest_dirfd, leaf, m.md5, m.size, m.mode, m.mtime_s, m.mtime_ns);
+		r = nb_partial_touch(dirfd, leaf, m.md5, m.size, m.mode, m.mtime_s, m.mtime_ns);
 		nb_debug("%s: already present", m.path);
-		r = r ? nb_session_error(s, r, m.path) : nb_session_ok(s);
-		goto out_close;
+		r = r ? nb_session_error(s, id, r, m.path) : nb_session_ok(s, id);
+		goto out;
 	}
-	r = nb_partial_open(&s->partial, &s->root, m.md5, m.size, &offer.offset, offer.prefix_md5);
+	for (size_t i = 0; i < NB_SESSION_UPLOADS_MAX && !u; i++)
+		if (!s->uploads[i].open)
+			u = &s->uploads[i];
+	/* Another upload of the same content, in this session or another,
+	 * holds the partial's lock: NB_E_BUSY. */
+	r = nb_partial_open(&u->partial, &s->root, m.md5, m.size, &offer.offset, offer.prefix_md5);
 	if (r != 0) {
-		r = nb_session_error(s, r, m.path);
-		goto out_close;
+		r = nb_session_error(s, id, r, m.path);
+		goto out;
 	}
-	s->dest_leaf = strdup(leaf);
-	if (!s->dest_leaf) {
-		nb_partial_close(&s->partial, 0);
-		r = nb_session_error(s, -ENOMEM, m.path);
-		goto out_close;
+	if (!(u->path = strdup(m.path))) {
+		nb_partial_close(&u->partial, 0);
+		r = nb_session_error(s, id, -ENOMEM, m.path);
+		goto out;
 	}
-	s->uploading = 1;
-	s->mode = m.mode;
-	s->mtime_s = m.mtime_s;
-	s->mtime_ns = m.mtime_ns;
-	nb_debug("%s: offer %llu of %llu", m.path, (unsigned long long)offer.offset,
+	u->open = 1;
+	u->id = id;
+	u->leaf = u->path + (leaf - m.path);
+	u->dest_dirfd = dirfd;
+	dirfd = -1;
+	u->mode = m.mode;
+	u->mtime_s = m.mtime_s;
+	u->mtime_ns = m.mtime_ns;
+	u->base = base;
+	s->nuploads++;
+	nb_debug("%s: upload %u, offer %llu of %llu", m.path, id, (unsigned long long)offer.offset,
 		 (unsigned long long)m.size);
-	if ((r = nb_proto_put_offer_encode(s->tx, &offer)) == 0)
+	if ((r = nb_proto_put_offer_encode(s->tx, id, &offer)) == 0)
 		r = nb_session_send(s);
-	goto out;
-out_close:
-	nb_xio_close(s->dest_dirfd);
-	s->dest_dirfd = -1;
 out:
+	nb_xio_close(dirfd);
 	nb_proto_put_open_free(&m);
 	return r;
 }
 
-static int nb_session_put_data(struct nb_session *s, struct nb_buf *p)
+static int nb_session_put_data(struct nb_session *s, uint32_t id, struct nb_buf *p)
 {
 	uint64_t offset;
 	const uint8_t *data;
 	size_t n;
 	int r = nb_proto_put_data_decode(p, &offset, &data, &n);
-	if (r != 0 || !s->uploading)
-		return nb_session_violation(s, r ? r : NB_E_PROTO, NB_MSG_PUT_DATA);
-	if (s->upload_failed)
+	if (r != 0)
+		return nb_session_bad_frame(s, id, r, NB_MSG_PUT_DATA);
+	struct nb_upload *u = nb_session_upload(s, id);
+	if (!u)
+		return nb_session_violation(s, id, NB_E_PROTO,
+					    "PUT_DATA for upload %u, which is not open", id);
+	/* After PUT_FAIL the client may still have data in flight: drop it
+	 * unchecked (the partial stopped growing where it failed). */
+	if (u->failed)
 		return 0;
-	if ((r = nb_partial_write(&s->partial, offset, data, n)) != 0) {
+	/* Offset 0 starts over (the client's prefix differed); anything
+	 * else must continue where the last data ended. */
+	uint64_t at = offset == 0 ? 0 : u->partial.pos;
+	if (offset != at)
+		return nb_session_violation(
+		    s, id, NB_E_PROTO,
+		    "PUT_DATA for upload %u at offset %llu: it continues at %llu", id,
+		    (unsigned long long)offset, (unsigned long long)at);
+	if (n > u->partial.size - at)
+		return nb_session_violation(
+		    s, id, NB_E_PROTO,
+		    "PUT_DATA for upload %u: %zu bytes at %llu go past its size %llu", id, n,
+		    (unsigned long long)at, (unsigned long long)u->partial.size);
+	if ((r = nb_partial_write(&u->partial, offset, data, n)) != 0) {
 		/* Answer now, so the client stops sending, and discard what
 		 * follows. The partial stays as it is (what is in it is still
 		 * good) until PUT_END or PUT_ABORT says what to do with it. */
-		s->upload_failed = 1;
-		s->fail_code = r;
-		return nb_session_reply_error(s, NB_MSG_PUT_FAIL, r, "write");
+		u->failed = 1;
+		u->fail_code = r;
+		return nb_session_reply_error(s, id, NB_MSG_PUT_FAIL, r, "write");
 	}
 	return 0;
 }
 
-static int nb_session_put_end(struct nb_session *s, struct nb_buf *p)
+static int nb_session_put_end(struct nb_session *s, uint32_t id, struct nb_buf *p)
 {
 	int r = nb_proto_empty_decode(p);
-	if (r != 0 || !s->uploading)
-		return nb_session_violation(s, r ? r : NB_E_PROTO, NB_MSG_PUT_END);
-	if (s->upload_failed) {
-		r = s->fail_code;
-		nb_session_end_upload(s, 0);
-		return nb_session_error(s, r, "write");
+	if (r != 0)
+		return nb_session_bad_frame(s, id, r, NB_MSG_PUT_END);
+	struct nb_upload *u = nb_session_upload(s, id);
+	if (!u)
+		return nb_session_violation(s, id, NB_E_PROTO,
+					    "PUT_END for upload %u, which is not open", id);
+	if (u->failed) {
+		r = u->fail_code;
+		nb_session_end_upload(s, u, 0);
+		return nb_session_error(s, id, r, "write");
 	}
-	if ((r = nb_session_check_base(s, s->dest_dirfd, s->dest_leaf)) != 0) {
+	if ((r = nb_partial_check_base(u->dest_dirfd, u->leaf, &u->base, u->partial.md5,
+				       u->partial.size)) != 0) {
 		/* Keep the partial: the client publishes it under another
 		 * name, with the same MD5, without sending it again. */
-		nb_session_end_upload(s, 0);
-		return nb_session_error(s, r, "conflict: changed on the server");
+		nb_session_end_upload(s, u, 0);
+		return nb_session_error(s, id, r, NB_CONFLICT_TEXT);
 	}
-	r = nb_partial_publish(&s->partial, s->dest_dirfd, s->dest_leaf, s->mode, s->mtime_s,
-			       s->mtime_ns);
-	nb_session_end_upload(s, 0);
-	return r ? nb_session_error(s, r, "publish") : nb_session_ok(s);
+	r = nb_partial_publish(&u->partial, u->dest_dirfd, u->leaf, u->mode, u->mtime_s,
+			       u->mtime_ns);
+	nb_session_end_upload(s, u, 0);
+	return r ? nb_session_error(s, id, r, "publish") : nb_session_ok(s, id);
 }
 
-static int nb_session_put_abort(struct nb_session *s, struct nb_buf *p)
+static int nb_session_put_abort(struct nb_session *s, uint32_t id, struct nb_buf *p)
 {
 	int discard;
 	int r = nb_proto_put_abort_decode(p, &discard);
-	if (r != 0 || !s->uploading)
-		return nb_session_violation(s, r ? r : NB_E_PROTO, NB_MSG_PUT_ABORT);
-	nb_session_end_upload(s, discard);
-	return nb_session_ok(s);
+	if (r != 0)
+		return nb_session_bad_frame(s, id, r, NB_MSG_PUT_ABORT);
+	struct nb_upload *u = nb_session_upload(s, id);
+	if (!u)
+		return nb_session_violation(s, id, NB_E_PROTO,
+					    "PUT_ABORT for upload %u, which is not open", id);
+	nb_session_end_upload(s, u, discard);
+	return nb_session_ok(s, id);
+}
+
+/* The checks of a PUT_SMALL, in PUT_OPEN's order, then its MD5, then
+ * into the batch. 0: held (answered at the flush). 1: the path already
+ * holds exactly this content, now with the announced mode and mtime:
+ * answer OK. < 0: answer this error now; *what is the text for it. */
+static int nb_session_small_try(struct nb_session *s, uint32_t id, const struct nb_put_open *m,
+				const uint8_t *data, const char **what)
+{
+	const char *leaf;
+	int dirfd = -1, r;
+	uint8_t got[NB_MD5_LEN];
+	*what = m->path;
+	if ((r = nb_root_parent(&s->root, m->path, 0755, &dirfd, &leaf)) != 0)
+		return r;
+	struct stat st;
+	if (fstatat(dirfd, leaf, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) {
+		r = -EISDIR;
+		goto fail;
+	}
+	struct nb_base base = nb_session_base(m);
+	if ((r = nb_partial_check_base(dirfd, leaf, &base, m->md5, m->size)) != 0) {
+		*what = NB_CONFLICT_TEXT;
+		goto fail;
+	}
+	if (nb_partial_matches(dirfd, leaf, m->md5, m->size)) {
+		r = nb_partial_touch(dirfd, leaf, m->md5, m->size, m->mode, m->mtime_s,
+				     m->mtime_ns);
+		nb_debug("%s: already present", m->path);
+		nb_xio_close(dirfd);
+		return r ? r : 1;
+	}
+	nb_md5_buf(data, (size_t)m->size, got);
+	if (memcmp(got, m->md5, NB_MD5_LEN) != 0) {
+		r = NB_E_MD5;
+		goto fail;
+	}
+	return nb_batch_add(&s->batch, id, m, data, dirfd, leaf); /* takes dirfd over */
+fail:
+	nb_xio_close(dirfd);
+	return r;
+}
+
+static int nb_session_put_small(struct nb_session *s, uint32_t id, struct nb_buf *p)
+{
+	struct nb_put_open m;
+	const uint8_t *data;
+	const char *what;
+	int r = nb_proto_put_small_decode(p, &m, &data);
+	if (r != 0)
+		return nb_session_bad_frame(s, id, r, NB_MSG_PUT_SMALL);
+	/* A second file for a held path (or beneath one) must see the tree
+	 * the first one makes: publish that first. */
+	if (nb_batch_touches(&s->batch, m.path) && (r = nb_session_flush(s)) != 0)
+		goto out;
+	r = nb_session_small_try(s, id, &m, data, &what);
+	if ((r == -EMFILE || r == -ENFILE) && nb_batch_count(&s->batch) > 0) {
+		/* The held files' descriptors count too: publish them. */
+		if ((r = nb_session_flush(s)) != 0)
+			goto out;
+		r = nb_session_small_try(s, id, &m, data, &what);
+	}
+	if (r == 1)
+		r = nb_session_ok(s, id);
+	else if (r < 0)
+		r = nb_session_error(s, id, r, what);
+	else if (nb_batch_full(&s->batch))
+		r = nb_session_flush(s);
+out:
+	nb_proto_put_open_free(&m);
+	return r;
+}
+
+static int nb_session_ping(struct nb_session *s, uint32_t id, struct nb_buf *p)
+{
+	int r = nb_proto_empty_decode(p);
+	if (r != 0)
+		return nb_session_bad_frame(s, id, r, NB_MSG_PING);
+	return nb_session_ok(s, id);
+}
+
+/* Requests that read or change names the held PUT_SMALLs may touch:
+ * the batch is published first, so they see what the client sent
+ * before them, and their answers come after the PUT_SMALLs'. MKDIR and
+ * PUT_SMALL flush only when they name a held path (see there); PING,
+ * PUT_DATA and PUT_ABORT touch no name. */
+static int nb_session_flushes(uint8_t type)
+{
+	switch (type) {
+	case NB_MSG_STAT:
+	case NB_MSG_LIST:
+	case NB_MSG_GET:
+	case NB_MSG_UNLINK:
+	case NB_MSG_RMDIR:
+	case NB_MSG_RENAME:
+	case NB_MSG_SYMLINK:
+	case NB_MSG_PUT_OPEN:
+	case NB_MSG_PUT_END:
+		return 1;
+	default:
+		return 0;
+	}
 }
 
 int nb_session_handle(struct nb_session *s, uint8_t type, struct nb_buf *payload)
 {
-	if (!s->hello_done && type != NB_MSG_HELLO)
-		return nb_session_violation(s, NB_E_PROTO, type);
-	if (type != NB_MSG_PUT_DATA)
-		nb_debug("<- %s", nb_msg_name(type));
-	switch (type) {
-	case NB_MSG_HELLO:
-		if (s->hello_done)
-			return nb_session_violation(s, NB_E_PROTO, type);
+	uint32_t id;
+	int r;
+	if (!s->hello_done) {
+		if (type != NB_MSG_HELLO)
+			return nb_session_violation(s, 0, NB_E_PROTO, "%s before HELLO",
+						    nb_msg_name(type));
+		nb_debug("<- HELLO");
 		return nb_session_hello(s, payload);
+	}
+	if (type == NB_MSG_HELLO)
+		return nb_session_violation(s, 0, NB_E_PROTO, "a second HELLO");
+	if (nb_proto_id_decode(payload, &id) != 0)
+		return nb_session_violation(s, 0, NB_E_PROTO, "%s (type %u) without a request id",
+					    nb_msg_name(type), type);
+	if (type != NB_MSG_PUT_DATA)
+		nb_debug("<- %s %u", nb_msg_name(type), id);
+	/* PUT_DATA, PUT_END and PUT_ABORT name an open upload by its id;
+	 * every other request needs an id no unanswered request holds. */
+	if (type != NB_MSG_PUT_DATA && type != NB_MSG_PUT_END && type != NB_MSG_PUT_ABORT &&
+	    nb_session_id_busy(s, id))
+		return nb_session_violation(s, id, NB_E_PROTO,
+					    "%s with id %u, which an unanswered request holds",
+					    nb_msg_name(type), id);
+	if (nb_session_flushes(type) && (r = nb_session_flush(s)) != 0)
+		return r;
+	switch (type) {
 	case NB_MSG_STAT:
-		return nb_session_stat(s, payload);
+		return nb_session_stat(s, id, payload);
 	case NB_MSG_LIST:
-		return nb_session_list(s, payload);
+		return nb_session_list(s, id, payload);
 	case NB_MSG_MKDIR:
-		return nb_session_mkdir(s, payload);
+		return nb_session_mkdir(s, id, payload);
 	case NB_MSG_UNLINK:
 	case NB_MSG_RMDIR:
-		return nb_session_remove(s, type, payload);
+		return nb_session_remove(s, id, type, payload);
 	case NB_MSG_RENAME:
-		return nb_session_rename(s, payload);
+		return nb_session_rename(s, id, payload);
 	case NB_MSG_SYMLINK:
-		return nb_session_symlink(s, payload);
+		return nb_session_symlink(s, id, payload);
 	case NB_MSG_GET:
-		return nb_session_get(s, payload);
+		return nb_session_get(s, id, payload);
 	case NB_MSG_PUT_OPEN:
-		return nb_session_put_open(s, payload);
+		return nb_session_put_open(s, id, payload);
 	case NB_MSG_PUT_DATA:
-		return nb_session_put_data(s, payload);
+		return nb_session_put_data(s, id, payload);
 	case NB_MSG_PUT_END:
-		return nb_session_put_end(s, payload);
+		return nb_session_put_end(s, id, payload);
 	case NB_MSG_PUT_ABORT:
-		return nb_session_put_abort(s, payload);
+		return nb_session_put_abort(s, id, payload);
+	case NB_MSG_PUT_SMALL:
+		return nb_session_put_small(s, id, payload);
+	case NB_MSG_PING:
+		return nb_session_ping(s, id, payload);
 	default:
 		/* Unknown requests from a newer client: refuse this one,
-		 * keep the session. Never valid in the middle of an upload. */
-		if (s->uploading)
-			return nb_session_violation(s, NB_E_PROTO, type);
-		return nb_session_error(s, -ENOSYS, nb_msg_name(type));
+		 * keep the session. */
+		return nb_session_error(s, id, -ENOSYS, nb_msg_name(type));
 	}
+}
+
+static int nb_session_answer(void *ctx, uint32_t id, int r, const char *path)
+{
+	struct nb_session *s = ctx;
+	if (r == 0)
+		return nb_session_ok(s, id);
+	return nb_session_error(s, id, r, r == -EEXIST ? NB_CONFLICT_TEXT : path);
+}
+
+int nb_session_flush(struct nb_session *s)
+{
+	return nb_batch_flush(&s->batch, nb_session_answer, s);
+}
+
+int nb_session_idle(struct nb_session *s, const struct nb_frame_reader *in)
+{
+	if (nb_batch_count(&s->batch) == 0 || nb_frame_ready(in))
+		return 0;
+	return nb_session_flush(s);
+}
+
+int nb_session_step(struct nb_session *s, struct nb_frame_reader *in, struct nb_buf *payload)
+{
+	uint8_t type;
+	int r = nb_session_idle(s, in);
+	if (r != 0)
+		return r;
+	r = nb_frame_recv(in, &type, payload);
+	if (r == NB_E_EOF) {
+		r = nb_session_flush(s);
+		return r ? r : NB_E_EOF;
+	}
+	if (r == 0)
+		return nb_session_handle(s, type, payload);
+	if (nb_frame_parse(in->rx, &type, payload) == NB_E_SHORT) {
+		/* The input ended, or failed, inside a frame: the requests
+		 * before it still get their answers. */
+		if (r == NB_E_PROTO)
+			nb_err("the input ended inside a frame");
+		else
+			nb_err("reading request: %s", nb_strerror(r));
+		nb_session_flush(s);
+	} else {
+		nb_session_violation(s, 0, r, "frame header");
+	}
+	return r;
 }
 
 int nb_session_run(struct nb_session *s, struct nb_frame_reader *in)
@@ -552,22 +807,8 @@ int nb_session_run(struct nb_session *s, struct nb_frame_reader *in)
 	if (!payload)
 		return -ENOMEM;
 	int r;
-	for (;;) {
-		uint8_t type;
-		r = nb_frame_recv(in, &type, payload);
-		if (r == NB_E_EOF) {
-			r = 0;
-			break;
-		}
-		if (r != 0) {
-			nb_err("reading request: %s", nb_strerror(r));
-			if (r == NB_E_TOOBIG || r == NB_E_PROTO)
-				nb_session_error(s, r, "frame");
-			break;
-		}
-		if ((r = nb_session_handle(s, type, payload)) != 0)
-			break;
-	}
+	while ((r = nb_session_step(s, in, payload)) == 0)
+		;
 	nb_buf_free(payload);
-	return r;
+	return r == NB_E_EOF ? 0 : r;
 }

@@ -142,9 +142,14 @@ int nb_core_touch(struct nb_core *c, const char *path, int kind)
 	return nb_queue_touch(c->q, path, kind);
 }
 
-int nb_core_writer_open(struct nb_core *c, const char *path, uint64_t *handle)
+int nb_core_touch_meta(struct nb_core *c, const char *path, int kind)
 {
-	return nb_queue_writer_open(c->q, path, handle);
+	return nb_queue_touch_meta(c->q, path, kind);
+}
+
+int nb_core_writer_open(struct nb_core *c, const char *path, int fresh, uint64_t *handle)
+{
+	return nb_queue_writer_open(c->q, path, fresh, handle);
 }
 
 void nb_core_writer_close(struct nb_core *c, uint64_t handle)

@@ -126,11 +126,16 @@ void nb_core_close(struct nb_core *c);
  * time. A conflict copy edited by the user is an ordinary file again.
  * 0 or an error (nothing was queued). */
 int nb_core_touch(struct nb_core *c, const char *path, int kind) NB_WUR;
+/* Only the mode or times of path changed: queued as for touch, but the
+ * content's MD5 and an upload's partial stay good. */
+int nb_core_touch_meta(struct nb_core *c, const char *path, int kind) NB_WUR;
 /* A handle that may write path was opened: queued as for touch, and not
  * uploaded while any writer is open. *handle names the entry across
  * renames (a handle does not know its file's current name); give it to
- * nb_core_writer_close. */
-int nb_core_writer_open(struct nb_core *c, const char *path, uint64_t *handle) NB_WUR;
+ * nb_core_writer_close. fresh: this open creates the file (it existed
+ * nowhere before): written once and closed, it goes without waiting out
+ * the quiet time. */
+int nb_core_writer_open(struct nb_core *c, const char *path, int fresh, uint64_t *handle) NB_WUR;
 void nb_core_writer_close(struct nb_core *c, uint64_t handle);
 /* May the server hold path now or once the queue is done, by what the
  * core knows: a record of our own upload or download there, or a

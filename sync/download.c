@@ -1,5 +1,7 @@
 #include "sync/download.h"
 
+#include "sync/rcall.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -63,7 +65,7 @@ static int nb_dl_data(void *arg, uint64_t off, const uint8_t *data, size_t n)
 	return 0;
 }
 
-int nb_download_run(struct nb_remote *r, const struct nb_download *d, struct nb_download_stats *st)
+int nb_download_run(struct nb_remote *r, struct nb_download *d, struct nb_download_stats *st)
 {
 	char name[64];
 	uint8_t key[NB_MD5_LEN];
@@ -85,9 +87,15 @@ int nb_download_run(struct nb_remote *r, const struct nb_download *d, struct nb_
 		g.offset = (uint64_t)s.st_size;
 		g.has_expect = 1;
 	}
-	struct nb_get_cb cb = {nb_dl_info, nb_dl_data, &x};
-	if ((e = nb_remote_get(r, &g, &cb)) != 0)
+	struct nb_rcall rc;
+	nb_rcall_init(&rc, NB_MSG_GET);
+	rc.on_info = nb_dl_info;
+	rc.on_data = nb_dl_data;
+	rc.arg = &x;
+	if ((e = nb_rcall_get(r, &rc, &g)) != 0 || (e = nb_rcall_wait(r, &rc)) != 0) {
+		snprintf(d->errtext, sizeof(d->errtext), "%s", rc.errtext);
 		goto out;
+	}
 	uint8_t got[NB_MD5_LEN];
 	nb_md5_final(&x.hash, got);
 	if (memcmp(got, x.info.md5, NB_MD5_LEN) != 0) {

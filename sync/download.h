@@ -20,6 +20,7 @@ struct nb_download {
 	int fetch_dirfd;         /* <cache>/fetch */
 	int stage_fd;            /* staging root; local_path's parent must exist */
 	struct nb_queue *q;      /* records what arrived; tags partial downloads */
+	char errtext[NB_ERRTEXT_MAX + 1]; /* out: the server's text of a refusal */
 	void (*progress)(void *arg, uint64_t done, uint64_t total);
 	void *arg;
 };
@@ -34,6 +35,6 @@ struct nb_download_stats {
  * is dropped). NB_E_MD5 if the content did not verify (the partial is
  * discarded). Otherwise the server's or the transport's error; the
  * partial is kept for a resume. */
-int nb_download_run(struct nb_remote *r, const struct nb_download *d, struct nb_download_stats *st);
+int nb_download_run(struct nb_remote *r, struct nb_download *d, struct nb_download_stats *st);
 
 #endif

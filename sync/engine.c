@@ -7,7 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sync/jobs.h"
+#include "sync/pipeline.h"
+#include "sync/rcall.h"
 #include "sync/remote.h"
 #include "sync/retry.h"
 #include "wire/err.h"
@@ -28,6 +29,9 @@ struct nb_engine {
 	char reason[1024];
 	/* Owned by the sync thread. */
 	struct nb_remote *remote;
+	struct nb_pipeline *pipe;
+	struct nb_rcall ping; /* in flight while ping_out */
+	int ping_out;
 	long backoff_ms;
 	long long last_keepalive_ms;
 };
@@ -50,6 +54,8 @@ static int nb_engine_connect(const struct nb_engine_config *cfg, struct nb_remot
 			 "the server command '%s' ended without answering: is nbfs-server "
 			 "installed on the remote host (or set -o server=PATH)?",
 			 cfg->server_cmd ? cfg->server_cmd : "nbfs-server");
+	else if (r == NB_E_VERSION)
+		snprintf(why, whysz, "%s", errtext); /* it names the server itself */
 	else if (r != 0)
 		snprintf(why, whysz, "server: %s", errtext);
 	return r;
@@ -60,13 +66,14 @@ int nb_engine_probe(const struct nb_engine_config *cfg, char *why, size_t whysz)
 	struct nb_remote *r = NULL;
 	int e = nb_engine_connect(cfg, &r, why, whysz);
 	if (e == 0) {
-		struct nb_attr a;
-		e = nb_remote_stat(r, "", &a);
-		if (e == 0)
-			nb_attr_free(&a);
-		else
+		struct nb_rcall rc;
+		nb_rcall_init(&rc, NB_MSG_STAT);
+		if ((e = nb_rcall_stat(r, &rc, "")) == 0)
+			e = nb_rcall_wait(r, &rc);
+		if (e != 0)
 			snprintf(why, whysz, "remote directory %s: %s", cfg->remote_dir,
-				 nb_remote_errtext(r));
+				 rc.errtext[0] ? rc.errtext : nb_strerror(e));
+		nb_rcall_clear(&rc);
 		nb_remote_close(r);
 	}
 	return e;
@@ -127,6 +134,10 @@ static int nb_engine_online(struct nb_engine *e)
 
 static void nb_engine_disconnect(struct nb_engine *e, const char *why)
 {
+	/* Jobs in flight go back to the queue first (some in doubt); the
+	 * ping in flight is abandoned with the session. */
+	nb_pipeline_detach(e->pipe, nb_engine_stopping(e) ? NULL : why);
+	e->ping_out = 0;
 	nb_remote_close(e->remote);
 	e->remote = NULL;
 	nb_mailbox_set_open(&e->mb, 0);
@@ -154,6 +165,8 @@ static int nb_engine_reconnect(struct nb_engine *e)
 		e->backoff_ms = NB_BACKOFF_MIN_MS;
 		nb_mailbox_set_open(&e->mb, 1);
 		nb_engine_set_link(e, 1, "");
+		nb_pipeline_attach(e->pipe, e->remote);
+		e->last_keepalive_ms = nb_xio_now_ms(); /* the HELLO just went both ways */
 		nb_info("connected");
 		return 0;
 	}
@@ -169,9 +182,13 @@ static int nb_engine_reconnect(struct nb_engine *e)
 
 /* ---- jobs ---- */
 
+/* Between the steps of a long hash: answers and listings keep moving. */
 static void nb_engine_idle(void *arg)
 {
-	nb_engine_serve(arg, 0);
+	struct nb_engine *e = arg;
+	nb_engine_serve(e, 0);
+	if (e->remote && !nb_remote_broken(e->remote))
+		nb_remote_pump(e->remote, 0);
 }
 
 static void nb_engine_event(void *arg, const struct nb_core_event *ev)
@@ -181,54 +198,31 @@ static void nb_engine_event(void *arg, const struct nb_core_event *ev)
 		e->cfg.on_event(e->cfg.on_event_arg, ev);
 }
 
-/* Act on what became of a job (the policy is sync/retry.c's). */
-static void nb_engine_settle(struct nb_engine *e, const struct nb_job *job,
-			     struct nb_job_result *res)
+static void nb_engine_ping_done(struct nb_rcall *rc)
 {
-	struct nb_queue *q = e->cfg.q;
-	switch (res->out) {
-	case NB_OUT_DONE:
-		return;
-	case NB_OUT_GONE:
-		nb_queue_drop_job(q, job);
-		return;
-	case NB_OUT_AGAIN:
-		if (res->r == NB_E_CHANGED)
-			nb_info("%s: changed during upload; it goes again with the new content",
-				job->path);
-		nb_queue_fail(q, job, NB_STATE_PENDING, NULL, 0);
-		return;
-	case NB_OUT_LINK: {
-		char why[600];
-		snprintf(why, sizeof(why), "connection lost: %s", nb_strerror(res->r));
-		nb_warn("%s: %s", job->path, why);
-		nb_queue_fail(q, job, NB_STATE_PENDING, why, 0);
-		nb_engine_disconnect(e, why);
-		return;
-	}
-	default:
-		if (!res->why[0])
-			snprintf(res->why, sizeof(res->why), "%s", nb_strerror(res->r));
-		nb_warn("%s: %s", job->path, res->why);
-		nb_queue_fail(q, job, nb_retry_state(res->out), res->why,
-			      nb_retry_delay_ms(res->out));
-	}
+	struct nb_engine *e = rc->arg;
+	e->ping_out = 0;
+	if (rc->r != 0)
+		nb_warn("the server did not answer a ping: %s", nb_strerror(rc->r));
 }
 
-static void nb_engine_run_job(struct nb_engine *e, const struct nb_job *job)
+/* Idle: an SSH keepalive, and a PING through to the server (its answer
+ * is waited for like any other, under the link's timeout, so a dead or
+ * stalled link is noticed while idle too). */
+static void nb_engine_keepalive(struct nb_engine *e)
 {
-	struct nb_jobs_ctx c = {
-		.q = e->cfg.q,
-		.stage_fd = e->cfg.stage_fd,
-		.remote = e->remote,
-		.stop = &e->stop,
-		.idle = nb_engine_idle,
-		.notify = nb_engine_event,
-		.arg = e,
-	};
-	struct nb_job_result res;
-	nb_jobs_run(&c, job, &res);
-	nb_engine_settle(e, job, &res);
+	if (nb_xio_now_ms() - e->last_keepalive_ms < NB_KEEPALIVE_MS)
+		return;
+	e->last_keepalive_ms = nb_xio_now_ms();
+	if (nb_remote_keepalive(e->remote) != 0)
+		return;
+	if (!e->ping_out) {
+		nb_rcall_init(&e->ping, NB_MSG_PING);
+		e->ping.on_done = nb_engine_ping_done;
+		e->ping.arg = e;
+		if (nb_rcall_ping(e->remote, &e->ping) == 0)
+			e->ping_out = 1;
+	}
 }
 
 static void *nb_engine_main(void *arg)
@@ -239,26 +233,32 @@ static void *nb_engine_main(void *arg)
 			continue;
 		/* Someone is waiting on a read: that goes first. */
 		nb_engine_serve(e, 1);
-		if (!nb_engine_online(e)) {
-			nb_engine_disconnect(e, "connection lost");
+		long wait_ms = -1;
+		int sent = 0, got = 0;
+		if (nb_engine_online(e) && (sent = nb_pipeline_step(e->pipe, &wait_ms)) >= 0)
+			got = nb_remote_pump(e->remote, 0);
+		if (sent < 0 || got < 0 || !nb_engine_online(e)) {
+			char why[600];
+			int r = sent < 0 ? sent : got < 0 ? got : NB_E_EOF;
+			snprintf(why, sizeof(why), "connection lost: %s", nb_strerror(r));
+			nb_warn("%s", why);
+			nb_engine_disconnect(e, why);
 			continue;
 		}
-		struct nb_job job;
-		long wait_ms;
-		if (nb_queue_next_job(e->cfg.q, &job, &wait_ms)) {
-			nb_engine_run_job(e, &job);
-			nb_job_free(&job);
+		if (sent || got)
+			continue;
+		if (nb_remote_inflight(e->remote) > 0) {
+			/* Nothing to send until an answer comes: wait for one
+			 * (the link's timeout says when it is dead). */
+			if (nb_remote_pump(e->remote, 1) < 0)
+				continue; /* broken: handled above */
 			continue;
 		}
 		/* Woken early by new work; at most a second late to stop. */
 		if (wait_ms < 0 || wait_ms > 1000)
 			wait_ms = 1000;
 		nb_queue_wait(e->cfg.q, wait_ms);
-		if (nb_xio_now_ms() - e->last_keepalive_ms >= NB_KEEPALIVE_MS) {
-			e->last_keepalive_ms = nb_xio_now_ms();
-			if (nb_remote_keepalive(e->remote) != 0)
-				nb_engine_disconnect(e, "connection lost while idle");
-		}
+		nb_engine_keepalive(e);
 	}
 	if (e->remote)
 		nb_engine_disconnect(e, "stopped");
@@ -276,6 +276,19 @@ int nb_engine_start(const struct nb_engine_config *cfg, struct nb_engine **out)
 	atomic_init(&e->stop, 0);
 	pthread_mutex_init(&e->lock, NULL);
 	snprintf(e->reason, sizeof(e->reason), "not connected yet");
+	struct nb_pipeline_config pc = {
+		.q = cfg->q,
+		.stage_fd = cfg->stage_fd,
+		.stop = &e->stop,
+		.idle = nb_engine_idle,
+		.notify = nb_engine_event,
+		.arg = e,
+	};
+	if (nb_pipeline_new(&pc, &e->pipe) != 0) {
+		pthread_mutex_destroy(&e->lock);
+		free(e);
+		return -ENOMEM;
+	}
 	nb_mailbox_init(&e->mb);
 	/* Open from the start: the first connection is being made, and a
 	 * listing may wait for it. */
@@ -283,6 +296,7 @@ int nb_engine_start(const struct nb_engine_config *cfg, struct nb_engine **out)
 	int r = pthread_create(&e->thread, NULL, nb_engine_main, e);
 	if (r != 0) {
 		nb_mailbox_free(&e->mb);
+		nb_pipeline_free(e->pipe);
 		pthread_mutex_destroy(&e->lock);
 		free(e);
 		return -r;
@@ -300,6 +314,7 @@ void nb_engine_stop(struct nb_engine *e)
 	nb_queue_wake(e->cfg.q);
 	pthread_join(e->thread, NULL);
 	nb_mailbox_free(&e->mb); /* answers requests that raced with the stop */
+	nb_pipeline_free(e->pipe);
 	pthread_mutex_destroy(&e->lock);
 	free(e);
 }

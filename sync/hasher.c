@@ -8,6 +8,7 @@
 
 #include "wire/err.h"
 #include "wire/log.h"
+#include "wire/proto.h" /* NB_SMALL_MAX */
 #include "wire/xio.h"
 
 #define NB_HASH_STEP (4 * 1024 * 1024)
@@ -62,8 +63,13 @@ static void nb_hasher_one(struct nb_hasher *h, const struct nb_job *job)
 		return;
 	struct stat st;
 	uint8_t md5[NB_MD5_LEN];
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-	    nb_hasher_hash_fd(h->q, job, fd, (uint64_t)st.st_size, &h->stop, NULL, NULL, md5) == 0)
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+		;
+	else if (st.st_size <= NB_SMALL_MAX)
+		/* It travels whole, read into memory anyway: hashed there, for
+		 * less than opening it here costs. */
+		nb_queue_hash_skip(h->q, job);
+	else if (nb_hasher_hash_fd(h->q, job, fd, (uint64_t)st.st_size, &h->stop, NULL, NULL, md5) == 0)
 		nb_queue_set_md5(h->q, job, md5);
 	nb_xio_close(fd);
 }

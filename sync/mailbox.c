@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "sync/download.h"
+#include "sync/rcall.h"
 #include "wire/err.h"
 #include "wire/log.h"
 #include "wire/xio.h"
@@ -120,6 +121,20 @@ static int nb_request_add(void *arg, const char *name, const struct nb_attr *a)
 	return 0;
 }
 
+/* A listing, waited for (other answers are handled meanwhile). */
+static int nb_mailbox_list_now(struct nb_remote *r, struct nb_request *q)
+{
+	struct nb_rcall rc;
+	nb_rcall_init(&rc, NB_MSG_LIST);
+	rc.on_entry = nb_request_add;
+	rc.arg = q;
+	int e = nb_rcall_list(r, &rc, q->path);
+	if (e == 0)
+		e = nb_rcall_wait(r, &rc);
+	/* A listing cut short by memory is no listing. */
+	return e == 0 && rc.stop ? -ENOMEM : e;
+}
+
 static void nb_mailbox_run_fetch(struct nb_request *q, struct nb_remote *r,
 				 const struct nb_fetch_target *t)
 {
@@ -138,8 +153,8 @@ static void nb_mailbox_run_fetch(struct nb_request *q, struct nb_remote *r,
 			(unsigned long long)stats.resumed_at, (unsigned long long)stats.received,
 			nb_xio_now_ms() - t0);
 	else
-		nb_warn("%s: fetch failed: %s%s%s", q->path, nb_strerror(e),
-			nb_remote_errtext(r)[0] ? ": " : "", nb_remote_errtext(r));
+		nb_warn("%s: fetch failed: %s%s%s", q->path, nb_strerror(e), d.errtext[0] ? ": " : "",
+			d.errtext);
 	q->fetch_done(q->arg, e);
 }
 
@@ -168,7 +183,7 @@ void nb_mailbox_serve(struct nb_mailbox *mb, struct nb_remote *r, int allow_fetc
 				q->fetch_done(q->arg, NB_E_OFFLINE);
 			nb_request_free(q);
 		} else {
-			int e = online ? nb_remote_list(r, q->path, nb_request_add, q) : NB_E_OFFLINE;
+			int e = online ? nb_mailbox_list_now(r, q) : NB_E_OFFLINE;
 			nb_debug("list '%s': %s, %u entries", q->path, nb_strerror(e), q->ents.count);
 			q->list_done(q->arg, q->path, e, &q->ents);
 			nb_request_free(q);

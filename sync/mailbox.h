@@ -1,9 +1,10 @@
 /*
  * The mailbox: requests from FUSE threads for the sync thread, which
  * owns the connection. A listing or a download is posted here and
- * answered through its callback on the sync thread; between the steps
- * of an upload only listings are served (an upload's session cannot
- * carry a download), and downloads wait their turn ahead of uploads.
+ * answered through its callback on the sync thread, which serves them
+ * ahead of uploads (someone waits for them): each is sent and waited
+ * for at once, the answers to uploads in flight being handled
+ * meanwhile.
  * While the mailbox is closed (offline, stopping) posting fails at once,
  * so no caller ever waits on a link that is down.
  */
@@ -47,7 +48,8 @@ int nb_mailbox_list(struct nb_mailbox *mb, const char *path, nb_core_list_fn don
 int nb_mailbox_fetch(struct nb_mailbox *mb, const char *rpath, const char *path,
 		     nb_fetch_done_fn done, void *arg);
 /* Serve what is posted (sync thread): listings over r, and downloads
- * into t if allow_fetch (else they stay posted, in front). With r NULL
+ * into t if allow_fetch (else they stay posted, in front: the engine
+ * keeps long downloads out of the pauses of a long hash). With r NULL
  * or broken everything is answered NB_E_OFFLINE. */
 void nb_mailbox_serve(struct nb_mailbox *mb, struct nb_remote *r, int allow_fetch,
 		      const struct nb_fetch_target *t);

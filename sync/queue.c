@@ -45,6 +45,7 @@ int nb_queue_new(struct nb_statedb *db, long delay_ms, struct nb_queue **out)
 	pthread_condattr_destroy(&ca);
 	q->db = db;
 	q->delay_ms = delay_ms;
+	q->conflict_marks = 1; /* not counted yet: look (nb_queue_load counts) */
 	*out = q;
 	return 0;
 }
@@ -169,7 +170,7 @@ static void nb_q_unlink(struct nb_queue *q, struct nb_entry *e)
 static int nb_q_needs_hash(const struct nb_entry *e)
 {
 	return e->kind == NB_KIND_FILE && e->writers == 0 && !e->has_md5 && !e->hashing &&
-	       e->state == NB_STATE_PENDING;
+	       !e->hash_skip && e->state == NB_STATE_PENDING;
 }
 
 /* The list is kept in queue order, so files are hashed in the order
@@ -235,7 +236,7 @@ void nb_q_update(struct nb_queue *q, struct nb_entry *e)
 	 * contents need quiet time; everything else is cheap and lets what
 	 * depends on it follow at once. */
 	if (e->writers == 0 && e->state != NB_STATE_UPLOADING && !e->hashing) {
-		ready = e->kind == NB_KIND_FILE ? e->changed_ms + q->delay_ms : 0;
+		ready = e->kind == NB_KIND_FILE ? e->changed_ms + (e->quick ? 0 : q->delay_ms) : 0;
 		if (e->retry_ms > ready)
 			ready = e->retry_ms;
 	}
@@ -396,6 +397,8 @@ int nb_queue_load(struct nb_queue *q)
 	pthread_mutex_lock(&q->lock);
 	/* Loaded already (the queue only grows from its loaded state). */
 	int r = q->count ? 0 : nb_statedb_each_op(q->db, nb_q_load_one, q);
+	int marks = nb_statedb_conflict_count(q->db);
+	q->conflict_marks = marks < 0 ? 1 : marks;
 	pthread_cond_broadcast(&q->cond);
 	pthread_mutex_unlock(&q->lock);
 	return r;

@@ -64,9 +64,15 @@ int nb_queue_load(struct nb_queue *q) NB_WUR;
  * its creation durably (or keep the entry's place), restart its quiet
  * time, clear a conflict mark on it. 0 or an error (nothing queued). */
 int nb_queue_touch(struct nb_queue *q, const char *path, int kind) NB_WUR;
+/* As touch, when only the mode or times changed: the content's MD5 and
+ * an upload's partial stay good (an upload in flight stops and resumes). */
+int nb_queue_touch_meta(struct nb_queue *q, const char *path, int kind) NB_WUR;
 /* As touch, and count an open writer (never uploaded while one is
- * open); *id names the entry for nb_queue_writer_close. */
-int nb_queue_writer_open(struct nb_queue *q, const char *path, uint64_t *id) NB_WUR;
+ * open); *id names the entry for nb_queue_writer_close. fresh: the file
+ * is being created by this writer (it did not exist, here or on the
+ * server); then, if it has had only this writer, it goes at once when
+ * it closes, without quiet time (cp, tar, rsync's temporary files). */
+int nb_queue_writer_open(struct nb_queue *q, const char *path, int fresh, uint64_t *id) NB_WUR;
 void nb_queue_writer_close(struct nb_queue *q, uint64_t id);
 /* path was removed locally (rmdir: an empty directory). on_server: the
  * caller knows the server may hold it; the queue adds what it knows
@@ -156,6 +162,10 @@ int nb_queue_get_md5(struct nb_queue *q, const struct nb_job *job, uint8_t md5[N
  * nb_queue_hash_done), else 0. */
 int nb_queue_next_hash(struct nb_queue *q, struct nb_job *job);
 void nb_queue_hash_done(struct nb_queue *q, const struct nb_job *job);
+/* The hasher leaves job's file to the sync thread (small enough to be
+ * hashed in memory as it is sent); not offered again until it changes.
+ * Call before nb_queue_hash_done. */
+void nb_queue_hash_skip(struct nb_queue *q, const struct nb_job *job);
 
 /* The job is done on the server. A creation unchanged since it was
  * taken is recorded as held (rec) and leaves the queue: returns 1. One

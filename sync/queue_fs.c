@@ -19,15 +19,23 @@
  * below) is an ordinary file now. */
 static void nb_q_unmark_conflict(struct nb_queue *q, const char *path)
 {
+	if (q->conflict_marks <= 0)
+		return;
 	int r = nb_statedb_conflict_del(q->db, path);
 	if (r != 0)
 		nb_warn("%s: cannot clear its conflict mark: %s", path, nb_strerror(r));
+	int n = nb_statedb_conflict_count(q->db);
+	q->conflict_marks = n < 0 ? 1 : n; /* unknown: keep looking */
 }
 
-static struct nb_entry *nb_q_touch(struct nb_queue *q, const char *path, int kind, int *err)
+/* content: the content may have changed (else only the mode or times:
+ * the MD5, and an upload's partial, stay good). *created: a new entry. */
+static struct nb_entry *nb_q_touch(struct nb_queue *q, const char *path, int kind, int content,
+				   int *created, int *err)
 {
 	struct nb_entry *e = nb_q_find(q, path);
 	*err = 0;
+	*created = 0;
 	if (e && e->kind != kind) {
 		/* A file became a directory or a symlink (or back): the old
 		 * creation is void, the new one queues behind what came since. */
@@ -38,23 +46,29 @@ static struct nb_entry *nb_q_touch(struct nb_queue *q, const char *path, int kin
 		/* Durable first: the change is on record before we return. */
 		if (!(e = nb_q_append(q, kind, path, NULL, err)))
 			return NULL;
+		*created = 1;
 	} else if (e->state == NB_STATE_ERROR) {
 		/* A new version deserves a fresh attempt. */
 		e->state = NB_STATE_PENDING;
 		e->retry_ms = 0;
 	}
-	e->gen = e->cgen = ++q->next_gen;
+	e->gen = ++q->next_gen;
+	if (content || *created) {
+		e->cgen = e->gen;
+		e->has_md5 = 0;
+		e->hash_skip = 0;
+	}
 	e->changed_ms = nb_xio_now_ms();
-	e->has_md5 = 0;
+	e->quick = 0;
 	nb_q_unmark_conflict(q, path);
 	return e;
 }
 
-int nb_queue_touch(struct nb_queue *q, const char *path, int kind)
+static int nb_queue_touch_as(struct nb_queue *q, const char *path, int kind, int content)
 {
-	int r;
+	int r, created;
 	pthread_mutex_lock(&q->lock);
-	struct nb_entry *e = nb_q_touch(q, path, kind, &r);
+	struct nb_entry *e = nb_q_touch(q, path, kind, content, &created, &r);
 	if (e) {
 		nb_q_update(q, e);
 		pthread_cond_broadcast(&q->cond);
@@ -63,12 +77,24 @@ int nb_queue_touch(struct nb_queue *q, const char *path, int kind)
 	return r;
 }
 
-int nb_queue_writer_open(struct nb_queue *q, const char *path, uint64_t *id)
+int nb_queue_touch(struct nb_queue *q, const char *path, int kind)
 {
-	int r;
+	return nb_queue_touch_as(q, path, kind, 1);
+}
+
+int nb_queue_touch_meta(struct nb_queue *q, const char *path, int kind)
+{
+	return nb_queue_touch_as(q, path, kind, 0);
+}
+
+int nb_queue_writer_open(struct nb_queue *q, const char *path, int fresh, uint64_t *id)
+{
+	int r, created;
 	pthread_mutex_lock(&q->lock);
-	struct nb_entry *e = nb_q_touch(q, path, NB_KIND_FILE, &r);
+	struct nb_entry *e = nb_q_touch(q, path, NB_KIND_FILE, 1, &created, &r);
 	if (e) {
+		/* A new file and its one writer: whole when it closes. */
+		e->quick = created && fresh;
 		e->writers++;
 		*id = e->id;
 		nb_q_update(q, e);
@@ -98,8 +124,9 @@ int nb_queue_remove(struct nb_queue *q, const char *path, int rmdir, int on_serv
 	pthread_mutex_lock(&q->lock);
 	struct nb_entry *e = nb_q_find(q, path);
 	/* The caller looked before taking the lock: an upload that finished
-	 * since then has put the path on the server after all. */
-	on_server |= nb_q_recorded(q, path);
+	 * since then has put the path on the server after all; and a rename
+	 * queued meanwhile may bring a server name here. */
+	on_server |= nb_q_recorded(q, path) || nb_q_renamed_here(q, path);
 	if (e) {
 		/* An upload in flight may publish before it notices: then the
 		 * server holds the path after all. */
@@ -179,7 +206,7 @@ int nb_q_rename(struct nb_queue *q, const char *from, const char *to, int from_o
 	/* As in nb_queue_remove: a creation that finished after the caller
 	 * looked is on the server now. */
 	if (!never)
-		from_on_server |= nb_q_recorded(q, from);
+		from_on_server |= nb_q_recorded(q, from) || nb_q_renamed_here(q, from);
 	/* What was pending at the destination is replaced; a doubt about
 	 * what the server holds at `to` itself stays for what replaces it. */
 	int carry = 0;
@@ -244,15 +271,18 @@ int nb_queue_rename(struct nb_queue *q, const char *from, const char *to, int fr
 	return r;
 }
 
-int nb_queue_known_on_server(struct nb_queue *q, const char *path)
+int nb_q_renamed_here(struct nb_queue *q, const char *path)
 {
 	char rpath[NB_PATH_MAX + 1];
+	return nb_q_resolve(q, path, rpath, sizeof(rpath)) == 0 && strcmp(rpath, path) != 0;
+}
+
+int nb_queue_known_on_server(struct nb_queue *q, const char *path)
+{
 	pthread_mutex_lock(&q->lock);
-	int known = nb_q_recorded(q, path);
+	int known = nb_q_recorded(q, path) || nb_q_renamed_here(q, path);
 	pthread_mutex_unlock(&q->lock);
-	/* Renamed here from a name the server holds. */
-	return known ||
-	       (nb_queue_resolve(q, path, rpath, sizeof(rpath)) == 0 && strcmp(rpath, path) != 0);
+	return known;
 }
 
 void nb_queue_set_base(struct nb_queue *q, const char *path, uint64_t size, int64_t mtime_s,

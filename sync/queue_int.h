@@ -21,6 +21,9 @@ struct nb_entry {
 	uint64_t gen;  /* bumped by every change, renames included */
 	uint64_t cgen; /* gen at the last change of content or metadata */
 	int writers;
+	/* A file created by one writer and not touched since: it is whole
+	 * when that writer closes, so it goes at once, without quiet time. */
+	int quick;
 	long long first_ms;   /* when it was queued */
 	long long changed_ms; /* last change or last writer closed */
 	long long retry_ms;   /* not before this time */
@@ -30,6 +33,7 @@ struct nb_entry {
 	double rate;
 	int has_md5;
 	int hashing;  /* the hasher is on it */
+	int hash_skip; /* small: not worth the hasher's while (until changed) */
 	int in_hashq;
 	uint8_t md5[NB_MD5_LEN];
 	/* An upload without its answer (in flight, or its link broke or
@@ -58,6 +62,9 @@ struct nb_queue {
 	struct nb_entry *hq_head, *hq_tail;
 	size_t count;
 	uint64_t next_gen, next_id;
+	/* Conflict marks in the database, or more (never fewer): while there
+	 * are none, a change to a path needs no look for one to clear. */
+	int conflict_marks;
 };
 
 int nb_kind_is_barrier(int kind);
@@ -88,6 +95,11 @@ void nb_q_update(struct nb_queue *q, struct nb_entry *e);
 /* The next file that needs its MD5 (taken off the hasher's list), or
  * NULL. */
 struct nb_entry *nb_q_hash_take(struct nb_queue *q);
+/* nb_queue_resolve with the lock held. */
+int nb_q_resolve(struct nb_queue *q, const char *path, char *out, size_t outsz);
+/* A pending rename brings a name the server holds (or may hold) to
+ * path. */
+int nb_q_renamed_here(struct nb_queue *q, const char *path);
 /* nb_queue_rename with the lock held. */
 int nb_q_rename(struct nb_queue *q, const char *from, const char *to, int from_on_server);
 /* 1 if the database records the server holding path. */

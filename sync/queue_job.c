@@ -159,6 +159,15 @@ int nb_queue_next_hash(struct nb_queue *q, struct nb_job *job)
 	return found;
 }
 
+void nb_queue_hash_skip(struct nb_queue *q, const struct nb_job *job)
+{
+	pthread_mutex_lock(&q->lock);
+	struct nb_entry *e = nb_q_by_id(q, job->id);
+	if (e && e->cgen <= job->gen)
+		e->hash_skip = 1;
+	pthread_mutex_unlock(&q->lock);
+}
+
 void nb_queue_hash_done(struct nb_queue *q, const struct nb_job *job)
 {
 	pthread_mutex_lock(&q->lock);
@@ -388,6 +397,8 @@ int nb_queue_conflict_move(struct nb_queue *q, const struct nb_job *job, const c
 		r = nb_q_rename(q, job->path, copy, -1);
 	if (r == 0 && nb_statedb_conflict_set(q->db, copy) != 0)
 		nb_warn("%s: cannot mark it as a conflict copy", copy);
+	if (r == 0)
+		q->conflict_marks++;
 	/* The staged copy is gone from the path: forget what we knew the
 	 * server held there, so the server's version shows. */
 	if (r == 0 && (r = nb_statedb_del_synced(q->db, -1, job->path)) != 0)

@@ -101,7 +101,7 @@ void nb_queue_dir(struct nb_queue *q, const char *dir, struct nb_core_state *v)
 	pthread_mutex_unlock(&q->lock);
 }
 
-int nb_queue_resolve(struct nb_queue *q, const char *path, char *out, size_t outsz)
+int nb_q_resolve(struct nb_queue *q, const char *path, char *out, size_t outsz)
 {
 	char cur[NB_PATH_MAX + 1], tmp[NB_PATH_MAX + 1];
 	size_t n = strlen(path);
@@ -109,7 +109,6 @@ int nb_queue_resolve(struct nb_queue *q, const char *path, char *out, size_t out
 		return -ENAMETOOLONG;
 	memcpy(cur, path, n + 1);
 	int r = 0;
-	pthread_mutex_lock(&q->lock);
 	/* Walk back in time: the newest barrier that touches the path
 	 * decides where it came from. */
 	for (struct nb_entry *e = q->btail; e && r == 0; e = e->bprev) {
@@ -126,12 +125,19 @@ int nb_queue_resolve(struct nb_queue *q, const char *path, char *out, size_t out
 			r = -ENOENT;
 		}
 	}
-	pthread_mutex_unlock(&q->lock);
 	if (r == 0) {
 		if (strlen(cur) >= outsz)
 			return -ENAMETOOLONG;
 		memcpy(out, cur, strlen(cur) + 1);
 	}
+	return r;
+}
+
+int nb_queue_resolve(struct nb_queue *q, const char *path, char *out, size_t outsz)
+{
+	pthread_mutex_lock(&q->lock);
+	int r = nb_q_resolve(q, path, out, outsz);
+	pthread_mutex_unlock(&q->lock);
 	return r;
 }
 

@@ -8,6 +8,8 @@
 #ifndef NB_RETRY_H
 #define NB_RETRY_H
 
+#include "wire/proto.h" /* NB_ERRTEXT_MAX */
+
 /* What became of a job. */
 enum nb_outcome {
 	NB_OUT_DONE,   /* done on the server and on record */
@@ -23,7 +25,7 @@ enum nb_outcome {
 struct nb_job_result {
 	enum nb_outcome out;
 	int r;
-	char why[512];
+	char why[NB_ERRTEXT_MAX + 256]; /* room for "server: " and its text */
 };
 
 /* The outcome of a job step that returned r (0 is done); link_broken:

@@ -9,8 +9,20 @@
 #include "wire/err.h"
 #include "wire/log.h"
 
+/* Prepared statements, kept for the life of the connection: nbfs runs
+ * the same few dozen statements for every file, and parsing them each
+ * time cost more than running them. Keyed by the SQL text's address
+ * (every statement here is a string literal). */
+#define NB_STATEDB_CACHE 64
+
+struct nb_statedb_cached {
+	const char *sql;
+	sqlite3_stmt *st;
+};
+
 struct nb_statedb {
 	sqlite3 *db;
+	struct nb_statedb_cached cache[NB_STATEDB_CACHE];
 };
 
 static const char nb_statedb_schema[] =
@@ -156,6 +168,13 @@ int nb_statedb_open(const char *path, struct nb_statedb **out)
 		return NB_E_DB;
 	}
 	sqlite3_busy_timeout(db->db, 5000);
+	/* One nbfs per cache (its lock file says so), one connection: hold
+	 * the database's locks for the connection's life instead of taking
+	 * them (fcntl) around every transaction, and keep the WAL index in
+	 * memory. Set before the first access, or the shared-memory index
+	 * is used all the same. */
+	if (sqlite3_exec(db->db, "PRAGMA locking_mode=EXCLUSIVE", NULL, NULL, NULL) != SQLITE_OK)
+		nb_warn("%s: cannot hold the database's locks: %s", path, sqlite3_errmsg(db->db));
 	char *msg = NULL;
 	if (nb_statedb_migrate(db, path) != 0 ||
 	    sqlite3_exec(db->db, nb_statedb_schema, NULL, NULL, &msg) != SQLITE_OK) {
@@ -173,21 +192,54 @@ void nb_statedb_close(struct nb_statedb *db)
 {
 	if (!db)
 		return;
+	for (size_t i = 0; i < NB_STATEDB_CACHE; i++)
+		sqlite3_finalize(db->cache[i].st);
 	sqlite3_close(db->db);
 	free(db);
 }
 
+/* The statement for sql (a string literal), prepared once and reset for
+ * each use; give it back with nb_statedb_release. */
 static int nb_statedb_prepare(struct nb_statedb *db, const char *sql, sqlite3_stmt **st)
 {
+	size_t h = ((uintptr_t)sql >> 3) % NB_STATEDB_CACHE;
+	for (size_t k = 0; k < NB_STATEDB_CACHE; k++) {
+		struct nb_statedb_cached *c = &db->cache[(h + k) % NB_STATEDB_CACHE];
+		if (c->sql == sql) {
+			*st = c->st;
+			return 0;
+		}
+		if (!c->sql) {
+			if (sqlite3_prepare_v3(db->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) !=
+			    SQLITE_OK)
+				return nb_statedb_fail(db, "prepare");
+			c->sql = sql;
+			c->st = *st;
+			return 0;
+		}
+	}
+	/* More statements than slots (not with today's code): uncached. */
 	if (sqlite3_prepare_v2(db->db, sql, -1, st, NULL) != SQLITE_OK)
 		return nb_statedb_fail(db, "prepare");
 	return 0;
 }
 
+/* Done with st: reset it for its next use (or free it if uncached). */
+static void nb_statedb_release(struct nb_statedb *db, sqlite3_stmt *st)
+{
+	for (size_t i = 0; i < NB_STATEDB_CACHE; i++)
+		if (db->cache[i].st == st) {
+			sqlite3_reset(st);
+			sqlite3_clear_bindings(st);
+			return;
+		}
+	sqlite3_finalize(st);
+}
+
 static int nb_statedb_step(struct nb_statedb *db, sqlite3_stmt *st, const char *what)
 {
 	int rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	nb_statedb_release(db, st);
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
 		return nb_statedb_fail(db, what);
 	return 0;
@@ -366,7 +418,7 @@ int nb_statedb_each_op(struct nb_statedb *db,
 	}
 	if (r == 0 && rc != SQLITE_DONE)
 		r = nb_statedb_fail(db, "list ops");
-	sqlite3_finalize(st);
+	nb_statedb_release(db, st);
 	return r;
 }
 
@@ -410,7 +462,7 @@ int nb_statedb_get_synced(struct nb_statedb *db, const char *path, struct nb_syn
 	} else {
 		r = nb_statedb_fail(db, "get synced");
 	}
-	sqlite3_finalize(st);
+	nb_statedb_release(db, st);
 	return r;
 }
 
@@ -485,7 +537,7 @@ int nb_statedb_fetch_get(struct nb_statedb *db, const char *path, uint8_t md5[NB
 		memcpy(md5, sqlite3_column_blob(st, 0), NB_MD5_LEN);
 		r = 0;
 	}
-	sqlite3_finalize(st);
+	nb_statedb_release(db, st);
 	return r;
 }
 
@@ -507,14 +559,38 @@ int nb_statedb_conflict_has(struct nb_statedb *db, const char *path)
 		return 0;
 	sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
 	int has = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_finalize(st);
+	nb_statedb_release(db, st);
 	return has;
+}
+
+int nb_statedb_conflict_count(struct nb_statedb *db)
+{
+	sqlite3_stmt *st;
+	int n = 0;
+	if (nb_statedb_prepare(db, "SELECT count(*) FROM conflict", &st) != 0)
+		return NB_E_DB;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int(st, 0);
+	nb_statedb_release(db, st);
+	return n;
 }
 
 int nb_statedb_conflict_del(struct nb_statedb *db, const char *path)
 {
 	return nb_statedb_path_stmt(db, "DELETE FROM conflict WHERE " NB_WITHIN("path", "?1"), path,
 				    "delete conflict");
+}
+
+int nb_statedb_layout(struct nb_statedb *db)
+{
+	sqlite3_stmt *st;
+	int v = NB_E_DB;
+	if (nb_statedb_prepare(db, "PRAGMA user_version", &st) != 0)
+		return NB_E_DB;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	nb_statedb_release(db, st);
+	return v;
 }
 
 int nb_statedb_flush(struct nb_statedb *db)

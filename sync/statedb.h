@@ -91,7 +91,13 @@ int nb_statedb_fetch_del(struct nb_statedb *db, const char *path) NB_WUR;
 int nb_statedb_conflict_set(struct nb_statedb *db, const char *path) NB_WUR;
 int nb_statedb_conflict_has(struct nb_statedb *db, const char *path);
 int nb_statedb_conflict_del(struct nb_statedb *db, const char *path) NB_WUR;
+/* How many conflict marks there are (>= 0), or NB_E_DB. */
+int nb_statedb_conflict_count(struct nb_statedb *db);
 
+/* The layout number recorded in the database (PRAGMA user_version), or
+ * a negative error. The connection holds the database's locks for its
+ * life (locking_mode=EXCLUSIVE): no other connection can ask. */
+int nb_statedb_layout(struct nb_statedb *db);
 /* Make everything recorded so far durable (fsync), for fsync(2) calls. */
 int nb_statedb_flush(struct nb_statedb *db) NB_WUR;
 

@@ -103,7 +103,7 @@ unit_time=$((SECONDS - start))
 
 echo "== end-to-end tests"
 # shellcheck disable=SC2086
-BUILD=$bin tests/e2e/run.sh ${E2E:-} || rc=1
+E2E_SANITIZER=$what BUILD=$bin tests/e2e/run.sh ${E2E:-} || rc=1
 
 reports=$(find "$logs" -type f \( -name 'asan.*' -o -name 'ubsan.*' -o -name 'tsan.*' \) | sort)
 if [ -n "$reports" ]; then

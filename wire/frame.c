@@ -11,6 +11,7 @@
 int nb_frame_reader_init(struct nb_frame_reader *fr, struct nb_stream *s)
 {
 	fr->s = s;
+	fr->readable = NULL;
 	fr->rx = nb_buf_new(NB_FRAME_WINDOW);
 	return fr->rx ? 0 : -ENOMEM;
 }
@@ -28,6 +29,12 @@ int nb_frame_begin(struct nb_buf *b, uint8_t type)
 	if (r == 0)
 		r = nb_buf_put_u8(b, type);
 	return r;
+}
+
+int nb_frame_begin_id(struct nb_buf *b, uint8_t type, uint32_t id)
+{
+	int r = nb_frame_begin(b, type);
+	return r ? r : nb_buf_put_u32(b, id);
 }
 
 int nb_frame_finish(struct nb_buf *b)
@@ -75,6 +82,13 @@ int nb_frame_buffered(const struct nb_frame_reader *fr)
 	if (nb_buf_peek_u32(fr->rx, 0, &len) != 0)
 		return 0;
 	return len > 0 && len <= NB_FRAME_MAX && nb_buf_len(fr->rx) - 4 >= len;
+}
+
+int nb_frame_ready(const struct nb_frame_reader *fr)
+{
+	if (nb_frame_buffered(fr))
+		return 1;
+	return fr->readable && fr->readable(fr->s->ctx) > 0;
 }
 
 int nb_frame_recv(struct nb_frame_reader *fr, uint8_t *type, struct nb_buf *payload)

@@ -36,6 +36,8 @@ const char *nb_msg_name(uint8_t type)
 	case NB_MSG_PUT_END: return "PUT_END";
 	case NB_MSG_PUT_ABORT: return "PUT_ABORT";
 	case NB_MSG_GET: return "GET";
+	case NB_MSG_PUT_SMALL: return "PUT_SMALL";
+	case NB_MSG_PING: return "PING";
 	default: return "?";
 	}
 }
@@ -90,16 +92,17 @@ void nb_proto_hello_free(struct nb_hello *m)
 	m->software = NULL;
 }
 
-int nb_proto_ok_encode(struct nb_buf *b)
+int nb_proto_ok_encode(struct nb_buf *b, uint32_t id)
 {
-	int r = nb_frame_begin(b, NB_MSG_OK);
+	int r = nb_frame_begin_id(b, NB_MSG_OK, id);
 	return r ? r : nb_frame_finish(b);
 }
 
-int nb_proto_error_encode(struct nb_buf *b, uint8_t type, uint32_t code, const char *text)
+int nb_proto_error_encode(struct nb_buf *b, uint32_t id, uint8_t type, uint32_t code,
+			  const char *text)
 {
 	int r;
-	if ((r = nb_frame_begin(b, type)) != 0 || (r = nb_buf_put_u32(b, code)) != 0 ||
+	if ((r = nb_frame_begin_id(b, type, id)) != 0 || (r = nb_buf_put_u32(b, code)) != 0 ||
 	    (r = nb_buf_put_str(b, text, strnlen(text, NB_ERRTEXT_MAX))) != 0)
 		return r;
 	return nb_frame_finish(b);
@@ -144,10 +147,10 @@ uint32_t nb_proto_wire_errno(int r)
 	}
 }
 
-int nb_proto_path_encode(struct nb_buf *b, uint8_t type, const char *path)
+int nb_proto_path_encode(struct nb_buf *b, uint32_t id, uint8_t type, const char *path)
 {
 	int r;
-	if ((r = nb_frame_begin(b, type)) != 0 || (r = nb_buf_put_cstr(b, path)) != 0)
+	if ((r = nb_frame_begin_id(b, type, id)) != 0 || (r = nb_buf_put_cstr(b, path)) != 0)
 		return r;
 	return nb_frame_finish(b);
 }
@@ -165,10 +168,11 @@ int nb_proto_path_decode(struct nb_buf *p, char **path)
 	return r;
 }
 
-int nb_proto_path2_encode(struct nb_buf *b, uint8_t type, const char *a, const char *b2)
+int nb_proto_path2_encode(struct nb_buf *b, uint32_t id, uint8_t type, const char *a,
+			  const char *b2)
 {
 	int r;
-	if ((r = nb_frame_begin(b, type)) != 0 || (r = nb_buf_put_cstr(b, a)) != 0 ||
+	if ((r = nb_frame_begin_id(b, type, id)) != 0 || (r = nb_buf_put_cstr(b, a)) != 0 ||
 	    (r = nb_buf_put_cstr(b, b2)) != 0)
 		return r;
 	return nb_frame_finish(b);
@@ -189,10 +193,10 @@ int nb_proto_path2_decode(struct nb_buf *p, char **a, char **b2)
 	return r;
 }
 
-int nb_proto_mkdir_encode(struct nb_buf *b, const char *path, uint32_t mode)
+int nb_proto_mkdir_encode(struct nb_buf *b, uint32_t id, const char *path, uint32_t mode)
 {
 	int r;
-	if ((r = nb_frame_begin(b, NB_MSG_MKDIR)) != 0 || (r = nb_buf_put_cstr(b, path)) != 0 ||
+	if ((r = nb_frame_begin_id(b, NB_MSG_MKDIR, id)) != 0 || (r = nb_buf_put_cstr(b, path)) != 0 ||
 	    (r = nb_buf_put_u32(b, mode)) != 0)
 		return r;
 	return nb_frame_finish(b);
@@ -251,10 +255,10 @@ static int nb_proto_get_attr(struct nb_buf *p, struct nb_attr *a)
 	return 0;
 }
 
-int nb_proto_attr_encode(struct nb_buf *b, const struct nb_attr *a)
+int nb_proto_attr_encode(struct nb_buf *b, uint32_t id, const struct nb_attr *a)
 {
 	int r;
-	if ((r = nb_frame_begin(b, NB_MSG_ATTR)) != 0 || (r = nb_proto_put_attr(b, a)) != 0)
+	if ((r = nb_frame_begin_id(b, NB_MSG_ATTR, id)) != 0 || (r = nb_proto_put_attr(b, a)) != 0)
 		return r;
 	return nb_frame_finish(b);
 }
@@ -267,12 +271,12 @@ int nb_proto_attr_decode(struct nb_buf *p, struct nb_attr *a)
 	return r;
 }
 
-/* The count field sits right after the 5-byte frame header. */
-#define NB_DIRENTS_COUNT_OFF NB_FRAME_HDR
+/* The count field sits right after the frame header and the request id. */
+#define NB_DIRENTS_COUNT_OFF NB_FRAME_ID_HDR
 
-int nb_proto_dirents_begin(struct nb_buf *b)
+int nb_proto_dirents_begin(struct nb_buf *b, uint32_t id)
 {
-	int r = nb_frame_begin(b, NB_MSG_DIRENTS);
+	int r = nb_frame_begin_id(b, NB_MSG_DIRENTS, id);
 	return r ? r : nb_buf_put_u32(b, 0);
 }
 
@@ -359,10 +363,11 @@ void nb_proto_dirents_free(struct nb_dirents *m)
 	memset(m, 0, sizeof(*m));
 }
 
-int nb_proto_put_open_encode(struct nb_buf *b, const struct nb_put_open *m)
+/* The fields PUT_OPEN and PUT_SMALL share. */
+static int nb_proto_put_meta(struct nb_buf *b, const struct nb_put_open *m)
 {
 	int r;
-	if ((r = nb_frame_begin(b, NB_MSG_PUT_OPEN)) != 0 || (r = nb_buf_put_cstr(b, m->path)) != 0 ||
+	if ((r = nb_buf_put_cstr(b, m->path)) != 0 ||
 	    (r = nb_buf_put_u64(b, m->size)) != 0 || (r = nb_buf_put(b, m->md5, NB_MD5_LEN)) != 0 ||
 	    (r = nb_buf_put_u32(b, m->mode)) != 0 || (r = nb_buf_put_i64(b, m->mtime_s)) != 0 ||
 	    (r = nb_buf_put_u32(b, m->mtime_ns)) != 0 || (r = nb_buf_put_u32(b, m->flags)) != 0 ||
@@ -370,10 +375,19 @@ int nb_proto_put_open_encode(struct nb_buf *b, const struct nb_put_open *m)
 	    (r = nb_buf_put_i64(b, m->base_mtime_s)) != 0 ||
 	    (r = nb_buf_put_u32(b, m->base_mtime_ns)) != 0)
 		return r;
+	return 0;
+}
+
+int nb_proto_put_open_encode(struct nb_buf *b, uint32_t id, const struct nb_put_open *m)
+{
+	int r;
+	if ((r = nb_frame_begin_id(b, NB_MSG_PUT_OPEN, id)) != 0 || (r = nb_proto_put_meta(b, m)) != 0)
+		return r;
 	return nb_frame_finish(b);
 }
 
-int nb_proto_put_open_decode(struct nb_buf *p, struct nb_put_open *m)
+/* The fields PUT_OPEN and PUT_SMALL share; on failure m is freed. */
+static int nb_proto_get_meta(struct nb_buf *p, struct nb_put_open *m)
 {
 	int r;
 	memset(m, 0, sizeof(*m));
@@ -391,11 +405,63 @@ int nb_proto_put_open_decode(struct nb_buf *p, struct nb_put_open *m)
 		r = NB_E_PROTO;
 		goto fail;
 	}
-	if ((r = nb_proto_done(p, 0)) == 0)
-		return 0;
+	return 0;
 fail:
 	nb_proto_put_open_free(m);
 	return r;
+}
+
+int nb_proto_put_open_decode(struct nb_buf *p, struct nb_put_open *m)
+{
+	int r = nb_proto_get_meta(p, m);
+	if (r == 0 && (r = nb_proto_done(p, 0)) != 0)
+		nb_proto_put_open_free(m);
+	return r;
+}
+
+int nb_proto_put_small_reserve(struct nb_buf *b, uint32_t id, const struct nb_put_open *m,
+			       uint8_t **dst)
+{
+	int r;
+	if (m->size > NB_SMALL_MAX)
+		return NB_E_TOOBIG;
+	if ((r = nb_frame_begin_id(b, NB_MSG_PUT_SMALL, id)) != 0 ||
+	    (r = nb_proto_put_meta(b, m)) != 0 || (r = nb_buf_put_u32(b, (uint32_t)m->size)) != 0)
+		return r;
+	return nb_buf_reserve(b, (size_t)m->size, dst);
+}
+
+int nb_proto_put_small_decode(struct nb_buf *p, struct nb_put_open *m, const uint8_t **data)
+{
+	size_t n;
+	int r = nb_proto_get_meta(p, m);
+	if (r != 0)
+		return r;
+	if ((r = nb_buf_get_str(p, data, &n, NB_SMALL_MAX)) == 0)
+		r = nb_proto_done(p, n != m->size ? NB_E_PROTO : 0);
+	if (r != 0)
+		nb_proto_put_open_free(m);
+	return r;
+}
+
+int nb_proto_ping_encode(struct nb_buf *b, uint32_t id)
+{
+	int r = nb_frame_begin_id(b, NB_MSG_PING, id);
+	return r ? r : nb_frame_finish(b);
+}
+
+int nb_proto_id_decode(struct nb_buf *p, uint32_t *id)
+{
+	return nb_buf_get_u32(p, id);
+}
+
+int nb_proto_refuse_encode(struct nb_buf *b, uint32_t code, const char *text)
+{
+	int r;
+	if ((r = nb_frame_begin(b, NB_MSG_ERROR)) != 0 || (r = nb_buf_put_u32(b, code)) != 0 ||
+	    (r = nb_buf_put_str(b, text, strnlen(text, NB_ERRTEXT_MAX))) != 0)
+		return r;
+	return nb_frame_finish(b);
 }
 
 void nb_proto_put_open_free(struct nb_put_open *m)
@@ -404,10 +470,10 @@ void nb_proto_put_open_free(struct nb_put_open *m)
 	m->path = NULL;
 }
 
-int nb_proto_put_offer_encode(struct nb_buf *b, const struct nb_put_offer *m)
+int nb_proto_put_offer_encode(struct nb_buf *b, uint32_t id, const struct nb_put_offer *m)
 {
 	int r;
-	if ((r = nb_frame_begin(b, NB_MSG_PUT_OFFER)) != 0 || (r = nb_buf_put_u64(b, m->offset)) != 0 ||
+	if ((r = nb_frame_begin_id(b, NB_MSG_PUT_OFFER, id)) != 0 || (r = nb_buf_put_u64(b, m->offset)) != 0 ||
 	    (r = nb_buf_put(b, m->prefix_md5, NB_MD5_LEN)) != 0)
 		return r;
 	return nb_frame_finish(b);
@@ -422,32 +488,35 @@ int nb_proto_put_offer_decode(struct nb_buf *p, struct nb_put_offer *m)
 	return nb_proto_done(p, m->offset > NB_FILE_SIZE_MAX ? NB_E_PROTO : 0);
 }
 
-static int nb_proto_data_reserve(struct nb_buf *b, uint8_t type, uint64_t offset, size_t n,
-				 uint8_t **dst)
+static int nb_proto_data_reserve(struct nb_buf *b, uint32_t id, uint8_t type, uint64_t offset,
+				 size_t n, uint8_t **dst)
 {
 	int r;
 	if (n > NB_DATA_CHUNK)
 		return NB_E_TOOBIG;
-	if ((r = nb_frame_begin(b, type)) != 0 || (r = nb_buf_put_u64(b, offset)) != 0 ||
+	if ((r = nb_frame_begin_id(b, type, id)) != 0 || (r = nb_buf_put_u64(b, offset)) != 0 ||
 	    (r = nb_buf_put_u32(b, (uint32_t)n)) != 0)
 		return r;
 	return nb_buf_reserve(b, n, dst);
 }
 
-int nb_proto_put_data_reserve(struct nb_buf *b, uint64_t offset, size_t n, uint8_t **dst)
+int nb_proto_put_data_reserve(struct nb_buf *b, uint32_t id, uint64_t offset, size_t n,
+			      uint8_t **dst)
 {
-	return nb_proto_data_reserve(b, NB_MSG_PUT_DATA, offset, n, dst);
+	return nb_proto_data_reserve(b, id, NB_MSG_PUT_DATA, offset, n, dst);
 }
 
-int nb_proto_get_data_reserve(struct nb_buf *b, uint64_t offset, size_t n, uint8_t **dst)
+int nb_proto_get_data_reserve(struct nb_buf *b, uint32_t id, uint64_t offset, size_t n,
+			      uint8_t **dst)
 {
-	return nb_proto_data_reserve(b, NB_MSG_GET_DATA, offset, n, dst);
+	return nb_proto_data_reserve(b, id, NB_MSG_GET_DATA, offset, n, dst);
 }
 
-int nb_proto_put_data_encode(struct nb_buf *b, uint64_t offset, const void *data, size_t n)
+int nb_proto_put_data_encode(struct nb_buf *b, uint32_t id, uint64_t offset, const void *data,
+			     size_t n)
 {
 	uint8_t *dst;
-	int r = nb_proto_put_data_reserve(b, offset, n, &dst);
+	int r = nb_proto_put_data_reserve(b, id, offset, n, &dst);
 	if (r != 0)
 		return r;
 	if (n > 0)
@@ -469,10 +538,10 @@ int nb_proto_get_data_decode(struct nb_buf *p, uint64_t *offset, const uint8_t *
 	return nb_proto_put_data_decode(p, offset, data, n);
 }
 
-int nb_proto_get_encode(struct nb_buf *b, const struct nb_get *m)
+int nb_proto_get_encode(struct nb_buf *b, uint32_t id, const struct nb_get *m)
 {
 	int r;
-	if ((r = nb_frame_begin(b, NB_MSG_GET)) != 0 || (r = nb_buf_put_cstr(b, m->path)) != 0 ||
+	if ((r = nb_frame_begin_id(b, NB_MSG_GET, id)) != 0 || (r = nb_buf_put_cstr(b, m->path)) != 0 ||
 	    (r = nb_buf_put_u64(b, m->offset)) != 0 || (r = nb_buf_put_u8(b, m->has_expect ? 1 : 0)) != 0 ||
 	    (r = nb_buf_put(b, m->expect, NB_MD5_LEN)) != 0)
 		return r;
@@ -503,10 +572,10 @@ void nb_proto_get_free(struct nb_get *m)
 	m->path = NULL;
 }
 
-int nb_proto_get_info_encode(struct nb_buf *b, const struct nb_get_info *m)
+int nb_proto_get_info_encode(struct nb_buf *b, uint32_t id, const struct nb_get_info *m)
 {
 	int r;
-	if ((r = nb_frame_begin(b, NB_MSG_GET_INFO)) != 0 || (r = nb_proto_put_attr(b, &m->attr)) != 0 ||
+	if ((r = nb_frame_begin_id(b, NB_MSG_GET_INFO, id)) != 0 || (r = nb_proto_put_attr(b, &m->attr)) != 0 ||
 	    (r = nb_buf_put(b, m->md5, NB_MD5_LEN)) != 0 || (r = nb_buf_put_u64(b, m->start)) != 0)
 		return r;
 	return nb_frame_finish(b);
@@ -524,16 +593,16 @@ int nb_proto_get_info_decode(struct nb_buf *p, struct nb_get_info *m)
 	return r;
 }
 
-int nb_proto_put_end_encode(struct nb_buf *b)
+int nb_proto_put_end_encode(struct nb_buf *b, uint32_t id)
 {
-	int r = nb_frame_begin(b, NB_MSG_PUT_END);
+	int r = nb_frame_begin_id(b, NB_MSG_PUT_END, id);
 	return r ? r : nb_frame_finish(b);
 }
 
-int nb_proto_put_abort_encode(struct nb_buf *b, int discard)
+int nb_proto_put_abort_encode(struct nb_buf *b, uint32_t id, int discard)
 {
 	int r;
-	if ((r = nb_frame_begin(b, NB_MSG_PUT_ABORT)) != 0 ||
+	if ((r = nb_frame_begin_id(b, NB_MSG_PUT_ABORT, id)) != 0 ||
 	    (r = nb_buf_put_u8(b, discard ? 1 : 0)) != 0)
 		return r;
 	return nb_frame_finish(b);

@@ -1,13 +1,19 @@
 /*
- * The nbfs wire protocol, version 1: message types and their payloads.
+ * The nbfs wire protocol, version 2: message types and their payloads.
  * docs/PROTOCOL.md is the prose description; this header is the truth.
  *
+ * Every message but HELLO carries a request id right after its type:
+ * the client numbers its requests, the server answers each with the
+ * same id, in any order, so many requests can be in flight at once.
+ *
  * Every encode function appends a whole frame to a buffer (it calls
- * nb_frame_begin, so the buffer is reset first). Every decode function
- * parses a frame payload, checks every length against its cap, rejects
- * trailing bytes, and allocates only what it hands back (freed with the
- * matching *_free). Decoders return 0, NB_E_SHORT, NB_E_TOOBIG or
- * NB_E_PROTO and never crash on any input.
+ * nb_frame_begin, so the buffer is reset first); all but HELLO's take
+ * the id. A receiver takes the id off a payload with nb_proto_id_decode
+ * before it decodes the rest. Every decode function parses a frame
+ * payload, checks every length against its cap, rejects trailing bytes,
+ * and allocates only what it hands back (freed with the matching
+ * *_free). Decoders return 0, NB_E_SHORT, NB_E_TOOBIG or NB_E_PROTO and
+ * never crash on any input.
  */
 #ifndef NB_PROTO_H
 #define NB_PROTO_H
@@ -19,7 +25,9 @@
 #include "wire/md5.h"
 
 #define NB_PROTO_MAGIC "nbfs"
-#define NB_PROTO_VERSION 1
+#define NB_PROTO_VERSION 2
+/* A file up to this size travels whole in one PUT_SMALL. */
+#define NB_SMALL_MAX (512 * 1024)
 #define NB_DATA_CHUNK (256 * 1024)
 #define NB_ERRTEXT_MAX 1024
 #define NB_SOFTWARE_MAX 128
@@ -51,6 +59,8 @@ enum nb_msg {
 	NB_MSG_PUT_END = 22,
 	NB_MSG_PUT_ABORT = 23,
 	NB_MSG_GET = 24,
+	NB_MSG_PUT_SMALL = 25, /* protocol 2 */
+	NB_MSG_PING = 26,      /* protocol 2 */
 };
 
 /* Human-readable name of a message type ("?" if unknown). */
@@ -132,10 +142,17 @@ int nb_proto_hello_encode(struct nb_buf *b, uint32_t version, const char *softwa
 int nb_proto_hello_decode(struct nb_buf *p, struct nb_hello *m);
 void nb_proto_hello_free(struct nb_hello *m);
 
+/* The request id at the start of every payload but HELLO's. */
+int nb_proto_id_decode(struct nb_buf *p, uint32_t *id);
+
 /* OK: empty. */
-int nb_proto_ok_encode(struct nb_buf *b);
+int nb_proto_ok_encode(struct nb_buf *b, uint32_t id);
 /* ERROR (and PUT_FAIL, given as type): u32 code, str text. */
-int nb_proto_error_encode(struct nb_buf *b, uint8_t type, uint32_t code, const char *text);
+int nb_proto_error_encode(struct nb_buf *b, uint32_t id, uint8_t type, uint32_t code,
+			  const char *text);
+/* An ERROR without a request id, as a peer of protocol 1 reads it: the
+ * server's answer to a HELLO it will not serve. */
+int nb_proto_refuse_encode(struct nb_buf *b, uint32_t code, const char *text);
 int nb_proto_error_decode(struct nb_buf *p, struct nb_error *m);
 void nb_proto_error_free(struct nb_error *m);
 /* The code an ERROR or PUT_FAIL reply carries for the return code r of a
@@ -148,23 +165,24 @@ uint32_t nb_proto_wire_errno(int r);
 
 /* STAT, LIST, UNLINK, RMDIR: str path. MKDIR: str path, u32 mode.
  * RENAME: str from, str to. SYMLINK: str path, str target. */
-int nb_proto_path_encode(struct nb_buf *b, uint8_t type, const char *path);
+int nb_proto_path_encode(struct nb_buf *b, uint32_t id, uint8_t type, const char *path);
 int nb_proto_path_decode(struct nb_buf *p, char **path);
-int nb_proto_path2_encode(struct nb_buf *b, uint8_t type, const char *a, const char *b2);
+int nb_proto_path2_encode(struct nb_buf *b, uint32_t id, uint8_t type, const char *a,
+			  const char *b2);
 int nb_proto_path2_decode(struct nb_buf *p, char **a, char **b2);
-int nb_proto_mkdir_encode(struct nb_buf *b, const char *path, uint32_t mode);
+int nb_proto_mkdir_encode(struct nb_buf *b, uint32_t id, const char *path, uint32_t mode);
 int nb_proto_mkdir_decode(struct nb_buf *p, char **path, uint32_t *mode);
 
 /* ATTR: attr (u32 mode, u64 size, i64 mtime_s, u32 mtime_ns, str link;
  * link is empty unless the mode says symlink). */
-int nb_proto_attr_encode(struct nb_buf *b, const struct nb_attr *a);
+int nb_proto_attr_encode(struct nb_buf *b, uint32_t id, const struct nb_attr *a);
 int nb_proto_attr_decode(struct nb_buf *p, struct nb_attr *a);
 
 /* DIRENTS: u32 count, count x (str name, attr); count <= NB_DIRENTS_MAX.
  * A listing is zero or more DIRENTS frames followed by OK. The encoder
  * side builds a frame incrementally: begin, add until it returns
  * NB_E_TOOBIG or the count cap, finish. */
-int nb_proto_dirents_begin(struct nb_buf *b);
+int nb_proto_dirents_begin(struct nb_buf *b, uint32_t id);
 int nb_proto_dirents_add(struct nb_buf *b, const char *name, const struct nb_attr *a);
 /* Entries in the DIRENTS frame being built in b (>= 0), or NB_E_SHORT if
  * b holds no begun DIRENTS frame. */
@@ -175,34 +193,48 @@ void nb_proto_dirents_free(struct nb_dirents *m);
 /* PUT_OPEN: str path, u64 size, md5[16], u32 mode, i64 mtime_s,
  * u32 mtime_ns, u32 flags, u8 base_kind, u64 base_size,
  * i64 base_mtime_s, u32 base_mtime_ns. */
-int nb_proto_put_open_encode(struct nb_buf *b, const struct nb_put_open *m);
+int nb_proto_put_open_encode(struct nb_buf *b, uint32_t id, const struct nb_put_open *m);
 int nb_proto_put_open_decode(struct nb_buf *p, struct nb_put_open *m);
 void nb_proto_put_open_free(struct nb_put_open *m);
 /* PUT_OFFER: u64 offset, md5[16]. */
-int nb_proto_put_offer_encode(struct nb_buf *b, const struct nb_put_offer *m);
+int nb_proto_put_offer_encode(struct nb_buf *b, uint32_t id, const struct nb_put_offer *m);
 int nb_proto_put_offer_decode(struct nb_buf *p, struct nb_put_offer *m);
 /* PUT_DATA: u64 offset, str data (<= NB_DATA_CHUNK). The decoder points
  * *data into the payload buffer. */
-int nb_proto_put_data_encode(struct nb_buf *b, uint64_t offset, const void *data, size_t n);
+int nb_proto_put_data_encode(struct nb_buf *b, uint32_t id, uint64_t offset, const void *data,
+			     size_t n);
 /* Like encode, but reserves n bytes for the caller to fill at *dst (so
  * file data is read straight into the frame). */
-int nb_proto_put_data_reserve(struct nb_buf *b, uint64_t offset, size_t n, uint8_t **dst);
+int nb_proto_put_data_reserve(struct nb_buf *b, uint32_t id, uint64_t offset, size_t n,
+			      uint8_t **dst);
 int nb_proto_put_data_decode(struct nb_buf *p, uint64_t *offset, const uint8_t **data, size_t *n);
 /* PUT_END: empty. PUT_ABORT: u8 discard (1: delete the partial). */
-int nb_proto_put_end_encode(struct nb_buf *b);
-int nb_proto_put_abort_encode(struct nb_buf *b, int discard);
+int nb_proto_put_end_encode(struct nb_buf *b, uint32_t id);
+int nb_proto_put_abort_encode(struct nb_buf *b, uint32_t id, int discard);
 int nb_proto_put_abort_decode(struct nb_buf *p, int *discard);
 /* GET: str path, u64 offset, u8 has_expect, md5[16] expect. */
-int nb_proto_get_encode(struct nb_buf *b, const struct nb_get *m);
+int nb_proto_get_encode(struct nb_buf *b, uint32_t id, const struct nb_get *m);
 int nb_proto_get_decode(struct nb_buf *p, struct nb_get *m);
 void nb_proto_get_free(struct nb_get *m);
 /* GET_INFO: attr, md5[16], u64 start. */
-int nb_proto_get_info_encode(struct nb_buf *b, const struct nb_get_info *m);
+int nb_proto_get_info_encode(struct nb_buf *b, uint32_t id, const struct nb_get_info *m);
 int nb_proto_get_info_decode(struct nb_buf *p, struct nb_get_info *m);
 /* GET_DATA: as PUT_DATA. */
-int nb_proto_get_data_reserve(struct nb_buf *b, uint64_t offset, size_t n, uint8_t **dst);
+int nb_proto_get_data_reserve(struct nb_buf *b, uint32_t id, uint64_t offset, size_t n,
+			      uint8_t **dst);
 int nb_proto_get_data_decode(struct nb_buf *p, uint64_t *offset, const uint8_t **data, size_t *n);
-/* For payloads that must be empty (OK, PUT_END). */
+/* PUT_SMALL (protocol 2): the fields of PUT_OPEN, then str data of
+ * exactly m->size bytes (<= NB_SMALL_MAX): a whole file in one request,
+ * answered with OK once it is published (or ERROR). The reserve
+ * function leaves m->size bytes for the caller to fill at *dst; the
+ * decoder points *data into the payload. */
+int nb_proto_put_small_reserve(struct nb_buf *b, uint32_t id, const struct nb_put_open *m,
+			       uint8_t **dst);
+int nb_proto_put_small_decode(struct nb_buf *p, struct nb_put_open *m, const uint8_t **data);
+/* PING (protocol 2): empty; answered with OK. Keeps an idle session
+ * alive and tells both ends the other is there. */
+int nb_proto_ping_encode(struct nb_buf *b, uint32_t id);
+/* For payloads that must be empty (OK, PUT_END, PING). */
 int nb_proto_empty_decode(struct nb_buf *p);
 
 #endif

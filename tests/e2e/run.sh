@@ -2,6 +2,15 @@
 # Run every end-to-end test (or those named), each under a timeout, and
 # print a summary. A test that exits 77 could not run here: it is counted
 # as skipped, neither passed nor failed. Exit status 0 if none failed.
+#
+# Under the sanitizers (E2E_SANITIZER set by tests/run-sanitizers.sh), a
+# test whose header has the line "# e2e: no-sanitizer: REASON" is skipped
+# with its reason: it runs no sanitized nbfs code (packaging, completion,
+# unit files) and would only cost time. Under ThreadSanitizer, so is one
+# with "# e2e: no-tsan: REASON": it exercises one thread's paths
+# (command-line checks, error messages, ssh configuration), which ASan
+# already covers, and the test command's time is better spent on the
+# tests that race threads.
 set -u
 dir=$(cd "$(dirname "$0")" && pwd)
 tests=("$@")
@@ -15,6 +24,13 @@ for t in "${tests[@]}"; do
   name=$(basename "$t" .sh)
   echo "=== $name"
   start=$SECONDS
+  why=$(sed -n 's/^# e2e: no-sanitizer: //p' "$t" | head -1)
+  [ -z "$why" ] && [ "${E2E_SANITIZER:-}" = TSan ] && why=$(sed -n 's/^# e2e: no-tsan: //p' "$t" | head -1)
+  if [ -n "${E2E_SANITIZER:-}" ] && [ -n "$why" ]; then
+    echo "=== $name: SKIPPED under $E2E_SANITIZER: $why"
+    skipped+=("$name")
+    continue
+  fi
   timeout --kill-after=10 "${E2E_TIMEOUT:-600}" bash "$t"
   rc=$?
   if [ $rc -eq 0 ]; then

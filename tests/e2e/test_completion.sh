@@ -3,6 +3,7 @@
 # bash-completion package as an interactive shell would, completes the
 # subcommands, their flags, -o options (in a comma-separated list too)
 # and the file after identity=.
+# e2e: no-sanitizer: it runs bash completion only, no nbfs code
 . "$(dirname "$0")/lib.sh"
 e2e_init completion
 bc=/usr/share/bash-completion/bash_completion

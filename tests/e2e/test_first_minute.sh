@@ -6,6 +6,7 @@
 # on the server, remote directory missing, FUSE missing (/dev/fuse or
 # fusermount3), and a mount point that is missing, not a directory, not
 # empty, busy, or a dead FUSE mount.
+# e2e: no-tsan: refusals and help texts before any thread starts
 . "$(dirname "$0")/lib.sh"
 e2e_init first_minute
 

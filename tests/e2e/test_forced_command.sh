@@ -3,6 +3,7 @@
 # as in contrib/authorized_keys.example): the server serves the root fixed
 # there, whatever directory the client asks for, and the key runs nothing
 # else.
+# e2e: no-tsan: the server command an authorized key forces
 . "$(dirname "$0")/lib.sh"
 e2e_init forced_command
 start_sshd

@@ -2,6 +2,7 @@
 # No shell injection: a remote directory and a server command with
 # spaces, quotes, ';', '$(...)' and backquotes are passed safely: the
 # mount works on exactly that directory and nothing else runs.
+# e2e: no-tsan: quoting of the server command line
 . "$(dirname "$0")/lib.sh"
 e2e_init hostile_remote
 start_sshd

@@ -2,6 +2,7 @@
 # Host keys: an unknown host key is refused with a message that says what
 # to do (unless accept_new_host), a changed one is always refused, and no
 # user name or key is sent to a server that failed the check.
+# e2e: no-tsan: host key checks before the mount
 . "$(dirname "$0")/lib.sh"
 e2e_init hostkey
 start_sshd

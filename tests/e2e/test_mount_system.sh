@@ -11,6 +11,7 @@
 # the standard directories: the test runs in a private mount namespace
 # with a tmpfs on /usr/local/sbin that holds a link to the built nbfs.
 # Nothing outside the namespace changes, and its mounts end with it.
+# e2e: no-tsan: mount(8), fstab and helper arguments; the mount itself is covered elsewhere
 if [ -z "${NB_IN_NAMESPACE:-}" ]; then
   exec unshare -m --propagation private env NB_IN_NAMESPACE=1 bash "$0" "$@"
 fi

@@ -6,6 +6,7 @@
 # /usr/bin/nbfs-server found on the server's PATH); `dpkg -r` removes
 # them again, also when the test fails. Skipped on a machine where nbfs
 # is installed already, which the test must not remove.
+# e2e: no-sanitizer: it builds and installs its own release packages
 . "$(dirname "$0")/lib.sh"
 e2e_init packages
 for p in nbfs nbfs-server; do

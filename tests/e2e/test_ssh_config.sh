@@ -4,6 +4,7 @@
 # user, key, known_hosts file and compression. Options given to nbfs win
 # over the file; without an ssh client nbfs goes on with the name as it
 # is; -o compress shrinks what crosses the wire for compressible data.
+# e2e: no-tsan: how the ssh configuration is read
 . "$(dirname "$0")/lib.sh"
 e2e_init ssh_config
 start_sshd

@@ -4,6 +4,7 @@
 # The test runs in a private mount namespace whose /dev is a tmpfs with
 # the few devices needed, so that its own listener can be /dev/log
 # without touching the machine's.
+# e2e: no-tsan: where log lines go
 if [ -z "${NB_IN_NAMESPACE:-}" ]; then
   exec unshare -m --propagation private env NB_IN_NAMESPACE=1 bash "$0" "$@"
 fi

@@ -4,6 +4,7 @@
 # built nbfs, for one instance) and the example mount and automount
 # units. A copy with a command that does not exist must fail, so the
 # check can tell. Skipped (not passed) where systemd-analyze cannot run.
+# e2e: no-sanitizer: it checks unit files with systemd-analyze, no nbfs code
 . "$(dirname "$0")/lib.sh"
 e2e_init systemd_units
 command -v systemd-analyze >/dev/null || skip "systemd-analyze is not installed (apt-get install systemd)"

@@ -1,20 +1,27 @@
 /*
  * libFuzzer target: the input is the byte stream a client sends to
- * nbfs-server.
+ * nbfs-server (protocol 2).
  *
  * Each input is one whole session, exactly as server/main.c runs it: an
- * nb_frame_reader over the input, nb_session_handle for every frame, until
- * the session ends it or the input runs out. The session works on a real
- * root directory made once per process, so PUT_OPEN, PUT_DATA and PUT_END
- * really create partials and publish files.
+ * nb_frame_reader over the input and nb_session_step until the session
+ * ends or the input runs out (the reader has no readable(), so the
+ * PUT_SMALL batch is flushed whenever no whole frame is buffered, and at
+ * the end). The session works on a real root directory made once per
+ * process, so uploads and PUT_SMALLs really create partials, scratch
+ * files and published files, several uploads open at once.
  *
  * Besides the sanitizers, every iteration checks what a hostile client
  * must never achieve, and aborts (which libFuzzer records as a crash) if
  * it did:
  *   - every reply frame the server writes decodes with the client's own
  *     decoders, and the replies end on a frame boundary;
- *   - no file descriptor outlives the session (nb_session_free closes the
- *     upload's partial and directory);
+ *   - the first reply is HELLO, or a refusal without an id; every later
+ *     one carries the id of a request the server has read (or 0, for a
+ *     frame it could not take an id from);
+ *   - after a clean end of input every PUT_SMALL has been answered;
+ *   - no file descriptor outlives the session (nb_session_free closes
+ *     the uploads' partials and directories and the batch's files), and
+ *     no scratch file is left in the partial directory;
  *   - nothing outside the root changes, although the root holds symlinks
  *     that point outside it;
  *   - no request blocks (the root holds a FIFO).
@@ -40,6 +47,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "server/partial.h"
 #include "server/root.h"
 #include "server/session.h"
 #include "wire/err.h"
@@ -222,6 +230,29 @@ static void fz_check_outside(void)
 		fz_die("outside/secret was changed through the root");
 }
 
+/* A session that has ended leaves no scratch file behind: it published
+ * or removed every one. */
+static void fz_check_no_scratch(void)
+{
+	int fd =
+	    openat(fz_root.fd, NB_PARTIAL_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	DIR *d = fdopendir(fd);
+	if (!d)
+		fz_die_errno("partial dir");
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, NB_PARTIAL_SCRATCH_PREFIX,
+			    strlen(NB_PARTIAL_SCRATCH_PREFIX)) == 0) {
+			fprintf(stderr, "fuzz_server_frames: scratch file %s left behind\n",
+				de->d_name);
+			abort();
+		}
+	}
+	closedir(d);
+}
+
 static void fz_cleanup(void)
 {
 	if (fz_root.fd >= 0) {
@@ -309,12 +340,118 @@ static int fz_write(void *ctx, const void *buf, size_t n)
 	return 0;
 }
 
+/* --- request ids --- */
+
+/* The requests of one input, as the server will read them: each whole
+ * frame's type and id (0 if it has none), up to the first bad header.
+ * The server handles them in this order, one per nb_session_step. */
+struct fz_req {
+	uint8_t type;
+	uint32_t id;
+};
+
+static struct fz_req *fz_scan(const uint8_t *data, size_t size, size_t *count)
+{
+	struct nb_buf *all = nb_buf_new(size + 1), *payload = nb_buf_new(NB_FRAME_MAX);
+	size_t cap = 64, n = 0;
+	struct fz_req *reqs = malloc(cap * sizeof(*reqs));
+	if (!all || !payload || !reqs || nb_buf_put(all, data, size) != 0)
+		fz_die("out of memory");
+	uint8_t type;
+	while (nb_frame_parse(all, &type, payload) == 0) {
+		if (n == cap && !(reqs = realloc(reqs, (cap *= 2) * sizeof(*reqs))))
+			fz_die("out of memory");
+		reqs[n].type = type;
+		reqs[n].id = 0;
+		if (type != NB_MSG_HELLO)
+			(void)nb_proto_id_decode(payload, &reqs[n].id);
+		n++;
+	}
+	nb_buf_free(all);
+	nb_buf_free(payload);
+	*count = n;
+	return reqs;
+}
+
+/* Each id's first request: sorted by id, for fz_seen. */
+struct fz_first {
+	uint32_t id;
+	size_t idx;
+};
+
+static int fz_id_cmp(const void *a, const void *b)
+{
+	const struct fz_first *x = a, *y = b;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static int fz_first_cmp(const void *a, const void *b)
+{
+	const struct fz_first *x = a, *y = b;
+	if (x->id != y->id)
+		return x->id < y->id ? -1 : 1;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/* What the replies so far must agree with. */
+struct fz_state {
+	struct fz_first *first; /* n entries, one per distinct id */
+	size_t nfirst;
+	size_t handled;     /* requests the server has read */
+	int hello;          /* the server's HELLO went out */
+	int nreplies;
+	uint32_t *pending;  /* ids of PUT_SMALLs read and not answered yet */
+	size_t npending, cap;
+};
+
+static void fz_index(struct fz_state *st, const struct fz_req *reqs, size_t n)
+{
+	st->first = malloc((n ? n : 1) * sizeof(*st->first));
+	if (!st->first)
+		fz_die("out of memory");
+	for (size_t i = 0; i < n; i++)
+		st->first[i] = (struct fz_first){reqs[i].id, i};
+	qsort(st->first, n, sizeof(*st->first), fz_first_cmp);
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (k == 0 || st->first[k - 1].id != st->first[i].id)
+			st->first[k++] = st->first[i];
+	st->nfirst = k;
+}
+
+/* Has the server read a request with this id yet? */
+static int fz_seen(const struct fz_state *st, uint32_t id)
+{
+	struct fz_first key = {id, 0};
+	const struct fz_first *e = bsearch(&key, st->first, st->nfirst, sizeof(key), fz_id_cmp);
+	return e && e->idx < st->handled;
+}
+
+static void fz_pending_add(struct fz_state *st, uint32_t id)
+{
+	if (st->npending == st->cap &&
+	    !(st->pending = realloc(st->pending, (st->cap = st->cap * 2 + 16) * sizeof(uint32_t))))
+		fz_die("out of memory");
+	st->pending[st->npending++] = id;
+}
+
+static void fz_pending_answered(struct fz_state *st, uint32_t id)
+{
+	for (size_t i = 0; i < st->npending; i++) {
+		if (st->pending[i] == id) {
+			st->pending[i] = st->pending[--st->npending];
+			return;
+		}
+	}
+}
+
 /* Decode every whole reply frame the server wrote, as the client would.
  * The server must only ever send frames the client accepts. */
-static void fz_check_replies(struct nb_buf *out, struct nb_buf *payload, int *nreplies)
+static void fz_check_replies(struct nb_buf *out, struct nb_buf *payload, struct fz_state *st)
 {
 	for (;;) {
 		uint8_t type;
+		uint32_t id = 0;
 		int r = nb_frame_parse(out, &type, payload);
 		if (r == NB_E_SHORT)
 			return;
@@ -323,12 +460,31 @@ static void fz_check_replies(struct nb_buf *out, struct nb_buf *payload, int *nr
 				nb_strerror(r));
 			abort();
 		}
-		if (*nreplies == 0 && type != NB_MSG_HELLO && type != NB_MSG_ERROR) {
+		if (st->nreplies == 0 && type != NB_MSG_HELLO && type != NB_MSG_ERROR) {
 			fprintf(stderr, "fuzz_server_frames: first reply is %s\n",
 				nb_msg_name(type));
 			abort();
 		}
-		(*nreplies)++;
+		if (st->hello && type == NB_MSG_HELLO)
+			fz_die("a second HELLO from the server");
+		st->nreplies++;
+		/* Before its HELLO the server answers in protocol-1 framing
+		 * (no id); after it every reply has one. */
+		if (type == NB_MSG_HELLO) {
+			st->hello = 1;
+		} else if (st->hello) {
+			if (nb_proto_id_decode(payload, &id) != 0)
+				fz_die("a reply without a request id");
+			if (id != 0 && !fz_seen(st, id)) {
+				fprintf(stderr,
+					"fuzz_server_frames: %s for request id %u, which was never "
+					"sent\n",
+					nb_msg_name(type), id);
+				abort();
+			}
+			if (type == NB_MSG_OK || type == NB_MSG_ERROR)
+				fz_pending_answered(st, id);
+		}
 		switch (type) {
 		case NB_MSG_HELLO: {
 			struct nb_hello h;
@@ -414,6 +570,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	int fd_before = fz_lowest_free_fd();
 
+	size_t nreqs;
+	struct fz_req *reqs = fz_scan(data, size, &nreqs);
+	struct fz_state st = {0};
+	fz_index(&st, reqs, nreqs);
 	struct fz_input in = {data, size};
 	struct nb_stream instream = {fz_read, NULL, &in};
 	struct nb_buf *captured = nb_buf_new(FZ_OUT_MAX), *payload = nb_buf_new(NB_FRAME_MAX),
@@ -425,36 +585,46 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    nb_session_init(&s, fz_root, &outstream) != 0)
 		fz_die("out of memory");
 
-	/* As nb_session_run, but one frame at a time so the replies can be
-	 * checked as they come. (nb_session_run also answers a bad frame
-	 * header with ERROR "frame"; that reply is built by the same code as
-	 * every other ERROR.) */
-	int dirty = 0, nreplies = 0;
+	/* As nb_session_run, one step at a time so the replies can be
+	 * checked as they come. */
+	int dirty = 0, r;
 	for (;;) {
-		uint8_t type;
-		if (nb_frame_recv(&rd, &type, payload) != 0)
-			break;
-		/* Only these three are sure to leave the tree alone. */
-		if (type != NB_MSG_HELLO && type != NB_MSG_STAT && type != NB_MSG_LIST)
-			dirty = 1;
+		/* The step about to run reads (at most) the next request. */
+		if (st.handled < nreqs) {
+			const struct fz_req *q = &reqs[st.handled];
+			/* Only these are sure to leave the tree alone. */
+			if (q->type != NB_MSG_HELLO && q->type != NB_MSG_STAT &&
+			    q->type != NB_MSG_LIST && q->type != NB_MSG_PING)
+				dirty = 1;
+			if (q->type == NB_MSG_PUT_SMALL)
+				fz_pending_add(&st, q->id);
+			st.handled++;
+		}
 		struct timespec t0, t1;
 		clock_gettime(CLOCK_MONOTONIC, &t0);
-		int r = nb_session_handle(&s, type, payload);
+		r = nb_session_step(&s, &rd, payload);
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		double took =
 		    (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 		if (took > FZ_SLOW_SECONDS) {
-			fprintf(stderr, "fuzz_server_frames: %s took %.1f s: the server blocked\n",
-				nb_msg_name(type), took);
+			fprintf(stderr,
+				"fuzz_server_frames: a step took %.1f s: the server blocked\n",
+				took);
 			abort();
 		}
-		fz_check_replies(captured, reply, &nreplies);
+		fz_check_replies(captured, reply, &st);
 		if (r != 0)
 			break;
 	}
+	/* A clean end (no violation, no failure) answers every PUT_SMALL. */
+	if (r == NB_E_EOF && st.npending != 0) {
+		fprintf(stderr, "fuzz_server_frames: %zu PUT_SMALLs never answered (id %u)\n",
+			st.npending, st.pending[0]);
+		abort();
+	}
 	nb_session_free(&s);
 	nb_frame_reader_free(&rd);
-	fz_check_replies(captured, reply, &nreplies);
+	fz_check_replies(captured, reply, &st);
 	if (nb_buf_len(captured) != 0) {
 		fprintf(stderr, "fuzz_server_frames: %zu bytes of a partial reply frame\n",
 			nb_buf_len(captured));
@@ -463,6 +633,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	nb_buf_free(captured);
 	nb_buf_free(payload);
 	nb_buf_free(reply);
+	free(st.pending);
+	free(st.first);
+	free(reqs);
+	fz_check_no_scratch();
 
 	if (fz_lowest_free_fd() != fd_before) {
 		fprintf(stderr,

@@ -5,15 +5,18 @@
  *   make_corpus DIR    writes DIR/server_frames/, DIR/client_replies/
  *                      and DIR/config/ (made if missing)
  *
- * server_frames: client byte streams, each starting with HELLO, that
- * list, stat, make directories, make symlinks, rename, remove, download
- * and upload (whole, in pieces, resumed, restarted, aborted, with a wrong
- * MD5, already present, against a base version) in the tree
- * fuzz_server_frames.c sets up.
+ * server_frames: client byte streams of protocol 2, each starting with
+ * HELLO, that list, stat, make directories, make symlinks, rename,
+ * remove, ping, download, upload (whole, in pieces, several at once,
+ * resumed, restarted, aborted, with a wrong MD5, already present,
+ * against a base version) and send small files whole (PUT_SMALL) in the
+ * tree fuzz_server_frames.c sets up; and a few that break the protocol.
  *
- * client_replies: server byte streams that answer the fixed round of
- * requests fuzz_client_replies.c makes, behind its two control bytes
- * (see that file), including hostile ones.
+ * client_replies: server byte streams of protocol 2 that answer the
+ * rounds of requests fuzz_client_replies.c makes (STAT, LIST, MKDIR,
+ * PUT_SMALL, PING together; an upload; a GET), behind its two control
+ * bytes (see that file), including hostile ones. The client numbers its
+ * requests 1, 2, 3, ... and names an upload by its PUT_OPEN's id.
  *
  * The generated files are checked in; rerun this after a protocol change
  * (after tests/fuzz/run.sh has built it):
@@ -80,38 +83,68 @@ static void mc_write(const char *target, const char *name)
 
 /* --- client -> server --- */
 
+/* Request ids: each seed numbers its requests from 1, as a client that
+ * counts them would; an upload is named by its PUT_OPEN's id (mc_up). */
+static uint32_t mc_id, mc_up;
+
+static uint32_t c_next(void)
+{
+	return ++mc_id;
+}
+
+static void c_hello_version(uint32_t version)
+{
+	mc_id = mc_up = 0;
+	mc_add(nb_proto_hello_encode(mc_frame, version, "nbfs 0.1.0"));
+}
 static void c_hello(void)
 {
-	mc_add(nb_proto_hello_encode(mc_frame, NB_PROTO_VERSION, "nbfs 0.1.0"));
+	c_hello_version(NB_PROTO_VERSION);
 }
 static void c_stat(const char *p)
 {
-	mc_add(nb_proto_path_encode(mc_frame, NB_MSG_STAT, p));
+	mc_add(nb_proto_path_encode(mc_frame, c_next(), NB_MSG_STAT, p));
 }
 static void c_list(const char *p)
 {
-	mc_add(nb_proto_path_encode(mc_frame, NB_MSG_LIST, p));
+	mc_add(nb_proto_path_encode(mc_frame, c_next(), NB_MSG_LIST, p));
 }
 static void c_mkdir(const char *p, uint32_t mode)
 {
-	mc_add(nb_proto_mkdir_encode(mc_frame, p, mode));
+	mc_add(nb_proto_mkdir_encode(mc_frame, c_next(), p, mode));
+}
+static void c_ping(void)
+{
+	mc_add(nb_proto_ping_encode(mc_frame, c_next()));
+}
+static void c_end_id(uint32_t up)
+{
+	mc_add(nb_proto_put_end_encode(mc_frame, up));
 }
 static void c_end(void)
 {
-	mc_add(nb_proto_put_end_encode(mc_frame));
+	c_end_id(mc_up);
+}
+static void c_abort_id(uint32_t up, int discard)
+{
+	mc_add(nb_proto_put_abort_encode(mc_frame, up, discard));
 }
 static void c_abort(int discard)
 {
-	mc_add(nb_proto_put_abort_encode(mc_frame, discard));
+	c_abort_id(mc_up, discard);
 }
 
+static void c_data_id(uint32_t up, uint64_t off, const void *p, size_t n)
+{
+	mc_add(nb_proto_put_data_encode(mc_frame, up, off, p, n));
+}
 static void c_data(uint64_t off, const void *p, size_t n)
 {
-	mc_add(nb_proto_put_data_encode(mc_frame, off, p, n));
+	c_data_id(mc_up, off, p, n);
 }
 
-static void c_open_base(const char *path, const void *content, size_t size, uint8_t base_kind,
-			uint64_t base_size, int64_t base_mtime_s)
+static struct nb_put_open c_meta(const char *path, const void *content, size_t size,
+				 uint8_t base_kind, uint64_t base_size, int64_t base_mtime_s)
 {
 	struct nb_put_open m = {.path = (char *)path,
 				.size = size,
@@ -122,17 +155,52 @@ static void c_open_base(const char *path, const void *content, size_t size, uint
 				.base_size = base_size,
 				.base_mtime_s = base_mtime_s};
 	nb_md5_buf(content, size, m.md5);
-	mc_add(nb_proto_put_open_encode(mc_frame, &m));
+	return m;
 }
 
-static void c_open(const char *path, const void *content, size_t size)
+/* PUT_OPEN; its id, which names the upload from now on. */
+static uint32_t c_open_base(const char *path, const void *content, size_t size, uint8_t base_kind,
+			    uint64_t base_size, int64_t base_mtime_s)
 {
-	c_open_base(path, content, size, NB_BASE_ANY, 0, 0);
+	struct nb_put_open m = c_meta(path, content, size, base_kind, base_size, base_mtime_s);
+	mc_up = c_next();
+	mc_add(nb_proto_put_open_encode(mc_frame, mc_up, &m));
+	return mc_up;
+}
+
+static uint32_t c_open(const char *path, const void *content, size_t size)
+{
+	return c_open_base(path, content, size, NB_BASE_ANY, 0, 0);
+}
+
+/* PUT_SMALL of content; with corrupt, one byte differs from what its
+ * MD5 says. */
+static void c_small_full(const char *path, const void *content, size_t size, uint8_t base_kind,
+			 uint64_t base_size, int64_t base_mtime_s, int corrupt)
+{
+	struct nb_put_open m = c_meta(path, content, size, base_kind, base_size, base_mtime_s);
+	uint8_t *dst;
+	mc_check(nb_proto_put_small_reserve(mc_frame, c_next(), &m, &dst), "put small");
+	if (size)
+		memcpy(dst, content, size);
+	if (corrupt && size)
+		dst[0] ^= 1;
+	mc_add(nb_frame_finish(mc_frame));
+}
+
+static void c_small(const char *path, const void *content, size_t size)
+{
+	c_small_full(path, content, size, NB_BASE_ANY, 0, 0, 0);
 }
 
 static void c_path2(uint8_t type, const char *a, const char *b)
 {
-	mc_add(nb_proto_path2_encode(mc_frame, type, a, b));
+	mc_add(nb_proto_path2_encode(mc_frame, c_next(), type, a, b));
+}
+
+static void c_path(uint8_t type, const char *a)
+{
+	mc_add(nb_proto_path_encode(mc_frame, c_next(), type, a));
 }
 
 static void c_get(const char *path, uint64_t offset, const void *prefix, size_t prefix_len)
@@ -140,7 +208,7 @@ static void c_get(const char *path, uint64_t offset, const void *prefix, size_t 
 	struct nb_get g = {.path = (char *)path, .offset = offset, .has_expect = prefix != NULL};
 	if (prefix)
 		nb_md5_buf(prefix, prefix_len, g.expect);
-	mc_add(nb_proto_get_encode(mc_frame, &g));
+	mc_add(nb_proto_get_encode(mc_frame, c_next(), &g));
 }
 
 static void server_seeds(void)
@@ -167,6 +235,7 @@ static void server_seeds(void)
 	c_mkdir("sub/deep", 0);
 	c_stat("newdir/a/b");
 	c_list("newdir");
+	c_ping();
 	mc_write(T, "mkdir");
 
 	c_hello();
@@ -185,9 +254,43 @@ static void server_seeds(void)
 	c_data(700, content + 700, 700);
 	c_list("");
 	c_mkdir("d", 0755);
+	c_get("hello.txt", 0, NULL, 0);
 	c_data(1400, content + 1400, 600);
 	c_end();
 	mc_write(T, "upload_interleaved");
+
+	/* Three uploads open at once, their data alternating, ended out of
+	 * order, one aborted. */
+	c_hello();
+	uint32_t u1 = c_open("p/one.bin", content, 1500);
+	uint32_t u2 = c_open("p/two.bin", content + 100, 900);
+	uint32_t u3 = c_open("p/three.bin", content + 200, 300);
+	for (size_t off = 0; off < 1500; off += 300) {
+		c_data_id(u1, off, content + off, 300);
+		if (off < 900)
+			c_data_id(u2, off, content + 100 + off, 300);
+		if (off == 0)
+			c_data_id(u3, 0, content + 200, 100);
+	}
+	c_stat("p");
+	c_end_id(u2);
+	c_abort_id(u3, 0);
+	c_end_id(u1);
+	c_list("p");
+	mc_write(T, "uploads_parallel");
+
+	/* One upload more than a session may hold open, and ids reused. */
+	c_hello();
+	for (int i = 0; i < 17; i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "cap/%d", i);
+		c_open(name, content + i, 100);
+	}
+	c_end_id(5);
+	c_abort_id(1, 1);
+	c_open("cap/again", content + 50, 100);
+	mc_add(nb_proto_path_encode(mc_frame, 2, NB_MSG_STAT, "")); /* upload 2 is open */
+	mc_write(T, "upload_cap");
 
 	/* Abort keeping the partial, then resume from the offer. */
 	c_hello();
@@ -210,8 +313,7 @@ static void server_seeds(void)
 	c_abort(1);
 	mc_write(T, "upload_restart_discard");
 
-	/* Content that does not match its MD5; a write past the size and a
-	 * gap (PUT_FAIL, then data is discarded until PUT_END). */
+	/* Content that does not match its MD5, then a gap (a violation). */
 	c_hello();
 	c_open("bad.bin", content, sizeof(content));
 	content[0] ^= 1;
@@ -220,12 +322,14 @@ static void server_seeds(void)
 	c_end();
 	c_open("gap.bin", content, 100);
 	c_data(10, content, 10);
-	c_data(20, content, 10);
 	c_end();
+	mc_write(T, "upload_failures");
+	/* Data past the announced size (a violation). */
+	c_hello();
 	c_open("big.bin", content, 100);
 	c_data(0, content, 200);
 	c_abort(0);
-	mc_write(T, "upload_failures");
+	mc_write(T, "upload_past_size");
 
 	/* The server already holds this content: OK at once. */
 	c_hello();
@@ -247,7 +351,10 @@ static void server_seeds(void)
 	c_mkdir("sub/up/x", 0755);
 	c_open("secret", content, 10);
 	c_open("out/x", content, 10);
-	mc_check(nb_frame_begin(mc_frame, 99), "begin");
+	c_small("out/y", content, 10);
+	c_small("sub/up/z", content, 10);
+	c_small(".nbfs/partial/x", content, 10);
+	mc_check(nb_frame_begin_id(mc_frame, 99, c_next()), "begin");
 	mc_add(nb_frame_finish(mc_frame));
 	c_list("");
 	mc_write(T, "refused");
@@ -260,10 +367,10 @@ static void server_seeds(void)
 	c_path2(NB_MSG_RENAME, "hello.txt", "moved/h.txt");
 	c_path2(NB_MSG_RENAME, "sub", "sub2");
 	c_path2(NB_MSG_RENAME, "out", "sub2/deep/out");
-	mc_add(nb_proto_path_encode(mc_frame, NB_MSG_UNLINK, "empty"));
-	mc_add(nb_proto_path_encode(mc_frame, NB_MSG_UNLINK, "sub2"));
-	mc_add(nb_proto_path_encode(mc_frame, NB_MSG_RMDIR, "sub2/deep"));
-	mc_add(nb_proto_path_encode(mc_frame, NB_MSG_RMDIR, "new"));
+	c_path(NB_MSG_UNLINK, "empty");
+	c_path(NB_MSG_UNLINK, "sub2");
+	c_path(NB_MSG_RMDIR, "sub2/deep");
+	c_path(NB_MSG_RMDIR, "new");
 	c_list("");
 	c_list("sub2/deep");
 	mc_write(T, "namespace");
@@ -295,10 +402,72 @@ static void server_seeds(void)
 	c_end();
 	mc_write(T, "upload_base");
 
-	/* Protocol violations: data without an upload, a second HELLO, a
-	 * frame with a zero length. */
+	/* Small files in one request each, held and published together:
+	 * new directories, an empty file, the content already there, a
+	 * conflict, a wrong MD5, the same path twice, then a STAT that
+	 * publishes the batch, and more after it. */
 	c_hello();
-	c_data(0, "x", 1);
+	c_small("s/a.txt", content, 100);
+	c_small("s/b/c.txt", content + 100, 200);
+	c_small("s/empty", "", 0);
+	c_small("hello.txt", hello_txt, sizeof(hello_txt) - 1);
+	c_small_full("sub/inner.bin", content, 50, NB_BASE_ABSENT, 0, 0, 0);
+	c_small_full("s/bad", content, 300, NB_BASE_ANY, 0, 0, 1);
+	c_small_full("s/new", content, 30, NB_BASE_MATCH, 1, 1, 0);
+	c_small("s/a.txt", content + 1, 100);
+	c_ping();
+	c_mkdir("s/d", 0755);
+	c_mkdir("s/a.txt/x", 0755);
+	c_stat("s/a.txt");
+	c_small("s/d/e", content, 1000);
+	c_get("s/d/e", 0, NULL, 0);
+	c_list("s");
+	mc_write(T, "put_small");
+
+	/* Every request that publishes the batch before it is handled. */
+	c_hello();
+	uint32_t up = c_open("f/upload", content, 10);
+	c_small("f/1", content, 1);
+	c_stat("f");
+	c_small("f/2", content, 2);
+	c_list("f");
+	c_small("f/3", content, 3);
+	c_get("f/3", 0, NULL, 0);
+	c_small("f/4", content, 4);
+	c_path(NB_MSG_UNLINK, "f/1");
+	c_small("f/5", content, 5);
+	c_path(NB_MSG_RMDIR, "f");
+	c_small("f/6", content, 6);
+	c_path2(NB_MSG_RENAME, "f/2", "f/2b");
+	c_small("f/7", content, 7);
+	c_path2(NB_MSG_SYMLINK, "f/ln", "7");
+	c_small("f/8", content, 8);
+	c_open("f/open", content, 20);
+	c_small("f/9", content, 9);
+	c_data_id(up, 0, content, 10);
+	c_end_id(up);
+	c_small("f/10", content, 10);
+	mc_write(T, "put_small_flushes");
+
+	/* More small files than a batch holds. */
+	c_hello();
+	for (int i = 0; i < 260; i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "many/%d", i);
+		c_small(name, content + (i % 100), (size_t)(i % 7));
+	}
+	mc_write(T, "put_small_many");
+
+	/* A PUT_SMALL held when the session breaks: discarded. */
+	c_hello();
+	c_small("lost.txt", content, 100);
+	c_data_id(1234, 0, "x", 1);
+	mc_write(T, "put_small_violation");
+
+	/* Protocol violations: data without an upload, a second HELLO, a
+	 * frame with a zero length, a frame without an id. */
+	c_hello();
+	c_data_id(7, 0, "x", 1);
 	mc_write(T, "data_without_open");
 	c_hello();
 	c_hello();
@@ -307,43 +476,64 @@ static void server_seeds(void)
 	c_stat("");
 	mc_raw("\0\0\0\0\x0a", 5);
 	mc_write(T, "zero_length");
+	c_hello();
+	mc_raw("\0\0\0\x03\x1a\0\0", 7);
+	mc_write(T, "no_id");
+
+	/* A client of protocol 1 is refused. */
+	c_hello_version(1);
+	c_stat("");
+	mc_write(T, "hello_protocol1");
 }
 
 /* --- server -> client --- */
 
-static void s_hello(void)
+/* The ids of the client's requests, in the order fuzz_client_replies.c
+ * makes them: 1, 2, 3, ... from the start of each seed (s_ctl). */
+static uint32_t mc_req;
+
+static uint32_t s_next(void)
 {
-	mc_add(nb_proto_hello_encode(mc_frame, NB_PROTO_VERSION, "nbfs-server 0.1.0"));
-}
-static void s_ok(void)
-{
-	mc_add(nb_proto_ok_encode(mc_frame));
-}
-static void s_error(uint8_t type, uint32_t code, const char *text)
-{
-	mc_add(nb_proto_error_encode(mc_frame, type, code, text));
+	return ++mc_req;
 }
 
-static void s_attr_link(uint32_t mode, uint64_t size, const char *link)
+static void s_hello_version(uint32_t version)
+{
+	mc_add(nb_proto_hello_encode(mc_frame, version, "nbfs-server 0.1.0"));
+}
+static void s_hello(void)
+{
+	s_hello_version(NB_PROTO_VERSION);
+}
+static void s_ok(uint32_t id)
+{
+	mc_add(nb_proto_ok_encode(mc_frame, id));
+}
+static void s_error(uint32_t id, uint8_t type, uint32_t code, const char *text)
+{
+	mc_add(nb_proto_error_encode(mc_frame, id, type, code, text));
+}
+
+static void s_attr_link(uint32_t id, uint32_t mode, uint64_t size, const char *link)
 {
 	struct nb_attr a = {.mode = mode,
 			    .size = size,
 			    .mtime_s = 1700000000,
 			    .mtime_ns = 42,
 			    .link = (char *)link};
-	mc_add(nb_proto_attr_encode(mc_frame, &a));
+	mc_add(nb_proto_attr_encode(mc_frame, id, &a));
 }
 
-static void s_attr(uint32_t mode, uint64_t size)
+static void s_attr(uint32_t id, uint32_t mode, uint64_t size)
 {
-	s_attr_link(mode, size, NULL);
+	s_attr_link(id, mode, size, NULL);
 }
 
 /* n entries: files, directories and symlinks in turn. */
-static void s_dirents(int n, const char *prefix)
+static void s_dirents(uint32_t id, int n, const char *prefix)
 {
 	static const uint32_t modes[] = {0100644u, 0040755u, 0120777u};
-	mc_check(nb_proto_dirents_begin(mc_frame), "dirents");
+	mc_check(nb_proto_dirents_begin(mc_frame, id), "dirents");
 	for (int i = 0; i < n; i++) {
 		char name[64], target[64];
 		snprintf(name, sizeof(name), "%s%d", prefix, i);
@@ -361,197 +551,270 @@ static void s_dirents(int n, const char *prefix)
 #define FILE_SIZE 3000
 static uint8_t file_content[FILE_SIZE];
 
-static void s_offer(uint64_t off)
+static void s_offer(uint32_t id, uint64_t off)
 {
 	struct nb_put_offer o = {.offset = off};
 	nb_md5_buf(file_content, (size_t)off, o.prefix_md5);
-	mc_add(nb_proto_put_offer_encode(mc_frame, &o));
+	mc_add(nb_proto_put_offer_encode(mc_frame, id, &o));
 }
 
-static void s_get_info(uint64_t size, uint64_t start)
+static void s_get_info(uint32_t id, uint64_t size, uint64_t start)
 {
 	struct nb_get_info gi = {.attr = {.mode = 0100644, .size = size, .mtime_s = 1700000000},
 				 .start = start};
 	nb_md5_buf(file_content, (size_t)size, gi.md5);
-	mc_add(nb_proto_get_info_encode(mc_frame, &gi));
+	mc_add(nb_proto_get_info_encode(mc_frame, id, &gi));
 }
 
-static void s_get_data(uint64_t off, size_t n)
+static void s_get_data(uint32_t id, uint64_t off, size_t n)
 {
 	uint8_t *dst;
-	mc_check(nb_proto_get_data_reserve(mc_frame, off, n, &dst), "get data");
+	mc_check(nb_proto_get_data_reserve(mc_frame, id, off, n, &dst), "get data");
 	memcpy(dst, file_content + off, n);
 	mc_add(nb_frame_finish(mc_frame));
 }
 
 /* A whole download of the first `size` bytes from `start`, in two pieces. */
-static void s_get(uint64_t size, uint64_t start)
+static void s_get(uint32_t id, uint64_t size, uint64_t start)
 {
-	s_get_info(size, start);
+	s_get_info(id, size, start);
 	uint64_t mid = start + (size - start) / 2;
 	if (mid > start)
-		s_get_data(start, (size_t)(mid - start));
+		s_get_data(id, start, (size_t)(mid - start));
 	if (size > mid)
-		s_get_data(mid, (size_t)(size - mid));
-	s_ok();
+		s_get_data(id, mid, (size_t)(size - mid));
+	s_ok(id);
 }
 
-/* The two control bytes of fuzz_client_replies.c. */
+/* The two control bytes of fuzz_client_replies.c; a new seed starts. */
 static void s_ctl(uint8_t mode, uint8_t readable_mask)
 {
 	uint8_t c[2] = {mode, readable_mask};
+	mc_req = 0;
 	mc_raw(c, 2);
 }
 
-/* One round's answers: STAT, LIST, MKDIR, PUT_OPEN (offer at off), the
- * OK for PUT_END or PUT_ABORT, and a whole GET. */
-static void s_round(uint64_t off)
+/* The ids of one round of fuzz_client_replies.c: STAT, LIST, MKDIR,
+ * PUT_SMALL and PING sent together, then PUT_OPEN (whose id its data,
+ * PUT_END or PUT_ABORT reuse), then GET (only if the upload got an
+ * offer). */
+struct s_ids {
+	uint32_t stat, list, mkdir, small, ping, up, get;
+};
+
+static struct s_ids s_round_ids(int with_get)
 {
-	s_attr(0040755, 0);
-	s_dirents(3, "f");
-	s_ok();
-	s_ok();
-	s_offer(off);
-	s_ok();
-	s_get(FILE_SIZE, 0);
+	struct s_ids i;
+	i.stat = s_next();
+	i.list = s_next();
+	i.mkdir = s_next();
+	i.small = s_next();
+	i.ping = s_next();
+	i.up = s_next();
+	i.get = with_get ? s_next() : 0;
+	return i;
+}
+
+/* The first five answers of a round, in request order or reversed (the
+ * server may answer in any order). */
+static void s_five(const struct s_ids *i, int reversed)
+{
+	if (reversed) {
+		s_ok(i->ping);
+		s_ok(i->small);
+		s_ok(i->mkdir);
+		s_ok(i->list);
+		s_attr(i->stat, 0040755, 0);
+		return;
+	}
+	s_attr(i->stat, 0040755, 0);
+	s_dirents(i->list, 3, "f");
+	s_ok(i->list);
+	s_ok(i->mkdir);
+	s_ok(i->small);
+	s_ok(i->ping);
+}
+
+/* A whole round: the five, an offer at off, the OK for PUT_END (or
+ * PUT_ABORT), and a whole GET. */
+static void s_round(uint64_t off, int reversed)
+{
+	struct s_ids i = s_round_ids(1);
+	s_five(&i, reversed);
+	s_offer(i.up, off);
+	s_ok(i.up);
+	s_get(i.get, FILE_SIZE, 0);
 }
 
 static void client_seeds(void)
 {
 	const char *T = "client_replies";
-	enum { CLAMP = 0x10, WHOLE = 15 };
-	for (size_t i = 0; i < FILE_SIZE; i++)
-		file_content[i] = (uint8_t)(i * 31 + 7);
+	/* Whole reads, or reads of 1 to 8 bytes: too short to take in a
+	 * whole frame (9 bytes at least) beyond the one being read, so that,
+	 * with readable() always saying no, the client sees each answer only
+	 * when it waits for one, after the request has been sent. A seed
+	 * that answers requests not sent yet needs them; one that answers
+	 * only the first batch of a round does not. */
+	enum { WHOLE = 15, SHORT = 3 };
+	struct s_ids i;
+	for (size_t k = 0; k < FILE_SIZE; k++)
+		file_content[k] = (uint8_t)(k * 31 + 7);
 
-	s_ctl(CLAMP | WHOLE, 0);
+	s_ctl(WHOLE, 0);
 	s_hello();
 	mc_write(T, "hello");
 
-	s_ctl(CLAMP | WHOLE, 0);
-	s_error(NB_MSG_ERROR, 2, "root /srv/nbfs: No such file or directory");
+	/* A root the server cannot serve, and an older server, which
+	 * answers with its own version: both without a request id. */
+	s_ctl(WHOLE, 0);
+	mc_add(nb_proto_refuse_encode(mc_frame, 2, "root /srv/nbfs: No such file or directory"));
 	mc_write(T, "hello_refused");
+	s_ctl(WHOLE, 0);
+	s_hello_version(1);
+	mc_write(T, "hello_protocol1_server");
 
-	s_ctl(CLAMP | WHOLE, 0);
+	s_ctl(SHORT, 0);
 	s_hello();
-	s_round(0);
+	s_round(0, 0);
 	mc_write(T, "one_round");
 
-	/* The same in reads of 1 to 8 bytes. */
-	s_ctl(CLAMP | 3, 0);
+	/* The same in reads of one byte. */
+	s_ctl(0, 0);
 	s_hello();
-	s_round(0);
+	s_round(0, 0);
 	mc_write(T, "one_round_short_reads");
 
-	/* Four rounds (the fourth aborts its upload), with errors, empty and
-	 * split listings, symlinks, a resume offer, "already present", a
-	 * refused and a resumed download. */
-	s_ctl(CLAMP | WHOLE, 0);
+	/* All of it at once, readable() saying yes: the answers to the
+	 * upload arrive before it was sent, which breaks the session. */
+	s_ctl(WHOLE, 0xff);
 	s_hello();
-	s_round(0);
-	s_error(NB_MSG_ERROR, 2, "sub/file.txt: No such file or directory");
-	s_dirents(2, "a");
-	s_dirents(1, "b");
-	s_ok();
-	s_error(NB_MSG_ERROR, 20, "a/b: Not a directory");
-	s_ok(); /* already present */
-	s_error(NB_MSG_ERROR, 2, "dir/file.bin: No such file or directory");
-	s_attr(0040755, 0);
-	s_ok(); /* empty listing */
-	s_ok();
-	s_offer(1000);
-	s_ok();
-	s_get(0, 0);
-	s_attr_link(0120777, 9, "../target");
-	s_dirents(5, "c");
-	s_ok();
-	s_ok();
-	s_offer(FILE_SIZE);
-	s_ok(); /* abort */
-	s_get(FILE_SIZE, 1000);
+	s_round(0, 0);
+	mc_write(T, "one_round_whole");
+
+	/* Answers out of order. */
+	s_ctl(SHORT, 0);
+	s_hello();
+	s_round(0, 1);
+	s_round(1000, 1);
+	mc_write(T, "out_of_order");
+
+	/* Four rounds (the fourth aborts its upload), with errors, empty and
+	 * split listings, symlinks, a resume offer, "already present" (no
+	 * GET in that round), a refused and a resumed download. */
+	s_ctl(SHORT, 0);
+	s_hello();
+	s_round(0, 0);
+	i = s_round_ids(0);
+	s_error(i.stat, NB_MSG_ERROR, 2, "sub/file.txt: No such file or directory");
+	s_dirents(i.list, 2, "a");
+	s_dirents(i.list, 1, "b");
+	s_ok(i.list);
+	s_error(i.mkdir, NB_MSG_ERROR, 20, "a/b: Not a directory");
+	s_error(i.small, NB_MSG_ERROR, 17, "conflict: changed on the server: File exists");
+	s_ok(i.ping);
+	s_ok(i.up); /* already present */
+	i = s_round_ids(1);
+	s_five(&i, 0);
+	s_offer(i.up, 1000);
+	s_ok(i.up);
+	s_get(i.get, 0, 0);
+	i = s_round_ids(1);
+	s_attr_link(i.stat, 0120777, 9, "../target");
+	s_dirents(i.list, 5, "c");
+	s_ok(i.list);
+	s_ok(i.mkdir);
+	s_error(i.small, NB_MSG_ERROR, 74, "dir/small.txt: MD5 mismatch");
+	s_ok(i.ping);
+	s_offer(i.up, FILE_SIZE);
+	s_ok(i.up); /* abort */
+	s_get(i.get, FILE_SIZE, 1000);
 	mc_write(T, "four_rounds");
 
 	/* An upload the server fails early (full disk): PUT_FAIL arrives
-	 * ahead of the reply to PUT_END, an ERROR. (With readable() true,
-	 * PUT_FAIL would arrive while polling: see regressions/.) */
-	s_ctl(CLAMP | WHOLE, 0);
+	 * ahead of the reply to PUT_END, an ERROR. */
+	s_ctl(SHORT, 0);
 	s_hello();
-	s_attr(0040755, 0);
-	s_ok();
-	s_ok();
-	s_offer(0);
-	s_error(NB_MSG_PUT_FAIL, 28, "write: No space left on device");
-	s_error(NB_MSG_ERROR, 28, "write: No space left on device");
-	s_get(FILE_SIZE, 0);
+	i = s_round_ids(1);
+	s_five(&i, 0);
+	s_offer(i.up, 0);
+	s_error(i.up, NB_MSG_PUT_FAIL, 28, "write: No space left on device");
+	s_error(i.up, NB_MSG_ERROR, 28, "write: No space left on device");
+	s_get(i.get, FILE_SIZE, 0);
 	mc_write(T, "put_fail");
 
-	/* PUT_OPEN refused, a download that fails half way, and the session
-	 * goes on. */
-	s_ctl(CLAMP | 5, 0);
+	/* PUT_OPEN refused (no GET that round), a download that fails half
+	 * way, and the session goes on. */
+	s_ctl(SHORT, 0);
 	s_hello();
-	s_attr(0100644, 5);
-	s_ok();
-	s_ok();
-	s_error(NB_MSG_ERROR, 16, "dir/file.bin: Device or resource busy");
-	s_get_info(FILE_SIZE, 0);
-	s_get_data(0, 100);
-	s_error(NB_MSG_ERROR, 11, "dir/file.bin: Resource temporarily unavailable");
-	s_attr(0100644, 5);
-	s_dirents(1, "only");
-	s_ok();
-	s_ok();
-	s_error(NB_MSG_ERROR, 17, "dir/file.bin: File exists");
-	s_get(10, 0);
+	i = s_round_ids(0);
+	s_five(&i, 0);
+	s_error(i.up, NB_MSG_ERROR, 16, "too many uploads open in this session: busy");
+	i = s_round_ids(1);
+	s_five(&i, 1);
+	s_offer(i.up, 0);
+	s_ok(i.up);
+	s_get_info(i.get, FILE_SIZE, 0);
+	s_get_data(i.get, 0, 100);
+	s_error(i.get, NB_MSG_ERROR, 11, "dir/file.bin: Resource temporarily unavailable");
+	s_round(0, 0);
 	mc_write(T, "put_get_refused");
 
-	/* Hostile downloads: a gap in the data, data past the size, an OK
-	 * before the end. */
-	s_ctl(CLAMP | WHOLE, 0);
+	/* Hostile downloads: a gap in the data, data past the size. */
+	s_ctl(SHORT, 0);
 	s_hello();
-	s_attr(0040755, 0);
-	s_ok();
-	s_ok();
-	s_error(NB_MSG_ERROR, 13, "denied");
-	s_get_info(FILE_SIZE, 0);
-	s_get_data(0, 100);
-	s_get_data(200, 100);
+	i = s_round_ids(1);
+	s_five(&i, 0);
+	s_offer(i.up, 0);
+	s_ok(i.up);
+	s_get_info(i.get, FILE_SIZE, 0);
+	s_get_data(i.get, 0, 100);
+	s_get_data(i.get, 200, 100);
 	mc_write(T, "get_gap");
-	s_ctl(CLAMP | WHOLE, 0);
+	s_ctl(SHORT, 0);
 	s_hello();
-	s_attr(0040755, 0);
-	s_ok();
-	s_ok();
-	s_error(NB_MSG_ERROR, 13, "denied");
-	s_get_info(100, 0);
-	s_get_data(0, 200);
-	s_ok();
+	i = s_round_ids(1);
+	s_five(&i, 0);
+	s_offer(i.up, 0);
+	s_ok(i.up);
+	s_get_info(i.get, 100, 0);
+	s_get_data(i.get, 0, 200);
+	s_ok(i.get);
 	mc_write(T, "get_past_size");
 
-	/* Hostile: a reply the client did not ask for while polling, an
-	 * offer past the announced size, a STAT answered twice. */
-	s_ctl(CLAMP | WHOLE, 0xff);
+	/* Hostile: an offer past the announced size, a STAT answered twice,
+	 * answers for ids never sent, a GET answered before it was sent. */
+	s_ctl(SHORT, 0);
 	s_hello();
-	s_round(0);
-	mc_write(T, "unasked_reply");
-	s_ctl(CLAMP | WHOLE, 0);
-	s_hello();
-	s_attr(0040755, 0);
-	s_ok();
-	s_ok();
+	i = s_round_ids(0);
+	s_five(&i, 0);
 	{
 		struct nb_put_offer o = {.offset = 5000};
-		mc_add(nb_proto_put_offer_encode(mc_frame, &o));
+		mc_add(nb_proto_put_offer_encode(mc_frame, i.up, &o));
 	}
 	mc_write(T, "offer_past_size");
-	s_ctl(0, 0);
+	s_ctl(WHOLE, 0);
 	s_hello();
-	s_attr(0040755, 0);
-	s_attr(0040755, 0);
+	i = s_round_ids(0);
+	s_attr(i.stat, 0040755, 0);
+	s_attr(i.stat, 0040755, 0);
 	mc_write(T, "wrong_reply_type");
-	/* A DIRENTS frame whose count promises more than it holds. */
-	s_ctl(CLAMP | WHOLE, 0);
+	s_ctl(WHOLE, 0);
 	s_hello();
-	s_attr(0040755, 0);
-	mc_raw("\0\0\0\x09\x05\0\0\x10\0\0\0\0\0", 13);
+	s_attr(77, 0040755, 0);
+	s_ok(0);
+	mc_write(T, "unknown_id");
+	s_ctl(WHOLE, 0xff);
+	s_hello();
+	i = s_round_ids(1);
+	s_get(i.get, FILE_SIZE, 0);
+	s_five(&i, 0);
+	mc_write(T, "unasked_reply");
+	/* A DIRENTS frame whose count promises more than it holds. */
+	s_ctl(WHOLE, 0);
+	s_hello();
+	i = s_round_ids(0);
+	s_attr(i.stat, 0040755, 0);
+	mc_raw("\0\0\0\x0d\x05\0\0\0\x02\0\0\x10\0\0\0\0\0", 17);
 	mc_write(T, "dirents_short");
 }
 

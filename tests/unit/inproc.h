@@ -103,6 +103,12 @@ static ssize_t ip_fd_read(void *ctx, void *buf, size_t n)
 	}
 }
 
+static int ip_fd_readable(void *ctx)
+{
+	struct pollfd p = {.fd = *(int *)ctx, .events = POLLIN};
+	return poll(&p, 1, 0) > 0;
+}
+
 static int ip_fd_write(void *ctx, const void *buf, size_t n)
 {
 	return nb_xio_write_full(*(int *)ctx, buf, n);
@@ -118,6 +124,7 @@ static void *ip_server_main(void *arg)
 	struct nb_root root;
 	if (nb_frame_reader_init(&rd, &in) != 0)
 		goto out;
+	rd.readable = ip_fd_readable; /* so the server batches as over stdin */
 	if (nb_root_open(&root, c->srv->root_dir) == 0) {
 		if (nb_session_init(&s, root, &out) == 0)
 			nb_session_run(&s, &rd);

@@ -376,9 +376,10 @@ static void test_remove_in_flight(void **state)
 static void test_rename_remove_before_answer(void **state)
 {
 	struct fx *f = *state;
-	atomic_store(&f->srv.hold_at, 4); /* HELLO, PUT_OPEN, PUT_DATA, hold PUT_END */
+	/* HELLO, PUT_OPEN, 4 x PUT_DATA, hold PUT_END */
+	atomic_store(&f->srv.hold_at, 7);
 	fx_open_core(f);
-	char *data = stage_file(f, "p", 100 * 1024, 9);
+	char *data = stage_file(f, "p", 1024 * 1024, 9);
 	assert_true(ip_wait_held(&f->srv, WAIT_MS));
 	char *from = tu_join(f->stage, "p"), *to = tu_join(f->stage, "q");
 	assert_int_equal(rename(from, to), 0);

@@ -264,6 +264,72 @@ static void test_buffered(void **state)
 	nb_buf_free(f.out);
 }
 
+/* The reader's answer to "can the next frame start without waiting?" */
+static int ready_calls;
+static int ready_answer;
+static int ready_stub(void *ctx)
+{
+	(void)ctx;
+	ready_calls++;
+	return ready_answer;
+}
+
+static void test_ready(void **state)
+{
+	(void)state;
+	struct fake f;
+	struct nb_stream s;
+	struct nb_frame_reader fr;
+	fake_init(&f, &s, NULL, 0, 1);
+	assert_int_equal(nb_frame_reader_init(&fr, &s), 0);
+	assert_null(fr.readable); /* init clears it */
+	/* Nothing buffered and nothing known: not ready. */
+	assert_false(nb_frame_ready(&fr));
+	/* Half a frame is not a frame. */
+	assert_int_equal(nb_buf_put(fr.rx, "\0\0\0\x02\x05", 5), 0);
+	assert_false(nb_frame_ready(&fr));
+	/* The stream says more is there: ready. */
+	fr.readable = ready_stub;
+	ready_answer = 1;
+	ready_calls = 0;
+	assert_true(nb_frame_ready(&fr));
+	assert_int_equal(ready_calls, 1);
+	ready_answer = 0;
+	assert_false(nb_frame_ready(&fr));
+	ready_answer = -5; /* an error is no */
+	assert_false(nb_frame_ready(&fr));
+	/* A whole frame buffered: ready without asking the stream. */
+	assert_int_equal(nb_buf_put_u8(fr.rx, 'x'), 0);
+	ready_calls = 0;
+	assert_true(nb_frame_ready(&fr));
+	assert_int_equal(ready_calls, 0);
+	fr.readable = NULL;
+	assert_true(nb_frame_ready(&fr));
+	nb_frame_reader_free(&fr);
+	nb_buf_free(f.out);
+}
+
+/* nb_frame_begin_id: the request id right after the type (protocol 2). */
+static void test_begin_id(void **state)
+{
+	(void)state;
+	struct nb_buf *b = tu_buf(1024), *payload = tu_buf(1024);
+	uint8_t type = 0;
+	uint32_t id = 0;
+	assert_int_equal(nb_frame_begin_id(b, 10, 0x01020304u), 0);
+	assert_int_equal(nb_buf_put_u8(b, 0xee), 0);
+	assert_int_equal(nb_frame_finish(b), 0);
+	static const uint8_t want[] = {0, 0, 0, 6, 10, 1, 2, 3, 4, 0xee};
+	assert_int_equal(nb_buf_len(b), sizeof(want));
+	assert_memory_equal(nb_buf_ptr(b), want, sizeof(want));
+	assert_int_equal(nb_frame_parse(b, &type, payload), 0);
+	assert_int_equal(type, 10);
+	assert_int_equal(nb_buf_get_u32(payload, &id), 0);
+	assert_int_equal(id, 0x01020304u);
+	nb_buf_free(b);
+	nb_buf_free(payload);
+}
+
 static void test_send(void **state)
 {
 	(void)state;
@@ -496,6 +562,8 @@ int main(void)
 		cmocka_unit_test(test_parse_zero_length),
 		cmocka_unit_test(test_parse_back_to_back),
 		cmocka_unit_test(test_buffered),
+		cmocka_unit_test(test_ready),
+		cmocka_unit_test(test_begin_id),
 		cmocka_unit_test(test_send),
 		cmocka_unit_test(test_recv_one_byte_at_a_time),
 		cmocka_unit_test(test_recv_all_at_once),

@@ -10,14 +10,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "server/partial.h"
 #include "server/root.h"
 #include "wire/err.h"
 #include "wire/md5.h"
+#include "wire/proto.h"
 #include "testutil.h"
 
 #define SIZE 5000
@@ -65,6 +68,17 @@ static int teardown(void **state)
 	free(f->partial_path);
 	free(f);
 	return 0;
+}
+
+/* dir/rel, in one of four rotating static buffers (valid for a few
+ * calls: enough within one statement). */
+static const char *path_of(struct fx *f, const char *rel)
+{
+	static char buf[4][4096];
+	static int next;
+	char *b = buf[next++ % 4];
+	snprintf(b, sizeof(buf[0]), "%s/%s", f->dir, rel);
+	return b;
 }
 
 static int exists(const char *path)
@@ -356,6 +370,123 @@ static void test_close_discard(void **state)
 	nb_partial_close(&p, 0);
 }
 
+/* Scratch files (PUT_SMALL): unique, created exclusively, locked while
+ * their session holds them; the sweep removes them as soon as nobody
+ * does, whatever their age, and stale partials only after theirs. */
+static void test_scratch_and_sweep(void **state)
+{
+	struct fx *f = *state;
+	char n1[NB_PARTIAL_SCRATCH_NAME], n2[NB_PARTIAL_SCRATCH_NAME];
+	int dirfd = nb_partial_dirfd(&f->root);
+	assert_true(dirfd >= 0);
+	int fd1 = nb_partial_scratch(dirfd, n1);
+	int fd2 = nb_partial_scratch(dirfd, n2);
+	assert_true(fd1 >= 0 && fd2 >= 0);
+	assert_string_not_equal(n1, n2);
+	assert_memory_equal(n1, NB_PARTIAL_SCRATCH_PREFIX, strlen(NB_PARTIAL_SCRATCH_PREFIX));
+	/* locked: another open file description cannot take it */
+	int probe = openat(dirfd, n1, O_RDONLY | O_CLOEXEC);
+	assert_true(probe >= 0);
+	assert_int_equal(flock(probe, LOCK_EX | LOCK_NB), -1);
+	assert_int_equal(errno, EWOULDBLOCK);
+	close(probe);
+	/* a partial two hours old, one just written */
+	struct nb_partial p;
+	open_new(f, &p);
+	assert_int_equal(nb_partial_write(&p, 0, f->content, 10), 0);
+	nb_partial_close(&p, 0);
+	struct timespec old[2] = {{0, UTIME_OMIT}, {time(NULL) - 7200, 0}};
+	assert_int_equal(utimensat(AT_FDCWD, f->partial_path, old, 0), 0);
+	uint8_t md5b[NB_MD5_LEN];
+	uint64_t off;
+	uint8_t prefix[NB_MD5_LEN];
+	nb_md5_buf("young", 5, md5b);
+	assert_int_equal(nb_partial_open(&p, &f->root, md5b, 5, &off, prefix), 0);
+	nb_partial_close(&p, 0);
+	assert_int_equal(tu_count_entries(path_of(f, ".nbfs/partial")), 4);
+
+	/* n2's session is gone; n1's is not; a day's age limit */
+	close(fd2);
+	assert_int_equal(nb_partial_sweep(&f->root, 86400), 1);
+	assert_int_equal(faccessat(dirfd, n2, F_OK, AT_SYMLINK_NOFOLLOW), -1);
+	assert_int_equal(faccessat(dirfd, n1, F_OK, AT_SYMLINK_NOFOLLOW), 0);
+	assert_true(exists(f->partial_path));
+	/* an hour's limit takes the old partial too, still not n1 */
+	assert_int_equal(nb_partial_sweep(&f->root, 3600), 1);
+	assert_false(exists(f->partial_path));
+	assert_int_equal(faccessat(dirfd, n1, F_OK, AT_SYMLINK_NOFOLLOW), 0);
+	close(fd1);
+	assert_int_equal(nb_partial_sweep(&f->root, 86400), 1);
+	assert_int_equal(tu_count_entries(path_of(f, ".nbfs/partial")), 1); /* the young one */
+	close(dirfd);
+}
+
+/* May content go over what the path holds, given the client's base? */
+static void test_check_base(void **state)
+{
+	struct fx *f = *state;
+	int root = f->root.fd;
+	struct nb_base any = {NB_BASE_ANY, 0, 0, 0}, absent = {NB_BASE_ABSENT, 0, 0, 0};
+	assert_int_equal(tu_write_file(path_of(f, "held"), "12345", 5), 0);
+	struct timespec ts[2] = {{0, UTIME_OMIT}, {1500, 7}};
+	assert_int_equal(utimensat(root, "held", ts, 0), 0);
+	struct nb_base match = {NB_BASE_MATCH, 5, 1500, 7}, stale = {NB_BASE_MATCH, 5, 1500, 8};
+	assert_int_equal(nb_partial_check_base(root, "held", &any, f->md5, SIZE), 0);
+	assert_int_equal(nb_partial_check_base(root, "held", &match, f->md5, SIZE), 0);
+	assert_int_equal(nb_partial_check_base(root, "held", &stale, f->md5, SIZE), -EEXIST);
+	assert_int_equal(nb_partial_check_base(root, "held", &absent, f->md5, SIZE), -EEXIST);
+	/* nothing there: no conflict, whatever the base */
+	assert_int_equal(nb_partial_check_base(root, "none", &match, f->md5, SIZE), 0);
+	assert_int_equal(nb_partial_check_base(root, "none", &absent, f->md5, SIZE), 0);
+	/* a directory where a file was based on */
+	assert_int_equal(mkdirat(root, "dir", 0755), 0);
+	struct nb_base dirbase = {NB_BASE_MATCH, 0, 0, 0};
+	assert_int_equal(nb_partial_check_base(root, "dir", &dirbase, f->md5, SIZE), -EEXIST);
+	/* exactly the content being published: not a conflict */
+	if (f->xattrs) {
+		struct nb_partial p;
+		open_new(f, &p);
+		assert_int_equal(nb_partial_write(&p, 0, f->content, SIZE), 0);
+		assert_int_equal(nb_partial_publish(&p, root, "mine", 0644, 1, 2), 0);
+		assert_int_equal(nb_partial_check_base(root, "mine", &absent, f->md5, SIZE), 0);
+		assert_int_equal(nb_partial_check_base(root, "mine", &stale, f->md5, SIZE), 0);
+		uint8_t other[NB_MD5_LEN];
+		nb_md5_buf("x", 1, other);
+		assert_int_equal(nb_partial_check_base(root, "mine", &absent, other, 1), -EEXIST);
+	}
+}
+
+/* Writeback starts as data arrives, per partial: with two uploads open
+ * and their data interleaved, each starts its own every 8 MiB, so the
+ * fsync at PUT_END has little left to do. */
+static void test_writeback_two_open(void **state)
+{
+	struct fx *f = *state;
+	enum { MB = 1024 * 1024, TOTAL = 20 * MB };
+	struct nb_partial p, q;
+	uint8_t m1[NB_MD5_LEN], m2[NB_MD5_LEN], prefix[NB_MD5_LEN];
+	uint64_t off;
+	uint8_t *chunk = calloc(1, MB);
+	nb_md5_buf("one", 3, m1);
+	nb_md5_buf("two", 3, m2);
+	assert_int_equal(nb_partial_open(&p, &f->root, m1, TOTAL, &off, prefix), 0);
+	assert_int_equal(nb_partial_open(&q, &f->root, m2, TOTAL, &off, prefix), 0);
+	for (uint64_t i = 0; i < 10; i++) {
+		assert_int_equal(nb_partial_write(&p, i * MB, chunk, MB), 0);
+		assert_int_equal(nb_partial_write(&q, i * MB, chunk, MB), 0);
+		uint64_t want = i + 1 >= 8 ? 8 * MB : 0;
+		assert_true(p.flushed == want);
+		assert_true(q.flushed == want);
+	}
+	for (uint64_t i = 10; i < 17; i++)
+		assert_int_equal(nb_partial_write(&q, i * MB, chunk, MB), 0);
+	assert_true(q.flushed == 16 * MB);
+	assert_true(p.flushed == 8 * MB);
+	nb_partial_close(&p, 1);
+	nb_partial_close(&q, 1);
+	free(chunk);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void)
@@ -371,6 +502,9 @@ int main(void)
 		T(test_open_truncates_oversized),
 		T(test_symlink_partial),
 		T(test_close_discard),
+		T(test_scratch_and_sweep),
+		T(test_check_base),
+		T(test_writeback_two_open),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -33,6 +33,20 @@ static struct nb_buf *unframe(struct nb_buf *frame, uint8_t want_type)
 	return payload;
 }
 
+/* The request id every test frame carries. */
+#define ID 0x5eed0a01u
+
+/* unframe, for every message but HELLO: also take the request id off
+ * the payload and check it. */
+static struct nb_buf *unframe_id(struct nb_buf *frame, uint8_t want_type, uint32_t want_id)
+{
+	struct nb_buf *payload = unframe(frame, want_type);
+	uint32_t id = 0;
+	assert_int_equal(nb_proto_id_decode(payload, &id), 0);
+	assert_int_equal(id, want_id);
+	return payload;
+}
+
 /* Raw bytes in a new buffer the caller frees. */
 static struct nb_buf *load(const void *bytes, size_t n)
 {
@@ -261,16 +275,16 @@ static void test_ok_and_end(void **state)
 	(void)state;
 	struct nb_buf *f, *p;
 	f = tu_buf(TX_MAX);
-	assert_int_equal(nb_proto_ok_encode(f), 0);
-	assert_int_equal(nb_buf_len(f), 5);
-	assert_memory_equal(nb_buf_ptr(f), "\0\0\0\x01\x02", 5);
-	p = unframe(f, NB_MSG_OK);
+	assert_int_equal(nb_proto_ok_encode(f, ID), 0);
+	assert_int_equal(nb_buf_len(f), 9);
+	assert_memory_equal(nb_buf_ptr(f), "\0\0\0\x05\x02\x5e\xed\x0a\x01", 9);
+	p = unframe_id(f, NB_MSG_OK, ID);
 	assert_int_equal(nb_proto_empty_decode(p), 0);
 	assert_int_equal(nb_buf_put_u8(p, 0), 0);
 	assert_int_equal(nb_proto_empty_decode(p), NB_E_PROTO);
 	nb_buf_free(p);
-	assert_int_equal(nb_proto_put_end_encode(f), 0);
-	p = unframe(f, NB_MSG_PUT_END);
+	assert_int_equal(nb_proto_put_end_encode(f, ID), 0);
+	p = unframe_id(f, NB_MSG_PUT_END, ID);
 	assert_int_equal(nb_proto_empty_decode(p), 0);
 	nb_buf_free(p);
 	nb_buf_free(f);
@@ -282,8 +296,8 @@ static void test_error(void **state)
 	struct nb_buf *f, *p;
 	struct nb_error m;
 	f = tu_buf(TX_MAX);
-	assert_int_equal(nb_proto_error_encode(f, NB_MSG_ERROR, ENOENT, "a: no such file"), 0);
-	p = unframe(f, NB_MSG_ERROR);
+	assert_int_equal(nb_proto_error_encode(f, ID, NB_MSG_ERROR, ENOENT, "a: no such file"), 0);
+	p = unframe_id(f, NB_MSG_ERROR, ID);
 	check_malformed(p, dec_error);
 	assert_int_equal(nb_proto_error_decode(p, &m), 0);
 	assert_int_equal(m.code, ENOENT);
@@ -293,8 +307,8 @@ static void test_error(void **state)
 	nb_buf_free(p);
 
 	/* PUT_FAIL shares the payload */
-	assert_int_equal(nb_proto_error_encode(f, NB_MSG_PUT_FAIL, EFBIG, ""), 0);
-	p = unframe(f, NB_MSG_PUT_FAIL);
+	assert_int_equal(nb_proto_error_encode(f, ID, NB_MSG_PUT_FAIL, EFBIG, ""), 0);
+	p = unframe_id(f, NB_MSG_PUT_FAIL, ID);
 	assert_int_equal(nb_proto_error_decode(p, &m), 0);
 	assert_int_equal(m.code, EFBIG);
 	assert_string_equal(m.text, "");
@@ -305,8 +319,8 @@ static void test_error(void **state)
 	static const struct { uint32_t in, out; } codes[] = {
 		{0, EIO}, {4095, 4095}, {4096, EIO}, {9999, EIO}, {0xffffffffu, EIO}, {1, 1}};
 	for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
-		assert_int_equal(nb_proto_error_encode(f, NB_MSG_ERROR, codes[i].in, "t"), 0);
-		p = unframe(f, NB_MSG_ERROR);
+		assert_int_equal(nb_proto_error_encode(f, ID, NB_MSG_ERROR, codes[i].in, "t"), 0);
+		p = unframe_id(f, NB_MSG_ERROR, ID);
 		assert_int_equal(nb_proto_error_decode(p, &m), 0);
 		assert_int_equal(m.code, codes[i].out);
 		nb_proto_error_free(&m);
@@ -317,8 +331,8 @@ static void test_error(void **state)
 	char *longtext = malloc(3000);
 	memset(longtext, 'e', 2999);
 	longtext[2999] = 0;
-	assert_int_equal(nb_proto_error_encode(f, NB_MSG_ERROR, 5, longtext), 0);
-	p = unframe(f, NB_MSG_ERROR);
+	assert_int_equal(nb_proto_error_encode(f, ID, NB_MSG_ERROR, 5, longtext), 0);
+	p = unframe_id(f, NB_MSG_ERROR, ID);
 	assert_int_equal(nb_proto_error_decode(p, &m), 0);
 	assert_int_equal(strlen(m.text), NB_ERRTEXT_MAX);
 	nb_proto_error_free(&m);
@@ -368,8 +382,8 @@ static void test_wire_errno(void **state)
 	f = tu_buf(TX_MAX);
 	for (int r = NB_E_BASE + 1; r < NB_E_LAST; r++) {
 		uint32_t code = nb_proto_wire_errno(r);
-		assert_int_equal(nb_proto_error_encode(f, NB_MSG_ERROR, code, "t"), 0);
-		p = unframe(f, NB_MSG_ERROR);
+		assert_int_equal(nb_proto_error_encode(f, ID, NB_MSG_ERROR, code, "t"), 0);
+		p = unframe_id(f, NB_MSG_ERROR, ID);
 		assert_int_equal(nb_proto_error_decode(p, &m), 0);
 		if (m.code != code)
 			fail_msg("code %d: sent %u, decoded %u", r, code, m.code);
@@ -387,8 +401,8 @@ static void test_path(void **state)
 	f = tu_buf(TX_MAX);
 	static const uint8_t types[] = {NB_MSG_STAT, NB_MSG_LIST};
 	for (size_t i = 0; i < sizeof(types); i++) {
-		assert_int_equal(nb_proto_path_encode(f, types[i], "dir/f\xc3\xa9 x"), 0);
-		p = unframe(f, types[i]);
+		assert_int_equal(nb_proto_path_encode(f, ID, types[i], "dir/f\xc3\xa9 x"), 0);
+		p = unframe_id(f, types[i], ID);
 		check_malformed(p, dec_path);
 		assert_int_equal(nb_proto_path_decode(p, &path), 0);
 		assert_string_equal(path, "dir/f\xc3\xa9 x");
@@ -396,8 +410,8 @@ static void test_path(void **state)
 		nb_buf_free(p);
 	}
 	/* the root is the empty path */
-	assert_int_equal(nb_proto_path_encode(f, NB_MSG_LIST, ""), 0);
-	p = unframe(f, NB_MSG_LIST);
+	assert_int_equal(nb_proto_path_encode(f, ID, NB_MSG_LIST, ""), 0);
+	p = unframe_id(f, NB_MSG_LIST, ID);
 	assert_int_equal(nb_proto_path_decode(p, &path), 0);
 	assert_string_equal(path, "");
 	free(path);
@@ -407,14 +421,14 @@ static void test_path(void **state)
 	char *big = malloc(NB_PATH_MAX + 2);
 	memset(big, 'p', NB_PATH_MAX + 1);
 	big[NB_PATH_MAX] = 0;
-	assert_int_equal(nb_proto_path_encode(f, NB_MSG_STAT, big), 0);
-	p = unframe(f, NB_MSG_STAT);
+	assert_int_equal(nb_proto_path_encode(f, ID, NB_MSG_STAT, big), 0);
+	p = unframe_id(f, NB_MSG_STAT, ID);
 	assert_int_equal(dec_path(p), 0);
 	nb_buf_free(p);
 	big[NB_PATH_MAX] = 'p';
 	big[NB_PATH_MAX + 1] = 0;
-	assert_int_equal(nb_proto_path_encode(f, NB_MSG_STAT, big), 0);
-	p = unframe(f, NB_MSG_STAT);
+	assert_int_equal(nb_proto_path_encode(f, ID, NB_MSG_STAT, big), 0);
+	p = unframe_id(f, NB_MSG_STAT, ID);
 	assert_int_equal(dec_path(p), NB_E_TOOBIG);
 	nb_buf_free(p);
 	free(big);
@@ -434,8 +448,8 @@ static void test_mkdir(void **state)
 	char *path = NULL;
 	uint32_t mode = 0;
 	f = tu_buf(TX_MAX);
-	assert_int_equal(nb_proto_mkdir_encode(f, "a/b", 0750), 0);
-	p = unframe(f, NB_MSG_MKDIR);
+	assert_int_equal(nb_proto_mkdir_encode(f, ID, "a/b", 0750), 0);
+	p = unframe_id(f, NB_MSG_MKDIR, ID);
 	check_malformed(p, dec_mkdir);
 	assert_int_equal(nb_proto_mkdir_decode(p, &path, &mode), 0);
 	assert_string_equal(path, "a/b");
@@ -451,9 +465,9 @@ static void test_attr(void **state)
 	struct nb_buf *f, *p;
 	struct nb_attr in = {S_IFREG | 0644, NB_FILE_SIZE_MAX, -5, 999999999u, NULL}, out;
 	f = tu_buf(TX_MAX);
-	assert_int_equal(nb_proto_attr_encode(f, &in), 0);
-	assert_int_equal(nb_buf_len(f), 5 + 28);
-	p = unframe(f, NB_MSG_ATTR);
+	assert_int_equal(nb_proto_attr_encode(f, ID, &in), 0);
+	assert_int_equal(nb_buf_len(f), 5 + 4 + 28);
+	p = unframe_id(f, NB_MSG_ATTR, ID);
 	check_malformed(p, dec_attr);
 	memset(&out, 0, sizeof(out));
 	assert_int_equal(nb_proto_attr_decode(p, &out), 0);
@@ -465,8 +479,8 @@ static void test_attr(void **state)
 
 	/* a symlink carries its target; anything else may not */
 	struct nb_attr sl = {S_IFLNK | 0777, 7, 1, 2, (char *)"../a/b"};
-	assert_int_equal(nb_proto_attr_encode(f, &sl), 0);
-	p = unframe(f, NB_MSG_ATTR);
+	assert_int_equal(nb_proto_attr_encode(f, ID, &sl), 0);
+	p = unframe_id(f, NB_MSG_ATTR, ID);
 	memset(&out, 0, sizeof(out));
 	assert_int_equal(nb_proto_attr_decode(p, &out), 0);
 	assert_non_null(out.link);
@@ -510,8 +524,8 @@ static void test_put_open(void **state)
 	for (int i = 0; i < NB_MD5_LEN; i++)
 		in.md5[i] = (uint8_t)(0xf0 + i);
 	f = tu_buf(TX_MAX);
-	assert_int_equal(nb_proto_put_open_encode(f, &in), 0);
-	p = unframe(f, NB_MSG_PUT_OPEN);
+	assert_int_equal(nb_proto_put_open_encode(f, ID, &in), 0);
+	p = unframe_id(f, NB_MSG_PUT_OPEN, ID);
 	check_malformed(p, dec_put_open);
 	assert_int_equal(nb_proto_put_open_decode(p, &out), 0);
 	assert_string_equal(out.path, "docs/report.pdf");
@@ -545,8 +559,8 @@ static void test_put_open(void **state)
 		in.size = cases[i].size;
 		in.mode = cases[i].mode;
 		in.mtime_ns = cases[i].ns;
-		assert_int_equal(nb_proto_put_open_encode(f, &in), 0);
-		p = unframe(f, NB_MSG_PUT_OPEN);
+		assert_int_equal(nb_proto_put_open_encode(f, ID, &in), 0);
+		p = unframe_id(f, NB_MSG_PUT_OPEN, ID);
 		int r = dec_put_open(p);
 		if (r != cases[i].want)
 			fail_msg("case %zu: got %d, want %d", i, r, cases[i].want);
@@ -563,9 +577,9 @@ static void test_put_offer(void **state)
 	for (int i = 0; i < NB_MD5_LEN; i++)
 		in.prefix_md5[i] = (uint8_t)(i * 17);
 	f = tu_buf(TX_MAX);
-	assert_int_equal(nb_proto_put_offer_encode(f, &in), 0);
-	assert_int_equal(nb_buf_len(f), 5 + 8 + 16);
-	p = unframe(f, NB_MSG_PUT_OFFER);
+	assert_int_equal(nb_proto_put_offer_encode(f, ID, &in), 0);
+	assert_int_equal(nb_buf_len(f), 5 + 4 + 8 + 16);
+	p = unframe_id(f, NB_MSG_PUT_OFFER, ID);
 	check_malformed(p, dec_put_offer);
 	assert_int_equal(nb_proto_put_offer_decode(p, &out), 0);
 	assert_true(out.offset == in.offset);
@@ -573,8 +587,8 @@ static void test_put_offer(void **state)
 	nb_buf_free(p);
 
 	in.offset = NB_FILE_SIZE_MAX + 1;
-	assert_int_equal(nb_proto_put_offer_encode(f, &in), 0);
-	p = unframe(f, NB_MSG_PUT_OFFER);
+	assert_int_equal(nb_proto_put_offer_encode(f, ID, &in), 0);
+	p = unframe_id(f, NB_MSG_PUT_OFFER, ID);
 	assert_int_equal(dec_put_offer(p), NB_E_PROTO);
 	nb_buf_free(p);
 	nb_buf_free(f);
@@ -588,12 +602,13 @@ static void test_put_data(void **state)
 	const uint8_t *data = NULL;
 	size_t n = 0;
 	f = tu_buf(TX_MAX);
-	assert_int_equal(nb_proto_put_data_encode(f, 4096, "chunk", 5), 0);
-	static const uint8_t want[] = {0, 0, 0, 18, NB_MSG_PUT_DATA, 0, 0, 0, 0, 0, 0, 0x10, 0,
+	assert_int_equal(nb_proto_put_data_encode(f, ID, 4096, "chunk", 5), 0);
+	static const uint8_t want[] = {0, 0, 0, 22, NB_MSG_PUT_DATA, 0x5e, 0xed, 0x0a, 0x01,
+				       0, 0, 0, 0, 0, 0, 0x10, 0, /* offset 4096 */
 				       0, 0, 0, 5, 'c', 'h', 'u', 'n', 'k'};
 	assert_int_equal(nb_buf_len(f), sizeof(want));
 	assert_memory_equal(nb_buf_ptr(f), want, sizeof(want));
-	p = unframe(f, NB_MSG_PUT_DATA);
+	p = unframe_id(f, NB_MSG_PUT_DATA, ID);
 	check_malformed(p, dec_put_data);
 	const uint8_t *held = nb_buf_ptr(p); /* the whole payload, before decoding */
 	size_t nheld = nb_buf_len(p);
@@ -607,11 +622,11 @@ static void test_put_data(void **state)
 
 	/* A whole chunk through the reserve API. */
 	uint8_t *dst;
-	assert_int_equal(nb_proto_put_data_reserve(f, 7, NB_DATA_CHUNK, &dst), 0);
+	assert_int_equal(nb_proto_put_data_reserve(f, ID, 7, NB_DATA_CHUNK, &dst), 0);
 	for (size_t i = 0; i < NB_DATA_CHUNK; i++)
 		dst[i] = (uint8_t)(i ^ (i >> 8));
 	assert_int_equal(nb_frame_finish(f), 0);
-	p = unframe(f, NB_MSG_PUT_DATA);
+	p = unframe_id(f, NB_MSG_PUT_DATA, ID);
 	assert_int_equal(nb_proto_put_data_decode(p, &off, &data, &n), 0);
 	assert_true(off == 7);
 	assert_int_equal(n, NB_DATA_CHUNK);
@@ -622,16 +637,16 @@ static void test_put_data(void **state)
 	nb_buf_free(p);
 
 	/* Empty data is fine. */
-	assert_int_equal(nb_proto_put_data_encode(f, 0, NULL, 0), 0);
-	p = unframe(f, NB_MSG_PUT_DATA);
+	assert_int_equal(nb_proto_put_data_encode(f, ID, 0, NULL, 0), 0);
+	p = unframe_id(f, NB_MSG_PUT_DATA, ID);
 	assert_int_equal(nb_proto_put_data_decode(p, &off, &data, &n), 0);
 	assert_int_equal(n, 0);
 	nb_buf_free(p);
 
 	/* Over the chunk cap: refused both ways. */
-	assert_int_equal(nb_proto_put_data_reserve(f, 0, NB_DATA_CHUNK + 1, &dst), NB_E_TOOBIG);
+	assert_int_equal(nb_proto_put_data_reserve(f, ID, 0, NB_DATA_CHUNK + 1, &dst), NB_E_TOOBIG);
 	uint8_t *big = calloc(1, NB_DATA_CHUNK + 1);
-	assert_int_equal(nb_proto_put_data_encode(f, 0, big, NB_DATA_CHUNK + 1), NB_E_TOOBIG);
+	assert_int_equal(nb_proto_put_data_encode(f, ID, 0, big, NB_DATA_CHUNK + 1), NB_E_TOOBIG);
 	p = tu_buf(NB_FRAME_MAX);
 	assert_int_equal(nb_buf_put_u64(p, 0), 0);
 	assert_int_equal(nb_buf_put_str(p, big, NB_DATA_CHUNK + 1), 0);
@@ -640,8 +655,8 @@ static void test_put_data(void **state)
 	free(big);
 
 	/* Offset past any plausible file. */
-	assert_int_equal(nb_proto_put_data_encode(f, NB_FILE_SIZE_MAX + 1, "x", 1), 0);
-	p = unframe(f, NB_MSG_PUT_DATA);
+	assert_int_equal(nb_proto_put_data_encode(f, ID, NB_FILE_SIZE_MAX + 1, "x", 1), 0);
+	p = unframe_id(f, NB_MSG_PUT_DATA, ID);
 	assert_int_equal(dec_put_data(p), NB_E_PROTO);
 	nb_buf_free(p);
 	nb_buf_free(f);
@@ -655,9 +670,9 @@ static void test_put_abort(void **state)
 	f = tu_buf(TX_MAX);
 	static const struct { int in, out; } cases[] = {{0, 0}, {1, 1}, {42, 1}};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		assert_int_equal(nb_proto_put_abort_encode(f, cases[i].in), 0);
-		assert_int_equal(nb_buf_len(f), 6);
-		p = unframe(f, NB_MSG_PUT_ABORT);
+		assert_int_equal(nb_proto_put_abort_encode(f, ID, cases[i].in), 0);
+		assert_int_equal(nb_buf_len(f), 10);
+		p = unframe_id(f, NB_MSG_PUT_ABORT, ID);
 		check_malformed(p, dec_put_abort);
 		assert_int_equal(nb_proto_put_abort_decode(p, &discard), 0);
 		assert_int_equal(discard, cases[i].out);
@@ -680,13 +695,13 @@ static void test_dirents_roundtrip(void **state)
 	struct nb_attr a1 = {S_IFREG | 0600, 42, 1600000000, 5, NULL};
 	struct nb_attr a2 = {S_IFDIR | 0755, 0, -1, 999999999u, NULL};
 	f = tu_buf(TX_MAX);
-	assert_int_equal(nb_proto_dirents_begin(f), 0);
+	assert_int_equal(nb_proto_dirents_begin(f, ID), 0);
 	assert_int_equal(nb_proto_dirents_count(f), 0);
 	assert_int_equal(nb_proto_dirents_add(f, "file.txt", &a1), 0);
 	assert_int_equal(nb_proto_dirents_add(f, "sub dir", &a2), 0);
 	assert_int_equal(nb_proto_dirents_count(f), 2);
 	assert_int_equal(nb_frame_finish(f), 0);
-	p = unframe(f, NB_MSG_DIRENTS);
+	p = unframe_id(f, NB_MSG_DIRENTS, ID);
 	check_malformed(p, dec_dirents);
 	assert_int_equal(nb_proto_dirents_decode(p, &m), 0);
 	assert_int_equal(m.count, 2);
@@ -704,9 +719,9 @@ static void test_dirents_roundtrip(void **state)
 	nb_buf_free(p);
 
 	/* An empty listing frame decodes to zero entries. */
-	assert_int_equal(nb_proto_dirents_begin(f), 0);
+	assert_int_equal(nb_proto_dirents_begin(f, ID), 0);
 	assert_int_equal(nb_frame_finish(f), 0);
-	p = unframe(f, NB_MSG_DIRENTS);
+	p = unframe_id(f, NB_MSG_DIRENTS, ID);
 	assert_int_equal(nb_proto_dirents_decode(p, &m), 0);
 	assert_int_equal(m.count, 0);
 	nb_proto_dirents_free(&m);
@@ -817,12 +832,12 @@ static void test_dirents_add_atomic(void **state)
 	struct nb_buf *f;
 	struct nb_attr a = {S_IFREG | 0644, 1, 2, 3, NULL};
 	f = tu_buf(64);
-	assert_int_equal(nb_proto_dirents_begin(f), 0);
-	assert_int_equal(nb_proto_dirents_add(f, "abc", &a), 0); /* 9 + 31 = 40 */
+	assert_int_equal(nb_proto_dirents_begin(f, ID), 0);
+	assert_int_equal(nb_proto_dirents_add(f, "abc", &a), 0); /* 13 + 35 = 48 */
 	size_t before = nb_buf_len(f);
 	uint8_t copy[64];
 	memcpy(copy, nb_buf_ptr(f), before);
-	/* name fits (40 + 4 + 10 = 54) but the attr does not */
+	/* name fits (48 + 4 + 10 = 62) but the attr does not */
 	assert_int_equal(nb_proto_dirents_add(f, "0123456789", &a), NB_E_TOOBIG);
 	assert_int_equal(nb_buf_len(f), before);
 	assert_memory_equal(nb_buf_ptr(f), copy, before);
@@ -837,7 +852,7 @@ static void test_dirents_count_cap(void **state)
 	struct nb_attr a = {S_IFREG | 0644, 1, 2, 3, NULL};
 	char name[16];
 	f = tu_buf(TX_MAX);
-	assert_int_equal(nb_proto_dirents_begin(f), 0);
+	assert_int_equal(nb_proto_dirents_begin(f, ID), 0);
 	for (int i = 0; i < NB_DIRENTS_MAX; i++) {
 		snprintf(name, sizeof(name), "f%d", i);
 		assert_int_equal(nb_proto_dirents_add(f, name, &a), 0);
@@ -877,7 +892,7 @@ static void check_dirents_frame(struct nb_buf *f, size_t *next, size_t *frames)
 	uint32_t body;
 	assert_int_equal(nb_buf_peek_u32(f, 0, &body), 0);
 	assert_true(body <= NB_FRAME_MAX);
-	p = unframe(f, NB_MSG_DIRENTS);
+	p = unframe_id(f, NB_MSG_DIRENTS, ID);
 	assert_int_equal(nb_proto_dirents_decode(p, &m), 0);
 	assert_true(m.count > 0 && m.count <= NB_DIRENTS_MAX);
 	for (uint32_t i = 0; i < m.count; i++) {
@@ -900,7 +915,7 @@ static void test_dirents_split(void **state)
 	char name[NB_NAME_MAX + 1];
 	size_t next = 0, frames = 0, full_by_size = 0, full_by_count = 0;
 	f = tu_buf(TX_MAX);
-	assert_int_equal(nb_proto_dirents_begin(f), 0);
+	assert_int_equal(nb_proto_dirents_begin(f, ID), 0);
 	for (size_t i = 0; i < SPLIT_TOTAL; i++) {
 		struct nb_attr a = {S_IFREG | 0644, i, (int64_t)i, 0, NULL};
 		make_name(i, name);
@@ -917,7 +932,7 @@ static void test_dirents_split(void **state)
 				full_by_count++;
 			}
 			check_dirents_frame(f, &next, &frames);
-			assert_int_equal(nb_proto_dirents_begin(f), 0);
+			assert_int_equal(nb_proto_dirents_begin(f, ID), 0);
 			r = nb_proto_dirents_add(f, name, &a);
 		}
 		assert_int_equal(r, 0);
@@ -931,6 +946,256 @@ static void test_dirents_split(void **state)
 	assert_int_equal(full_by_count, 3);
 	assert_int_equal(full_by_size, 2);
 	assert_int_equal(frames, 6);
+	nb_buf_free(f);
+}
+
+/* --- protocol 2: ids, refusal, PUT_SMALL, PING, GET --- */
+
+static int dec_put_small(struct nb_buf *p)
+{
+	struct nb_put_open m;
+	const uint8_t *data = NULL;
+	int r = nb_proto_put_small_decode(p, &m, &data);
+	if (r == 0)
+		nb_proto_put_open_free(&m);
+	else
+		assert_null(m.path);
+	return r;
+}
+
+static int dec_get(struct nb_buf *p)
+{
+	struct nb_get m;
+	int r = nb_proto_get_decode(p, &m);
+	if (r == 0)
+		nb_proto_get_free(&m);
+	else
+		assert_null(m.path);
+	return r;
+}
+
+static int dec_get_info(struct nb_buf *p)
+{
+	struct nb_get_info m;
+	int r = nb_proto_get_info_decode(p, &m);
+	if (r == 0)
+		nb_attr_free(&m.attr);
+	return r;
+}
+
+static int dec_get_data(struct nb_buf *p)
+{
+	uint64_t off;
+	const uint8_t *data;
+	size_t n;
+	return nb_proto_get_data_decode(p, &off, &data, &n);
+}
+
+/* The id is the u32 right after the type, whatever the message; any
+ * value goes through; a payload too short for it is NB_E_SHORT. */
+static void test_request_ids(void **state)
+{
+	(void)state;
+	static const uint32_t ids[] = {0, 1, 0x7fffffffu, 0xffffffffu};
+	struct nb_buf *f = tu_buf(TX_MAX), *p;
+	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+		uint32_t id = ids[i];
+		assert_int_equal(nb_proto_ok_encode(f, id), 0);
+		nb_buf_free(unframe_id(f, NB_MSG_OK, id));
+		assert_int_equal(nb_proto_ping_encode(f, id), 0);
+		nb_buf_free(unframe_id(f, NB_MSG_PING, id));
+		assert_int_equal(nb_proto_path_encode(f, id, NB_MSG_UNLINK, "x"), 0);
+		nb_buf_free(unframe_id(f, NB_MSG_UNLINK, id));
+		assert_int_equal(nb_proto_path2_encode(f, id, NB_MSG_RENAME, "a", "b"), 0);
+		nb_buf_free(unframe_id(f, NB_MSG_RENAME, id));
+		assert_int_equal(nb_proto_error_encode(f, id, NB_MSG_PUT_FAIL, ENOSPC, "t"), 0);
+		nb_buf_free(unframe_id(f, NB_MSG_PUT_FAIL, id));
+		assert_int_equal(nb_proto_put_end_encode(f, id), 0);
+		nb_buf_free(unframe_id(f, NB_MSG_PUT_END, id));
+	}
+	uint32_t id = 0;
+	for (size_t n = 0; n < 4; n++) {
+		p = load("\1\2\3", n);
+		assert_int_equal(nb_proto_id_decode(p, &id), NB_E_SHORT);
+		assert_int_equal(nb_buf_len(p), n); /* nothing consumed */
+		nb_buf_free(p);
+	}
+	nb_buf_free(f);
+}
+
+/* The answer to a HELLO that is not served: an ERROR without an id,
+ * exactly as a protocol-1 peer reads it. */
+static void test_refuse(void **state)
+{
+	(void)state;
+	struct nb_buf *f = tu_buf(TX_MAX), *p;
+	struct nb_error m;
+	assert_int_equal(nb_proto_refuse_encode(f, EPROTONOSUPPORT, "upgrade"), 0);
+	static const uint8_t want[] = {0, 0, 0, 16, NB_MSG_ERROR, 0, 0, 0, EPROTONOSUPPORT,
+				       0, 0, 0, 7, 'u', 'p', 'g', 'r', 'a', 'd', 'e'};
+	assert_int_equal(nb_buf_len(f), sizeof(want));
+	assert_memory_equal(nb_buf_ptr(f), want, sizeof(want));
+	p = unframe(f, NB_MSG_ERROR);
+	check_malformed(p, dec_error);
+	assert_int_equal(nb_proto_error_decode(p, &m), 0);
+	assert_int_equal(m.code, EPROTONOSUPPORT);
+	assert_string_equal(m.text, "upgrade");
+	nb_proto_error_free(&m);
+	nb_buf_free(p);
+	/* the text is cut to its cap like any error's */
+	char *longtext = malloc(NB_ERRTEXT_MAX + 100);
+	memset(longtext, 'r', NB_ERRTEXT_MAX + 99);
+	longtext[NB_ERRTEXT_MAX + 99] = 0;
+	assert_int_equal(nb_proto_refuse_encode(f, EPROTO, longtext), 0);
+	p = unframe(f, NB_MSG_ERROR);
+	assert_int_equal(nb_proto_error_decode(p, &m), 0);
+	assert_int_equal(strlen(m.text), NB_ERRTEXT_MAX);
+	nb_proto_error_free(&m);
+	nb_buf_free(p);
+	free(longtext);
+	nb_buf_free(f);
+}
+
+static void test_put_small(void **state)
+{
+	(void)state;
+	struct nb_buf *f = tu_buf(TX_MAX), *p;
+	struct nb_put_open in = {
+		.path = (char *)"a/small.txt",
+		.size = 5,
+		.mode = 0640,
+		.mtime_s = 1700000000,
+		.mtime_ns = 7,
+		.base_kind = NB_BASE_MATCH,
+		.base_size = 3,
+		.base_mtime_s = 1600000000,
+		.base_mtime_ns = 9,
+	}, out;
+	for (int i = 0; i < NB_MD5_LEN; i++)
+		in.md5[i] = (uint8_t)(0x10 + i);
+	uint8_t *dst;
+	const uint8_t *data = NULL;
+	assert_int_equal(nb_proto_put_small_reserve(f, ID, &in, &dst), 0);
+	memcpy(dst, "hello", 5);
+	assert_int_equal(nb_frame_finish(f), 0);
+	p = unframe_id(f, NB_MSG_PUT_SMALL, ID);
+	check_malformed(p, dec_put_small);
+	const uint8_t *held = nb_buf_ptr(p);
+	size_t nheld = nb_buf_len(p);
+	assert_int_equal(nb_proto_put_small_decode(p, &out, &data), 0);
+	assert_string_equal(out.path, "a/small.txt");
+	assert_true(out.size == 5);
+	assert_memory_equal(out.md5, in.md5, NB_MD5_LEN);
+	assert_int_equal(out.mode, 0640);
+	assert_true(out.mtime_s == 1700000000);
+	assert_int_equal(out.mtime_ns, 7);
+	assert_int_equal(out.base_kind, NB_BASE_MATCH);
+	assert_true(out.base_size == 3);
+	assert_true(out.base_mtime_s == 1600000000);
+	assert_int_equal(out.base_mtime_ns, 9);
+	assert_memory_equal(data, "hello", 5);
+	assert_true(data >= held && data + 5 <= held + nheld); /* no copy */
+	nb_proto_put_open_free(&out);
+	nb_buf_free(p);
+
+	/* An empty file; the largest one. */
+	in.size = 0;
+	assert_int_equal(nb_proto_put_small_reserve(f, ID, &in, &dst), 0);
+	assert_int_equal(nb_frame_finish(f), 0);
+	p = unframe_id(f, NB_MSG_PUT_SMALL, ID);
+	assert_int_equal(dec_put_small(p), 0);
+	nb_buf_free(p);
+	in.size = NB_SMALL_MAX;
+	assert_int_equal(nb_proto_put_small_reserve(f, ID, &in, &dst), 0);
+	memset(dst, 0xab, NB_SMALL_MAX);
+	assert_int_equal(nb_frame_finish(f), 0);
+	p = unframe_id(f, NB_MSG_PUT_SMALL, ID);
+	assert_int_equal(dec_put_small(p), 0);
+	nb_buf_free(p);
+	/* One byte more is refused by the encoder ... */
+	in.size = NB_SMALL_MAX + 1;
+	assert_int_equal(nb_proto_put_small_reserve(f, ID, &in, &dst), NB_E_TOOBIG);
+
+	/* ... and by the decoder; so is data that is not exactly size
+	 * bytes. Built by hand: the PUT_OPEN fields, then the data. */
+	static const struct { uint64_t size; size_t n; int want; } cases[] = {
+		{5, 5, 0},
+		{5, 4, NB_E_PROTO},
+		{5, 6, NB_E_PROTO},
+		{0, 1, NB_E_PROTO},
+		{NB_SMALL_MAX + 1, NB_SMALL_MAX + 1, NB_E_TOOBIG},
+	};
+	uint8_t *zeros = calloc(1, NB_SMALL_MAX + 1);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		in.size = cases[i].size;
+		assert_int_equal(nb_proto_put_open_encode(f, ID, &in), 0);
+		p = unframe_id(f, NB_MSG_PUT_OPEN, ID);
+		assert_int_equal(nb_buf_put_str(p, zeros, cases[i].n), 0);
+		int r = dec_put_small(p);
+		if (r != cases[i].want)
+			fail_msg("case %zu: got %d, want %d", i, r, cases[i].want);
+		nb_buf_free(p);
+	}
+	free(zeros);
+	nb_buf_free(f);
+}
+
+static void test_ping(void **state)
+{
+	(void)state;
+	struct nb_buf *f = tu_buf(TX_MAX), *p;
+	assert_int_equal(nb_proto_ping_encode(f, 0x01020304u), 0);
+	assert_int_equal(nb_buf_len(f), 9);
+	assert_memory_equal(nb_buf_ptr(f), "\0\0\0\x05\x1a\x01\x02\x03\x04", 9);
+	p = unframe_id(f, NB_MSG_PING, 0x01020304u);
+	assert_int_equal(nb_proto_empty_decode(p), 0);
+	nb_buf_free(p);
+	assert_string_equal(nb_msg_name(NB_MSG_PING), "PING");
+	assert_string_equal(nb_msg_name(NB_MSG_PUT_SMALL), "PUT_SMALL");
+	nb_buf_free(f);
+}
+
+static void test_get_messages(void **state)
+{
+	(void)state;
+	struct nb_buf *f = tu_buf(TX_MAX), *p;
+	struct nb_get g = {.path = (char *)"d/f.bin", .offset = 4096, .has_expect = 1}, go;
+	for (int i = 0; i < NB_MD5_LEN; i++)
+		g.expect[i] = (uint8_t)(0x30 + i);
+	assert_int_equal(nb_proto_get_encode(f, ID, &g), 0);
+	p = unframe_id(f, NB_MSG_GET, ID);
+	check_malformed(p, dec_get);
+	assert_int_equal(nb_proto_get_decode(p, &go), 0);
+	assert_string_equal(go.path, "d/f.bin");
+	assert_true(go.offset == 4096);
+	assert_int_equal(go.has_expect, 1);
+	assert_memory_equal(go.expect, g.expect, NB_MD5_LEN);
+	nb_proto_get_free(&go);
+	nb_buf_free(p);
+
+	struct nb_get_info gi = {.attr = {S_IFREG | 0644, 9000, 5, 6, NULL}, .start = 4096}, gio;
+	assert_int_equal(nb_proto_get_info_encode(f, ID, &gi), 0);
+	p = unframe_id(f, NB_MSG_GET_INFO, ID);
+	check_malformed(p, dec_get_info);
+	assert_int_equal(nb_proto_get_info_decode(p, &gio), 0);
+	assert_true(gio.attr.size == 9000);
+	assert_true(gio.start == 4096);
+	nb_attr_free(&gio.attr);
+	nb_buf_free(p);
+	/* a start past the size is refused */
+	gi.start = 9001;
+	assert_int_equal(nb_proto_get_info_encode(f, ID, &gi), 0);
+	p = unframe_id(f, NB_MSG_GET_INFO, ID);
+	assert_int_equal(dec_get_info(p), NB_E_PROTO);
+	nb_buf_free(p);
+
+	uint8_t *dst;
+	assert_int_equal(nb_proto_get_data_reserve(f, ID, 4096, 3, &dst), 0);
+	memcpy(dst, "xyz", 3);
+	assert_int_equal(nb_frame_finish(f), 0);
+	p = unframe_id(f, NB_MSG_GET_DATA, ID);
+	check_malformed(p, dec_get_data);
+	nb_buf_free(p);
 	nb_buf_free(f);
 }
 
@@ -955,6 +1220,11 @@ int main(void)
 		cmocka_unit_test(test_dirents_add_atomic),
 		cmocka_unit_test(test_dirents_count_cap),
 		cmocka_unit_test(test_dirents_split),
+		cmocka_unit_test(test_request_ids),
+		cmocka_unit_test(test_refuse),
+		cmocka_unit_test(test_put_small),
+		cmocka_unit_test(test_ping),
+		cmocka_unit_test(test_get_messages),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -29,6 +29,7 @@ struct fx {
 	/* The link state the report shows (the engine's, in real life). */
 	int connected;
 	char reason[64];
+	int fresh; /* wopen creates the file (nb_queue_writer_open's fresh) */
 	/* Writers opened by path, for wclose. */
 	char wpath[8][32];
 	uint64_t wid[8];
@@ -81,7 +82,7 @@ static int get(struct fx *f, const char *path, struct nb_core_state *v)
 static int wopen(struct fx *f, const char *path)
 {
 	uint64_t id = 0;
-	int r = nb_queue_writer_open(f->st, path, &id);
+	int r = nb_queue_writer_open(f->st, path, f->fresh, &id);
 	if (r == 0 && f->nw < 8) {
 		snprintf(f->wpath[f->nw], sizeof(f->wpath[0]), "%s", path);
 		f->wid[f->nw++] = id;
@@ -411,14 +412,76 @@ static void test_writers_block(void **state)
 	nb_job_free(&job);
 }
 
+/* A file that was queued already, written again: its writer's close
+ * restarts the quiet time. */
 static void test_writer_close_restarts_delay(void **state)
 {
 	struct fx *f = *state; /* BIG_DELAY */
+	assert_int_equal(nb_queue_touch(f->st, "w", NB_KIND_FILE), 0);
 	assert_int_equal(wopen(f, "w"), 0);
 	assert_int_equal(no_job(f), 1000);
 	wclose(f, "w");
 	long wait = no_job(f);
 	assert_true(wait > BIG_DELAY - 1000 && wait <= BIG_DELAY);
+}
+
+/* A new file and its one writer (cp, tar): whole when it closes, so it
+ * goes at once. Touched again, or opened by a second writer, it waits
+ * out its quiet time like any other. */
+static void test_new_file_goes_at_once(void **state)
+{
+	struct fx *f = *state; /* BIG_DELAY */
+	struct nb_job job;
+	f->fresh = 1;
+	assert_int_equal(wopen(f, "new"), 0);
+	assert_int_equal(no_job(f), 1000);
+	wclose(f, "new");
+	take(f, "new", &job);
+	nb_queue_fail(f->st, &job, NB_STATE_PENDING, NULL, 0);
+	nb_job_free(&job);
+	/* written again: quiet time */
+	f->fresh = 0;
+	assert_int_equal(wopen(f, "new"), 0);
+	wclose(f, "new");
+	long wait = no_job(f);
+	assert_true(wait > BIG_DELAY - 1000 && wait <= BIG_DELAY);
+	/* a file that existed (the server's, rewritten), written once and
+	 * closed: an edit, quiet time */
+	assert_int_equal(wopen(f, "edit"), 0);
+	wclose(f, "edit");
+	wait = no_job(f);
+	assert_true(wait > BIG_DELAY - 1000 && wait <= BIG_DELAY);
+	/* a new file whose times are set after its writer closed (cp -p):
+	 * quiet time too */
+	f->fresh = 1;
+	assert_int_equal(wopen(f, "p"), 0);
+	wclose(f, "p");
+	assert_int_equal(nb_queue_touch_meta(f->st, "p", NB_KIND_FILE), 0);
+	wait = no_job(f);
+	assert_true(wait > BIG_DELAY - 1000 && wait <= BIG_DELAY);
+}
+
+/* Only the mode or times changed: the MD5 stays known, and an upload in
+ * flight sees a move (stop, keep the partial), not a change. */
+static void test_touch_meta(void **state)
+{
+	struct fx *f = *state;
+	struct nb_job job;
+	struct nb_core_state v;
+	uint8_t md5[NB_MD5_LEN];
+	nb_md5_buf("m", 1, md5);
+	assert_int_equal(nb_queue_touch(f->st, "m", NB_KIND_FILE), 0);
+	take(f, "m", &job);
+	set_md5(f, &job, job.gen, md5);
+	assert_int_equal(nb_queue_touch_meta(f->st, "m", NB_KIND_FILE), 0);
+	assert_int_equal(nb_queue_changed(f->st, &job), NB_JOB_MOVED);
+	assert_int_equal(get(f, "m", &v), 0);
+	assert_int_equal(v.has_md5, 1);
+	assert_int_equal(nb_queue_touch(f->st, "m", NB_KIND_FILE), 0);
+	assert_int_equal(nb_queue_changed(f->st, &job), NB_JOB_CHANGED);
+	assert_int_equal(get(f, "m", &v), 0);
+	assert_int_equal(v.has_md5, 0);
+	nb_job_free(&job);
 }
 
 static void test_changed(void **state)
@@ -701,6 +764,24 @@ static void test_replaced_while_uploading(void **state)
 	assert_int_equal(nb_queue_get_doubt(f->st, "doc", &got), 1);
 }
 
+/* A name a pending rename brings from the server is removed there too,
+ * even when the caller did not know the server held it (its look came
+ * before the rename was queued, or it asked only the listing). */
+static void test_remove_renamed_here(void **state)
+{
+	struct fx *f = *state;
+	put(f, "p", NB_KIND_FILE, 3);
+	assert_int_equal(nb_queue_rename(f->st, "p", "q", 0), 0);
+	assert_ops(f, "m:q<p,");
+	assert_int_equal(nb_queue_remove(f->st, "q", 0, 0), 0);
+	assert_ops(f, "m:q<p,u:q,");
+	/* and renamed on */
+	put(f, "a", NB_KIND_FILE, 4);
+	assert_int_equal(nb_queue_rename(f->st, "a", "b", 0), 0);
+	assert_int_equal(nb_queue_rename(f->st, "b", "c", 0), 0);
+	assert_ops(f, "m:q<p,u:q,m:b<a,m:c<b,");
+}
+
 /* The editor pattern cancels the upload of its temporary file by the
  * rename: the server never had it, and its answer to the rename is
  * ENOENT. Regression: our record of the destination was dropped, so the
@@ -809,6 +890,26 @@ static void test_hash_queue(void **state)
 	memset(&h, 0, sizeof(h));
 	assert_int_equal(nb_queue_next_hash(f->st, &h), 1);
 	assert_string_equal(h.path, "open");
+	nb_job_free(&h);
+}
+
+/* A small file the hasher leaves to the sync thread is not offered to it
+ * again until it changes. */
+static void test_hash_skip(void **state)
+{
+	struct fx *f = *state; /* BIG_DELAY */
+	struct nb_job h = {0};
+	assert_int_equal(nb_queue_touch(f->st, "s", NB_KIND_FILE), 0);
+	assert_int_equal(nb_queue_next_hash(f->st, &h), 1);
+	nb_queue_hash_skip(f->st, &h);
+	nb_queue_hash_done(f->st, &h);
+	nb_job_free(&h);
+	assert_int_equal(nb_queue_next_hash(f->st, &h), 0);
+	assert_int_equal(nb_queue_touch_meta(f->st, "s", NB_KIND_FILE), 0);
+	assert_int_equal(nb_queue_next_hash(f->st, &h), 0); /* same content */
+	assert_int_equal(nb_queue_touch(f->st, "s", NB_KIND_FILE), 0);
+	assert_int_equal(nb_queue_next_hash(f->st, &h), 1);
+	assert_string_equal(h.path, "s");
 	nb_job_free(&h);
 }
 
@@ -1874,10 +1975,13 @@ int main(void)
 		TB(test_delay),
 		T0(test_writers_block),
 		TB(test_writer_close_restarts_delay),
+		TB(test_new_file_goes_at_once),
+		T0(test_touch_meta),
 		T0(test_changed),
 		T0(test_fail_and_retry),
 		T0(test_md5_and_drop),
 		TB(test_hash_queue),
+		TB(test_hash_skip),
 		T0(test_dir_aggregation),
 		T0(test_report),
 		T0(test_report_truncated),
@@ -1904,6 +2008,7 @@ int main(void)
 		T0(test_doubt_durable_carried),
 		T0(test_replaced_while_uploading),
 		T0(test_rename_source_never_there),
+		T0(test_remove_renamed_here),
 		T0(test_resolve),
 		T0(test_resolve_chain),
 		T0(test_resolve_rename_back),

@@ -596,20 +596,6 @@ static void open_raw(struct fx *f, const char *sql)
 	assert_int_equal(nb_statedb_open(f->path, &f->db), 0);
 }
 
-static int user_version(const char *path)
-{
-	sqlite3 *raw;
-	sqlite3_stmt *st;
-	int v = -1;
-	assert_int_equal(sqlite3_open(path, &raw), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(raw, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(raw);
-	return v;
-}
-
 /* A database in the first layout (a set of dirty paths, synced records
  * without server attributes) is carried over to the last one in one
  * open, through every step: the queue in order, the records kept, the
@@ -623,7 +609,7 @@ static void test_upgrade_from_layout_1(void **state)
 		    " size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, md5 BLOB);"
 		    "INSERT INTO dirty VALUES('b', 102, 2), ('a', 100, 1), ('c', 102, 3);"
 		    "INSERT INTO synced VALUES('s', 102, 5, 77, NULL);");
-	assert_int_equal(user_version(f->path), 3);
+	assert_int_equal(nb_statedb_layout(f->db), 3);
 	struct collect c = {0};
 	assert_int_equal(nb_statedb_each_op(f->db, collect_cb, &c), 0);
 	assert_string_equal(c.text, "d:a,f:b,f:c,");
@@ -668,14 +654,14 @@ static void test_upgrade_from_layout_2(void **state)
 	assert_int_equal(nb_statedb_get_synced(f->db, "s", &rec), 0);
 	assert_true(rec.size == 5 && rec.has_remote && rec.rsize == 5 && rec.rmtime_ns == 2);
 	assert_true(nb_statedb_conflict_has(f->db, "k"));
-	assert_int_equal(user_version(f->path), 3);
+	assert_int_equal(nb_statedb_layout(f->db), 3);
 	/* the new columns work */
 	struct nb_synced d = {.kind = NB_KIND_FILE, .size = 8, .has_remote = 1, .rsize = 8};
 	assert_int_equal(nb_statedb_op_doubt(f->db, ops_c.seq[2], &d), 0);
 	nb_statedb_close(f->db);
 	assert_int_equal(nb_statedb_open(f->path, &f->db), 0);
 	assert_string_equal(ops(f->db), "f:b,m:c<b,f:a?8,");
-	assert_int_equal(user_version(f->path), 3);
+	assert_int_equal(nb_statedb_layout(f->db), 3);
 }
 
 /* A doubt belongs to its operation: moved with it, cleared, and gone

@@ -1,0 +1,71 @@
+/*
+ * One job in flight (the pipeline's insides, shared by pipeline.c and
+ * flight.c only): its requests, its state between answers, and how it
+ * ends in the queue.
+ */
+#ifndef NB_FLIGHT_H
+#define NB_FLIGHT_H
+
+#include <stdint.h>
+
+#include "sync/pipeline.h"
+#include "sync/rcall.h"
+#include "sync/retry.h"
+
+enum nb_flight_phase {
+	NB_FL_START,    /* to be sent */
+	NB_FL_WAIT,     /* an answer is awaited; nothing to do meanwhile */
+	NB_FL_SETTLED,  /* a doubt was settled: send the upload */
+	NB_FL_OFFERED,  /* the offer arrived: check the prefix, stream from it */
+	NB_FL_SEND,     /* streaming PUT_DATA */
+	NB_FL_DONE,     /* finished: to be freed by the pipeline */
+};
+
+struct nb_flight {
+	struct nb_rcall rc; /* the request in flight */
+	struct nb_pipeline *p;
+	struct nb_job job;
+	int phase;
+	int large;          /* offered and streamed, not PUT_SMALL */
+	int has_slot;       /* counted in the pipeline's large uploads */
+	int waiting_slot;   /* a large file waiting for a slot to stream */
+	int fd;             /* the staged file (files only) */
+	struct nb_put_open m;
+	struct nb_synced rec;  /* what the server holds once published */
+	struct nb_synced doubt;
+	int settling;       /* the STAT is about an earlier upload in doubt */
+	uint64_t off;       /* large: next byte to send */
+	uint64_t resumed_at, sent;
+	uint64_t small_bytes; /* counted in the window */
+	int ended;          /* the last request is out: a lost answer leaves doubt */
+	int aborting;       /* PUT_ABORT sent; outcome as below */
+	struct nb_job_result res;
+	long long t0;
+	struct nb_flight *prev, *next;
+};
+
+/* The pipeline's state that flights touch. */
+struct nb_pipeline {
+	struct nb_pipeline_config cfg;
+	struct nb_remote *r;
+	struct nb_flight *head, *tail;
+	size_t active, large_active;
+	size_t waiting_large; /* large files taken, waiting for a slot */
+	uint64_t small_bytes;
+};
+
+/* A flight for job (taken from the queue), not started. NULL on ENOMEM
+ * (the job is given back to the queue). */
+struct nb_flight *nb_flight_new(struct nb_pipeline *p, const struct nb_job *job);
+/* Do the flight's next step if it has one that needs no answer first:
+ * 1 if it sent something, 0 if not, or the session's error. The flight
+ * may be NB_FL_DONE afterwards. */
+int nb_flight_advance(struct nb_flight *f);
+/* End the flight in the queue with its result (res), release what it
+ * holds, mark it NB_FL_DONE. */
+void nb_flight_end(struct nb_flight *f);
+/* The session is gone: end the flight as pending (in doubt if ended). */
+void nb_flight_lost(struct nb_flight *f, const char *why);
+void nb_flight_free(struct nb_flight *f);
+
+#endif
