@@ -524,7 +524,11 @@ int nb_transport_ssh_open(const struct nb_ssh_opts *o, const char *command,
 	if ((rc = libssh2_session_handshake(c->session, c->sock)) != 0) {
 		nb_why(why, whysz, "SSH handshake with %s failed: %s", opts.host,
 		       nb_ssh_last_error(c->session));
-		r = nb_ssh_map(rc);
+		/* A connection closed before or during the key exchange is
+		 * the network's or the daemon's doing (sshd's MaxStartups
+		 * drops them when busy), never a sign that the server side
+		 * is missing: worth trying again, like a refused connect. */
+		r = nb_ssh_map(rc) == NB_E_EOF ? NB_E_CONN : nb_ssh_map(rc);
 		goto fail;
 	}
 	nb_debug("%s:%d: SSH handshake done", opts.host, opts.port);
