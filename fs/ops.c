@@ -135,8 +135,12 @@ static int nb_open_staged(struct nb_fs *fs, const char *wpath, int flags, mode_t
 		return e;
 	}
 	struct stat st;
-	if (fstat(h->fd, &st) == 0)
+	if (fstat(h->fd, &st) == 0) {
 		h->size = (uint64_t)st.st_size;
+		/* Empty and ours to write: hashed as the writes arrive. */
+		if (writer && st.st_size == 0 && S_ISREG(st.st_mode))
+			h->follow = nb_core_follow_begin(fs->core, h->entry, h->fd);
+	}
 	nb_cache_touch(fs->cache, wpath);
 	h->writer = writer;
 	fi->fh = (uint64_t)(uintptr_t)h;
@@ -272,6 +276,7 @@ static int nb_op_write(const char *path, const char *buf, size_t size, off_t off
 	ssize_t n = pwrite(h->fd, buf, size, off);
 	if (n < 0)
 		return -errno;
+	nb_core_follow_wrote(h->follow, (uint64_t)off, (uint64_t)n);
 	end = (uint64_t)off + (uint64_t)n;
 	if (end > h->size) {
 		nb_cache_add(fs->cache, (int64_t)(end - h->size));
@@ -286,6 +291,7 @@ static int nb_op_release(const char *path, struct fuse_file_info *fi)
 	struct nb_fs *fs = nb_ops_fs();
 	struct nb_handle *h = nb_handle(fi);
 	nb_xio_close(h->fd);
+	nb_core_follow_end(h->follow);
 	if (h->writer)
 		nb_core_writer_close(fs->core, h->entry);
 	free(h->wpath);
@@ -468,6 +474,8 @@ static int nb_op_truncate(const char *path, off_t size, struct fuse_file_info *f
 		r = -errno;
 	else if ((uint64_t)size > (uint64_t)st.st_size)
 		r = nb_make_room(fs, (uint64_t)size, (uint64_t)size - (uint64_t)st.st_size);
+	if (r == 0 && (uint64_t)size != (uint64_t)st.st_size)
+		nb_core_follow_break(h->follow);
 	if (r == 0 && ftruncate(h->fd, size) != 0)
 		r = -errno;
 	if (r == 0) {

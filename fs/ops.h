@@ -24,6 +24,7 @@ struct nb_handle {
 	uint64_t entry; /* the queue entry a writer holds open (survives renames) */
 	uint64_t size;  /* as far as this handle knows, for cache accounting */
 	char *wpath;    /* the path at open */
+	struct nb_follow *follow; /* hash-on-write of a writer that opened it empty */
 };
 
 static inline struct nb_handle *nb_ops_handle(struct fuse_file_info *fi)

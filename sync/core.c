@@ -16,6 +16,7 @@
 
 #include "sync/connect.h"
 #include "sync/engine.h"
+#include "sync/follow.h"
 #include "sync/hasher.h"
 #include "sync/queue.h"
 #include "sync/report.h"
@@ -37,6 +38,7 @@ struct nb_core {
 	struct nb_statedb *db;
 	struct nb_queue *q;
 	struct nb_hasher *hasher;
+	struct nb_follower *follower;
 	/* Set and cleared by nb_core_start/stop; read by FUSE threads. */
 	_Atomic(struct nb_engine *) engine;
 };
@@ -116,11 +118,15 @@ int nb_core_start(struct nb_core *c)
 	atomic_store(&c->engine, e);
 	if (nb_hasher_start(c->cfg.stage_fd, c->q, &c->hasher) != 0)
 		nb_warn("no background hasher: files are hashed just before upload");
+	if (nb_follower_start(c->q, &c->follower) != 0)
+		nb_warn("no hash-on-write: files are hashed once closed");
 	return 0;
 }
 
 void nb_core_stop(struct nb_core *c)
 {
+	nb_follower_stop(c->follower);
+	c->follower = NULL;
 	nb_hasher_stop(c->hasher);
 	c->hasher = NULL;
 	nb_engine_stop(atomic_exchange(&c->engine, NULL));
@@ -155,6 +161,26 @@ int nb_core_writer_open(struct nb_core *c, const char *path, int fresh, uint64_t
 void nb_core_writer_close(struct nb_core *c, uint64_t handle)
 {
 	nb_queue_writer_close(c->q, handle);
+}
+
+struct nb_follow *nb_core_follow_begin(struct nb_core *c, uint64_t handle, int fd)
+{
+	return nb_follow_begin(c->follower, handle, fd);
+}
+
+void nb_core_follow_wrote(struct nb_follow *f, uint64_t off, uint64_t n)
+{
+	nb_follow_wrote(f, off, n);
+}
+
+void nb_core_follow_break(struct nb_follow *f)
+{
+	nb_follow_break(f);
+}
+
+void nb_core_follow_end(struct nb_follow *f)
+{
+	nb_follow_end(f);
 }
 
 int nb_core_known_on_server(struct nb_core *c, const char *path)

@@ -137,6 +137,15 @@ int nb_core_touch_meta(struct nb_core *c, const char *path, int kind) NB_WUR;
  * the quiet time. */
 int nb_core_writer_open(struct nb_core *c, const char *path, int fresh, uint64_t *handle) NB_WUR;
 void nb_core_writer_close(struct nb_core *c, uint64_t handle);
+/* Hash-on-write (sync/follow.h): a writer that opened its file empty
+ * (fd, the writer's own) reports its writes, so that a file written in
+ * order has its MD5 when it closes. NULL: not followed (the other calls
+ * accept NULL). nb_core_follow_end goes before nb_core_writer_close. */
+struct nb_follow;
+struct nb_follow *nb_core_follow_begin(struct nb_core *c, uint64_t handle, int fd);
+void nb_core_follow_wrote(struct nb_follow *f, uint64_t off, uint64_t n);
+void nb_core_follow_break(struct nb_follow *f);
+void nb_core_follow_end(struct nb_follow *f);
 /* May the server hold path now or once the queue is done, by what the
  * core knows: a record of our own upload or download there, or a
  * pending rename that brings a server name here? (What the server's

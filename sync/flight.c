@@ -154,6 +154,10 @@ static void nb_flight_simple_done(struct nb_rcall *rc)
 		nb_flight_notify(f, what, job->path, job->path2);
 		nb_queue_done(f->p->cfg.q, job, &rec);
 	} else {
+		/* The server's check disagreed with the MD5 we announced: it
+		 * may be ours that is wrong, so it is computed again. */
+		if (rc->r == NB_E_MD5)
+			nb_queue_forget_md5(f->p->cfg.q, job);
 		nb_flight_refused(f);
 	}
 	nb_flight_end(f);

@@ -155,6 +155,9 @@ void nb_queue_progress(struct nb_queue *q, const struct nb_job *job, uint64_t do
 /* Record the MD5 of job's content (ignored if the content changed
  * since; kept across a rename). */
 void nb_queue_set_md5(struct nb_queue *q, const struct nb_job *job, const uint8_t md5[NB_MD5_LEN]);
+/* The server found that the content did not match the MD5 on record:
+ * forget it, so the next attempt reads the file again. */
+void nb_queue_forget_md5(struct nb_queue *q, const struct nb_job *job);
 /* 1 and md5 filled if the MD5 of job's content is known. */
 int nb_queue_get_md5(struct nb_queue *q, const struct nb_job *job, uint8_t md5[NB_MD5_LEN]);
 /* For the hasher: a closed file waiting for its quiet time with no MD5
@@ -162,6 +165,11 @@ int nb_queue_get_md5(struct nb_queue *q, const struct nb_job *job, uint8_t md5[N
  * nb_queue_hash_done), else 0. */
 int nb_queue_next_hash(struct nb_queue *q, struct nb_job *job);
 void nb_queue_hash_done(struct nb_queue *q, const struct nb_job *job);
+/* For hash-on-write (sync/follow.c): the hasher's part for entry id,
+ * whose writer has just opened it empty: 1 and *job filled (the sync
+ * thread and the hasher leave it alone until nb_queue_hash_done), or 0
+ * if it is hashed already or gone. */
+int nb_queue_follow_begin(struct nb_queue *q, uint64_t id, struct nb_job *job);
 /* The hasher leaves job's file to the sync thread (small enough to be
  * hashed in memory as it is sent); not offered again until it changes.
  * Call before nb_queue_hash_done. */

@@ -131,6 +131,18 @@ void nb_queue_set_md5(struct nb_queue *q, const struct nb_job *job, const uint8_
 	pthread_mutex_unlock(&q->lock);
 }
 
+void nb_queue_forget_md5(struct nb_queue *q, const struct nb_job *job)
+{
+	pthread_mutex_lock(&q->lock);
+	struct nb_entry *e = nb_q_by_id(q, job->id);
+	if (e) {
+		e->has_md5 = 0;
+		e->hash_skip = 0;
+		nb_q_update(q, e);
+	}
+	pthread_mutex_unlock(&q->lock);
+}
+
 int nb_queue_get_md5(struct nb_queue *q, const struct nb_job *job, uint8_t md5[NB_MD5_LEN])
 {
 	pthread_mutex_lock(&q->lock);
@@ -151,6 +163,22 @@ int nb_queue_next_hash(struct nb_queue *q, struct nb_job *job)
 	while (!found && (e = nb_q_hash_take(q)) != NULL) {
 		if (nb_q_job_fill(job, e) != 0)
 			break;
+		e->hashing = 1;
+		nb_q_update(q, e);
+		found = 1;
+	}
+	pthread_mutex_unlock(&q->lock);
+	return found;
+}
+
+int nb_queue_follow_begin(struct nb_queue *q, uint64_t id, struct nb_job *job)
+{
+	int found = 0;
+	memset(job, 0, sizeof(*job));
+	pthread_mutex_lock(&q->lock);
+	struct nb_entry *e = nb_q_by_id(q, id);
+	if (e && e->kind == NB_KIND_FILE && !e->hashing && !e->has_md5 &&
+	    nb_q_job_fill(job, e) == 0) {
 		e->hashing = 1;
 		nb_q_update(q, e);
 		found = 1;

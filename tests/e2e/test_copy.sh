@@ -53,6 +53,10 @@ nbfs_wait 120 "$MNT"
 [ "$(state_of "$MNT/tree")" = synced ] || fail "tree not synced after wait"
 
 cmp "$SRC/big.bin" "$REMOTE/big.bin" || fail "big.bin differs on the server"
+# Written in order by cp: hashed as it was written (sync/follow.c), not
+# read a second time after it was closed.
+grep -q "big.bin: MD5 computed as it was written" "$CACHE/nbfs.log" ||
+  fail "big.bin was not hashed on write"
 diff -r "$SRC/tree" "$REMOTE/tree" || fail "tree differs on the server"
 [ "$(cat "$REMOTE/made/by/mkdir/hello.txt")" = "hello from a redirection
 appended" ] || fail "redirected file content"
