@@ -57,6 +57,7 @@ static const struct fuse_opt nb_fuse_opts[] = {
 	FUSE_OPT_KEY("known_hosts=", NB_KEY_OPT),
 	FUSE_OPT_KEY("cache=", NB_KEY_OPT),
 	FUSE_OPT_KEY("cache_max=", NB_KEY_OPT),
+	FUSE_OPT_KEY("bwlimit=", NB_KEY_OPT),
 	FUSE_OPT_KEY("timeout=", NB_KEY_OPT),
 	FUSE_OPT_KEY("server=", NB_KEY_OPT),
 	FUSE_OPT_KEY("server_args=", NB_KEY_OPT),
@@ -225,6 +226,7 @@ static int nb_mount_prepare(struct nb_mount *m)
 		.stage_fd = m->fs.stage_fd,
 		.fetch_fd = m->fetch_fd,
 		.delay_ms = o->delay_ms,
+		.bwlimit = o->bwlimit > 0 ? (uint64_t)o->bwlimit : 0,
 		.local = o->local,
 		.ssh = {
 			.host = o->host,

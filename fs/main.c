@@ -32,6 +32,7 @@ static void nb_usage(FILE *fp)
 		"  server_args=ARGS   extra arguments for it, space-separated\n"
 		"  delay=SECONDS      quiet time after the last close before upload (default 2)\n"
 		"  cache_max=SIZE     most the local cache may hold, e.g. 20G (default: 3/4 of free space)\n"
+		"  bwlimit=RATE       most bytes per second each way, e.g. 500K or 5M (default: none)\n"
 		"  timeout=SECONDS    a network step stalled this long counts as a cut (default 30)\n"
 		"  config=FILE        default ~/.config/nbfs/config\n"
 		"  debug              verbose log\n"

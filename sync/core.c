@@ -37,6 +37,7 @@ struct nb_core {
 	struct nb_statedb *db;
 	struct nb_queue *q;
 	struct nb_hasher *hasher;
+	struct nb_bwlimit *bw_up, *bw_down;
 	/* Set and cleared by nb_core_start/stop; read by FUSE threads. */
 	_Atomic(struct nb_engine *) engine;
 };
@@ -78,6 +79,9 @@ int nb_core_open(const struct nb_core_config *cfg, struct nb_core **out)
 		r = (int)n;
 		goto fail;
 	}
+	if (cfg->bwlimit && ((r = nb_bwlimit_new(cfg->bwlimit, &c->bw_up)) != 0 ||
+			     (r = nb_bwlimit_new(cfg->bwlimit, &c->bw_down)) != 0))
+		goto fail;
 	c->ecfg = (struct nb_engine_config){
 		.connect = cfg->connect ? cfg->connect : nb_connect_default,
 		.connect_arg = cfg->connect ? cfg->connect_arg : &c->target,
@@ -86,6 +90,8 @@ int nb_core_open(const struct nb_core_config *cfg, struct nb_core **out)
 		.stage_fd = cfg->stage_fd,
 		.fetch_dirfd = cfg->fetch_fd,
 		.q = c->q,
+		.bw_up = c->bw_up,
+		.bw_down = c->bw_down,
 		.on_event = cfg->on_event,
 		.on_event_arg = cfg->on_event_arg,
 	};
@@ -134,6 +140,8 @@ void nb_core_close(struct nb_core *c)
 		return;
 	nb_queue_free(c->q);
 	nb_statedb_close(c->db);
+	nb_bwlimit_free(c->bw_up);
+	nb_bwlimit_free(c->bw_down);
 	free(c);
 }
 

@@ -83,6 +83,8 @@ struct nb_core_config {
 	int stage_fd;        /* staging root (borrowed) */
 	int fetch_fd;        /* partial downloads (borrowed) */
 	long delay_ms;       /* quiet time after the last change of a file */
+	/* Most bytes per second each way (upload, download); 0: no limit. */
+	uint64_t bwlimit;
 	/* The server: SSH (or a local child process) running server_cmd
 	 * with server_args and --root remote_dir. Ignored if connect is
 	 * set. The strings must outlive the core. */

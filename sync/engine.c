@@ -47,6 +47,11 @@ static int nb_engine_connect(const struct nb_engine_config *cfg, struct nb_remot
 			snprintf(why, whysz, "%s", nb_strerror(r));
 		return r;
 	}
+	if ((cfg->bw_up || cfg->bw_down) &&
+	    (r = nb_bwlimit_wrap(t, cfg->bw_up, cfg->bw_down, &t)) != 0) {
+		snprintf(why, whysz, "%s", nb_strerror(r));
+		return r;
+	}
 	char errtext[NB_ERRTEXT_MAX + 1];
 	r = nb_remote_open(t, out, errtext, sizeof(errtext));
 	if (r == NB_E_EOF)

@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 
+#include "sync/bwlimit.h"
 #include "sync/core.h"
 #include "sync/mailbox.h"
 #include "sync/queue.h"
@@ -24,6 +25,8 @@ struct nb_engine_config {
 	int stage_fd;           /* staging root */
 	int fetch_dirfd;        /* partial downloads */
 	struct nb_queue *q;
+	/* Pace what is sent and received (sync/bwlimit.h); NULL: no limit. */
+	struct nb_bwlimit *bw_up, *bw_down;
 	/* After each change made on the server, on the sync thread. */
 	void (*on_event)(void *arg, const struct nb_core_event *ev);
 	void *on_event_arg;
