@@ -23,6 +23,7 @@
 #include "fs/cli_syslog.h"
 #include "fs/fs.h"
 #include "fs/options.h"
+#include "fs/pinner.h"
 #include "fs/rcache.h"
 #include "fs/stage.h"
 #include "fs/view.h"
@@ -352,6 +353,8 @@ int nb_cli_mount(int argc, char **argv)
 	if (nb_cache_start(m.fs.cache) != 0)
 		nb_warn("no cache evictor: the cache will not shrink by itself");
 	nb_rcache_set_core(m.fs.rc, m.fs.core);
+	if (nb_pinner_start(&m.fs, &m.fs.pinner) != 0)
+		nb_warn("no pinner: pinned files are fetched when opened only");
 	nb_info("mounted %s on %s (cache %s)", m.c.o.remote, m.c.o.mountpoint, m.c.o.cache);
 	if (m.c.single_thread) {
 		rc = fuse_loop(m.fuse) == 0 ? 0 : 1;
@@ -360,6 +363,8 @@ int nb_cli_mount(int argc, char **argv)
 		rc = fuse_loop_mt(m.fuse, &lc) == 0 ? 0 : 1;
 	}
 	nb_info("unmounting; %zu paths still to sync", nb_core_count(m.fs.core));
+	nb_pinner_stop(m.fs.pinner);
+	m.fs.pinner = NULL;
 	nb_rcache_set_core(m.fs.rc, NULL);
 	nb_core_stop(m.fs.core);
 out_signals:

@@ -16,6 +16,8 @@ static void nb_usage(FILE *fp)
 		"       nbfs [-f] [-o OPTIONS] MOUNTPOINT      (REMOTE from the config file)\n"
 		"       nbfs status [-w] MOUNTPOINT\n"
 		"       nbfs wait [--timeout SECONDS] PATH...\n"
+		"       nbfs sync|retry|pin|unpin PATH...\n"
+		"       nbfs pause|resume MOUNTPOINT\n"
 		"\n"
 		"REMOTE is [user@]host[:port]:DIR (over SSH; host may be a Host alias of\n"
 		"~/.ssh/config) or local:DIR.\n"
@@ -42,6 +44,7 @@ static void nb_usage(FILE *fp)
 		"  -f                 stay in the foreground (log to stderr)\n"
 		"\n"
 		"Sync state: getfattr -n user.nbfs.state FILE  (synced, pending, uploading, error)\n"
+		"Controls:   setfattr -n user.nbfs.{sync,retry,pinned,paused} -v 1 PATH (nbfs sync ...)\n"
 		"Also: mount -t fuse.nbfs REMOTE MOUNTPOINT -o OPTIONS, or an fstab line. See nbfs(1).\n");
 }
 
@@ -66,6 +69,8 @@ int main(int argc, char **argv)
 		return nb_cli_status(argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "wait"))
 		return nb_cli_wait(argc - 1, argv + 1);
+	if (argc >= 2 && nb_cli_is_control(argv[1]))
+		return nb_cli_control(argc - 1, argv + 1);
 	if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
 		nb_usage(stdout);
 		return 0;

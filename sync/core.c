@@ -206,6 +206,44 @@ int nb_core_evict(struct nb_core *c, const char *path,
 	return nb_queue_evict(c->q, path, remove, arg);
 }
 
+int nb_core_kick(struct nb_core *c, const char *path, int retry_only)
+{
+	struct nb_engine *e = atomic_load(&c->engine);
+	if (e)
+		nb_engine_kick(e);
+	return nb_queue_kick(c->q, path, retry_only);
+}
+
+void nb_core_pause(struct nb_core *c, int paused)
+{
+	nb_queue_pause(c->q, paused);
+}
+
+int nb_core_paused(struct nb_core *c)
+{
+	return nb_queue_paused(c->q);
+}
+
+int nb_core_pin(struct nb_core *c, const char *path, int pin)
+{
+	return nb_queue_pin(c->q, path, pin);
+}
+
+int nb_core_pinned(struct nb_core *c, const char *path)
+{
+	return nb_queue_pinned(c->q, path);
+}
+
+int nb_core_pin_list(struct nb_core *c, char ***out, size_t *n)
+{
+	return nb_queue_pin_list(c->q, out, n);
+}
+
+void nb_core_pin_list_free(char **v, size_t n)
+{
+	nb_queue_pin_list_free(v, n);
+}
+
 int nb_core_state(struct nb_core *c, const char *path, int staged, struct nb_core_state *out)
 {
 	return nb_queue_state(c->q, path, staged, out);

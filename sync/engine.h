@@ -50,6 +50,10 @@ int nb_engine_list_async(struct nb_engine *e, const char *path, nb_core_list_fn 
 int nb_engine_fetch_async(struct nb_engine *e, const char *rpath, const char *path,
 			  nb_fetch_done_fn done, void *arg);
 
+/* The user asked for a retry: a reconnect waiting out its backoff tries
+ * at once, with the backoff reset. */
+void nb_engine_kick(struct nb_engine *e);
+
 /* 1 if connected; else 0 with why not in reason. */
 int nb_engine_link(struct nb_engine *e, char *reason, size_t reasonsz);
 
