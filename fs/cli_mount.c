@@ -23,6 +23,7 @@
 #include "fs/cli_syslog.h"
 #include "fs/fs.h"
 #include "fs/options.h"
+#include "fs/pinner.h"
 #include "fs/rcache.h"
 #include "fs/stage.h"
 #include "fs/view.h"
@@ -57,6 +58,7 @@ static const struct fuse_opt nb_fuse_opts[] = {
 	FUSE_OPT_KEY("known_hosts=", NB_KEY_OPT),
 	FUSE_OPT_KEY("cache=", NB_KEY_OPT),
 	FUSE_OPT_KEY("cache_max=", NB_KEY_OPT),
+	FUSE_OPT_KEY("bwlimit=", NB_KEY_OPT),
 	FUSE_OPT_KEY("timeout=", NB_KEY_OPT),
 	FUSE_OPT_KEY("server=", NB_KEY_OPT),
 	FUSE_OPT_KEY("server_args=", NB_KEY_OPT),
@@ -225,6 +227,7 @@ static int nb_mount_prepare(struct nb_mount *m)
 		.stage_fd = m->fs.stage_fd,
 		.fetch_fd = m->fetch_fd,
 		.delay_ms = o->delay_ms,
+		.bwlimit = o->bwlimit > 0 ? (uint64_t)o->bwlimit : 0,
 		.local = o->local,
 		.ssh = {
 			.host = o->host,
@@ -350,6 +353,8 @@ int nb_cli_mount(int argc, char **argv)
 	if (nb_cache_start(m.fs.cache) != 0)
 		nb_warn("no cache evictor: the cache will not shrink by itself");
 	nb_rcache_set_core(m.fs.rc, m.fs.core);
+	if (nb_pinner_start(&m.fs, &m.fs.pinner) != 0)
+		nb_warn("no pinner: pinned files are fetched when opened only");
 	nb_info("mounted %s on %s (cache %s)", m.c.o.remote, m.c.o.mountpoint, m.c.o.cache);
 	if (m.c.single_thread) {
 		rc = fuse_loop(m.fuse) == 0 ? 0 : 1;
@@ -358,6 +363,8 @@ int nb_cli_mount(int argc, char **argv)
 		rc = fuse_loop_mt(m.fuse, &lc) == 0 ? 0 : 1;
 	}
 	nb_info("unmounting; %zu paths still to sync", nb_core_count(m.fs.core));
+	nb_pinner_stop(m.fs.pinner);
+	m.fs.pinner = NULL;
 	nb_rcache_set_core(m.fs.rc, NULL);
 	nb_core_stop(m.fs.core);
 out_signals:

@@ -80,6 +80,10 @@ static long nb_status_print(const char *report, int tty)
 				       k >= 4 ? f[3] : "");
 			continue;
 		}
+		if (k >= 2 && !strcmp(f[0], "sync") && !strcmp(f[1], "paused")) {
+			printf("sync: PAUSED (nbfs resume MOUNTPOINT to go on)\n");
+			continue;
+		}
 		if (k >= 4 && !strcmp(f[0], "cache")) {
 			char u[32], m[32];
 			nb_progress_size(u, sizeof(u), strtoull(f[1], NULL, 10));

@@ -12,11 +12,14 @@
 #include "fs/rcache.h"
 #include "sync/core.h"
 
+struct nb_pinner;
+
 struct nb_fs {
 	int stage_fd;           /* <cache>/stage */
 	struct nb_core *core;   /* all sync state */
 	struct nb_rcache *rc;
 	struct nb_cache *cache;
+	struct nb_pinner *pinner; /* NULL until started */
 	uid_t uid;
 	gid_t gid;
 };

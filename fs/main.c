@@ -16,6 +16,8 @@ static void nb_usage(FILE *fp)
 		"       nbfs [-f] [-o OPTIONS] MOUNTPOINT      (REMOTE from the config file)\n"
 		"       nbfs status [-w] MOUNTPOINT\n"
 		"       nbfs wait [--timeout SECONDS] PATH...\n"
+		"       nbfs sync|retry|pin|unpin PATH...\n"
+		"       nbfs pause|resume MOUNTPOINT\n"
 		"\n"
 		"REMOTE is [user@]host[:port]:DIR (over SSH; host may be a Host alias of\n"
 		"~/.ssh/config) or local:DIR.\n"
@@ -32,6 +34,7 @@ static void nb_usage(FILE *fp)
 		"  server_args=ARGS   extra arguments for it, space-separated\n"
 		"  delay=SECONDS      quiet time after the last close before upload (default 2)\n"
 		"  cache_max=SIZE     most the local cache may hold, e.g. 20G (default: 3/4 of free space)\n"
+		"  bwlimit=RATE       most bytes per second each way, e.g. 500K or 5M (default: none)\n"
 		"  timeout=SECONDS    a network step stalled this long counts as a cut (default 30)\n"
 		"  config=FILE        default ~/.config/nbfs/config\n"
 		"  debug              verbose log\n"
@@ -41,6 +44,7 @@ static void nb_usage(FILE *fp)
 		"  -f                 stay in the foreground (log to stderr)\n"
 		"\n"
 		"Sync state: getfattr -n user.nbfs.state FILE  (synced, pending, uploading, error)\n"
+		"Controls:   setfattr -n user.nbfs.{sync,retry,pinned,paused} -v 1 PATH (nbfs sync ...)\n"
 		"Also: mount -t fuse.nbfs REMOTE MOUNTPOINT -o OPTIONS, or an fstab line. See nbfs(1).\n");
 }
 
@@ -65,6 +69,8 @@ int main(int argc, char **argv)
 		return nb_cli_status(argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "wait"))
 		return nb_cli_wait(argc - 1, argv + 1);
+	if (argc >= 2 && nb_cli_is_control(argv[1]))
+		return nb_cli_control(argc - 1, argv + 1);
 	if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
 		nb_usage(stdout);
 		return 0;

@@ -529,11 +529,17 @@ static int nb_op_listxattr(const char *path, char *list, size_t size)
 static int nb_op_setxattr(const char *path, const char *name, const char *value, size_t size,
 			  int flags)
 {
-	(void)path;
-	(void)value;
-	(void)size;
+	struct nb_fs *fs = nb_ops_fs();
+	const char *wpath = nb_ops_wpath(path);
+	struct stat st;
+	int staged;
 	(void)flags;
-	return strncmp(name, NB_XATTR_PREFIX, strlen(NB_XATTR_PREFIX)) == 0 ? -EPERM : -ENOTSUP;
+	if (strncmp(name, NB_XATTR_PREFIX, strlen(NB_XATTR_PREFIX)) != 0)
+		return -ENOTSUP;
+	int r = wpath ? nb_view_lookup(fs, wpath, &st, &staged) : -ENOENT;
+	if (r != 0)
+		return r;
+	return nb_xattr_set(fs, wpath, &st, name, value, size);
 }
 
 static int nb_op_removexattr(const char *path, const char *name)

@@ -22,6 +22,7 @@ void nb_options_init(struct nb_options *o)
 	memset(o, 0, sizeof(*o));
 	o->delay_ms = -1;
 	o->cache_max = -1;
+	o->bwlimit = -1;
 	o->timeout_ms = -1;
 	o->debug = -1;
 	o->accept_new_host = -1;
@@ -110,6 +111,24 @@ int nb_options_parse_size(const char *s, int64_t *out)
 	return 0;
 }
 
+int nb_options_parse_rate(const char *s, int64_t *out)
+{
+	/* A size per second: "5M", "500K", "5M/s"; 0 is no limit. */
+	char rate[64];
+	size_t len = strlen(s);
+	if (len >= 2 && !strcmp(s + len - 2, "/s"))
+		len -= 2;
+	if (len == 0 || len >= sizeof(rate))
+		return -EINVAL;
+	memcpy(rate, s, len);
+	rate[len] = 0;
+	int64_t v;
+	if (nb_options_parse_size(rate, &v) != 0 || (v > 0 && v < 1024))
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
 /* "", "yes", "true", "1" are true; "no", "false", "0" false. */
 static int nb_options_bool(const char *value, int *out)
 {
@@ -179,6 +198,19 @@ int nb_options_set(struct nb_options *o, const char *key, const char *value, int
 		}
 		if (o->cache_max < 0 || overwrite)
 			o->cache_max = v;
+		return 0;
+	}
+	if (!strcmp(key, "bwlimit")) {
+		int64_t v;
+		if (nb_options_parse_rate(value, &v) != 0) {
+			snprintf(err, errsz,
+				 "bwlimit must be a rate in bytes per second of at least 1K, like "
+				 "500K or 5M (0: no limit), not '%s'",
+				 value);
+			return NB_E_CONFIG;
+		}
+		if (o->bwlimit < 0 || overwrite)
+			o->bwlimit = v;
 		return 0;
 	}
 	if (!strcmp(key, "debug") || !strcmp(key, "accept_new_host") || !strcmp(key, "compress") ||

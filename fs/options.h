@@ -22,6 +22,7 @@ struct nb_options {
 	int port;          /* -o port=, overrides the one in REMOTE */
 	long delay_ms;     /* quiet time before upload; -1 = unset */
 	int64_t cache_max; /* bytes; -1 = unset (a share of the free space) */
+	int64_t bwlimit;   /* bytes per second each way; 0 = none; -1 = unset */
 	long timeout_ms;   /* a network step that makes no progress for this long fails; -1 = unset */
 	int debug;         /* -1 = unset */
 	int accept_new_host; /* -1 = unset */
@@ -55,6 +56,9 @@ int nb_options_load_config(struct nb_options *o, char *err, size_t errsz);
 /* "10G", "500M", "1.5T", "4096": bytes (binary suffixes K M G T).
  * 0 or -EINVAL. */
 int nb_options_parse_size(const char *s, int64_t *out);
+/* A bandwidth: a size as above per second ("5M", "500K", "5M/s"), at
+ * least 1K, or 0 (no limit). 0 or -EINVAL. */
+int nb_options_parse_rate(const char *s, int64_t *out);
 /* Parse `remote` into local/user/host/host_port/dir. */
 int nb_options_parse_remote(const char *spec, struct nb_options *o, char *err, size_t errsz);
 /* Apply what ssh's configuration says about o->host (c, from

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fs/pinner.h"
 #include "wire/md5.h"
 #include "wire/xio.h"
 
@@ -107,13 +108,23 @@ int nb_xattr_get(struct nb_fs *fs, const char *path, const struct stat *st, int 
 		int r = nb_xattr_md5(fs, path, &v, tracked, hex);
 		return r ? r : nb_xattr_reply(hex, 32, buf, bufsz);
 	}
+	if (!strcmp(name, NB_XATTR_PINNED)) {
+		const char *p = nb_core_pinned(fs->core, path) ? "1" : "0";
+		return nb_xattr_reply(p, 1, buf, bufsz);
+	}
+	if (!strcmp(name, NB_XATTR_PAUSED) && path[0] == 0) {
+		const char *p = nb_core_paused(fs->core) ? "1" : "0";
+		return nb_xattr_reply(p, 1, buf, bufsz);
+	}
 	if (!strcmp(name, NB_XATTR_STATUS) && path[0] == 0) {
 		char *report = malloc(NB_XATTR_VALUE_MAX);
 		if (!report)
 			return -ENOMEM;
-		int k = snprintf(report, NB_XATTR_VALUE_MAX, "cache\t%" PRIu64 "\t%" PRIu64 "\t%s\n",
+		/* After the cache line, a "sync paused" line while paused. */
+		int k = snprintf(report, NB_XATTR_VALUE_MAX, "cache\t%" PRIu64 "\t%" PRIu64 "\t%s\n%s",
 				 nb_cache_used(fs->cache), nb_cache_max(fs->cache),
-				 nb_cache_full(fs->cache) ? "full" : "ok");
+				 nb_cache_full(fs->cache) ? "full" : "ok",
+				 nb_core_paused(fs->core) ? "sync\tpaused\n" : "");
 		size_t n = (size_t)k + nb_core_report(fs->core, report + k, NB_XATTR_VALUE_MAX - (size_t)k);
 		int r = nb_xattr_reply(report, n, buf, bufsz);
 		free(report);
@@ -141,7 +152,7 @@ int nb_xattr_list(struct nb_fs *fs, const char *path, int is_dir, char *buf, siz
 		has_error = 1; /* the reason it waits */
 	char names[256];
 	size_t n = 0;
-	const char *list[5];
+	const char *list[7];
 	size_t k = 0;
 	list[k++] = NB_XATTR_STATE;
 	list[k++] = NB_XATTR_PROGRESS;
@@ -149,12 +160,53 @@ int nb_xattr_list(struct nb_fs *fs, const char *path, int is_dir, char *buf, siz
 		list[k++] = NB_XATTR_MD5;
 	if (has_error)
 		list[k++] = NB_XATTR_ERROR;
-	if (is_dir && path[0] == 0)
+	list[k++] = NB_XATTR_PINNED;
+	if (is_dir && path[0] == 0) {
 		list[k++] = NB_XATTR_STATUS;
+		list[k++] = NB_XATTR_PAUSED;
+	}
 	for (size_t i = 0; i < k; i++) {
 		size_t len = strlen(list[i]) + 1;
 		memcpy(names + n, list[i], len);
 		n += len;
 	}
 	return nb_xattr_reply(names, n, buf, bufsz);
+}
+
+/* "1" or "0" (setfattr -v 1; a trailing newline from echo is fine). */
+static int nb_xattr_flag(const char *value, size_t size)
+{
+	if (size == 2 && value[1] == '\n')
+		size = 1;
+	if (size != 1 || (value[0] != '0' && value[0] != '1'))
+		return -EINVAL;
+	return value[0] == '1';
+}
+
+int nb_xattr_set(struct nb_fs *fs, const char *path, const struct stat *st, const char *name,
+		 const char *value, size_t size)
+{
+	int on = nb_xattr_flag(value, size);
+	if (!strcmp(name, NB_XATTR_SYNC) || !strcmp(name, NB_XATTR_RETRY)) {
+		if (on < 0)
+			return on;
+		if (on)
+			nb_core_kick(fs->core, path, !strcmp(name, NB_XATTR_RETRY));
+		return 0;
+	}
+	if (!strcmp(name, NB_XATTR_PAUSED)) {
+		if (path[0] != 0 || on < 0)
+			return -EINVAL;
+		nb_core_pause(fs->core, on);
+		return 0;
+	}
+	if (!strcmp(name, NB_XATTR_PINNED)) {
+		if (on < 0 || (!S_ISREG(st->st_mode) && !S_ISDIR(st->st_mode)))
+			return -EINVAL;
+		int r = nb_core_pin(fs->core, path, on);
+		if (r == 0 && on && fs->pinner)
+			nb_pinner_wake(fs->pinner);
+		return r;
+	}
+	return -EPERM;
 }

@@ -39,6 +39,7 @@ struct nb_core {
 	struct nb_queue *q;
 	struct nb_hasher *hasher;
 	struct nb_follower *follower;
+	struct nb_bwlimit *bw_up, *bw_down;
 	/* Set and cleared by nb_core_start/stop; read by FUSE threads. */
 	_Atomic(struct nb_engine *) engine;
 };
@@ -80,6 +81,9 @@ int nb_core_open(const struct nb_core_config *cfg, struct nb_core **out)
 		r = (int)n;
 		goto fail;
 	}
+	if (cfg->bwlimit && ((r = nb_bwlimit_new(cfg->bwlimit, &c->bw_up)) != 0 ||
+			     (r = nb_bwlimit_new(cfg->bwlimit, &c->bw_down)) != 0))
+		goto fail;
 	c->ecfg = (struct nb_engine_config){
 		.connect = cfg->connect ? cfg->connect : nb_connect_default,
 		.connect_arg = cfg->connect ? cfg->connect_arg : &c->target,
@@ -88,6 +92,8 @@ int nb_core_open(const struct nb_core_config *cfg, struct nb_core **out)
 		.stage_fd = cfg->stage_fd,
 		.fetch_dirfd = cfg->fetch_fd,
 		.q = c->q,
+		.bw_up = c->bw_up,
+		.bw_down = c->bw_down,
 		.on_event = cfg->on_event,
 		.on_event_arg = cfg->on_event_arg,
 	};
@@ -140,6 +146,8 @@ void nb_core_close(struct nb_core *c)
 		return;
 	nb_queue_free(c->q);
 	nb_statedb_close(c->db);
+	nb_bwlimit_free(c->bw_up);
+	nb_bwlimit_free(c->bw_down);
 	free(c);
 }
 
@@ -222,6 +230,44 @@ int nb_core_evict(struct nb_core *c, const char *path,
 		  int (*remove)(void *arg, const char *path), void *arg)
 {
 	return nb_queue_evict(c->q, path, remove, arg);
+}
+
+int nb_core_kick(struct nb_core *c, const char *path, int retry_only)
+{
+	struct nb_engine *e = atomic_load(&c->engine);
+	if (e)
+		nb_engine_kick(e);
+	return nb_queue_kick(c->q, path, retry_only);
+}
+
+void nb_core_pause(struct nb_core *c, int paused)
+{
+	nb_queue_pause(c->q, paused);
+}
+
+int nb_core_paused(struct nb_core *c)
+{
+	return nb_queue_paused(c->q);
+}
+
+int nb_core_pin(struct nb_core *c, const char *path, int pin)
+{
+	return nb_queue_pin(c->q, path, pin);
+}
+
+int nb_core_pinned(struct nb_core *c, const char *path)
+{
+	return nb_queue_pinned(c->q, path);
+}
+
+int nb_core_pin_list(struct nb_core *c, char ***out, size_t *n)
+{
+	return nb_queue_pin_list(c->q, out, n);
+}
+
+void nb_core_pin_list_free(char **v, size_t n)
+{
+	nb_queue_pin_list_free(v, n);
 }
 
 int nb_core_state(struct nb_core *c, const char *path, int staged, struct nb_core_state *out)

@@ -83,6 +83,8 @@ struct nb_core_config {
 	int stage_fd;        /* staging root (borrowed) */
 	int fetch_fd;        /* partial downloads (borrowed) */
 	long delay_ms;       /* quiet time after the last change of a file */
+	/* Most bytes per second each way (upload, download); 0: no limit. */
+	uint64_t bwlimit;
 	/* The server: SSH (or a local child process) running server_cmd
 	 * with server_args and --root remote_dir. Ignored if connect is
 	 * set. The strings must outlive the core. */
@@ -186,6 +188,29 @@ int nb_core_is_clean(struct nb_core *c, const char *path, const struct stat *st)
  * -EBUSY if it is queued, or remove's error. */
 int nb_core_evict(struct nb_core *c, const char *path,
 		  int (*remove)(void *arg, const char *path), void *arg);
+
+/* ---- the user's controls (user.nbfs.* attributes, nbfs subcommands) ---- */
+
+/* What waits at or below path ("" = all) goes now: files without their
+ * quiet time, failed entries without their retry wait (retry_only: only
+ * those); while offline, the next connection attempt is made at once.
+ * Returns how many entries were kicked. */
+int nb_core_kick(struct nb_core *c, const char *path, int retry_only);
+/* Pause or resume the sync of the mount: while paused no upload or
+ * server-side change starts (those on their way finish); reads still
+ * fetch what they need. Not durable: a new mount starts unpaused. */
+void nb_core_pause(struct nb_core *c, int paused);
+int nb_core_paused(struct nb_core *c);
+/* Pin path (kept locally: never evicted; fs/ fetches what is missing)
+ * or unpin it, durably; pins follow renames and go with removals. 0,
+ * -EINVAL (the root), -EBUSY (unpinning a path pinned only through a
+ * directory above it), or an error. */
+int nb_core_pin(struct nb_core *c, const char *path, int pin) NB_WUR;
+/* 1 if path or a directory above it is pinned. */
+int nb_core_pinned(struct nb_core *c, const char *path);
+/* The pinned paths (free with nb_core_pin_list_free). 0 or -ENOMEM. */
+int nb_core_pin_list(struct nb_core *c, char ***out, size_t *n) NB_WUR;
+void nb_core_pin_list_free(char **v, size_t n);
 
 /* ---- questions (FUSE threads) ---- */
 

@@ -24,6 +24,7 @@ struct nb_engine {
 	struct nb_mailbox mb;
 	pthread_t thread;
 	atomic_int stop;
+	atomic_int kicked; /* nb_engine_kick: cut the backoff short */
 	pthread_mutex_t lock; /* the link state below */
 	int connected;
 	char reason[1024];
@@ -45,6 +46,11 @@ static int nb_engine_connect(const struct nb_engine_config *cfg, struct nb_remot
 	if (r != 0) {
 		if (!why[0])
 			snprintf(why, whysz, "%s", nb_strerror(r));
+		return r;
+	}
+	if ((cfg->bw_up || cfg->bw_down) &&
+	    (r = nb_bwlimit_wrap(t, cfg->bw_up, cfg->bw_down, &t)) != 0) {
+		snprintf(why, whysz, "%s", nb_strerror(r));
 		return r;
 	}
 	char errtext[NB_ERRTEXT_MAX + 1];
@@ -101,6 +107,12 @@ static int nb_engine_stopping(struct nb_engine *e)
 	return atomic_load(&e->stop);
 }
 
+void nb_engine_kick(struct nb_engine *e)
+{
+	atomic_store(&e->kicked, 1);
+	nb_queue_wake(e->cfg.q);
+}
+
 /* ---- requests ---- */
 
 static void nb_engine_serve(struct nb_engine *e, int allow_fetch)
@@ -152,7 +164,8 @@ static void nb_engine_sleep(struct nb_engine *e, long ms)
 {
 	long long deadline = nb_xio_now_ms() + ms;
 	long long left;
-	while (!nb_engine_stopping(e) && (left = deadline - nb_xio_now_ms()) > 0)
+	while (!nb_engine_stopping(e) && !atomic_load(&e->kicked) &&
+	       (left = deadline - nb_xio_now_ms()) > 0)
 		nb_queue_wait(e->cfg.q, left < 250 ? left : 250);
 }
 
@@ -163,6 +176,7 @@ static int nb_engine_reconnect(struct nb_engine *e)
 	int r = nb_engine_connect(&e->cfg, &e->remote, why, sizeof(why));
 	if (r == 0) {
 		e->backoff_ms = NB_BACKOFF_MIN_MS;
+		atomic_store(&e->kicked, 0);
 		nb_mailbox_set_open(&e->mb, 1);
 		nb_engine_set_link(e, 1, "");
 		nb_pipeline_attach(e->pipe, e->remote);
@@ -176,7 +190,8 @@ static int nb_engine_reconnect(struct nb_engine *e)
 	nb_engine_set_link(e, 0, why);
 	nb_engine_serve(e, 1);
 	nb_engine_sleep(e, e->backoff_ms);
-	e->backoff_ms = nb_retry_backoff_next(e->backoff_ms);
+	e->backoff_ms = atomic_exchange(&e->kicked, 0) ? NB_BACKOFF_MIN_MS
+						       : nb_retry_backoff_next(e->backoff_ms);
 	return r;
 }
 
@@ -274,6 +289,7 @@ int nb_engine_start(const struct nb_engine_config *cfg, struct nb_engine **out)
 	e->fetch = (struct nb_fetch_target){cfg->q, cfg->stage_fd, cfg->fetch_dirfd};
 	e->backoff_ms = NB_BACKOFF_MIN_MS;
 	atomic_init(&e->stop, 0);
+	atomic_init(&e->kicked, 0);
 	pthread_mutex_init(&e->lock, NULL);
 	snprintf(e->reason, sizeof(e->reason), "not connected yet");
 	struct nb_pipeline_config pc = {

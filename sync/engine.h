@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 
+#include "sync/bwlimit.h"
 #include "sync/core.h"
 #include "sync/mailbox.h"
 #include "sync/queue.h"
@@ -24,6 +25,8 @@ struct nb_engine_config {
 	int stage_fd;           /* staging root */
 	int fetch_dirfd;        /* partial downloads */
 	struct nb_queue *q;
+	/* Pace what is sent and received (sync/bwlimit.h); NULL: no limit. */
+	struct nb_bwlimit *bw_up, *bw_down;
 	/* After each change made on the server, on the sync thread. */
 	void (*on_event)(void *arg, const struct nb_core_event *ev);
 	void *on_event_arg;
@@ -46,6 +49,10 @@ void nb_engine_stop(struct nb_engine *e);
 int nb_engine_list_async(struct nb_engine *e, const char *path, nb_core_list_fn done, void *arg);
 int nb_engine_fetch_async(struct nb_engine *e, const char *rpath, const char *path,
 			  nb_fetch_done_fn done, void *arg);
+
+/* The user asked for a retry: a reconnect waiting out its backoff tries
+ * at once, with the backoff reset. */
+void nb_engine_kick(struct nb_engine *e);
 
 /* 1 if connected; else 0 with why not in reason. */
 int nb_engine_link(struct nb_engine *e, char *reason, size_t reasonsz);

@@ -37,6 +37,7 @@ int nb_queue_new(struct nb_statedb *db, long delay_ms, struct nb_queue **out)
 		return -ENOMEM;
 	}
 	nb_sched_init(&q->sched);
+	nb_pins_init(&q->pins);
 	pthread_mutex_init(&q->lock, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
@@ -69,6 +70,7 @@ void nb_queue_free(struct nb_queue *q)
 		e = n;
 	}
 	nb_sched_free(&q->sched);
+	nb_pins_free(&q->pins);
 	nb_hmap_free(&q->by_path);
 	nb_hmap_free(&q->by_id);
 	pthread_mutex_destroy(&q->lock);
@@ -397,6 +399,8 @@ int nb_queue_load(struct nb_queue *q)
 	pthread_mutex_lock(&q->lock);
 	/* Loaded already (the queue only grows from its loaded state). */
 	int r = q->count ? 0 : nb_statedb_each_op(q->db, nb_q_load_one, q);
+	if (r == 0)
+		r = nb_q_pins_load(q);
 	int marks = nb_statedb_conflict_count(q->db);
 	q->conflict_marks = marks < 0 ? 1 : marks;
 	pthread_cond_broadcast(&q->cond);

@@ -98,6 +98,28 @@ int nb_queue_is_clean(struct nb_queue *q, const char *path, const struct stat *s
  * 0, -EBUSY, or remove's error. */
 int nb_queue_evict(struct nb_queue *q, const char *path,
 		   int (*remove)(void *arg, const char *path), void *arg);
+/* ---- the user's controls (queue_ctl.c) ---- */
+
+/* Entries at or below path ("" = all) that wait go now: without
+ * retry_only, files skip their quiet time (until changed again) and
+ * failed entries their retry wait; with retry_only, only entries that
+ * wait out a failure are offered at once. Entries in flight are left
+ * alone. Returns how many were kicked. */
+int nb_queue_kick(struct nb_queue *q, const char *path, int retry_only);
+/* Hand out no job while paused (jobs in flight finish). */
+void nb_queue_pause(struct nb_queue *q, int paused);
+int nb_queue_paused(struct nb_queue *q);
+/* Pin path (pin 1) or unpin it and everything pinned below it (pin 0),
+ * durably. 0; -EINVAL for the root; -EBUSY to unpin a path pinned only
+ * through a directory above it; or a database error. */
+int nb_queue_pin(struct nb_queue *q, const char *path, int pin) NB_WUR;
+/* 1 if path or a directory above it is pinned. */
+int nb_queue_pinned(struct nb_queue *q, const char *path);
+/* A copy of the pinned paths, in path order (free with
+ * nb_queue_pin_list_free). 0 or -ENOMEM. */
+int nb_queue_pin_list(struct nb_queue *q, char ***out, size_t *n) NB_WUR;
+void nb_queue_pin_list_free(char **v, size_t n);
+
 /* fsync the database. */
 int nb_queue_flush(struct nb_queue *q) NB_WUR;
 

@@ -136,6 +136,7 @@ int nb_queue_remove(struct nb_queue *q, const char *path, int rmdir, int on_serv
 	if (on_server && !nb_q_append(q, rmdir ? NB_KIND_RMDIR : NB_KIND_UNLINK, path, NULL, &r))
 		nb_err("%s: cannot queue the removal: %s", path, nb_strerror(r));
 	nb_q_unmark_conflict(q, path);
+	nb_q_pins_removed(q, path);
 	pthread_cond_broadcast(&q->cond);
 	pthread_mutex_unlock(&q->lock);
 	return r;
@@ -267,6 +268,10 @@ int nb_queue_rename(struct nb_queue *q, const char *from, const char *to, int fr
 {
 	pthread_mutex_lock(&q->lock);
 	int r = nb_q_rename(q, from, to, from_on_server);
+	/* A conflict copy (from_on_server < 0) leaves the pin where the
+	 * server's version shows. */
+	if (r == 0 && from_on_server >= 0)
+		nb_q_pins_renamed(q, from, to);
 	pthread_mutex_unlock(&q->lock);
 	return r;
 }
@@ -326,7 +331,8 @@ int nb_queue_is_clean(struct nb_queue *q, const char *path, const struct stat *s
 	pthread_mutex_lock(&q->lock);
 	int clean = !nb_q_get(q, path) && nb_statedb_get_synced(q->db, path, &rec) == 0 &&
 		    rec.kind == NB_KIND_FILE && rec.size == (uint64_t)st->st_size &&
-		    rec.mtime_ns == mtime_ns && !nb_statedb_conflict_has(q->db, path);
+		    rec.mtime_ns == mtime_ns && !nb_statedb_conflict_has(q->db, path) &&
+		    !nb_pins_covers(&q->pins, path);
 	pthread_mutex_unlock(&q->lock);
 	return clean;
 }
@@ -335,8 +341,10 @@ int nb_queue_evict(struct nb_queue *q, const char *path,
 		   int (*remove)(void *arg, const char *path), void *arg)
 {
 	pthread_mutex_lock(&q->lock);
-	int r = nb_q_find(q, path) || nb_sched_first_overlap(&q->sched, path, 1) ? -EBUSY
-										 : remove(arg, path);
+	int r = nb_q_find(q, path) || nb_sched_first_overlap(&q->sched, path, 1) ||
+			nb_pins_covers(&q->pins, path)
+		? -EBUSY
+		: remove(arg, path);
 	pthread_mutex_unlock(&q->lock);
 	return r;
 }

@@ -8,6 +8,7 @@
 #include <pthread.h>
 
 #include "sync/queue.h"
+#include "sync/pins.h"
 #include "sync/sched.h"
 #include "wire/hmap.h"
 
@@ -65,6 +66,10 @@ struct nb_queue {
 	/* Conflict marks in the database, or more (never fewer): while there
 	 * are none, a change to a path needs no look for one to clear. */
 	int conflict_marks;
+	/* Pinned paths, as in the database's pins table. */
+	struct nb_pins pins;
+	/* Paused by the user: no job is handed out (not durable). */
+	int paused;
 };
 
 int nb_kind_is_barrier(int kind);
@@ -109,5 +114,11 @@ void nb_q_set_error(struct nb_entry *e, const char *error);
  * is logged: in memory the doubt is right, and the database is wrong
  * only until the next change (a stale doubt costs one STAT). */
 void nb_q_set_doubt(struct nb_queue *q, struct nb_entry *e, const struct nb_synced *d);
+
+/* Pins follow local renames and removals (queue_ctl.c). */
+void nb_q_pins_renamed(struct nb_queue *q, const char *from, const char *to);
+void nb_q_pins_removed(struct nb_queue *q, const char *path);
+/* Load the pins from the database: 0 or an error. */
+int nb_q_pins_load(struct nb_queue *q);
 
 #endif

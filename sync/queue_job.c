@@ -38,7 +38,8 @@ int nb_queue_next_job(struct nb_queue *q, struct nb_job *job, long *wait_ms)
 	int found = 0;
 	memset(job, 0, sizeof(*job));
 	pthread_mutex_lock(&q->lock);
-	struct nb_sched_item *it = nb_sched_pick(&q->sched, now, &next);
+	/* Paused: nothing starts; resuming wakes the sync thread. */
+	struct nb_sched_item *it = q->paused ? NULL : nb_sched_pick(&q->sched, now, &next);
 	if (it) {
 		struct nb_entry *e = it->owner;
 		if (nb_q_job_fill(job, e) == 0) {
@@ -55,7 +56,7 @@ int nb_queue_next_job(struct nb_queue *q, struct nb_job *job, long *wait_ms)
 	/* Entries that wait for something other than time (a writer, an
 	 * upload in flight, a blocker): every change to those wakes the
 	 * caller, but look again within a second all the same. */
-	if (!found && next < 0 && q->count)
+	if (!found && next < 0 && q->count && !q->paused)
 		next = now + 1000;
 	pthread_mutex_unlock(&q->lock);
 	*wait_ms = found ? 0 : next < 0 ? -1 : (long)(next - now);

@@ -1,4 +1,4 @@
-#include "sync/statedb.h"
+#include "sync/statedb_int.h"
 
 #include <errno.h>
 #include <sqlite3.h>
@@ -8,22 +8,6 @@
 
 #include "wire/err.h"
 #include "wire/log.h"
-
-/* Prepared statements, kept for the life of the connection: nbfs runs
- * the same few dozen statements for every file, and parsing them each
- * time cost more than running them. Keyed by the SQL text's address
- * (every statement here is a string literal). */
-#define NB_STATEDB_CACHE 64
-
-struct nb_statedb_cached {
-	const char *sql;
-	sqlite3_stmt *st;
-};
-
-struct nb_statedb {
-	sqlite3 *db;
-	struct nb_statedb_cached cache[NB_STATEDB_CACHE];
-};
 
 static const char nb_statedb_schema[] =
 	"PRAGMA journal_mode=WAL;"
@@ -38,16 +22,18 @@ static const char nb_statedb_schema[] =
 	"  mtime_ns INTEGER NOT NULL, md5 BLOB,"
 	"  rsize INTEGER, rmtime_s INTEGER, rmtime_ns INTEGER);"
 	"CREATE TABLE IF NOT EXISTS fetch(path TEXT PRIMARY KEY, md5 BLOB NOT NULL);"
-	"CREATE TABLE IF NOT EXISTS conflict(path TEXT PRIMARY KEY);";
+	"CREATE TABLE IF NOT EXISTS conflict(path TEXT PRIMARY KEY);"
+	/* 4: pinned paths (a table of its own: the schema creates it) */
+	"CREATE TABLE IF NOT EXISTS pins(path TEXT PRIMARY KEY);";
 
-static int nb_statedb_fail(struct nb_statedb *db, const char *what)
+int nb_statedb_fail(struct nb_statedb *db, const char *what)
 {
 	nb_err("%s: %s", what, sqlite3_errmsg(db->db));
 	return NB_E_DB;
 }
 
 /* The layout this code writes; PRAGMA user_version records it. */
-#define NB_STATEDB_VERSION 3
+#define NB_STATEDB_VERSION 4
 
 /* Columns added since the first layout, by the layout that added them. */
 static const struct nb_statedb_col {
@@ -200,7 +186,7 @@ void nb_statedb_close(struct nb_statedb *db)
 
 /* The statement for sql (a string literal), prepared once and reset for
  * each use; give it back with nb_statedb_release. */
-static int nb_statedb_prepare(struct nb_statedb *db, const char *sql, sqlite3_stmt **st)
+int nb_statedb_prepare(struct nb_statedb *db, const char *sql, sqlite3_stmt **st)
 {
 	size_t h = ((uintptr_t)sql >> 3) % NB_STATEDB_CACHE;
 	for (size_t k = 0; k < NB_STATEDB_CACHE; k++) {
@@ -225,7 +211,7 @@ static int nb_statedb_prepare(struct nb_statedb *db, const char *sql, sqlite3_st
 }
 
 /* Done with st: reset it for its next use (or free it if uncached). */
-static void nb_statedb_release(struct nb_statedb *db, sqlite3_stmt *st)
+void nb_statedb_release(struct nb_statedb *db, sqlite3_stmt *st)
 {
 	for (size_t i = 0; i < NB_STATEDB_CACHE; i++)
 		if (db->cache[i].st == st) {
@@ -236,7 +222,7 @@ static void nb_statedb_release(struct nb_statedb *db, sqlite3_stmt *st)
 	sqlite3_finalize(st);
 }
 
-static int nb_statedb_step(struct nb_statedb *db, sqlite3_stmt *st, const char *what)
+int nb_statedb_step(struct nb_statedb *db, sqlite3_stmt *st, const char *what)
 {
 	int rc = sqlite3_step(st);
 	nb_statedb_release(db, st);
@@ -248,7 +234,7 @@ static int nb_statedb_step(struct nb_statedb *db, sqlite3_stmt *st, const char *
 /* One connection serves every thread: a transaction holds the
  * connection's (recursive) mutex from BEGIN to COMMIT, so no other
  * thread's statement can slip into it. */
-static int nb_statedb_begin(struct nb_statedb *db)
+int nb_statedb_begin(struct nb_statedb *db)
 {
 	sqlite3_mutex_enter(sqlite3_db_mutex(db->db));
 	if (sqlite3_exec(db->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK)
@@ -259,7 +245,7 @@ static int nb_statedb_begin(struct nb_statedb *db)
 }
 
 /* Commit if r == 0, else roll back; returns the first error. */
-static int nb_statedb_end(struct nb_statedb *db, int r)
+int nb_statedb_end(struct nb_statedb *db, int r)
 {
 	if (r == 0 && sqlite3_exec(db->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
 		r = nb_statedb_fail(db, "commit");
@@ -270,7 +256,7 @@ static int nb_statedb_end(struct nb_statedb *db, int r)
 }
 
 /* One statement on one path. */
-static int nb_statedb_path_stmt(struct nb_statedb *db, const char *sql, const char *path,
+int nb_statedb_path_stmt(struct nb_statedb *db, const char *sql, const char *path,
 				const char *what)
 {
 	sqlite3_stmt *st;
@@ -468,9 +454,6 @@ int nb_statedb_get_synced(struct nb_statedb *db, const char *path, struct nb_syn
 
 /* "path or below": path itself, or anything starting with path + "/"
  * (compared with substr, not LIKE, so '%' and '_' in names are plain). */
-#define NB_WITHIN(col, arg) \
-	"(" col " = " arg " OR substr(" col ", 1, length(" arg ") + 1) = " arg " || '/')"
-
 int nb_statedb_del_synced(struct nb_statedb *db, int64_t seq, const char *path)
 {
 	sqlite3_stmt *st;
@@ -512,73 +495,6 @@ int nb_statedb_move_synced(struct nb_statedb *db, int64_t seq, const char *from,
 	if (r == 0 && seq >= 0)
 		r = nb_statedb_op_del(db, seq);
 	return nb_statedb_end(db, r);
-}
-
-int nb_statedb_fetch_set(struct nb_statedb *db, const char *path, const uint8_t md5[NB_MD5_LEN])
-{
-	sqlite3_stmt *st;
-	int r = nb_statedb_prepare(db, "INSERT OR REPLACE INTO fetch(path, md5) VALUES(?1, ?2)", &st);
-	if (r != 0)
-		return r;
-	sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 2, md5, NB_MD5_LEN, SQLITE_STATIC);
-	return nb_statedb_step(db, st, "set fetch");
-}
-
-int nb_statedb_fetch_get(struct nb_statedb *db, const char *path, uint8_t md5[NB_MD5_LEN])
-{
-	sqlite3_stmt *st;
-	int r = nb_statedb_prepare(db, "SELECT md5 FROM fetch WHERE path = ?1", &st);
-	if (r != 0)
-		return r;
-	sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
-	r = -ENOENT;
-	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 0) == NB_MD5_LEN) {
-		memcpy(md5, sqlite3_column_blob(st, 0), NB_MD5_LEN);
-		r = 0;
-	}
-	nb_statedb_release(db, st);
-	return r;
-}
-
-int nb_statedb_fetch_del(struct nb_statedb *db, const char *path)
-{
-	return nb_statedb_path_stmt(db, "DELETE FROM fetch WHERE path = ?1", path, "delete fetch");
-}
-
-int nb_statedb_conflict_set(struct nb_statedb *db, const char *path)
-{
-	return nb_statedb_path_stmt(db, "INSERT OR IGNORE INTO conflict(path) VALUES(?1)", path,
-				    "set conflict");
-}
-
-int nb_statedb_conflict_has(struct nb_statedb *db, const char *path)
-{
-	sqlite3_stmt *st;
-	if (nb_statedb_prepare(db, "SELECT 1 FROM conflict WHERE path = ?1", &st) != 0)
-		return 0;
-	sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
-	int has = sqlite3_step(st) == SQLITE_ROW;
-	nb_statedb_release(db, st);
-	return has;
-}
-
-int nb_statedb_conflict_count(struct nb_statedb *db)
-{
-	sqlite3_stmt *st;
-	int n = 0;
-	if (nb_statedb_prepare(db, "SELECT count(*) FROM conflict", &st) != 0)
-		return NB_E_DB;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		n = sqlite3_column_int(st, 0);
-	nb_statedb_release(db, st);
-	return n;
-}
-
-int nb_statedb_conflict_del(struct nb_statedb *db, const char *path)
-{
-	return nb_statedb_path_stmt(db, "DELETE FROM conflict WHERE " NB_WITHIN("path", "?1"), path,
-				    "delete conflict");
 }
 
 int nb_statedb_layout(struct nb_statedb *db)

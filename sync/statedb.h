@@ -15,7 +15,9 @@
  *                                upload, for conflict detection);
  *   fetch(path, md5)             downloads in progress, for resume;
  *   conflict(path)               conflict copies the user has not
- *                                touched yet.
+ *                                touched yet;
+ *   pins(path)                   paths the user pinned: kept locally,
+ *                                never evicted (layout 4).
  *
  * An operation is recorded before the FUSE call that made it returns, and
  * removed only after the server has acknowledged it durably. At mount
@@ -93,6 +95,18 @@ int nb_statedb_conflict_has(struct nb_statedb *db, const char *path);
 int nb_statedb_conflict_del(struct nb_statedb *db, const char *path) NB_WUR;
 /* How many conflict marks there are (>= 0), or NB_E_DB. */
 int nb_statedb_conflict_count(struct nb_statedb *db);
+
+/* Pins: a pinned path (and everything below it) is kept locally.
+ * set adds path; del removes the pins at and below path; move carries
+ * the pins at and below from to to (those at and below to go). 0 or
+ * NB_E_DB. */
+int nb_statedb_pin_set(struct nb_statedb *db, const char *path) NB_WUR;
+int nb_statedb_pin_del(struct nb_statedb *db, const char *path) NB_WUR;
+int nb_statedb_pin_move(struct nb_statedb *db, const char *from, const char *to) NB_WUR;
+/* Call fn with each pinned path, in path order; fn returns 0 to go on
+ * (else that value is returned). */
+int nb_statedb_each_pin(struct nb_statedb *db, int (*fn)(void *arg, const char *path),
+			void *arg) NB_WUR;
 
 /* The layout number recorded in the database (PRAGMA user_version), or
  * a negative error. The connection holds the database's locks for its

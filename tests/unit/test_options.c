@@ -523,6 +523,40 @@ static void test_merge_ssh(void **state)
 	free(missing);
 }
 
+static void test_bwlimit(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *s;
+		int64_t v;
+	} ok[] = {{"5M", 5 << 20}, {"500K", 500 << 10}, {"500k/s", 500 << 10}, {"1.5M", 3 << 19},
+		  {"2MiB", 2 << 20}, {"4096", 4096}, {"0", 0}};
+	static const char *const bad[] = {"", "fast", "5X", "-1M", "100", "5M/", "/s", "M"};
+	struct nb_options o;
+	char err[256];
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		int64_t v = -2;
+		if (nb_options_parse_rate(ok[i].s, &v) != 0 || v != ok[i].v)
+			fail_msg("'%s': got %lld", ok[i].s, (long long)v);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int64_t v;
+		if (nb_options_parse_rate(bad[i], &v) == 0)
+			fail_msg("'%s' accepted as %lld", bad[i], (long long)v);
+	}
+	nb_options_init(&o);
+	assert_int_equal(o.bwlimit, -1);
+	assert_int_equal(nb_options_set(&o, "bwlimit", "2M", 1, err, sizeof(err)), 0);
+	assert_int_equal(o.bwlimit, 2 << 20);
+	/* The config file's value does not override the command line's. */
+	assert_int_equal(nb_options_set(&o, "bwlimit", "1M", 0, err, sizeof(err)), 0);
+	assert_int_equal(o.bwlimit, 2 << 20);
+	assert_int_equal(nb_options_set(&o, "bwlimit", "lots", 1, err, sizeof(err)), NB_E_CONFIG);
+	assert_string_equal(err, "bwlimit must be a rate in bytes per second of at least 1K, like "
+				 "500K or 5M (0: no limit), not 'lots'");
+	nb_options_free(&o);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -530,6 +564,7 @@ int main(void)
 		cmocka_unit_test(test_remote_bad),
 		cmocka_unit_test(test_remote_reparse),
 		cmocka_unit_test(test_set),
+		cmocka_unit_test(test_bwlimit),
 		cmocka_unit_test_setup_teardown(test_load_config, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_load_config_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_load_default_config, setup, teardown),

@@ -609,7 +609,7 @@ static void test_upgrade_from_layout_1(void **state)
 		    " size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, md5 BLOB);"
 		    "INSERT INTO dirty VALUES('b', 102, 2), ('a', 100, 1), ('c', 102, 3);"
 		    "INSERT INTO synced VALUES('s', 102, 5, 77, NULL);");
-	assert_int_equal(nb_statedb_layout(f->db), 3);
+	assert_int_equal(nb_statedb_layout(f->db), 4);
 	struct collect c = {0};
 	assert_int_equal(nb_statedb_each_op(f->db, collect_cb, &c), 0);
 	assert_string_equal(c.text, "d:a,f:b,f:c,");
@@ -642,7 +642,7 @@ static const char layout2_sql[] =
 	"INSERT INTO conflict VALUES('k');"
 	"PRAGMA user_version = 2;";
 
-/* Layout 2 (doubts in memory only) to 3: the queue, its order, records
+/* Layout 2 (doubts in memory only) to the last: the queue, its order, records
  * and marks kept, no entry in doubt; then doubts are kept, and opening
  * again changes nothing. */
 static void test_upgrade_from_layout_2(void **state)
@@ -654,14 +654,80 @@ static void test_upgrade_from_layout_2(void **state)
 	assert_int_equal(nb_statedb_get_synced(f->db, "s", &rec), 0);
 	assert_true(rec.size == 5 && rec.has_remote && rec.rsize == 5 && rec.rmtime_ns == 2);
 	assert_true(nb_statedb_conflict_has(f->db, "k"));
-	assert_int_equal(nb_statedb_layout(f->db), 3);
+	assert_int_equal(nb_statedb_layout(f->db), 4);
 	/* the new columns work */
 	struct nb_synced d = {.kind = NB_KIND_FILE, .size = 8, .has_remote = 1, .rsize = 8};
 	assert_int_equal(nb_statedb_op_doubt(f->db, ops_c.seq[2], &d), 0);
 	nb_statedb_close(f->db);
 	assert_int_equal(nb_statedb_open(f->path, &f->db), 0);
 	assert_string_equal(ops(f->db), "f:b,m:c<b,f:a?8,");
-	assert_int_equal(nb_statedb_layout(f->db), 3);
+	assert_int_equal(nb_statedb_layout(f->db), 4);
+}
+
+static int pins_cb(void *arg, const char *path)
+{
+	char *text = arg;
+	size_t n = strlen(text);
+	snprintf(text + n, 256 - n, "%s,", path);
+	return 0;
+}
+
+static const char *pins(struct nb_statedb *db)
+{
+	static char text[256];
+	text[0] = 0;
+	assert_int_equal(nb_statedb_each_pin(db, pins_cb, text), 0);
+	return text;
+}
+
+/* The layout-3 tables, as that release created them (no pins). */
+static const char layout3_sql[] =
+	"CREATE TABLE ops(seq INTEGER PRIMARY KEY AUTOINCREMENT, kind INTEGER NOT NULL,"
+	" path TEXT NOT NULL, path2 TEXT, dkind INTEGER, dsize INTEGER, dmtime_ns INTEGER,"
+	" dmd5 BLOB, drsize INTEGER, drmtime_s INTEGER, drmtime_ns INTEGER);"
+	"CREATE TABLE synced(path TEXT PRIMARY KEY, kind INTEGER NOT NULL, size INTEGER NOT NULL,"
+	" mtime_ns INTEGER NOT NULL, md5 BLOB, rsize INTEGER, rmtime_s INTEGER, rmtime_ns INTEGER);"
+	"CREATE TABLE fetch(path TEXT PRIMARY KEY, md5 BLOB NOT NULL);"
+	"CREATE TABLE conflict(path TEXT PRIMARY KEY);"
+	"INSERT INTO ops(kind, path, path2, dkind, dsize, drsize) VALUES(102, 'b', NULL, 102, 6, 6),"
+	" (102, 'a', NULL, NULL, NULL, NULL);"
+	"INSERT INTO conflict VALUES('k');"
+	"PRAGMA user_version = 3;";
+
+/* Layout 3 to 4: the queue with its doubts and the marks kept, no pins
+ * yet; pins are kept from then on. */
+static void test_upgrade_from_layout_3(void **state)
+{
+	struct fx *f = *state;
+	open_raw(f, layout3_sql);
+	assert_int_equal(nb_statedb_layout(f->db), 4);
+	assert_string_equal(ops(f->db), "f:b?6,f:a,");
+	assert_true(nb_statedb_conflict_has(f->db, "k"));
+	assert_string_equal(pins(f->db), "");
+	assert_int_equal(nb_statedb_pin_set(f->db, "docs"), 0);
+	nb_statedb_close(f->db);
+	assert_int_equal(nb_statedb_open(f->path, &f->db), 0);
+	assert_int_equal(nb_statedb_layout(f->db), 4);
+	assert_string_equal(pins(f->db), "docs,");
+}
+
+/* Pins: set twice is once; removal takes what is below; a move carries
+ * what is below and replaces what was at the destination. */
+static void test_pins(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(nb_statedb_pin_set(f->db, "a"), 0);
+	assert_int_equal(nb_statedb_pin_set(f->db, "a"), 0);
+	assert_int_equal(nb_statedb_pin_set(f->db, "a/x"), 0);
+	assert_int_equal(nb_statedb_pin_set(f->db, "ab"), 0);
+	assert_int_equal(nb_statedb_pin_set(f->db, "c/d"), 0);
+	assert_string_equal(pins(f->db), "a,a/x,ab,c/d,");
+	assert_int_equal(nb_statedb_pin_move(f->db, "a", "c"), 0);
+	assert_string_equal(pins(f->db), "ab,c,c/x,");
+	assert_int_equal(nb_statedb_pin_del(f->db, "c"), 0);
+	assert_string_equal(pins(f->db), "ab,");
+	assert_int_equal(nb_statedb_pin_del(f->db, "nothing"), 0);
+	assert_string_equal(pins(f->db), "ab,");
 }
 
 /* A doubt belongs to its operation: moved with it, cleared, and gone
@@ -698,6 +764,8 @@ int main(void)
 		T(test_ops_order),
 		T(test_upgrade_from_layout_1),
 		T(test_upgrade_from_layout_2),
+		T(test_upgrade_from_layout_3),
+		T(test_pins),
 		T(test_op_doubt),
 		T(test_odd_paths),
 		T(test_each_op_stops),

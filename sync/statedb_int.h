@@ -1,0 +1,50 @@
+/*
+ * The state database's insides, shared by statedb.c (the connection,
+ * the layout, the queue and the records) and statedb_marks.c (the small
+ * path-keyed tables: partial downloads, conflict marks, pins). Nothing
+ * else includes this.
+ */
+#ifndef NB_STATEDB_INT_H
+#define NB_STATEDB_INT_H
+
+#include <sqlite3.h>
+
+#include "sync/statedb.h"
+
+/* Prepared statements, kept for the life of the connection: nbfs runs
+ * the same few dozen statements for every file, and parsing them each
+ * time cost more than running them. Keyed by the SQL text's address
+ * (every statement here is a string literal). */
+#define NB_STATEDB_CACHE 64
+
+struct nb_statedb_cached {
+	const char *sql;
+	sqlite3_stmt *st;
+};
+
+struct nb_statedb {
+	sqlite3 *db;
+	struct nb_statedb_cached cache[NB_STATEDB_CACHE];
+};
+
+/* "col is arg or below it", in SQL. */
+#define NB_WITHIN(col, arg) \
+	"(" col " = " arg " OR substr(" col ", 1, length(" arg ") + 1) = " arg " || '/')"
+
+/* Log sqlite's error for what; returns NB_E_DB. */
+int nb_statedb_fail(struct nb_statedb *db, const char *what);
+/* The statement for sql (a string literal), prepared once and reset for
+ * each use; give it back with nb_statedb_release. 0 or NB_E_DB. */
+int nb_statedb_prepare(struct nb_statedb *db, const char *sql, sqlite3_stmt **st);
+void nb_statedb_release(struct nb_statedb *db, sqlite3_stmt *st);
+/* Step st once and release it: 0 or NB_E_DB. */
+int nb_statedb_step(struct nb_statedb *db, sqlite3_stmt *st, const char *what);
+/* A transaction: begin, then end with r (commit if 0, else roll back);
+ * end returns the first error. */
+int nb_statedb_begin(struct nb_statedb *db);
+int nb_statedb_end(struct nb_statedb *db, int r);
+/* One statement on one path (bound as ?1). */
+int nb_statedb_path_stmt(struct nb_statedb *db, const char *sql, const char *path,
+			 const char *what);
+
+#endif
