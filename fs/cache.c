@@ -1,3 +1,7 @@
+/*
+ * The bounded cache: the staging area may hold at most `max` bytes of file
+ * data. The contract is in cache.h.
+ */
 #include "fs/cache.h"
 
 #include <dirent.h>

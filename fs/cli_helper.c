@@ -1,3 +1,8 @@
+/*
+ * nbfs as a mount helper: mount(8) and /etc/fstab run
+ * /sbin/mount.fuse.nbfs, whose arguments are turned into an nbfs mount.
+ * The contract is in cli_helper.h.
+ */
 #include "fs/cli_helper.h"
 
 #include <stdio.h>

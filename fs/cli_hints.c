@@ -1,3 +1,8 @@
+/*
+ * What to do next, for the errors a first mount runs into: the sync engine
+ * says what failed, this adds how to fix it. The contract is in
+ * cli_hints.h.
+ */
 #include "fs/cli_hints.h"
 
 #include <errno.h>

@@ -1,3 +1,7 @@
+/*
+ * Checks made before mounting (FUSE present, mount point usable), reported
+ * in words that say what to do. The contract is in cli_preflight.h.
+ */
 #include "fs/cli_preflight.h"
 
 #include <dirent.h>

@@ -1,3 +1,7 @@
+/*
+ * `nbfs status`: reads the status report of a mount (user.nbfs.status) and
+ * prints it.
+ */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>

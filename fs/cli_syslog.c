@@ -1,3 +1,8 @@
+/*
+ * A mount in the background also logs to syslog (the journal under
+ * systemd), as daemons do, besides <cache>/nbfs.log. The contract is in
+ * cli_syslog.h.
+ */
 #include "fs/cli_syslog.h"
 
 #include <syslog.h>

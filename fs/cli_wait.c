@@ -1,3 +1,7 @@
+/*
+ * `nbfs wait`: blocks until paths in a mount are synced (or in error),
+ * polling their user.nbfs.state.
+ */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>

@@ -1,3 +1,8 @@
+/*
+ * The config file (~/.config/nbfs/config or -o config=FILE): "key = value"
+ * lines that fill the mount options the command line left unset. The
+ * contract is in config.h.
+ */
 #include "fs/config.h"
 
 #include <ctype.h>

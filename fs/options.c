@@ -1,3 +1,8 @@
+/*
+ * Mount options: the command line, then the config file, then defaults;
+ * each checked with a message that names the fix. The contract is in
+ * options.h.
+ */
 #include "fs/options.h"
 
 #include <ctype.h>

@@ -1,3 +1,7 @@
+/*
+ * The pinner: a thread that keeps pinned paths held locally. The contract
+ * is in pinner.h.
+ */
 #include "fs/pinner.h"
 
 #include <errno.h>

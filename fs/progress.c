@@ -1,3 +1,7 @@
+/*
+ * Progress bars and human-readable sizes for `nbfs status`, in the spirit
+ * of the tutorial's "\r NN%|####" bar. The contract is in progress.h.
+ */
 #include "fs/progress.h"
 
 #include <stdio.h>

@@ -1,3 +1,7 @@
+/*
+ * The remote namespace as last listed by the server, per directory. The
+ * contract is in rcache.h.
+ */
 #include "fs/rcache.h"
 
 #include <errno.h>

@@ -1,3 +1,8 @@
+/*
+ * What the installed OpenSSH client makes of a host name (`ssh -G HOST`):
+ * host alias, user, port, identities and known-hosts files. The contract
+ * is in sshconfig.h.
+ */
 #include "fs/sshconfig.h"
 
 #include <errno.h>

@@ -1,3 +1,7 @@
+/*
+ * The staging area: <cache>/stage mirrors the part of the namespace held
+ * locally. The contract is in stage.h.
+ */
 #include "fs/stage.h"
 
 #include <errno.h>

@@ -1,3 +1,8 @@
+/*
+ * The namespace the mount shows: the staged tree over the remote tree as
+ * last listed, through the queue's pending barriers. The contract is in
+ * view.h.
+ */
 #include "fs/view.h"
 
 #include <dirent.h>

@@ -1,3 +1,7 @@
+/*
+ * The user.nbfs.* extended attributes: sync state to read, and the
+ * controls to set. The contract is in xattrs.h.
+ */
 #include "fs/xattrs.h"
 
 #include <errno.h>

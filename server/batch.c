@@ -1,3 +1,7 @@
+/*
+ * The PUT_SMALL batch: whole small files held back until they can be made
+ * durable together, then answered. The contract is in batch.h.
+ */
 #include "server/batch.h"
 
 #include <errno.h>

@@ -1,3 +1,7 @@
+/*
+ * Partial files: the server side of resumable upload. The contract is in
+ * partial.h.
+ */
 #include "server/partial.h"
 
 #include <dirent.h>

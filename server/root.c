@@ -1,3 +1,8 @@
+/*
+ * The server's confinement: every path the client names is resolved
+ * beneath one directory fd, a component at a time, never following
+ * symlinks. The contract is in root.h.
+ */
 #include "server/root.h"
 
 #include <errno.h>

@@ -1,3 +1,7 @@
+/*
+ * One protocol session of nbfs-server: decodes each request, answers it,
+ * confined to the root. The contract is in session.h.
+ */
 #include "server/session.h"
 
 #include <dirent.h>

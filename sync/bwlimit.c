@@ -1,3 +1,8 @@
+/*
+ * Bandwidth limits (-o bwlimit=RATE): a token bucket per direction, and a
+ * transport wrapper that paces the engine's bytes. The contract is in
+ * bwlimit.h.
+ */
 #include "sync/bwlimit.h"
 
 #include <errno.h>

@@ -1,3 +1,7 @@
+/*
+ * The server command line: nbfs-server, its arguments and the remote
+ * directory, each word quoted for a POSIX shell.
+ */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>

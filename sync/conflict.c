@@ -1,3 +1,7 @@
+/*
+ * Conflicts: the server's version of a file changed while a local edit of
+ * it waited to be uploaded. The contract is in conflict.h.
+ */
 #include "sync/conflict.h"
 
 #include <errno.h>

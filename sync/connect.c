@@ -1,3 +1,7 @@
+/*
+ * The default way to reach a server: nbfs-server over an SSH exec channel,
+ * or as a local child process. The contract is in connect.h.
+ */
 #include "sync/connect.h"
 
 #include <stdio.h>

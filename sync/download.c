@@ -1,3 +1,7 @@
+/*
+ * One file's download into the staging area, resumable like an upload and
+ * checked against the server's MD5. The contract is in download.h.
+ */
 #include "sync/download.h"
 
 #include "sync/rcall.h"

@@ -1,3 +1,8 @@
+/*
+ * The sync engine: the background thread that owns the connection to the
+ * server, reconnects with backoff, and runs the pipeline and the mailbox.
+ * The contract is in engine.h.
+ */
 #include "sync/engine.h"
 
 #include <errno.h>

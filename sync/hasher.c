@@ -1,3 +1,7 @@
+/*
+ * The hasher: a background thread that computes the MD5 of closed files
+ * while they wait out their quiet time. The contract is in hasher.h.
+ */
 #include "sync/hasher.h"
 
 #include <errno.h>

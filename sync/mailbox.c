@@ -1,3 +1,7 @@
+/*
+ * The mailbox: requests from FUSE threads for the sync thread, which owns
+ * the connection. The contract is in mailbox.h.
+ */
 #include "sync/mailbox.h"
 
 #include <errno.h>

@@ -1,3 +1,7 @@
+/*
+ * The set of pinned paths in memory: a pinned path and everything below it
+ * is kept locally. The contract is in pins.h.
+ */
 #include "sync/pins.h"
 
 #include <errno.h>

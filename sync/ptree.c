@@ -1,3 +1,8 @@
+/*
+ * The path index of the queue: unfinished entries by path, answering
+ * "which earlier entry overlaps this path" in O(depth x log n). The
+ * contract is in ptree.h.
+ */
 #include "sync/ptree.h"
 
 #include <string.h>

@@ -1,3 +1,8 @@
+/*
+ * Typed requests on a protocol-2 session: one struct nb_rcall per request,
+ * which decodes its replies and keeps the outcome. The contract is in
+ * rcall.h.
+ */
 #include "sync/rcall.h"
 
 #include <errno.h>

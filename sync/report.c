@@ -1,3 +1,7 @@
+/*
+ * The status report behind `nbfs status` and user.nbfs.status, as text: a
+ * link line, then one line per queue entry. The contract is in report.h.
+ */
 #include "sync/report.h"
 
 #include <inttypes.h>

@@ -1,3 +1,7 @@
+/*
+ * Offset negotiation: where to continue an upload, given what the server
+ * says it holds. The contract is in resume.h.
+ */
 #include "sync/resume.h"
 
 #include <string.h>

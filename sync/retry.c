@@ -1,3 +1,7 @@
+/*
+ * Retry policy, in one place: what a job's result means and how long it
+ * waits before the next try. The contract is in retry.h.
+ */
 #include "sync/retry.h"
 
 #include <errno.h>

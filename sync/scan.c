@@ -1,3 +1,7 @@
+/*
+ * The staged tree against the records, at mount time: whatever the server
+ * is not known to hold is queued again. The contract is in scan.h.
+ */
 #include "sync/scan.h"
 
 #include <dirent.h>

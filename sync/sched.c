@@ -1,3 +1,6 @@
+/*
+ * The scheduler: which queue entry runs next. The contract is in sched.h.
+ */
 #include "sync/sched.h"
 
 #include <errno.h>

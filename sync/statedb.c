@@ -1,3 +1,8 @@
+/*
+ * The durable part of the client's state, in SQLite (WAL mode): the queue
+ * of operations, the records of what the server holds, and their layout
+ * upgrades. The contract is in statedb.h.
+ */
 #include "sync/statedb_int.h"
 
 #include <errno.h>

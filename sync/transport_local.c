@@ -1,3 +1,7 @@
+/*
+ * The local transport: nbfs-server run as a child process over two pipes,
+ * for tests and local targets.
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>

@@ -1,3 +1,7 @@
+/*
+ * The SSH transport: libssh2 over a TCP socket, host key check,
+ * authentication, and an exec channel to nbfs-server.
+ */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>

@@ -1,3 +1,7 @@
+/*
+ * nb_buf: the one bounded byte buffer used for every wire read and write.
+ * The contract is in buf.h.
+ */
 #include "wire/buf.h"
 
 #include <errno.h>

@@ -1,3 +1,7 @@
+/*
+ * Error codes: nbfs's own beside -errno, their texts, and their mapping to
+ * and from the wire. The contract is in err.h.
+ */
 #include "wire/err.h"
 
 #include <errno.h>

@@ -1,3 +1,7 @@
+/*
+ * Framing: every message is one length-prefixed frame, read and written
+ * with caps checked before any allocation. The contract is in frame.h.
+ */
 #include "wire/frame.h"
 
 #include <errno.h>

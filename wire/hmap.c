@@ -1,3 +1,7 @@
+/*
+ * An intrusive hash map: the caller embeds the node and compares keys
+ * itself. The contract is in hmap.h.
+ */
 #include "wire/hmap.h"
 
 #include <errno.h>

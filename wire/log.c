@@ -1,3 +1,7 @@
+/*
+ * Logging: one sink for the whole process, with levels. The contract is in
+ * log.h.
+ */
 #include "wire/log.h"
 
 #include <pthread.h>

@@ -1,3 +1,6 @@
+/*
+ * MD5 over OpenSSL's EVP interface. The contract is in md5.h.
+ */
 #include "wire/md5.h"
 
 #include <errno.h>

@@ -1,3 +1,8 @@
+/*
+ * Wire path names: validation of a path relative to the remote root (no
+ * "..", no empty or absolute components) and path arithmetic. The contract
+ * is in pathname.h.
+ */
 #include "wire/pathname.h"
 
 #include <errno.h>

@@ -1,3 +1,7 @@
+/*
+ * The nbfs wire protocol, version 2: message types and their payloads. The
+ * contract is in proto.h.
+ */
 #include "wire/proto.h"
 
 #include <errno.h>

@@ -1,3 +1,8 @@
+/*
+ * System-call wrappers: the only place that loops over read()/write(),
+ * retries EINTR and turns errno into a negative return. The contract is in
+ * xio.h.
+ */
 #include "wire/xio.h"
 
 #include <errno.h>
