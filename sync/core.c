@@ -17,6 +17,7 @@
 #include "sync/connect.h"
 #include "sync/engine.h"
 #include "sync/hasher.h"
+#include "sync/mountid.h"
 #include "sync/queue.h"
 #include "sync/report.h"
 #include "sync/retry.h"
@@ -78,6 +79,13 @@ int nb_core_open(const struct nb_core_config *cfg, struct nb_core **out)
 		r = (int)n;
 		goto fail;
 	}
+	uint8_t mount_id[NB_MOUNT_ID_LEN];
+	int has_mount_id = 0;
+	if (cfg->mount_id_path) {
+		if ((r = nb_mountid_load(cfg->mount_id_path, mount_id)) != 0)
+			goto fail;
+		has_mount_id = 1;
+	}
 	c->ecfg = (struct nb_engine_config){
 		.connect = cfg->connect ? cfg->connect : nb_connect_default,
 		.connect_arg = cfg->connect ? cfg->connect_arg : &c->target,
@@ -88,7 +96,9 @@ int nb_core_open(const struct nb_core_config *cfg, struct nb_core **out)
 		.q = c->q,
 		.on_event = cfg->on_event,
 		.on_event_arg = cfg->on_event_arg,
+		.has_mount_id = has_mount_id,
 	};
+	memcpy(c->ecfg.mount_id, mount_id, sizeof(mount_id));
 	*out = c;
 	return 0;
 fail:
