@@ -307,12 +307,12 @@ void nb_queue_busy(struct nb_queue *q, const struct nb_job *job, const char *why
 		e->retry_ms = 0;
 		nb_q_update(q, e);
 	} else if (e) {
-		char since[32] = "?", text[NB_ERRTEXT_MAX + 512];
+		char since[48] = "?", text[NB_ERRTEXT_MAX + 512];
 		struct tm tm;
 		if (!e->busy_since)
 			e->busy_since = time(NULL);
 		if (localtime_r(&e->busy_since, &tm))
-			strftime(since, sizeof(since), "%Y-%m-%d %H:%M:%S", &tm);
+			strftime(since, sizeof(since), "%Y-%m-%d %H:%M:%S %Z", &tm);
 		long delay = nb_retry_busy_delay_ms(e->busy_tries++);
 		snprintf(text, sizeof(text),
 			 "waiting since %s for another upload of the same content to finish "
