@@ -221,9 +221,12 @@ static int nb_mount_prepare(struct nb_mount *m)
 		fprintf(stderr, "nbfs: download area %s: %s\n", path, strerror(errno));
 		return 1;
 	}
+	char idpath[sizeof(path)];
+	snprintf(idpath, sizeof(idpath), "%s/mount-id", o->cache);
 	snprintf(path, sizeof(path), "%s/state.db", o->cache);
 	struct nb_core_config cc = {
 		.db_path = path,
+		.mount_id_path = idpath,
 		.stage_fd = m->fs.stage_fd,
 		.fetch_fd = m->fetch_fd,
 		.delay_ms = o->delay_ms,

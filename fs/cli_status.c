@@ -101,6 +101,11 @@ static long nb_status_print(const char *report, int tty)
 							     : "");
 			continue;
 		}
+		if (k >= 2 && !strcmp(f[0], "note")) {
+			/* the entry above: what it waits for, or its error */
+			printf("    %s%s%s\n", f[1], k >= 3 ? "\t" : "", k >= 3 ? f[2] : "");
+			continue;
+		}
 		if (k >= 2 && !strcmp(f[0], "more")) {
 			more = strtol(f[1], NULL, 10);
 			continue;

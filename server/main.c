@@ -3,6 +3,7 @@
  * root directory. Started by nbfs through SSH (or as a local child).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
 #include <signal.h>
@@ -21,20 +22,64 @@
 #include "wire/log.h"
 #include "wire/xio.h"
 
+/* One end of the client's stream, and how long it may stay silent
+ * (the session's idle limit, which the client's MOUNT may change). */
+struct nb_fd_end {
+	int fd;
+	int nonblock; /* O_NONBLOCK set: writes wait with a timeout */
+	const long *idle_ms;
+};
+
+/* A client that sends nothing for the idle limit (not even a PING) is
+ * gone, its link dead without a word: the session ends, so that its
+ * partials' locks do not outlive it by hours. */
 static ssize_t nb_fd_read(void *ctx, void *buf, size_t n)
 {
+	struct nb_fd_end *end = ctx;
+	long idle = *end->idle_ms > 0 ? *end->idle_ms : -1;
 	for (;;) {
-		ssize_t k = read(*(int *)ctx, buf, n);
+		int w = nb_xio_wait(end->fd, POLLIN, idle);
+		if (w == 0) {
+			nb_warn("the client sent nothing for %ld s: ending the session",
+				idle / 1000);
+			return -ETIMEDOUT;
+		}
+		if (w < 0)
+			return w;
+		ssize_t k = read(end->fd, buf, n);
 		if (k >= 0)
 			return k;
-		if (errno != EINTR)
+		/* EAGAIN: stdin and stdout may be one socket, made
+		 * non-blocking for the writes. */
+		if (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK)
 			return -errno;
 	}
 }
 
+/* A client that reads nothing of our answers for the idle limit is
+ * gone as well. */
 static int nb_fd_write(void *ctx, const void *buf, size_t n)
 {
-	return nb_xio_write_full(*(int *)ctx, buf, n);
+	struct nb_fd_end *end = ctx;
+	if (!end->nonblock)
+		return nb_xio_write_full(end->fd, buf, n);
+	int r = nb_xio_write_full_wait(end->fd, buf, n, *end->idle_ms > 0 ? *end->idle_ms : -1);
+	if (r == -ETIMEDOUT)
+		nb_warn("the client read nothing for %ld s: ending the session",
+			*end->idle_ms / 1000);
+	return r;
+}
+
+/* Writes to a pipe or socket can wait with a timeout if they do not
+ * block: set O_NONBLOCK there (the stream is ours alone; a terminal or
+ * file is left as it is). */
+static int nb_fd_nonblock(int fd)
+{
+	struct stat st;
+	int fl = fcntl(fd, F_GETFL);
+	if (fstat(fd, &st) != 0 || fl < 0 || !(S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)))
+		return 0;
+	return fcntl(fd, F_SETFL, fl | O_NONBLOCK) == 0;
 }
 
 /* Would a read of stdin return at once (bytes, or the end)? The
@@ -43,17 +88,20 @@ static int nb_fd_write(void *ctx, const void *buf, size_t n)
  * costs a smaller batch, never correctness. */
 static int nb_fd_readable(void *ctx)
 {
-	struct pollfd p = {.fd = *(int *)ctx, .events = POLLIN};
+	struct pollfd p = {.fd = ((struct nb_fd_end *)ctx)->fd, .events = POLLIN};
 	return poll(&p, 1, 0) > 0 && (p.revents & (POLLIN | POLLHUP | POLLERR));
 }
 
 static void nb_usage(FILE *fp)
 {
-	fprintf(fp, "usage: nbfs-server [--root DIR] [--stale-after SECONDS] [--log FILE] [-v]\n"
+	fprintf(fp, "usage: nbfs-server [--root DIR] [--stale-after SECONDS] [--idle-timeout SECONDS]\n"
+		    "                   [--log FILE] [-v]\n"
 		    "       nbfs-server --help | --version\n"
 		    "Speaks the nbfs protocol on stdin/stdout, confined to DIR (default: the\n"
 		    "home directory). Partial uploads untouched for --stale-after seconds\n"
-		    "(default 604800, a week) are removed when a session starts.\n"
+		    "(default 604800, a week) are removed when a session starts. A client\n"
+		    "that sends nothing for --idle-timeout seconds (default 600; 0: never)\n"
+		    "is taken for gone, unless it set its own limit.\n"
 		    "nbfs runs it through SSH; see nbfs-server(8).\n");
 }
 
@@ -81,6 +129,7 @@ int main(int argc, char **argv)
 		{"root", required_argument, NULL, 'r'},
 		{"log", required_argument, NULL, 'l'},
 		{"stale-after", required_argument, NULL, 's'},
+		{"idle-timeout", required_argument, NULL, 'i'},
 		{"fault-file", required_argument, NULL, 'F'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"version", no_argument, NULL, 'V'},
@@ -90,9 +139,10 @@ int main(int argc, char **argv)
 	const char *root_dir = getenv("HOME");
 	const char *log_path = NULL;
 	long stale_after = 7 * 24 * 3600;
+	long idle_s = NB_SESSION_IDLE_DEFAULT_MS / 1000;
 	int c;
 	nb_log_set_ident("nbfs-server");
-	while ((c = getopt_long(argc, argv, "r:l:s:F:vVh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "r:l:s:i:F:vVh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'r': root_dir = optarg; break;
 		case 'l': log_path = optarg; break;
@@ -101,6 +151,15 @@ int main(int argc, char **argv)
 			stale_after = strtol(optarg, &end, 10);
 			if (*end || stale_after < 0) {
 				fprintf(stderr, "nbfs-server: bad --stale-after '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		}
+		case 'i': {
+			char *end;
+			idle_s = strtol(optarg, &end, 10);
+			if (*end || idle_s < 0 || idle_s > NB_MOUNT_IDLE_MAX) {
+				fprintf(stderr, "nbfs-server: bad --idle-timeout '%s'\n", optarg);
 				return 2;
 			}
 			break;
@@ -129,9 +188,11 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	umask(022);
 
-	int in_fd = 0, out_fd = 1;
-	struct nb_stream in = {nb_fd_read, NULL, &in_fd};
-	struct nb_stream out = {NULL, nb_fd_write, &out_fd};
+	/* Until the session exists (a refusal), no idle limit. */
+	long no_limit = 0;
+	struct nb_fd_end in_end = {0, 0, &no_limit}, out_end = {1, nb_fd_nonblock(1), &no_limit};
+	struct nb_stream in = {nb_fd_read, NULL, &in_end};
+	struct nb_stream out = {NULL, nb_fd_write, &out_end};
 	struct nb_frame_reader rd;
 	struct nb_session s;
 	int r = nb_frame_reader_init(&rd, &in);
@@ -154,8 +215,11 @@ int main(int argc, char **argv)
 		return r;
 	}
 	nb_partial_sweep(&root, stale_after);
-	if ((r = nb_session_init(&s, root, &out)) == 0)
+	if ((r = nb_session_init(&s, root, &out)) == 0) {
+		s.idle_ms = idle_s * 1000;
+		in_end.idle_ms = out_end.idle_ms = &s.idle_ms;
 		r = nb_session_run(&s, &rd);
+	}
 	else
 		nb_err("%s", nb_strerror(r));
 	nb_session_free(&s);

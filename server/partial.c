@@ -85,16 +85,25 @@ int nb_partial_dirfd(const struct nb_root *root)
 /* Open and lock the partial, making sure the locked inode is still the
  * one under the name (another session may have published or discarded it
  * between our open and our lock). */
-static int nb_partial_lock(int dirfd, const char *name)
+static int nb_partial_lock(int dirfd, const char *name, const uint8_t *mount,
+			   struct nb_owner *busy)
 {
 	for (int tries = 0; tries < 8; tries++) {
 		int fd = openat(dirfd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (fd < 0)
 			return -errno;
 		if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-			int e = errno;
-			nb_xio_close(fd);
-			return e == EWOULDBLOCK ? NB_E_BUSY : -e;
+			int e = errno == EWOULDBLOCK ? NB_E_BUSY : -errno;
+			/* Held by an older session of our own mount (its link
+			 * died silently): end it and take the lock. */
+			if (e == NB_E_BUSY && mount)
+				e = nb_owner_take_over(fd, dirfd, name, mount, busy);
+			else if (e == NB_E_BUSY && nb_owner_read(dirfd, name, busy) != 0)
+				memset(busy, 0, sizeof(*busy));
+			if (e != 0) {
+				nb_xio_close(fd);
+				return e;
+			}
 		}
 		struct stat a, b;
 		if (fstat(fd, &a) == 0 && !S_ISREG(a.st_mode)) {
@@ -112,6 +121,13 @@ static int nb_partial_lock(int dirfd, const char *name)
 int nb_partial_open(struct nb_partial *p, const struct nb_root *root, const uint8_t md5[NB_MD5_LEN],
 		    uint64_t size, uint64_t *offset, uint8_t prefix_md5[NB_MD5_LEN])
 {
+	return nb_partial_open_as(p, root, md5, size, offset, prefix_md5, NULL);
+}
+
+int nb_partial_open_as(struct nb_partial *p, const struct nb_root *root,
+		       const uint8_t md5[NB_MD5_LEN], uint64_t size, uint64_t *offset,
+		       uint8_t prefix_md5[NB_MD5_LEN], const uint8_t *mount)
+{
 	int r;
 	memset(p, 0, sizeof(*p));
 	p->fd = -1;
@@ -123,8 +139,9 @@ int nb_partial_open(struct nb_partial *p, const struct nb_root *root, const uint
 	nb_md5_hex(md5, p->name);
 	if ((r = nb_md5_init(&p->hash)) != 0)
 		goto fail;
-	if ((r = p->fd = nb_partial_lock(p->dirfd, p->name)) < 0)
+	if ((r = p->fd = nb_partial_lock(p->dirfd, p->name, mount, &p->busy)) < 0)
 		goto fail;
+	nb_owner_write(p->dirfd, p->name, mount);
 	struct stat st;
 	if (fstat(p->fd, &st) != 0) {
 		r = -errno;
@@ -353,6 +370,13 @@ int nb_partial_sweep(const struct nb_root *root, long max_age_s)
 	time_t now = time(NULL);
 	struct dirent *de;
 	while ((de = readdir(d)) != NULL) {
+		struct stat st;
+		/* An owner record whose partial is gone (its holder was
+		 * killed after publishing): nobody reads it any more. */
+		if (strncmp(de->d_name, NB_OWNER_PREFIX, strlen(NB_OWNER_PREFIX)) == 0 &&
+		    fstatat(dfd, de->d_name + strlen(NB_OWNER_PREFIX), &st, AT_SYMLINK_NOFOLLOW) != 0 &&
+		    errno == ENOENT)
+			unlinkat(dfd, de->d_name, 0);
 		if (de->d_name[0] == '.')
 			continue;
 		/* A scratch file nobody holds is an orphan whatever its age:
@@ -360,7 +384,6 @@ int nb_partial_sweep(const struct nb_root *root, long max_age_s)
 		 * nothing can resume from it. */
 		int scratch = strncmp(de->d_name, NB_PARTIAL_SCRATCH_PREFIX,
 				      strlen(NB_PARTIAL_SCRATCH_PREFIX)) == 0;
-		struct stat st;
 		if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
 		    (!scratch && now - st.st_mtim.tv_sec < max_age_s))
 			continue;
@@ -372,6 +395,7 @@ int nb_partial_sweep(const struct nb_root *root, long max_age_s)
 			struct stat again;
 			if (fstatat(dfd, de->d_name, &again, AT_SYMLINK_NOFOLLOW) == 0 &&
 			    again.st_ino == st.st_ino && unlinkat(dfd, de->d_name, 0) == 0) {
+				nb_owner_clear(dfd, de->d_name);
 				nb_info("removed %s %s (%lld s old)",
 					scratch ? "orphaned scratch file" : "stale partial",
 					de->d_name, (long long)(now - st.st_mtim.tv_sec));
@@ -389,6 +413,8 @@ void nb_partial_close(struct nb_partial *p, int discard)
 {
 	if (p->fd >= 0 && discard)
 		unlinkat(p->dirfd, p->name, 0);
+	if (p->fd >= 0)
+		nb_owner_clear(p->dirfd, p->name); /* while the lock is still ours */
 	nb_xio_close(p->fd); /* drops the flock */
 	nb_xio_close(p->dirfd);
 	if (p->hash.ctx)

@@ -20,6 +20,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "server/owner.h"
 #include "server/root.h"
 #include "wire/md5.h"
 
@@ -38,6 +39,9 @@ struct nb_partial {
 	uint64_t pos;     /* bytes written so far */
 	uint64_t flushed; /* writeback started up to here */
 	struct nb_md5 hash; /* running MD5 of bytes [0, pos) */
+	/* After NB_E_BUSY from nb_partial_open_as: the holder's record
+	 * (pid 0 if there was none). */
+	struct nb_owner busy;
 };
 
 /* The partial directory (created if needed): a new fd or -errno. Also
@@ -54,6 +58,15 @@ void nb_partial_record(int fd, const uint8_t md5[NB_MD5_LEN], uint64_t size);
  * session holds it. */
 int nb_partial_open(struct nb_partial *p, const struct nb_root *root, const uint8_t md5[NB_MD5_LEN],
 		    uint64_t size, uint64_t *offset, uint8_t prefix_md5[NB_MD5_LEN]);
+/* nb_partial_open for a session serving mount (NULL: a client that
+ * named none). The holder is recorded (server/owner.h); a partial held
+ * by another, live session of the same mount is taken over: that
+ * session is ended and its lock waited for (a few seconds at most).
+ * NB_E_BUSY if another mount's session holds it (p->busy says whose),
+ * or this process's. */
+int nb_partial_open_as(struct nb_partial *p, const struct nb_root *root,
+		       const uint8_t md5[NB_MD5_LEN], uint64_t size, uint64_t *offset,
+		       uint8_t prefix_md5[NB_MD5_LEN], const uint8_t *mount);
 /* Append data at offset, which must equal p->pos, or be 0 to restart
  * from scratch (the client's prefix differed). -EINVAL for any other
  * offset, -EFBIG past the announced size. */

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "wire/err.h"
@@ -26,6 +27,7 @@ int nb_session_init(struct nb_session *s, struct nb_root root, struct nb_stream 
 	memset(s, 0, sizeof(*s));
 	s->root = root;
 	s->out = out;
+	s->idle_ms = NB_SESSION_IDLE_DEFAULT_MS;
 	for (size_t i = 0; i < NB_SESSION_UPLOADS_MAX; i++)
 		s->uploads[i].dest_dirfd = -1;
 	nb_batch_init(&s->batch, root);
@@ -436,6 +438,26 @@ out:
 	return r;
 }
 
+/* The answer to a PUT_OPEN whose partial someone else holds, saying
+ * who and since when, so the client can tell its user what it waits
+ * for. */
+static int nb_session_busy(struct nb_session *s, uint32_t id, const struct nb_owner *o,
+			   const char *path)
+{
+	char what[NB_ERRTEXT_MAX - 64], when[32] = "";
+	struct tm tm;
+	if (o->since > 0 && gmtime_r(&o->since, &tm))
+		strftime(when, sizeof(when), ", since %Y-%m-%d %H:%M:%S UTC", &tm);
+	const char *who = o->pid == 0 ? "" :
+			  o->pid == getpid() ? " (in this session)" :
+			  s->has_mount && o->has_mount && !memcmp(o->mount, s->mount, NB_MOUNT_ID_LEN) ?
+					      " (by this mount's earlier session" :
+					      " (by another mount";
+	snprintf(what, sizeof(what), "%s%s%s%s", path, who, o->pid && o->pid != getpid() ? when : "",
+		 o->pid && o->pid != getpid() ? ")" : "");
+	return nb_session_error(s, id, NB_E_BUSY, what);
+}
+
 static struct nb_base nb_session_base(const struct nb_put_open *m)
 {
 	return (struct nb_base){m->base_kind, m->base_size, m->base_mtime_s, m->base_mtime_ns};
@@ -481,9 +503,15 @@ static int nb_session_put_open(struct nb_session *s, uint32_t id, struct nb_buf 
 	for (size_t i = 0; i < NB_SESSION_UPLOADS_MAX && !u; i++)
 		if (!s->uploads[i].open)
 			u = &s->uploads[i];
-	/* Another upload of the same content, in this session or another,
-	 * holds the partial's lock: NB_E_BUSY. */
-	r = nb_partial_open(&u->partial, &s->root, m.md5, m.size, &offer.offset, offer.prefix_md5);
+	/* Another upload of the same content, in this session or another
+	 * mount's, holds the partial's lock: NB_E_BUSY. An older session of
+	 * our own mount is ended and its partial taken over. */
+	r = nb_partial_open_as(&u->partial, &s->root, m.md5, m.size, &offer.offset,
+			       offer.prefix_md5, s->has_mount ? s->mount : NULL);
+	if (r == NB_E_BUSY) {
+		r = nb_session_busy(s, id, &u->partial.busy, m.path);
+		goto out;
+	}
 	if (r != 0) {
 		r = nb_session_error(s, id, r, m.path);
 		goto out;
@@ -673,6 +701,28 @@ static int nb_session_ping(struct nb_session *s, uint32_t id, struct nb_buf *p)
 	return nb_session_ok(s, id);
 }
 
+/* MOUNT: the client names its mount (so that a later session of the
+ * same mount may take over this one's partials) and how long it may
+ * stay silent. Once per session, before any upload. */
+static int nb_session_mount(struct nb_session *s, uint32_t id, struct nb_buf *p)
+{
+	struct nb_mount_msg m;
+	int r = nb_proto_mount_decode(p, &m);
+	if (r != 0)
+		return nb_session_bad_frame(s, id, r, NB_MSG_MOUNT);
+	if (s->has_mount || s->nuploads > 0)
+		return nb_session_error(s, id, -EINVAL, "MOUNT must come once, before any upload");
+	memcpy(s->mount, m.id, NB_MOUNT_ID_LEN);
+	s->has_mount = 1;
+	if (m.idle_s > 0)
+		s->idle_ms = 1000L * (m.idle_s < NB_MOUNT_IDLE_MIN   ? NB_MOUNT_IDLE_MIN :
+				      m.idle_s > NB_MOUNT_IDLE_MAX ? NB_MOUNT_IDLE_MAX :
+								     (long)m.idle_s);
+	nb_debug("mount %02x%02x%02x%02x..., idle limit %ld s", m.id[0], m.id[1], m.id[2], m.id[3],
+		 s->idle_ms / 1000);
+	return nb_session_ok(s, id);
+}
+
 /* Requests that read or change names the held PUT_SMALLs may touch:
  * the batch is published first, so they see what the client sent
  * before them, and their answers come after the PUT_SMALLs'. MKDIR and
@@ -751,6 +801,8 @@ int nb_session_handle(struct nb_session *s, uint8_t type, struct nb_buf *payload
 		return nb_session_put_small(s, id, payload);
 	case NB_MSG_PING:
 		return nb_session_ping(s, id, payload);
+	case NB_MSG_MOUNT:
+		return nb_session_mount(s, id, payload);
 	default:
 		/* Unknown requests from a newer client: refuse this one,
 		 * keep the session. */

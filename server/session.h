@@ -29,8 +29,13 @@
 #include "server/root.h"
 #include "wire/buf.h"
 #include "wire/frame.h"
+#include "wire/proto.h"
 
 #define NB_SESSION_UPLOADS_MAX 16 /* open uploads per session; one more is EBUSY */
+/* A client that sent nothing for this long is gone (its link died
+ * silently): the session ends, letting go of its partials. A client
+ * that names its mount (MOUNT) says how long instead. */
+#define NB_SESSION_IDLE_DEFAULT_MS (600 * 1000L)
 
 /* An upload between PUT_OPEN and PUT_END / PUT_ABORT. */
 struct nb_upload {
@@ -56,6 +61,11 @@ struct nb_session {
 	struct nb_upload uploads[NB_SESSION_UPLOADS_MAX];
 	size_t nuploads; /* open ones */
 	struct nb_batch batch; /* PUT_SMALLs waiting for their answers */
+	int has_mount;         /* the client sent MOUNT */
+	uint8_t mount[NB_MOUNT_ID_LEN];
+	/* How long the input may stay silent before the session ends (0:
+	 * forever); the reader of the input applies it. */
+	long idle_ms;
 	uint8_t *io;           /* scratch for GET */
 };
 

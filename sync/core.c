@@ -18,6 +18,7 @@
 #include "sync/engine.h"
 #include "sync/follow.h"
 #include "sync/hasher.h"
+#include "sync/mountid.h"
 #include "sync/queue.h"
 #include "sync/report.h"
 #include "sync/retry.h"
@@ -84,6 +85,13 @@ int nb_core_open(const struct nb_core_config *cfg, struct nb_core **out)
 	if (cfg->bwlimit && ((r = nb_bwlimit_new(cfg->bwlimit, &c->bw_up)) != 0 ||
 			     (r = nb_bwlimit_new(cfg->bwlimit, &c->bw_down)) != 0))
 		goto fail;
+	uint8_t mount_id[NB_MOUNT_ID_LEN];
+	int has_mount_id = 0;
+	if (cfg->mount_id_path) {
+		if ((r = nb_mountid_load(cfg->mount_id_path, mount_id)) != 0)
+			goto fail;
+		has_mount_id = 1;
+	}
 	c->ecfg = (struct nb_engine_config){
 		.connect = cfg->connect ? cfg->connect : nb_connect_default,
 		.connect_arg = cfg->connect ? cfg->connect_arg : &c->target,
@@ -96,7 +104,9 @@ int nb_core_open(const struct nb_core_config *cfg, struct nb_core **out)
 		.bw_down = c->bw_down,
 		.on_event = cfg->on_event,
 		.on_event_arg = cfg->on_event_arg,
+		.has_mount_id = has_mount_id,
 	};
+	memcpy(c->ecfg.mount_id, mount_id, sizeof(mount_id));
 	*out = c;
 	return 0;
 fail:

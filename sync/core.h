@@ -80,6 +80,9 @@ typedef int (*nb_core_connect_fn)(void *arg, struct nb_transport **out, char *wh
 
 struct nb_core_config {
 	const char *db_path; /* the state database */
+	/* Where the mount id is kept (sync/mountid.h), created if missing;
+	 * NULL: the client names no mount to the server. */
+	const char *mount_id_path;
 	int stage_fd;        /* staging root (borrowed) */
 	int fetch_fd;        /* partial downloads (borrowed) */
 	long delay_ms;       /* quiet time after the last change of a file */

@@ -22,6 +22,10 @@
 
 /* Idle connections send a keepalive this often. */
 #define NB_KEEPALIVE_MS 5000
+/* How long the server may wait for our next frame before it takes us
+ * for gone (MOUNT's idle_s): many keepalives, so a busy client (a long
+ * hash between PINGs, a loaded machine) is never taken for a dead one. */
+#define NB_IDLE_LIMIT_S 60
 
 struct nb_engine {
 	struct nb_engine_config cfg;
@@ -38,6 +42,8 @@ struct nb_engine {
 	struct nb_pipeline *pipe;
 	struct nb_rcall ping; /* in flight while ping_out */
 	int ping_out;
+	struct nb_rcall mount; /* in flight while mount_out */
+	int mount_out;
 	long backoff_ms;
 	long long last_keepalive_ms;
 };
@@ -155,6 +161,7 @@ static void nb_engine_disconnect(struct nb_engine *e, const char *why)
 	 * ping in flight is abandoned with the session. */
 	nb_pipeline_detach(e->pipe, nb_engine_stopping(e) ? NULL : why);
 	e->ping_out = 0;
+	e->mount_out = 0;
 	nb_remote_close(e->remote);
 	e->remote = NULL;
 	nb_mailbox_set_open(&e->mb, 0);
@@ -174,6 +181,35 @@ static void nb_engine_sleep(struct nb_engine *e, long ms)
 		nb_queue_wait(e->cfg.q, left < 250 ? left : 250);
 }
 
+static void nb_engine_mount_done(struct nb_rcall *rc)
+{
+	struct nb_engine *e = rc->arg;
+	e->mount_out = 0;
+	if (rc->r == -ENOSYS)
+		nb_info("the server predates MOUNT: after a silent link failure, an upload may "
+			"wait for the old session to end");
+	else if (rc->r != 0 && e->remote && !nb_remote_broken(e->remote))
+		nb_warn("the server refused our mount id: %s",
+			rc->errtext[0] ? rc->errtext : nb_strerror(rc->r));
+}
+
+/* Name our mount to the server before anything else, so that an older
+ * session of ours that still holds a partial (its link died without a
+ * word) is taken over instead of waited for. Not waited for: requests
+ * are handled in order, so every upload comes after it. */
+static void nb_engine_send_mount(struct nb_engine *e)
+{
+	if (!e->cfg.has_mount_id)
+		return;
+	struct nb_mount_msg m = {.idle_s = NB_IDLE_LIMIT_S};
+	memcpy(m.id, e->cfg.mount_id, NB_MOUNT_ID_LEN);
+	nb_rcall_init(&e->mount, NB_MSG_MOUNT);
+	e->mount.on_done = nb_engine_mount_done;
+	e->mount.arg = e;
+	if (nb_rcall_mount(e->remote, &e->mount, &m) == 0)
+		e->mount_out = 1;
+}
+
 /* Connect, or wait out the backoff: 0 once connected. */
 static int nb_engine_reconnect(struct nb_engine *e)
 {
@@ -184,6 +220,7 @@ static int nb_engine_reconnect(struct nb_engine *e)
 		atomic_store(&e->kicked, 0);
 		nb_mailbox_set_open(&e->mb, 1);
 		nb_engine_set_link(e, 1, "");
+		nb_engine_send_mount(e);
 		nb_pipeline_attach(e->pipe, e->remote);
 		e->last_keepalive_ms = nb_xio_now_ms(); /* the HELLO just went both ways */
 		nb_info("connected");
@@ -202,13 +239,19 @@ static int nb_engine_reconnect(struct nb_engine *e)
 
 /* ---- jobs ---- */
 
-/* Between the steps of a long hash: answers and listings keep moving. */
+static void nb_engine_keepalive(struct nb_engine *e);
+
+/* Between the steps of a long hash: answers and listings keep moving,
+ * and so do keepalives (the server ends a session that stays silent
+ * past its idle limit). */
 static void nb_engine_idle(void *arg)
 {
 	struct nb_engine *e = arg;
 	nb_engine_serve(e, 0);
-	if (e->remote && !nb_remote_broken(e->remote))
+	if (e->remote && !nb_remote_broken(e->remote)) {
 		nb_remote_pump(e->remote, 0);
+		nb_engine_keepalive(e);
+	}
 }
 
 static void nb_engine_event(void *arg, const struct nb_core_event *ev)

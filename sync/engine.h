@@ -30,6 +30,9 @@ struct nb_engine_config {
 	/* After each change made on the server, on the sync thread. */
 	void (*on_event)(void *arg, const struct nb_core_event *ev);
 	void *on_event_arg;
+	/* The mount id, named to the server (MOUNT) on every connection. */
+	int has_mount_id;
+	uint8_t mount_id[NB_MOUNT_ID_LEN];
 };
 
 struct nb_engine;

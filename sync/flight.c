@@ -109,6 +109,10 @@ void nb_flight_end(struct nb_flight *f)
 	case NB_OUT_LINK:
 		nb_queue_fail(q, &f->job, NB_STATE_PENDING, res->why[0] ? res->why : NULL, 0);
 		break;
+	case NB_OUT_BUSY:
+		nb_info("%s: %s", f->job.path, res->why[0] ? res->why : nb_strerror(res->r));
+		nb_queue_busy(q, &f->job, res->why);
+		break;
 	default:
 		if (!res->why[0])
 			snprintf(res->why, sizeof(res->why), "%s", nb_strerror(res->r));

@@ -212,6 +212,13 @@ int nb_queue_done_absent(struct nb_queue *q, const struct nb_job *job);
  * was taken means a fresh attempt at once. error may be NULL. */
 void nb_queue_fail(struct nb_queue *q, const struct nb_job *job, int state, const char *error,
 		   long retry_ms);
+/* The server refused job because another session holds a partial of
+ * the same content (why: the server's words). The entry stays pending
+ * and other work goes on; it is tried again later, each time after a
+ * longer wait (nb_retry_busy_delay_ms), and its error text says what
+ * it waits for, since when, and when it tries next. A change since the
+ * job was taken means a fresh attempt at once. */
+void nb_queue_busy(struct nb_queue *q, const struct nb_job *job, const char *why);
 /* The local source of job vanished before it ran: drop the entry unless
  * it changed since (a new file at the path is offered again). */
 void nb_queue_drop_job(struct nb_queue *q, const struct nb_job *job);

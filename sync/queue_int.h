@@ -6,6 +6,7 @@
 #define NB_QUEUE_INT_H
 
 #include <pthread.h>
+#include <time.h>
 
 #include "sync/queue.h"
 #include "sync/pins.h"
@@ -43,6 +44,11 @@ struct nb_entry {
 	int has_doubt;
 	struct nb_synced doubt;
 	char *error;
+	/* The server said another session holds this content's partial:
+	 * how many times in a row, and since when (wall clock; 0: not
+	 * waiting). Each try waits longer (nb_retry_busy_delay_ms). */
+	int busy_tries;
+	time_t busy_since;
 	struct nb_hnode by_path;        /* creations only */
 	struct nb_hnode by_id;
 	struct nb_sched_item sched;

@@ -6,6 +6,7 @@
  * is written here, under the queue's lock.
  */
 #include "sync/queue_int.h"
+#include "sync/retry.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -279,6 +280,12 @@ static int nb_q_finish(struct nb_queue *q, const struct nb_job *job, const struc
 		nb_q_set_error(e, "cannot record the synced state (see log)");
 		nb_err("%s: cannot record the synced state: %s", e->path, nb_strerror(r));
 	}
+	if (e && !done && e->busy_since) {
+		/* It got its turn: no longer waiting for anyone. */
+		e->busy_tries = 0;
+		e->busy_since = 0;
+		nb_q_set_error(e, NULL);
+	}
 	if (e && !done)
 		nb_q_update(q, e);
 	pthread_cond_broadcast(&q->cond);
@@ -305,9 +312,44 @@ void nb_queue_fail(struct nb_queue *q, const struct nb_job *job, int state, cons
 		/* A change since the job was taken means a fresh attempt at
 		 * once, not an error or a backoff about the old content. */
 		int same = e->gen == job->gen;
+		e->busy_tries = 0;
+		e->busy_since = 0;
 		e->state = same ? state : NB_STATE_PENDING;
 		nb_q_set_error(e, same ? error : NULL);
 		e->retry_ms = nb_xio_now_ms() + (same ? retry_ms : 0);
+		e->rate = 0;
+		nb_q_update(q, e);
+	}
+	pthread_cond_broadcast(&q->cond);
+	pthread_mutex_unlock(&q->lock);
+}
+
+void nb_queue_busy(struct nb_queue *q, const struct nb_job *job, const char *why)
+{
+	pthread_mutex_lock(&q->lock);
+	struct nb_entry *e = nb_q_job_entry(q, job);
+	if (e && e->gen != job->gen) {
+		e->state = NB_STATE_PENDING;
+		nb_q_set_error(e, NULL);
+		e->busy_tries = 0;
+		e->busy_since = 0;
+		e->retry_ms = 0;
+		nb_q_update(q, e);
+	} else if (e) {
+		char since[48] = "?", text[NB_ERRTEXT_MAX + 512];
+		struct tm tm;
+		if (!e->busy_since)
+			e->busy_since = time(NULL);
+		if (localtime_r(&e->busy_since, &tm))
+			strftime(since, sizeof(since), "%Y-%m-%d %H:%M:%S %Z", &tm);
+		long delay = nb_retry_busy_delay_ms(e->busy_tries++);
+		snprintf(text, sizeof(text),
+			 "waiting since %s for another upload of the same content to finish "
+			 "(%s); next try in %ld s",
+			 since, why && why[0] ? why : "busy", delay / 1000);
+		e->state = NB_STATE_PENDING;
+		nb_q_set_error(e, text);
+		e->retry_ms = nb_xio_now_ms() + delay;
 		e->rate = 0;
 		nb_q_update(q, e);
 	}

@@ -230,6 +230,12 @@ int nb_rcall_ping(struct nb_remote *r, struct nb_rcall *rc)
 	return nb_rcall_send(r, rc, id, nb_proto_ping_encode(nb_remote_tx(r), id));
 }
 
+int nb_rcall_mount(struct nb_remote *r, struct nb_rcall *rc, const struct nb_mount_msg *m)
+{
+	uint32_t id = nb_remote_new_id(r);
+	return nb_rcall_send(r, rc, id, nb_proto_mount_encode(nb_remote_tx(r), id, m));
+}
+
 int nb_rcall_put_open(struct nb_remote *r, struct nb_rcall *rc, const struct nb_put_open *m)
 {
 	uint32_t id = nb_remote_new_id(r);

@@ -67,6 +67,8 @@ int nb_rcall_symlink(struct nb_remote *r, struct nb_rcall *rc, const char *path,
 		     const char *target);
 int nb_rcall_get(struct nb_remote *r, struct nb_rcall *rc, const struct nb_get *g);
 int nb_rcall_ping(struct nb_remote *r, struct nb_rcall *rc);
+/* MOUNT: answered OK, or ENOSYS by a server that predates it. */
+int nb_rcall_mount(struct nb_remote *r, struct nb_rcall *rc, const struct nb_mount_msg *m);
 int nb_rcall_put_open(struct nb_remote *r, struct nb_rcall *rc, const struct nb_put_open *m);
 /* PUT_SMALL: fill(arg, dst) writes the m->size bytes of content into the
  * frame (0, or an error: nothing is sent). */

@@ -88,6 +88,17 @@ size_t nb_report_render(char *buf, size_t size, int connected, const char *reaso
 			continue;
 		}
 		len += (size_t)k;
+		/* What it waits for, or why it failed: a line of its own, so
+		 * readers of the entry lines need not change. */
+		if (items[i].error && items[i].error[0]) {
+			nb_report_escape(items[i].error, esc, sizeof(esc));
+			room = size - len > NB_REPORT_TAIL ? size - len - NB_REPORT_TAIL : 0;
+			k = snprintf(buf + len, room, "note\t%s\n", esc);
+			if (k > 0 && (size_t)k < room)
+				len += (size_t)k;
+			else
+				buf[len] = 0;
+		}
 	}
 	if (left > 0) {
 		k = snprintf(buf + len, size - len, "more\t%zu\n", left);

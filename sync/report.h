@@ -3,11 +3,13 @@
  *
  *   link\t<connected|offline>\t<reason>
  *   <state>\t<done>\t<total>\t<rate>\t<what>     one line per entry
+ *   note\t<text>                                  after an entry with an
+ *                                                 error or a wait to explain
  *   more\t<n>                                     entries left out
  *
  * in queue order, where <what> is the path, or for a barrier
- * "(delete) path", "(delete dir) path" or "(move) from -> to". Paths
- * and the reason are escaped, since a file name may hold any byte but
+ * "(delete) path", "(delete dir) path" or "(move) from -> to". Paths,
+ * the reason and notes are escaped, since a file name may hold any byte but
  * NUL and '/': backslash, newline, tab and other control bytes become
  * \\, \n, \t and \xHH (which also keeps them off the user's terminal).
  */

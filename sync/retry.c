@@ -56,6 +56,14 @@ long nb_retry_delay_ms(enum nb_outcome out)
 	}
 }
 
+long nb_retry_busy_delay_ms(int tries)
+{
+	long ms = nb_retry_delay_ms(NB_OUT_BUSY);
+	for (int i = 0; i < tries && ms < NB_RETRY_BUSY_MAX_MS; i++)
+		ms *= 2;
+	return ms < NB_RETRY_BUSY_MAX_MS ? ms : NB_RETRY_BUSY_MAX_MS;
+}
+
 int nb_retry_state(enum nb_outcome out)
 {
 	return out == NB_OUT_FAILED ? NB_STATE_ERROR : NB_STATE_PENDING;

@@ -34,6 +34,11 @@ enum nb_outcome nb_retry_classify(int r, int link_broken);
 /* How long (ms) an entry with this outcome waits before it is offered
  * again. */
 long nb_retry_delay_ms(enum nb_outcome out);
+/* How long an entry refused as busy (another session holds a partial
+ * of its content) waits before its try number `tries` (0 for the first
+ * retry): 2 s, doubling up to a minute, so a partial held for hours is
+ * not asked for every 2 s all that time. */
+long nb_retry_busy_delay_ms(int tries);
 /* The user.nbfs.state an entry with this outcome shows (NB_STATE_*). */
 int nb_retry_state(enum nb_outcome out);
 /* Connection errors that a retry will not cure: host key, login, a
@@ -43,6 +48,8 @@ int nb_retry_is_fatal(int r);
 /* A download that failed with r is worth another go: the link broke,
  * or the server's file changed under the transfer. */
 int nb_retry_fetch_again(int r);
+
+#define NB_RETRY_BUSY_MAX_MS 60000
 
 /* Reconnect backoff: the first wait, and the next after cur. */
 #define NB_BACKOFF_MIN_MS 500

@@ -42,6 +42,7 @@ const char *nb_msg_name(uint8_t type)
 	case NB_MSG_GET: return "GET";
 	case NB_MSG_PUT_SMALL: return "PUT_SMALL";
 	case NB_MSG_PING: return "PING";
+	case NB_MSG_MOUNT: return "MOUNT";
 	default: return "?";
 	}
 }
@@ -452,6 +453,26 @@ int nb_proto_ping_encode(struct nb_buf *b, uint32_t id)
 {
 	int r = nb_frame_begin_id(b, NB_MSG_PING, id);
 	return r ? r : nb_frame_finish(b);
+}
+
+int nb_proto_mount_encode(struct nb_buf *b, uint32_t id, const struct nb_mount_msg *m)
+{
+	int r;
+	if ((r = nb_frame_begin_id(b, NB_MSG_MOUNT, id)) != 0 ||
+	    (r = nb_buf_put(b, m->id, NB_MOUNT_ID_LEN)) != 0 ||
+	    (r = nb_buf_put_u32(b, m->idle_s)) != 0)
+		return r;
+	return nb_frame_finish(b);
+}
+
+int nb_proto_mount_decode(struct nb_buf *p, struct nb_mount_msg *m)
+{
+	int r;
+	memset(m, 0, sizeof(*m));
+	if ((r = nb_buf_get(p, m->id, NB_MOUNT_ID_LEN)) != 0 ||
+	    (r = nb_buf_get_u32(p, &m->idle_s)) != 0)
+		return r;
+	return nb_proto_done(p, 0);
 }
 
 int nb_proto_id_decode(struct nb_buf *p, uint32_t *id)

@@ -61,6 +61,7 @@ enum nb_msg {
 	NB_MSG_GET = 24,
 	NB_MSG_PUT_SMALL = 25, /* protocol 2 */
 	NB_MSG_PING = 26,      /* protocol 2 */
+	NB_MSG_MOUNT = 27,     /* protocol 2, added later: older servers answer ENOSYS */
 };
 
 /* Human-readable name of a message type ("?" if unknown). */
@@ -80,6 +81,17 @@ void nb_attr_free(struct nb_attr *a);
 struct nb_hello {
 	uint32_t version;
 	char *software; /* free-form, e.g. "nbfs-server 0.1.0" */
+};
+
+/* Who the client is across connections: a mount's id, random, kept in
+ * its cache (created once per cache), and how long the server may wait
+ * for the client's next frame before it ends the session. */
+#define NB_MOUNT_ID_LEN 16
+#define NB_MOUNT_IDLE_MIN 5     /* seconds; a client's idle limit is raised to this */
+#define NB_MOUNT_IDLE_MAX 86400 /* and capped at this */
+struct nb_mount_msg {
+	uint8_t id[NB_MOUNT_ID_LEN];
+	uint32_t idle_s; /* 0: the server's default */
 };
 
 struct nb_error {
@@ -234,6 +246,12 @@ int nb_proto_put_small_decode(struct nb_buf *p, struct nb_put_open *m, const uin
 /* PING (protocol 2): empty; answered with OK. Keeps an idle session
  * alive and tells both ends the other is there. */
 int nb_proto_ping_encode(struct nb_buf *b, uint32_t id);
+/* MOUNT: u8[16] mount id, u32 idle_s. Sent once, as the client's first
+ * request after HELLO; answered with OK (ENOSYS from a server that
+ * predates it). The id lets a new session of the same mount take over
+ * the partials an old, silently dead one still holds. */
+int nb_proto_mount_encode(struct nb_buf *b, uint32_t id, const struct nb_mount_msg *m);
+int nb_proto_mount_decode(struct nb_buf *p, struct nb_mount_msg *m);
 /* For payloads that must be empty (OK, PUT_END, PING). */
 int nb_proto_empty_decode(struct nb_buf *p);
 

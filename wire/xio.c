@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +60,50 @@ int nb_xio_write_full(int fd, const void *buf, size_t n)
 int nb_xio_pwrite_full(int fd, const void *buf, size_t n, off_t off)
 {
 	return (int)nb_xio_loop(fd, (void *)(uintptr_t)buf, n, off, 1, 1);
+}
+
+int nb_xio_wait(int fd, short events, long timeout_ms)
+{
+	struct pollfd p = {.fd = fd, .events = events};
+	long long deadline = nb_xio_now_ms() + timeout_ms;
+	for (;;) {
+		long left = timeout_ms < 0 ? -1 : (long)(deadline - nb_xio_now_ms());
+		if (timeout_ms >= 0 && left < 0)
+			left = 0;
+		int k = poll(&p, 1, left > INT_MAX ? INT_MAX : (int)left);
+		if (k > 0)
+			return 1;
+		if (k == 0 && (timeout_ms < 0 || nb_xio_now_ms() < deadline))
+			continue; /* a wait longer than poll can take at once */
+		if (k == 0)
+			return 0;
+		if (errno != EINTR)
+			return -errno;
+	}
+}
+
+int nb_xio_write_full_wait(int fd, const void *buf, size_t n, long timeout_ms)
+{
+	size_t done = 0;
+	while (done < n) {
+		ssize_t k = write(fd, (const char *)buf + done, n - done);
+		if (k > 0) {
+			done += (size_t)k;
+			continue;
+		}
+		if (k == 0)
+			return -EIO;
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			return -errno;
+		int w = nb_xio_wait(fd, POLLOUT, timeout_ms);
+		if (w == 0)
+			return -ETIMEDOUT;
+		if (w < 0)
+			return w;
+	}
+	return 0;
 }
 
 int nb_xio_fsync(int fd)

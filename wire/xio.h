@@ -19,6 +19,14 @@ ssize_t nb_xio_pread_full(int fd, void *buf, size_t n, off_t off);
  * no error). */
 int nb_xio_write_full(int fd, const void *buf, size_t n);
 int nb_xio_pwrite_full(int fd, const void *buf, size_t n, off_t off);
+/* Wait up to timeout_ms (< 0: for ever) for fd to be ready for events
+ * (POLLIN, POLLOUT). 1 when ready (or at end of file, or on an error
+ * the next read or write reports), 0 on timeout, -errno. */
+int nb_xio_wait(int fd, short events, long timeout_ms);
+/* nb_xio_write_full for an O_NONBLOCK fd: waits for room between
+ * partial writes, and gives up with -ETIMEDOUT when the fd takes
+ * nothing for timeout_ms (< 0: never). 0 or -errno. */
+int nb_xio_write_full_wait(int fd, const void *buf, size_t n, long timeout_ms);
 /* fsync, retried on EINTR. 0 or -errno. */
 int nb_xio_fsync(int fd);
 /* Open dirfd-relative directory `name` read-only and fsync it. */

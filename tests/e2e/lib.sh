@@ -110,7 +110,12 @@ port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 # start_sshd: a private sshd on 127.0.0.1:$SSHD_PORT that accepts
 # $WORK/client_key for the current user; $KNOWN_HOSTS lists its host key.
 # SSHD_EXTRA_CONFIG: more sshd_config lines (the benchmarks use it).
+# SSHD_STOCK=1: no ClientAlive settings, as Debian ships sshd
+# (ClientAliveInterval 0: sshd never notices a dead client by itself).
 start_sshd() {
+  local alive="ClientAliveInterval 5
+ClientAliveCountMax 3"
+  [ "${SSHD_STOCK:-0}" = 1 ] && alive="# ClientAlive*: sshd's defaults"
   mkdir -p /run/sshd
   ssh-keygen -q -t ed25519 -N '' -f "$WORK/host_key" -C nbfs-test-host
   [ -f "$WORK/client_key" ] || ssh-keygen -q -t ed25519 -N '' -f "$WORK/client_key" -C nbfs-test-client
@@ -128,8 +133,7 @@ KbdInteractiveAuthentication no
 PermitRootLogin prohibit-password
 StrictModes no
 UsePAM no
-ClientAliveInterval 5
-ClientAliveCountMax 3
+$alive
 Subsystem sftp internal-sftp
 # bash run by sshd sources ~/.bashrc when SHLVL < 2 (Debian's build):
 # one that starts slow tools (pyenv, say) can take longer than the tests'

@@ -117,6 +117,12 @@ static void c_ping(void)
 {
 	mc_add(nb_proto_ping_encode(mc_frame, c_next()));
 }
+static void c_mount(uint8_t tag, uint32_t idle_s)
+{
+	struct nb_mount_msg m = {.idle_s = idle_s};
+	memset(m.id, tag, sizeof(m.id));
+	mc_add(nb_proto_mount_encode(mc_frame, c_next(), &m));
+}
 static void c_end_id(uint32_t up)
 {
 	mc_add(nb_proto_put_end_encode(mc_frame, up));
@@ -237,6 +243,15 @@ static void server_seeds(void)
 	c_list("newdir");
 	c_ping();
 	mc_write(T, "mkdir");
+
+	/* MOUNT first, an upload, and a second MOUNT (refused). */
+	c_hello();
+	c_mount(0x5a, 60);
+	c_open("up/mounted.bin", content, sizeof(content));
+	c_data(0, content, sizeof(content));
+	c_end();
+	c_mount(0x5b, 0);
+	mc_write(T, "mount");
 
 	c_hello();
 	c_open("up/file.bin", content, sizeof(content));

@@ -1155,6 +1155,37 @@ static void test_ping(void **state)
 	nb_buf_free(f);
 }
 
+static int dec_mount(struct nb_buf *p)
+{
+	struct nb_mount_msg m;
+	return nb_proto_mount_decode(p, &m);
+}
+
+static void test_mount(void **state)
+{
+	(void)state;
+	struct nb_buf *f = tu_buf(TX_MAX), *p;
+	struct nb_mount_msg m = {.idle_s = 60}, got;
+	for (int i = 0; i < NB_MOUNT_ID_LEN; i++)
+		m.id[i] = (uint8_t)(0xa0 + i);
+	assert_int_equal(nb_proto_mount_encode(f, 7, &m), 0);
+	/* exact wire bytes: length 25, type 27, id, 16 id bytes, idle */
+	static const uint8_t want[] = {0,    0,    0,    25,   27,   0,    0,    0,    7,
+				       0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7, 0xa8,
+				       0xa9, 0xaa, 0xab, 0xac, 0xad, 0xae, 0xaf, 0,    0,
+				       0,    60};
+	assert_int_equal(nb_buf_len(f), sizeof(want));
+	assert_memory_equal(nb_buf_ptr(f), want, sizeof(want));
+	p = unframe_id(f, NB_MSG_MOUNT, 7);
+	check_malformed(p, dec_mount);
+	assert_int_equal(nb_proto_mount_decode(p, &got), 0);
+	assert_memory_equal(got.id, m.id, NB_MOUNT_ID_LEN);
+	assert_int_equal(got.idle_s, 60);
+	assert_string_equal(nb_msg_name(NB_MSG_MOUNT), "MOUNT");
+	nb_buf_free(p);
+	nb_buf_free(f);
+}
+
 static void test_get_messages(void **state)
 {
 	(void)state;
@@ -1224,6 +1255,7 @@ int main(void)
 		cmocka_unit_test(test_refuse),
 		cmocka_unit_test(test_put_small),
 		cmocka_unit_test(test_ping),
+		cmocka_unit_test(test_mount),
 		cmocka_unit_test(test_get_messages),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

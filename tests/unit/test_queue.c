@@ -16,6 +16,7 @@
 #include "wire/pathname.h"
 #include "sync/queue.h"
 #include "sync/report.h"
+#include "sync/retry.h"
 #include "sync/statedb.h"
 #include "wire/xio.h"
 #include "testutil.h"
@@ -1012,6 +1013,7 @@ static void test_report(void **state)
 	n = report(f, buf, sizeof(buf));
 	assert_string_equal(buf, "link\toffline\t\n"
 				 "error\t5\t10\t0\tf\n"
+				 "note\tboom\n" /* the error, under its entry */
 				 "pending\t0\t0\t0\tdir/g h\n");
 	assert_int_equal(n, strlen(buf));
 	assert_int_equal(report(f, buf, 0), 0);
@@ -1728,6 +1730,33 @@ static void test_schedule_creation_waits(void **state)
 }
 
 /* done() of a barrier applies it to what we know the server holds. */
+/* Refused as busy (another session holds the content's partial): the
+ * entry stays pending, says what it waits for and since when, and is
+ * not offered again at once; the waits grow to a minute. */
+static void test_busy_waits(void **state)
+{
+	struct fx *f = *state;
+	struct nb_job job;
+	long wait_ms;
+	assert_int_equal(nb_queue_touch(f->st, "big", NB_KIND_FILE), 0);
+	take(f, "big", &job);
+	nb_queue_busy(f->st, &job, "server: big (by another mount, since X): busy");
+	nb_job_free(&job);
+	assert_int_equal(state_of(f, "big"), NB_STATE_PENDING);
+	const char *body = report_body(f);
+	if (!strstr(body, "\nnote\twaiting since ") ||
+	    !strstr(body, "another upload of the same content to finish (server: big (by another "
+			  "mount, since X): busy); next try in 2 s\n"))
+		fail_msg("report: %s", body);
+	assert_int_equal(nb_queue_next_job(f->st, &job, &wait_ms), 0);
+	assert_true(wait_ms > 1000 && wait_ms <= 2000);
+	assert_int_equal(nb_retry_busy_delay_ms(0), 2000);
+	assert_int_equal(nb_retry_busy_delay_ms(1), 4000);
+	assert_int_equal(nb_retry_busy_delay_ms(4), 32000);
+	assert_int_equal(nb_retry_busy_delay_ms(5), 60000);
+	assert_int_equal(nb_retry_busy_delay_ms(1000), 60000);
+}
+
 static void test_done_barrier_applies(void **state)
 {
 	struct fx *f = *state;
@@ -1768,7 +1797,7 @@ static void test_done_barrier_applies(void **state)
 	assert_int_equal(tag(f, "ab"), 4);
 	assert_ops(f, "u:ab,");
 	assert_int_equal(state_of(f, "ab"), -1);
-	assert_string_equal(report_body(f), "error\t0\t0\t0\t(delete) ab\n");
+	assert_string_equal(report_body(f), "error\t0\t0\t0\t(delete) ab\nnote\tdenied\n");
 }
 
 static void test_set_base(void **state)
@@ -2016,6 +2045,7 @@ int main(void)
 		T0(test_schedule_barrier_waits),
 		T0(test_schedule_creation_waits),
 		T0(test_done_barrier_applies),
+		T0(test_busy_waits),
 		T0(test_set_base),
 		T0(test_report_barriers),
 		TB(test_load_queue),

@@ -1235,6 +1235,136 @@ static void test_ping(void **state)
 	expect_error(f, EPROTO);
 }
 
+/* --- MOUNT: who the client is, and takeover --- */
+
+static void send_mount(struct fx *f, uint8_t tag, uint32_t idle_s)
+{
+	struct nb_mount_msg m = {.idle_s = idle_s};
+	memset(m.id, tag, sizeof(m.id));
+	assert_int_equal(nb_proto_mount_encode(f->req, nid(f), &m), 0);
+}
+
+static void test_mount(void **state)
+{
+	struct fx *f = *state;
+	hello(f);
+	assert_false(f->s.has_mount);
+	assert_int_equal(f->s.idle_ms, NB_SESSION_IDLE_DEFAULT_MS);
+	send_mount(f, 0xa5, 60);
+	assert_int_equal(handle(f), 0);
+	expect_ok(f);
+	assert_true(f->s.has_mount);
+	assert_int_equal(f->s.mount[0], 0xa5);
+	assert_int_equal(f->s.idle_ms, 60000);
+	/* Once per session. */
+	send_mount(f, 0xb5, 60);
+	assert_int_equal(handle(f), 0);
+	expect_error(f, EINVAL);
+	assert_int_equal(f->s.mount[0], 0xa5);
+	/* The idle limit is kept within bounds; 0 keeps the server's. */
+	new_session(f);
+	send_mount(f, 1, 1);
+	assert_int_equal(handle(f), 0);
+	expect_ok(f);
+	assert_int_equal(f->s.idle_ms, NB_MOUNT_IDLE_MIN * 1000L);
+	new_session(f);
+	send_mount(f, 1, 0);
+	assert_int_equal(handle(f), 0);
+	expect_ok(f);
+	assert_int_equal(f->s.idle_ms, NB_SESSION_IDLE_DEFAULT_MS);
+	/* Not after an upload opened. */
+	new_session(f);
+	const size_t n = 2000;
+	uint8_t *data = make_content(n, 3);
+	assert_int_equal(put_open(f, "a.bin", data, n, 0644, 1, 0), 0);
+	expect_offer(f, data, 0);
+	send_mount(f, 1, 0);
+	assert_int_equal(handle(f), 0);
+	expect_error(f, EINVAL);
+	/* A byte too many is a violation. */
+	send_mount(f, 1, 0);
+	assert_int_equal(nb_buf_put_u8(f->req, 0), 0);
+	assert_int_equal(nb_frame_finish(f->req), 0);
+	assert_int_equal(handle(f), NB_E_PROTO);
+	expect_error(f, EPROTO);
+	free(data);
+}
+
+/* Another process (an older nbfs-server, as far as the partial can
+ * tell) holds the partial of data as mount `tag`, with `held` bytes in
+ * it, blocked for ever as on a dead link. */
+static pid_t hold_elsewhere(struct fx *f, uint8_t tag, const uint8_t *data, size_t n, size_t held)
+{
+	int p[2];
+	assert_int_equal(pipe(p), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct nb_partial part;
+		uint8_t md5[NB_MD5_LEN], prefix[NB_MD5_LEN], mount[NB_MOUNT_ID_LEN];
+		uint64_t off;
+		memset(mount, tag, sizeof(mount));
+		nb_md5_buf(data, n, md5);
+		if (nb_partial_open_as(&part, &f->root, md5, n, &off, prefix, mount) != 0 ||
+		    nb_partial_write(&part, 0, data, held) != 0 || write(p[1], "x", 1) != 1)
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	close(p[1]);
+	char c;
+	assert_int_equal(read(p[0], &c, 1), 1);
+	close(p[0]);
+	return pid;
+}
+
+static void test_mount_takeover(void **state)
+{
+	struct fx *f = *state;
+	const size_t n = 3000, held = 1200;
+	uint8_t *data = make_content(n, 21);
+	int st;
+
+	/* Held by another mount: EBUSY, saying so and since when; the
+	 * holder goes on. */
+	pid_t other = hold_elsewhere(f, 0xbb, data, n, held);
+	hello(f);
+	send_mount(f, 0xaa, 30);
+	assert_int_equal(handle(f), 0);
+	expect_ok(f);
+	assert_int_equal(put_open(f, "a.bin", data, n, 0644, 10, 0), 0);
+	expect_error_text(f, NB_MSG_ERROR, EBUSY, "by another mount, since ");
+	assert_int_equal(f->s.nuploads, 0);
+	assert_int_equal(waitpid(other, &st, WNOHANG), 0);
+	kill(other, SIGKILL);
+	assert_int_equal(waitpid(other, &st, 0), other);
+
+	/* Held by an older session of our own mount: it is ended, and the
+	 * upload resumes from what it had received. */
+	pid_t old = hold_elsewhere(f, 0xaa, data, n, held);
+	assert_int_equal(put_open(f, "a.bin", data, n, 0644, 10, 0), 0);
+	expect_offer(f, data, held);
+	assert_int_equal(waitpid(old, &st, 0), old);
+	assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM);
+	put_data(f, data, held, n);
+	assert_int_equal(put_end(f), 0);
+	expect_ok(f);
+	assert_file(f, "a.bin", data, n);
+
+	/* A session that named no mount takes nothing over. */
+	new_session(f);
+	const size_t n2 = 2500;
+	uint8_t *data2 = make_content(n2, 22);
+	old = hold_elsewhere(f, 0xaa, data2, n2, 100);
+	assert_int_equal(put_open(f, "b.bin", data2, n2, 0644, 10, 0), 0);
+	expect_error(f, EBUSY);
+	assert_int_equal(waitpid(old, &st, WNOHANG), 0);
+	kill(old, SIGKILL);
+	waitpid(old, &st, 0);
+	free(data);
+	free(data2);
+}
+
 /* --- LIST --- */
 
 struct listing {
@@ -2542,6 +2672,8 @@ int main(void)
 		T(test_uploads_interleaved),
 		T(test_unknown_type),
 		T(test_ping),
+		T(test_mount),
+		T(test_mount_takeover),
 		T(test_list),
 		T(test_list_many),
 		T(test_list_root_twice),
