@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include "fs/cache.h"
+#include "fs/events.h"
 #include "fs/rcache.h"
 #include "sync/core.h"
 
@@ -17,6 +18,7 @@ struct nb_fs {
 	struct nb_core *core;   /* all sync state */
 	struct nb_rcache *rc;
 	struct nb_cache *cache;
+	struct nb_events *events; /* what the sync thread did, for --follow */
 	uid_t uid;
 	gid_t gid;
 };

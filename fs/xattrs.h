@@ -10,6 +10,9 @@
  *   user.nbfs.md5       hex MD5 of the content being synced (or synced)
  *   user.nbfs.error     the last error, while there is one
  *   user.nbfs.status    (mount root only) the report `nbfs status` reads
+ *   user.nbfs.events    (mount root only, not listed) the last changes
+ *                       made on the server, for `nbfs status --follow`
+ *                       (format in fs/events.h)
  */
 #ifndef NB_XATTRS_H
 #define NB_XATTRS_H
@@ -26,6 +29,7 @@
 #define NB_XATTR_MD5 "user.nbfs.md5"
 #define NB_XATTR_ERROR "user.nbfs.error"
 #define NB_XATTR_STATUS "user.nbfs.status"
+#define NB_XATTR_EVENTS "user.nbfs.events"
 
 /* getxattr semantics: with size 0 return the value's length; else copy
  * it into buf and return its length, or -ERANGE if it does not fit.

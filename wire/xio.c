@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -170,4 +171,15 @@ void nb_xio_sleep_ms(long ms)
 	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
 	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
 		;
+}
+
+int nb_xio_nap_ms(int fd, long ms)
+{
+	/* No events asked for: poll reports only POLLERR, POLLHUP and
+	 * POLLNVAL, which it always may. */
+	struct pollfd p = {.fd = fd, .events = 0, .revents = 0};
+	int n = poll(&p, 1, ms > INT_MAX ? INT_MAX : (int)ms);
+	if (n < 0)
+		return errno == EINTR ? 0 : -errno;
+	return n > 0 && (p.revents & (POLLERR | POLLHUP)) ? 1 : 0;
 }
