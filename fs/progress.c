@@ -98,10 +98,14 @@ void nb_progress_summary(char *out, size_t outsz, const struct nb_progress_sum *
 		nb_progress_size(rate, sizeof(rate), s->rate >= 1 ? (uint64_t)s->rate : 0);
 		nb_progress_eta(eta, sizeof(eta), s->left, s->rate);
 		nb_progress_age(age, sizeof(age), s->oldest);
-		/* "to sync: " says what the numbers are, where there is room. */
-		for (int terse = 0; terse < 2; terse++) {
-			snprintf(out, outsz, "%s%s, %s | %s/s ETA %s | %s | oldest %s",
-				 terse ? "" : "to sync: ", what, left, rate, eta, link, age);
+		/* Words that say what the numbers are, where there is room. */
+		for (int terse = 0; terse < 3; terse++) {
+			if (terse < 2)
+				snprintf(out, outsz, "%s%s, %s | %s/s ETA %s | %s | oldest %s",
+					 terse ? "" : "to sync: ", what, left, rate, eta, link, age);
+			else
+				snprintf(out, outsz, "%s, %s | %s/s %s | %s | %s old", what, left,
+					 rate, eta, link, age);
 			if (width <= 0 || strlen(out) <= (size_t)width)
 				break;
 		}

@@ -32,7 +32,8 @@ struct nb_progress_sum {
  * ASCII, so bytes are columns):
  * "to sync: 12 files, 3.4 GiB | 1.2 MiB/s ETA 0:45 | online | oldest 5m07s"
  * ("12 files + 3 other" when not everything is an upload; without
- * "to sync: " where that does not fit; cut at width as a last resort),
+ * "to sync: ", then also without "ETA" and as "5m07s old", where that
+ * does not fit; cut at width as a last resort),
  * or "all synced | online". */
 void nb_progress_summary(char *out, size_t outsz, const struct nb_progress_sum *s, int width);
 
