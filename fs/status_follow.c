@@ -58,15 +58,17 @@ struct nb_follow {
 	int write_failed;
 };
 
-/* A path for a terminal: control bytes and backslash escaped as in the
- * text report, everything else as it is. */
+/* A path for a terminal: escaped as nbfs status shows it (backslash,
+ * newline, tab, other control bytes), everything else as it is. */
 static void nb_follow_text_path(struct nb_buf *b, const char *s)
 {
 	char esc[8];
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
 		if (*p < 0x20 || *p == 0x7f || *p == '\\') {
-			int n = *p == '\\' ? snprintf(esc, sizeof(esc), "\\\\")
-					   : snprintf(esc, sizeof(esc), "\\x%02x", *p);
+			int n = *p == '\\'  ? snprintf(esc, sizeof(esc), "\\\\")
+				: *p == '\n' ? snprintf(esc, sizeof(esc), "\\n")
+				: *p == '\t' ? snprintf(esc, sizeof(esc), "\\t")
+					     : snprintf(esc, sizeof(esc), "\\x%02x", *p);
 			nb_buf_put(b, esc, (size_t)n);
 		} else {
 			nb_buf_put(b, p, 1);
