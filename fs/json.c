@@ -153,7 +153,8 @@ static void nb_json_quote(struct nb_json *j, const char *s, size_t n)
 			rep = "\\f";
 		else if (c < 0x20 || c == 0x7f)
 			rep = (snprintf(esc, sizeof(esc), "\\u%04x", c), esc);
-		else if (k == 3 && c == 0xe2 && p[i + 1] == 0x80 && (p[i + 2] == 0xa8 || p[i + 2] == 0xa9))
+		else if (k == 3 && c == 0xe2 && p[i + 1] == 0x80 &&
+			 (p[i + 2] == 0xa8 || p[i + 2] == 0xa9))
 			rep = p[i + 2] == 0xa8 ? "\\u2028" : "\\u2029";
 		else if (k == 0)
 			rep = "\\ufffd";

@@ -31,9 +31,9 @@
 
 struct nb_json {
 	struct nb_buf *out; /* borrowed */
-	int r;              /* the first error, or 0 */
+	int r;		    /* the first error, or 0 */
 	int depth;
-	int after_key;                /* a value completes "key": */
+	int after_key;			       /* a value completes "key": */
 	unsigned char has_item[NB_JSON_DEPTH]; /* per level: a comma is due */
 };
 

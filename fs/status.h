@@ -15,13 +15,13 @@
 
 struct nb_status_entry {
 	char state[16]; /* pending, uploading, error */
-	char op[16];    /* upload, mkdir, symlink, delete, rmdir, move ("" from an older nbfs) */
+	char op[16];	/* upload, mkdir, symlink, delete, rmdir, move ("" from an older nbfs) */
 	uint64_t done, total;
-	double rate;        /* bytes per second */
-	uint64_t age;       /* seconds since it was queued */
-	char *path;         /* never NULL */
-	char *from;         /* a move's source, else "" */
-	char *error;        /* why it waits or failed, or "" */
+	double rate;  /* bytes per second */
+	uint64_t age; /* seconds since it was queued */
+	char *path;   /* never NULL */
+	char *from;   /* a move's source, else "" */
+	char *error;  /* why it waits or failed, or "" */
 };
 
 struct nb_status {

@@ -11,7 +11,7 @@
 
 enum nb_status_change {
 	NB_CHANGE_ADDED,   /* now is new */
-	NB_CHANGE_SAME,    /* in both: was and now (maybe with new numbers) */
+	NB_CHANGE_SAME,	   /* in both: was and now (maybe with new numbers) */
 	NB_CHANGE_REMOVED, /* was is gone from the list */
 };
 

@@ -53,7 +53,7 @@ struct nb_follow {
 	/* The mount's event ring (fs/events.h): how entries left the list.
 	 * An nbfs without one: guessed from the path's state instead. */
 	int has_ring;
-	uint64_t want; /* the number of the next event to write */
+	uint64_t want;			     /* the number of the next event to write */
 	const struct nb_status_events *ring; /* this look's */
 	int write_failed;
 };
@@ -65,7 +65,7 @@ static void nb_follow_text_path(struct nb_buf *b, const char *s)
 	char esc[8];
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
 		if (*p < 0x20 || *p == 0x7f || *p == '\\') {
-			int n = *p == '\\'  ? snprintf(esc, sizeof(esc), "\\\\")
+			int n = *p == '\\'   ? snprintf(esc, sizeof(esc), "\\\\")
 				: *p == '\n' ? snprintf(esc, sizeof(esc), "\\n")
 				: *p == '\t' ? snprintf(esc, sizeof(esc), "\\t")
 					     : snprintf(esc, sizeof(esc), "\\x%02x", *p);
@@ -172,7 +172,8 @@ static void nb_follow_entry(struct nb_follow *f, const char *event, const struct
 	} else if (!strcmp(event, "progress")) {
 		nb_progress_size(size, sizeof(size), e->done);
 		nb_progress_size(rate, sizeof(rate), e->rate >= 1 ? (uint64_t)e->rate : 0);
-		nb_progress_eta(eta, sizeof(eta), e->total > e->done ? e->total - e->done : 0, e->rate);
+		nb_progress_eta(eta, sizeof(eta), e->total > e->done ? e->total - e->done : 0,
+				e->rate);
 		snprintf(num, sizeof(num), " %d%% (%s) %s/s ETA %s",
 			 e->total ? (int)((double)(e->done < e->total ? e->done : e->total) * 100 /
 					  (double)e->total)
@@ -216,8 +217,8 @@ static const char *nb_follow_outcome(struct nb_follow *f, const struct nb_status
 	char buf[8192], state[32];
 	const char *path;
 	struct stat st;
-	int creation = !strcmp(e->op, "upload") || !strcmp(e->op, "mkdir") ||
-		       !strcmp(e->op, "symlink");
+	int creation =
+	    !strcmp(e->op, "upload") || !strcmp(e->op, "mkdir") || !strcmp(e->op, "symlink");
 	if (f->has_ring && (!creation || nb_follow_in_ring(f, e->path)))
 		return NULL;
 	if (!creation)
@@ -295,7 +296,8 @@ static void nb_follow_ring_event(struct nb_follow *f, const struct nb_status_eve
 		e.path = ev->path;
 		e.from = !strcmp(ev->op, "move") ? ev->other : "";
 		e.error = "";
-		if (!strcmp(ev->op, "upload") && (path = nb_follow_path(f, ev->path, buf, sizeof(buf))) &&
+		if (!strcmp(ev->op, "upload") &&
+		    (path = nb_follow_path(f, ev->path, buf, sizeof(buf))) &&
 		    lstat(path, &st) == 0 && S_ISREG(st.st_mode))
 			e.total = (uint64_t)st.st_size;
 	}

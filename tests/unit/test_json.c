@@ -53,17 +53,18 @@ static void test_escapes(void **state)
 	STR_IS("\x01\x1f\x7f", "\"\\u0001\\u001f\\u007f\"");
 	STR_IS("nul\0inside", "\"nul\\u0000inside\""); /* by length, not NUL */
 	/* well-formed UTF-8 passes as it is: 2, 3 and 4 bytes */
-	STR_IS("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"");
+	STR_IS("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",
+	       "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"");
 	/* U+2028 and U+2029 are escaped; U+2027 is not */
 	STR_IS("\xe2\x80\xa8\xe2\x80\xa9\xe2\x80\xa7", "\"\\u2028\\u2029\xe2\x80\xa7\"");
 	/* every byte that is not well-formed UTF-8 becomes one U+FFFD */
 	STR_IS("\xff", "\"\\ufffd\"");
-	STR_IS("a\x80z", "\"a\\ufffdz\"");                   /* lone continuation */
-	STR_IS("\xc3", "\"\\ufffd\"");                       /* cut at the end */
-	STR_IS("\xc3(", "\"\\ufffd(\"");                     /* cut by ASCII */
-	STR_IS("\xc0\xaf", "\"\\ufffd\\ufffd\"");            /* overlong '/' */
-	STR_IS("\xe0\x80\xaf", "\"\\ufffd\\ufffd\\ufffd\""); /* overlong, 3 bytes */
-	STR_IS("\xed\xa0\x80", "\"\\ufffd\\ufffd\\ufffd\""); /* a surrogate, U+D800 */
+	STR_IS("a\x80z", "\"a\\ufffdz\"");				/* lone continuation */
+	STR_IS("\xc3", "\"\\ufffd\"");					/* cut at the end */
+	STR_IS("\xc3(", "\"\\ufffd(\"");				/* cut by ASCII */
+	STR_IS("\xc0\xaf", "\"\\ufffd\\ufffd\"");			/* overlong '/' */
+	STR_IS("\xe0\x80\xaf", "\"\\ufffd\\ufffd\\ufffd\"");		/* overlong, 3 bytes */
+	STR_IS("\xed\xa0\x80", "\"\\ufffd\\ufffd\\ufffd\"");		/* a surrogate, U+D800 */
 	STR_IS("\xf4\x90\x80\x80", "\"\\ufffd\\ufffd\\ufffd\\ufffd\""); /* past U+10FFFF */
 	STR_IS("\xf5\x80", "\"\\ufffd\\ufffd\"");
 	STR_IS("\xe2\x82", "\"\\ufffd\\ufffd\""); /* 3-byte form cut short */
@@ -76,7 +77,7 @@ static void test_utf8_valid(void **state)
 	assert_true(nb_json_utf8_valid("abc\n", 4));
 	assert_true(nb_json_utf8_valid("\xc3\xa9", 2));
 	assert_true(nb_json_utf8_valid("\xf4\x8f\xbf\xbf", 4)); /* U+10FFFF */
-	assert_true(nb_json_utf8_valid("\xee\x80\x80", 3));     /* U+E000 */
+	assert_true(nb_json_utf8_valid("\xee\x80\x80", 3));	/* U+E000 */
 	assert_false(nb_json_utf8_valid("\xc3", 1));
 	assert_false(nb_json_utf8_valid("\xc1\xbf", 2));
 	assert_false(nb_json_utf8_valid("\xed\xbf\xbf", 3)); /* U+DFFF */
@@ -109,8 +110,9 @@ static void test_structure(void **state)
 	nb_json_str(&j, "v");
 	nb_json_obj_end(&j);
 	assert_int_equal(nb_json_end(&j), 0);
-	assert_string_equal(text(b), "{\"a\":0,\"big\":18446744073709551615,"
-				     "\"list\":[true,false,null,{},[],\"01ff2f\"],\"k\\\"ey\":\"v\"}");
+	assert_string_equal(text(b),
+			    "{\"a\":0,\"big\":18446744073709551615,"
+			    "\"list\":[true,false,null,{},[],\"01ff2f\"],\"k\\\"ey\":\"v\"}");
 	nb_buf_free(b);
 }
 
@@ -154,13 +156,13 @@ static void test_status_object(void **state)
 {
 	(void)state;
 	static const char report[] =
-		"cache\t100\t1000\tok\n"
-		"link\toffline\tconnect: refused\\tnow\n"
-		"sum\t3\t2\t50\t250\t10\t42\n"
-		"uploading\t50\t200\t10\t42\tupload\tdir/a \"b\\\\\\x01\xff\t\t\n"
-		"pending\t0\t0\t0\t7\tmove\tnew\told\\nname\tlink lost\n"
-		"more\t1\n"
-		"future\tlines\tare\tskipped\n";
+	    "cache\t100\t1000\tok\n"
+	    "link\toffline\tconnect: refused\\tnow\n"
+	    "sum\t3\t2\t50\t250\t10\t42\n"
+	    "uploading\t50\t200\t10\t42\tupload\tdir/a \"b\\\\\\x01\xff\t\t\n"
+	    "pending\t0\t0\t0\t7\tmove\tnew\told\\nname\tlink lost\n"
+	    "more\t1\n"
+	    "future\tlines\tare\tskipped\n";
 	struct nb_status s;
 	assert_int_equal(nb_status_parse(report, &s), 0);
 	assert_int_equal(s.n, 2);
@@ -173,18 +175,18 @@ static void test_status_object(void **state)
 	nb_status_json(&j, &s, "/mnt", 1700000000);
 	assert_int_equal(nb_json_end(&j), 0);
 	assert_string_equal(
-		text(b),
-		"{\"version\":1,\"mount\":\"/mnt\",\"time\":1700000000,"
-		"\"connection\":\"offline\",\"detail\":\"connect: refused\\tnow\","
-		"\"cache\":{\"used\":100,\"max\":1000,\"full\":false},"
-		"\"totals\":{\"entries\":3,\"files\":2,\"done\":50,\"total\":250,\"rate\":10,"
-		"\"eta\":20,\"oldest_age\":42,\"unlisted\":1},"
-		"\"entries\":["
-		"{\"path\":\"dir/a \\\"b\\\\\\u0001\\ufffd\",\"path_hex\":\"6469722f612022625c01ff\","
-		"\"op\":\"upload\",\"state\":\"uploading\",\"done\":50,\"total\":200,\"rate\":10,"
-		"\"eta\":15,\"age\":42,\"error\":null},"
-		"{\"path\":\"new\",\"from\":\"old\\nname\",\"op\":\"move\",\"state\":\"pending\","
-		"\"done\":0,\"total\":0,\"rate\":0,\"eta\":0,\"age\":7,\"error\":\"link lost\"}]}");
+	    text(b),
+	    "{\"version\":1,\"mount\":\"/mnt\",\"time\":1700000000,"
+	    "\"connection\":\"offline\",\"detail\":\"connect: refused\\tnow\","
+	    "\"cache\":{\"used\":100,\"max\":1000,\"full\":false},"
+	    "\"totals\":{\"entries\":3,\"files\":2,\"done\":50,\"total\":250,\"rate\":10,"
+	    "\"eta\":20,\"oldest_age\":42,\"unlisted\":1},"
+	    "\"entries\":["
+	    "{\"path\":\"dir/a \\\"b\\\\\\u0001\\ufffd\",\"path_hex\":\"6469722f612022625c01ff\","
+	    "\"op\":\"upload\",\"state\":\"uploading\",\"done\":50,\"total\":200,\"rate\":10,"
+	    "\"eta\":15,\"age\":42,\"error\":null},"
+	    "{\"path\":\"new\",\"from\":\"old\\nname\",\"op\":\"move\",\"state\":\"pending\","
+	    "\"done\":0,\"total\":0,\"rate\":0,\"eta\":0,\"age\":7,\"error\":\"link lost\"}]}");
 	nb_buf_free(b);
 	nb_status_free(&s);
 }
@@ -204,12 +206,9 @@ static void test_unescape_odd(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_escapes),
-		cmocka_unit_test(test_utf8_valid),
-		cmocka_unit_test(test_structure),
-		cmocka_unit_test(test_errors),
-		cmocka_unit_test(test_status_object),
-		cmocka_unit_test(test_unescape_odd),
+	    cmocka_unit_test(test_escapes),	  cmocka_unit_test(test_utf8_valid),
+	    cmocka_unit_test(test_structure),	  cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_status_object), cmocka_unit_test(test_unescape_odd),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
