@@ -23,7 +23,10 @@ SIZE=$((3 * 1024 * 1024 + 17))
 WEIRD=$'we"ird\\\n\t\xffname.txt'
 WEIRD_HEX=$(printf '%s' "$WEIRD" | od -An -tx1 | tr -d ' \n')
 
-# Followers, started before anything happens: JSON lines and text.
+# Followers, started before anything happens (once the mount has
+# connected: it may return before that): JSON lines and text.
+connected() { "$NBFS" status --json "$MNT" | python3 -c 'import json,sys; sys.exit(json.load(sys.stdin)["connection"] != "connected")'; }
+wait_until 15 connected || fail "status --json never said connected: $("$NBFS" status --json "$MNT")"
 "$NBFS" status --follow --json "$MNT" >"$WORK/follow.jsonl" 2>"$WORK/follow.err" &
 FOLLOW_JSON=$!
 E2E_PIDS+=("$FOLLOW_JSON")
