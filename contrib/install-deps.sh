@@ -13,7 +13,7 @@ packages=(
   openssh-server openssh-client attr rsync sshfs
   openssl bc procps psmisc util-linux coreutils
   clang libclang-rt-14-dev
-  mandoc bash-completion python3 dpkg-dev systemd
+  mandoc bash-completion python3 dpkg-dev systemd tmux
 )
 # The peers the benchmarks measure nbfs against (scp, rsync and sshfs are
 # above already, the e2e tests use them too).

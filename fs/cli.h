@@ -4,7 +4,7 @@
 #ifndef NB_CLI_H
 #define NB_CLI_H
 
-/* nbfs status [-w] MOUNTPOINT */
+/* nbfs status [-w | --json | --follow [--json]] MOUNTPOINT */
 int nb_cli_status(int argc, char **argv);
 /* nbfs wait [--timeout SECONDS] PATH... */
 int nb_cli_wait(int argc, char **argv);

@@ -21,6 +21,7 @@
 #include "fs/cli_hints.h"
 #include "fs/cli_preflight.h"
 #include "fs/cli_syslog.h"
+#include "fs/events.h"
 #include "fs/fs.h"
 #include "fs/options.h"
 #include "fs/pinner.h"
@@ -174,6 +175,7 @@ static void nb_mount_free(struct nb_mount *m)
 	nb_cache_free(m->fs.cache);
 	nb_rcache_free(m->fs.rc);
 	nb_core_close(m->fs.core);
+	nb_events_free(m->fs.events);
 	nb_xio_close(m->fs.stage_fd);
 	nb_xio_close(m->fetch_fd);
 	nb_xio_close(m->lock_fd);
@@ -249,6 +251,11 @@ static int nb_mount_prepare(struct nb_mount *m)
 		.on_event = nb_view_on_event,
 		.on_event_arg = &m->fs,
 	};
+	/* Before the core: its sync thread reports through it. */
+	if (!(m->fs.events = nb_events_new(NB_EVENTS_KEPT))) {
+		fprintf(stderr, "nbfs: out of memory\n");
+		return 1;
+	}
 	if (nb_core_open(&cc, &m->fs.core) != 0) {
 		fprintf(stderr, "nbfs: cannot load the sync state (queue and records) from %s: see %s\n",
 			path, o->foreground ? "the messages above" : "its nbfs.log");

@@ -1,7 +1,3 @@
-/*
- * `nbfs status`: reads the status report of a mount (user.nbfs.status) and
- * prints it.
- */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -9,172 +5,226 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/xattr.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fs/cli.h"
+#include "fs/json.h"
 #include "fs/progress.h"
-#include "fs/xattrs.h"
+#include "fs/status.h"
+#include "fs/status_follow.h"
+#include "fs/status_json.h"
 #include "wire/xio.h"
 
-/* Fetch the report; NULL with errno set on failure. Caller frees. */
-static char *nb_status_fetch(const char *mnt)
-{
-	for (int tries = 0; tries < 5; tries++) {
-		ssize_t n = getxattr(mnt, NB_XATTR_STATUS, NULL, 0);
-		if (n < 0)
-			return NULL;
-		char *buf = malloc((size_t)n + 1);
-		if (!buf)
-			return NULL;
-		ssize_t k = getxattr(mnt, NB_XATTR_STATUS, buf, (size_t)n);
-		if (k >= 0) {
-			buf[k] = 0;
-			return buf;
-		}
-		free(buf);
-		if (errno != ERANGE) /* grew meanwhile: try again */
-			return NULL;
-	}
-	errno = ERANGE;
-	return NULL;
-}
-
-static int nb_status_width(int tty)
+static int nb_status_width(int tty, int *rows)
 {
 	struct winsize ws;
-	if (tty && ioctl(1, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 40)
+	*rows = 0;
+	if (tty && ioctl(1, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 40) {
+		*rows = ws.ws_row;
 		return ws.ws_col;
+	}
 	return 100;
 }
 
-/* Print one report; returns the number of entries not synced. */
-static long nb_status_print(const char *report, int tty)
+/* Print a line, on a terminal cut to cols columns (counting a UTF-8
+ * character as one column, and never cutting one in two). */
+static void nb_status_put(const char *line, int tty, int cols)
 {
-	int cols = nb_status_width(tty);
-	int bar = cols >= 120 ? 30 : 20;
-	long count = 0, more = 0;
-	uint64_t done_sum = 0, total_sum = 0;
-	const char *line = report;
-	while (*line) {
-		const char *nl = strchr(line, '\n');
-		size_t n = nl ? (size_t)(nl - line) : strlen(line);
-		char buf[8192];
-		if (n >= sizeof(buf))
-			n = sizeof(buf) - 1;
-		memcpy(buf, line, n);
-		buf[n] = 0;
-		line += n + (nl ? 1 : 0);
-		/* Fields are tab-separated; the last one (path, or reason) may
-		 * hold tabs itself, so split at most `max` times. */
-		char *f[5] = {0};
-		int k = 0;
-		for (char *p = buf; p && k < 5; k++) {
-			f[k] = p;
-			char *tab = k < 4 ? strchr(p, '\t') : NULL;
-			if (tab)
-				*tab = 0;
-			p = tab ? tab + 1 : NULL;
+	size_t n = strlen(line);
+	if (tty) {
+		int col = 0;
+		size_t i = 0;
+		for (; i < n; i++) {
+			if (((unsigned char)line[i] & 0xc0) != 0x80 && col++ == cols)
+				break;
 		}
-		if (!strcmp(f[0], "link")) {
-			if (k >= 2 && !strcmp(f[1], "connected"))
-				printf("server: connected\n");
-			else
-				printf("server: OFFLINE (%s%s%s)\n", k >= 3 ? f[2] : "?", k >= 4 ? "\t" : "",
-				       k >= 4 ? f[3] : "");
-			continue;
-		}
-		if (k >= 2 && !strcmp(f[0], "sync") && !strcmp(f[1], "paused")) {
-			printf("sync: PAUSED (nbfs resume MOUNTPOINT to go on)\n");
-			continue;
-		}
-		if (k >= 4 && !strcmp(f[0], "cache")) {
-			char u[32], m[32];
-			nb_progress_size(u, sizeof(u), strtoull(f[1], NULL, 10));
-			nb_progress_size(m, sizeof(m), strtoull(f[2], NULL, 10));
-			if (strtoull(f[2], NULL, 10) == 0)
-				printf("cache: %s (no limit)\n", u);
-			else
-				printf("cache: %s of %s%s\n", u, m,
-				       !strcmp(f[3], "full") ? " -- FULL of data not yet on the server: "
-							       "writers wait for uploads"
-							     : "");
-			continue;
-		}
-		if (k >= 2 && !strcmp(f[0], "note")) {
-			/* the entry above: what it waits for, or its error */
-			printf("    %s%s%s\n", f[1], k >= 3 ? "\t" : "", k >= 3 ? f[2] : "");
-			continue;
-		}
-		if (k >= 2 && !strcmp(f[0], "more")) {
-			more = strtol(f[1], NULL, 10);
-			continue;
-		}
-		if (k < 5)
-			continue;
-		uint64_t done = strtoull(f[1], NULL, 10), total = strtoull(f[2], NULL, 10);
-		double rate = strtod(f[3], NULL);
-		char out[16384];
-		nb_progress_line(out, sizeof(out), f[0], done, total, rate, f[4], bar);
-		if (tty && (int)strlen(out) > cols)
-			out[cols] = 0;
-		printf("%s\n", out);
-		count++;
-		done_sum += done;
-		total_sum += total;
+		n = i;
 	}
+	printf("%.*s\n", (int)n, line);
+}
+
+/* An entry as the text report shows it: the path, or what a barrier
+ * does, with control bytes escaped for the terminal. */
+static void nb_status_what(const struct nb_status_entry *e, char *out, size_t outsz)
+{
+	char p[4 * 4096 + 8], q[4 * 4096 + 8];
+	nb_status_escape(e->path, p, sizeof(p));
+	if (!strcmp(e->op, "delete")) {
+		snprintf(out, outsz, "(delete) %s", p);
+	} else if (!strcmp(e->op, "rmdir")) {
+		snprintf(out, outsz, "(delete dir) %s", p);
+	} else if (!strcmp(e->op, "move")) {
+		nb_status_escape(e->from, q, sizeof(q));
+		snprintf(out, outsz, "(move) %s -> %s", q, p);
+	} else {
+		snprintf(out, outsz, "%s", p);
+	}
+}
+
+static void nb_status_summary(const struct nb_status *s, int tty, int cols)
+{
+	struct nb_progress_sum sum = {
+		.entries = s->entries,
+		.files = s->files,
+		.left = s->total > s->done ? s->total - s->done : 0,
+		.rate = s->rate,
+		.connected = s->connected,
+		.oldest = s->oldest,
+	};
+	char line[256];
+	nb_progress_summary(line, sizeof(line), &sum, tty ? cols : 0);
+	nb_status_put(line, tty, cols);
+}
+
+/* Print one report; watch: redrawn on a terminal, so keep to its
+ * height. Returns the number of entries not synced. */
+static size_t nb_status_print(const struct nb_status *s, int tty, int watch)
+{
+	int rows;
+	int cols = nb_status_width(tty, &rows);
+	int bar = cols >= 120 ? 30 : 20;
+	char line[2 * (4 * 4096 + 8) + 256], what[2 * (4 * 4096 + 8) + 32];
+	char esc[1024];
+	nb_status_summary(s, tty, cols);
+	if (s->has_cache) {
+		char u[32], m[32];
+		nb_progress_size(u, sizeof(u), s->cache_used);
+		nb_progress_size(m, sizeof(m), s->cache_max);
+		if (s->cache_max == 0)
+			snprintf(line, sizeof(line), "cache: %s (no limit)", u);
+		else
+			snprintf(line, sizeof(line), "cache: %s of %s%s", u, m,
+				 s->cache_full ? " -- FULL of data not yet on the server: "
+						 "writers wait for uploads"
+					       : "");
+		nb_status_put(line, tty, cols);
+	}
+	nb_status_escape(s->reason, esc, sizeof(esc));
+	if (s->connected)
+		snprintf(line, sizeof(line), "server: connected");
+	else
+		snprintf(line, sizeof(line), "server: OFFLINE (%s)", esc[0] ? esc : "?");
+	nb_status_put(line, tty, cols);
+	if (s->paused)
+		nb_status_put("sync: PAUSED (nbfs resume MOUNTPOINT to go on)", tty, cols);
+	/* Redrawn on a terminal: the summary, cache and server lines, the
+	 * entries, "... and N more" and the total must fit its height. */
+	size_t shown = s->n;
+	if (watch && tty && rows > 0)
+		shown = rows > 6 + s->paused ? (size_t)(rows - 6 - s->paused) : 0;
+	if (shown > s->n)
+		shown = s->n;
+	for (size_t i = 0; i < shown; i++) {
+		const struct nb_status_entry *e = &s->v[i];
+		nb_status_what(e, what, sizeof(what));
+		nb_progress_line(line, sizeof(line), e->state, e->done, e->total, e->rate, what, bar);
+		nb_status_put(line, tty, cols);
+		/* Why it failed, below an entry in error (not while redrawn:
+		 * the height is counted in entries). */
+		if (e->error[0] && !strcmp(e->state, "error") && !(watch && tty)) {
+			nb_status_escape(e->error, esc, sizeof(esc));
+			snprintf(line, sizeof(line), "     %s", esc);
+			nb_status_put(line, tty, cols);
+		}
+	}
+	size_t more = s->more + (s->n - shown);
 	if (more)
-		printf("... and %ld more\n", more);
-	if (count + more == 0) {
+		printf("... and %zu more\n", more);
+	if (s->entries == 0) {
 		printf("everything is synced\n");
 	} else {
 		char d[32], t[32];
-		nb_progress_size(d, sizeof(d), done_sum);
-		nb_progress_size(t, sizeof(t), total_sum);
-		printf("%ld not synced yet (%s of %s sent for the ones started)\n", count + more, d, t);
+		nb_progress_size(d, sizeof(d), s->done);
+		nb_progress_size(t, sizeof(t), s->total);
+		snprintf(line, sizeof(line), "%zu not synced yet (%s of %s sent for the ones started)",
+			 s->entries, d, t);
+		nb_status_put(line, tty, cols);
 	}
-	return count + more;
+	return s->entries;
 }
+
+static int nb_status_json_once(const char *mnt, const struct nb_status *s)
+{
+	struct nb_buf *b = nb_buf_new((size_t)64 << 20);
+	struct nb_json j;
+	int r = -ENOMEM;
+	if (b) {
+		nb_json_init(&j, b);
+		nb_status_json(&j, s, mnt, time(NULL));
+		if ((r = nb_json_end(&j)) == 0 && nb_buf_put(b, "\n", 1) == 0)
+			r = fwrite(nb_buf_ptr(b), 1, nb_buf_len(b), stdout) == nb_buf_len(b) ? 0 : -EIO;
+	}
+	nb_buf_free(b);
+	return r;
+}
+
+static void nb_status_failed(const char *mnt, int r)
+{
+	if (r == -ENODATA || r == -ENOTSUP)
+		fprintf(stderr, "nbfs status: %s is not the root of an nbfs mount\n", mnt);
+	else
+		fprintf(stderr, "nbfs status: %s: %s\n", mnt, strerror(-r));
+}
+
+#define NB_STATUS_USAGE "usage: nbfs status [-w | --json | --follow [--json]] MOUNTPOINT\n"
 
 int nb_cli_status(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"watch", no_argument, NULL, 'w'},
+		{"json", no_argument, NULL, 'j'},
+		{"follow", no_argument, NULL, 'f'},
 		{"help", no_argument, NULL, 'h'},
 		{0, 0, 0, 0},
 	};
-	int watch = 0, c;
+	int watch = 0, json = 0, follow = 0, c;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "wh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "wfh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'w': watch = 1; break;
+		case 'j': json = 1; break;
+		case 'f': follow = 1; break;
 		case 'h':
-			printf("usage: nbfs status [-w] MOUNTPOINT\n"
-			       "Lists what is not synced yet, with progress; -w (--watch) redraws every "
-			       "second.\n");
+			printf(NB_STATUS_USAGE
+			       "Lists what is not synced yet, with progress and a summary line.\n"
+			       "  -w, --watch   redraw every second\n"
+			       "  --json        one JSON object (see nbfs(1), JSON OUTPUT)\n"
+			       "  -f, --follow  a line per change as it happens (JSON lines with "
+			       "--json),\n"
+			       "                until the mount goes away or SIGINT\n");
 			return 0;
 		default: return 2;
 		}
 	}
-	if (optind + 1 != argc) {
-		fprintf(stderr, "usage: nbfs status [-w] MOUNTPOINT\n");
+	if (optind + 1 != argc || (watch && (json || follow))) {
+		fprintf(stderr, NB_STATUS_USAGE);
 		return 2;
 	}
 	const char *mnt = argv[optind];
+	if (follow) {
+		int r = nb_status_follow(mnt, json);
+		if (r != 0)
+			nb_status_failed(mnt, r);
+		return r == 0 ? 0 : 2;
+	}
 	int tty = isatty(1);
 	for (;;) {
-		char *report = nb_status_fetch(mnt);
-		if (!report) {
-			if (errno == ENODATA || errno == ENOTSUP)
-				fprintf(stderr, "nbfs status: %s is not the root of an nbfs mount\n", mnt);
-			else
-				fprintf(stderr, "nbfs status: %s: %s\n", mnt, strerror(errno));
+		struct nb_status s;
+		int r = nb_status_read(mnt, &s);
+		if (r == 0 && json)
+			r = nb_status_json_once(mnt, &s);
+		if (r != 0) {
+			nb_status_free(&s);
+			nb_status_failed(mnt, r);
 			return 2;
 		}
-		if (watch && tty)
-			printf("\033[H\033[J");
-		nb_status_print(report, tty);
-		free(report);
+		if (!json) {
+			if (watch && tty)
+				printf("\033[H\033[J");
+			nb_status_print(&s, tty, watch);
+		}
+		nb_status_free(&s);
 		if (!watch)
 			return 0;
 		if (!tty)

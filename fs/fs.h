@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include "fs/cache.h"
+#include "fs/events.h"
 #include "fs/rcache.h"
 #include "sync/core.h"
 
@@ -20,6 +21,7 @@ struct nb_fs {
 	struct nb_rcache *rc;
 	struct nb_cache *cache;
 	struct nb_pinner *pinner; /* NULL until started */
+	struct nb_events *events; /* what the sync thread did, for --follow */
 	uid_t uid;
 	gid_t gid;
 };

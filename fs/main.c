@@ -14,7 +14,7 @@ static void nb_usage(FILE *fp)
 	fprintf(fp,
 		"usage: nbfs [-f] [-o OPTIONS] REMOTE MOUNTPOINT\n"
 		"       nbfs [-f] [-o OPTIONS] MOUNTPOINT      (REMOTE from the config file)\n"
-		"       nbfs status [-w] MOUNTPOINT\n"
+		"       nbfs status [-w | --json | --follow [--json]] MOUNTPOINT\n"
 		"       nbfs wait [--timeout SECONDS] PATH...\n"
 		"       nbfs sync|retry|pin|unpin PATH...\n"
 		"       nbfs pause|resume MOUNTPOINT\n"

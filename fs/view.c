@@ -280,6 +280,8 @@ void nb_view_on_event(void *arg, const struct nb_core_event *ev)
 	struct nb_fs *fs = arg;
 	struct nb_attr a;
 	char link[NB_PATH_MAX + 1], dir[NB_PATH_MAX + 1];
+	if (fs->events)
+		nb_events_add(fs->events, ev);
 	switch (ev->what) {
 	case NB_EV_CONFLICT: {
 		/* The server's version stays at the path: list it afresh. */

@@ -134,6 +134,15 @@ int nb_xattr_get(struct nb_fs *fs, const char *path, const struct stat *st, int 
 		free(report);
 		return r;
 	}
+	if (!strcmp(name, NB_XATTR_EVENTS) && path[0] == 0 && fs->events) {
+		char *text = malloc(NB_XATTR_VALUE_MAX);
+		if (!text)
+			return -ENOMEM;
+		size_t n = nb_events_render(fs->events, text, NB_XATTR_VALUE_MAX);
+		int r = nb_xattr_reply(text, n, buf, bufsz);
+		free(text);
+		return r;
+	}
 	return -ENODATA;
 }
 

@@ -22,6 +22,9 @@
  *                       above it is pinned.
  *   user.nbfs.paused    (mount root only) 1: hold the sync of the mount;
  *                       0: resume
+ *   user.nbfs.events    (mount root only, not listed) the last changes
+ *                       made on the server, for `nbfs status --follow`
+ *                       (format in fs/events.h)
  */
 #ifndef NB_XATTRS_H
 #define NB_XATTRS_H
@@ -42,6 +45,7 @@
 #define NB_XATTR_RETRY "user.nbfs.retry"
 #define NB_XATTR_PINNED "user.nbfs.pinned"
 #define NB_XATTR_PAUSED "user.nbfs.paused"
+#define NB_XATTR_EVENTS "user.nbfs.events"
 
 /* getxattr semantics: with size 0 return the value's length; else copy
  * it into buf and return its length, or -ERANGE if it does not fit.

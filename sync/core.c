@@ -314,23 +314,31 @@ size_t nb_core_report(struct nb_core *c, char *buf, size_t size)
 {
 	char reason[512];
 	struct nb_queue_item *items;
+	struct nb_queue_sum sum;
 	size_t n, left;
 	int connected = nb_core_link(c, reason, sizeof(reason));
 	/* No line is shorter than 16 bytes: more would not fit anyway. */
-	if (nb_queue_snapshot(c->q, size / 16, &items, &n, &left) != 0) {
+	if (nb_queue_snapshot(c->q, size / 16, &items, &n, &left, &sum) != 0) {
 		items = NULL;
 		n = 0;
 		left = nb_queue_count(c->q);
+		memset(&sum, 0, sizeof(sum));
+		sum.entries = left;
 	}
-	/* A file whose upload has not started shows its size. */
+	/* A file whose upload has not started shows its size, and counts
+	 * it in the total (only the ones listed: a stat per entry of a
+	 * long queue, several times a second, would cost too much). */
 	for (size_t i = 0; i < n; i++) {
 		struct stat st;
 		if (items[i].kind == NB_KIND_FILE && items[i].total == 0 &&
 		    fstatat(c->cfg.stage_fd, items[i].path, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-		    S_ISREG(st.st_mode))
+		    S_ISREG(st.st_mode)) {
 			items[i].total = (uint64_t)st.st_size;
+			sum.total += items[i].total;
+		}
 	}
-	size_t len = nb_report_render(buf, size, connected, reason, items, n, left);
+	size_t len = nb_report_render(buf, size, connected, reason, &sum, nb_xio_now_ms(), items,
+				      n, left);
 	nb_queue_items_free(items, n);
 	return len;
 }

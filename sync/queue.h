@@ -148,11 +148,20 @@ struct nb_queue_item {
 	char *path, *path2;
 	char *error;
 };
+/* Totals over the whole queue, as the queue knows them (a file whose
+ * upload has not started counts 0 bytes). */
+struct nb_queue_sum {
+	size_t entries, files; /* files: uploads (NB_KIND_FILE) */
+	uint64_t done, total;
+	double rate;
+	long long oldest_ms; /* monotonic time the oldest entry was queued; 0: empty */
+};
 /* Copy at most max entries in queue order into *items (the caller frees
- * them with nb_queue_items_free); *left gets the number not copied.
- * 0 or -ENOMEM. */
+ * them with nb_queue_items_free); *left gets the number not copied, and
+ * *sum (if not NULL) the totals over every entry, copied or not, taken
+ * under the same lock. 0 or -ENOMEM. */
 int nb_queue_snapshot(struct nb_queue *q, size_t max, struct nb_queue_item **items, size_t *n,
-		      size_t *left);
+		      size_t *left, struct nb_queue_sum *sum);
 void nb_queue_items_free(struct nb_queue_item *items, size_t n);
 
 /* ---- the job lifecycle (queue_job.c) ---- */

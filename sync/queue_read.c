@@ -190,13 +190,31 @@ void nb_queue_items_free(struct nb_queue_item *items, size_t n)
 	free(items);
 }
 
+/* The totals over every entry (O(n): one walk of the list, in memory). */
+static void nb_q_sum(struct nb_queue *q, struct nb_queue_sum *sum)
+{
+	memset(sum, 0, sizeof(*sum));
+	for (struct nb_entry *e = q->head; e; e = e->next) {
+		sum->entries++;
+		if (e->kind == NB_KIND_FILE)
+			sum->files++;
+		sum->done += e->done;
+		sum->total += e->total;
+		sum->rate += e->rate;
+		if (sum->oldest_ms == 0 || e->first_ms < sum->oldest_ms)
+			sum->oldest_ms = e->first_ms;
+	}
+}
+
 int nb_queue_snapshot(struct nb_queue *q, size_t max, struct nb_queue_item **items, size_t *n,
-		      size_t *left)
+		      size_t *left, struct nb_queue_sum *sum)
 {
 	int r = 0;
 	*items = NULL;
 	*n = *left = 0;
 	pthread_mutex_lock(&q->lock);
+	if (sum)
+		nb_q_sum(q, sum);
 	size_t want = q->count < max ? q->count : max;
 	struct nb_queue_item *v = want ? calloc(want, sizeof(*v)) : NULL;
 	if (want && !v) {

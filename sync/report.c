@@ -31,74 +31,72 @@ void nb_report_escape(const char *in, char *out, size_t outsz)
 	out[o] = 0;
 }
 
-/* Append s to out (size outsz, NUL-terminated), truncating. */
-static void nb_report_cat(char *out, size_t outsz, const char *s)
+const char *nb_report_op_name(int kind)
 {
-	size_t n = strlen(out), k = strlen(s);
-	if (n + 1 >= outsz)
-		return;
-	if (k > outsz - n - 1)
-		k = outsz - n - 1;
-	memcpy(out + n, s, k);
-	out[n + k] = 0;
+	switch (kind) {
+	case NB_KIND_FILE: return "upload";
+	case NB_KIND_DIR: return "mkdir";
+	case NB_KIND_SYMLINK: return "symlink";
+	case NB_KIND_UNLINK: return "delete";
+	case NB_KIND_RMDIR: return "rmdir";
+	case NB_KIND_RENAME: return "move";
+	default: return "?";
+	}
 }
 
-/* The report's last field: the path, or what a barrier does. */
-static void nb_report_describe(const struct nb_queue_item *it, char *out, size_t outsz)
+/* Whole seconds from then to now (monotonic ms); 0 if then is unset or
+ * later. */
+static unsigned long long nb_report_age(long long then, long long now)
 {
-	char a[NB_PATH_MAX * 4 + 8];
-	out[0] = 0;
-	switch (it->kind) {
-	case NB_KIND_UNLINK: nb_report_cat(out, outsz, "(delete) "); break;
-	case NB_KIND_RMDIR: nb_report_cat(out, outsz, "(delete dir) "); break;
-	case NB_KIND_RENAME:
-		nb_report_escape(it->path2, a, sizeof(a));
-		nb_report_cat(out, outsz, "(move) ");
-		nb_report_cat(out, outsz, a);
-		nb_report_cat(out, outsz, " -> ");
-		break;
-	default: break;
-	}
-	nb_report_escape(it->path, a, sizeof(a));
-	nb_report_cat(out, outsz, a);
+	return then > 0 && now > then ? (unsigned long long)((now - then) / 1000) : 0;
 }
+
+/* Escaped fields of one entry: a path may escape to four times its
+ * length; an error text is cut to what a line should carry. */
+struct nb_report_fields {
+	char path[NB_PATH_MAX * 4 + 8];
+	char from[NB_PATH_MAX * 4 + 8];
+	char error[1024];
+};
 
 size_t nb_report_render(char *buf, size_t size, int connected, const char *reason,
+			const struct nb_queue_sum *sum, long long now_ms,
 			const struct nb_queue_item *items, size_t n, size_t left)
 {
-	char what[2 * (NB_PATH_MAX * 4 + 8) + 32];
-	char esc[NB_PATH_MAX * 4 + 8];
+	static const struct nb_queue_sum empty;
+	struct nb_report_fields f;
 	size_t len = 0;
 	if (size == 0)
 		return 0;
+	if (!sum)
+		sum = &empty;
 	buf[0] = 0;
-	nb_report_escape(reason ? reason : "", esc, sizeof(esc));
-	int k = snprintf(buf, size, "link\t%s\t%s\n", connected ? "connected" : "offline", esc);
+	nb_report_escape(reason ? reason : "", f.error, sizeof(f.error));
+	int k = snprintf(buf, size,
+			 "link\t%s\t%s\n"
+			 "sum\t%zu\t%zu\t%" PRIu64 "\t%" PRIu64 "\t%.0f\t%llu\n",
+			 connected ? "connected" : "offline", f.error, sum->entries, sum->files,
+			 sum->done, sum->total, sum->rate, nb_report_age(sum->oldest_ms, now_ms));
 	len = k > 0 && (size_t)k < size ? (size_t)k : 0;
 	buf[len] = 0;
 	for (size_t i = 0; i < n; i++) {
-		nb_report_describe(&items[i], what, sizeof(what));
+		const struct nb_queue_item *it = &items[i];
+		nb_report_escape(it->path, f.path, sizeof(f.path));
+		nb_report_escape(it->kind == NB_KIND_RENAME && it->path2 ? it->path2 : "", f.from,
+				 sizeof(f.from));
+		nb_report_escape(it->error ? it->error : "", f.error, sizeof(f.error));
 		size_t room = size - len > NB_REPORT_TAIL ? size - len - NB_REPORT_TAIL : 0;
-		k = snprintf(buf + len, room, "%s\t%" PRIu64 "\t%" PRIu64 "\t%.0f\t%s\n",
-			     nb_state_name(items[i].state), items[i].done, items[i].total,
-			     items[i].rate, what);
+		k = snprintf(buf + len, room,
+			     "%s\t%" PRIu64 "\t%" PRIu64 "\t%.0f\t%llu\t%s\t%s\t%s\t%s\n",
+			     nb_state_name(it->state), it->done, it->total, it->rate,
+			     nb_report_age(it->since_ms, now_ms), nb_report_op_name(it->kind), f.path,
+			     f.from, f.error);
 		if (k < 0 || (size_t)k >= room) {
 			buf[len] = 0;
 			left++;
 			continue;
 		}
 		len += (size_t)k;
-		/* What it waits for, or why it failed: a line of its own, so
-		 * readers of the entry lines need not change. */
-		if (items[i].error && items[i].error[0]) {
-			nb_report_escape(items[i].error, esc, sizeof(esc));
-			room = size - len > NB_REPORT_TAIL ? size - len - NB_REPORT_TAIL : 0;
-			k = snprintf(buf + len, room, "note\t%s\n", esc);
-			if (k > 0 && (size_t)k < room)
-				len += (size_t)k;
-			else
-				buf[len] = 0;
-		}
 	}
 	if (left > 0) {
 		k = snprintf(buf + len, size - len, "more\t%zu\n", left);

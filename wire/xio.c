@@ -221,3 +221,14 @@ void nb_xio_sleep_ms(long ms)
 	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
 		;
 }
+
+int nb_xio_nap_ms(int fd, long ms)
+{
+	/* No events asked for: poll reports only POLLERR, POLLHUP and
+	 * POLLNVAL, which it always may. */
+	struct pollfd p = {.fd = fd, .events = 0, .revents = 0};
+	int n = poll(&p, 1, ms > INT_MAX ? INT_MAX : (int)ms);
+	if (n < 0)
+		return errno == EINTR ? 0 : -errno;
+	return n > 0 && (p.revents & (POLLERR | POLLHUP)) ? 1 : 0;
+}

@@ -51,5 +51,10 @@ int nb_xio_read_file(const char *path, size_t max, char **out, size_t *len);
 long long nb_xio_now_ms(void);
 /* Sleep for ms milliseconds (restarted on EINTR). */
 void nb_xio_sleep_ms(long ms);
+/* Sleep for up to ms milliseconds, but wake early when a signal is
+ * handled or when fd reports an error or hang-up (the reader of a pipe
+ * went away). 1 if fd did, 0 after the time or a signal, -errno on
+ * failure. Not restarted on EINTR: the caller checks its signal flags. */
+int nb_xio_nap_ms(int fd, long ms);
 
 #endif

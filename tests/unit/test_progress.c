@@ -143,11 +143,68 @@ static void test_regress_percent_overflow(void **state)
 	assert_string_equal(out, "100%|####| 1024.0 PiB/1024.0 PiB  -  ETA -  synced    big");
 }
 
+static void test_age(void **state)
+{
+	(void)state;
+	char out[32];
+	nb_progress_age(out, sizeof(out), 0);
+	assert_string_equal(out, "0s");
+	nb_progress_age(out, sizeof(out), 59);
+	assert_string_equal(out, "59s");
+	nb_progress_age(out, sizeof(out), 307);
+	assert_string_equal(out, "5m07s");
+	nb_progress_age(out, sizeof(out), 3 * 3600 + 5 * 60 + 59);
+	assert_string_equal(out, "3h05m");
+	nb_progress_age(out, sizeof(out), 2 * 86400 + 4 * 3600);
+	assert_string_equal(out, "2d04h");
+}
+
+static void test_summary(void **state)
+{
+	(void)state;
+	char out[256];
+	struct nb_progress_sum s = {.entries = 0, .connected = 1};
+	nb_progress_summary(out, sizeof(out), &s, 80);
+	assert_string_equal(out, "all synced | online");
+	s = (struct nb_progress_sum){.entries = 12, .files = 12, .left = 3 * GiB + 400 * MiB,
+				     .rate = 1.5 * MiB, .connected = 1, .oldest = 307};
+	nb_progress_summary(out, sizeof(out), &s, 80);
+	assert_string_equal(out, "to sync: 12 files, 3.4 GiB | 1.5 MiB/s ETA 38:35 | online | oldest 5m07s");
+	s.entries = 15;
+	s.connected = 0;
+	s.rate = 0;
+	nb_progress_summary(out, sizeof(out), &s, 80);
+	assert_string_equal(out, "to sync: 12 files + 3 other, 3.4 GiB | 0 B/s ETA - | OFFLINE | oldest 5m07s");
+	s = (struct nb_progress_sum){.entries = 1, .files = 0, .connected = 1, .oldest = 1};
+	nb_progress_summary(out, sizeof(out), &s, 80);
+	assert_string_equal(out, "to sync: 1 change, 0 B | 0 B/s ETA - | online | oldest 1s");
+	/* Large numbers: the "to sync: " goes first, and everything fits in
+	 * 80 columns; at the extreme it is cut there. */
+	s = (struct nb_progress_sum){.entries = 1000, .files = 999, .left = 1000 * GiB,
+				     .rate = 1000 * MiB, .connected = 0, .oldest = 300};
+	nb_progress_summary(out, sizeof(out), &s, 80);
+	assert_string_equal(out, "999 files + 1 other, 1000.0 GiB | 1000.0 MiB/s 17:04 | OFFLINE | 5m00s old");
+	s.entries = 9999;
+	s.oldest = 86399;
+	nb_progress_summary(out, sizeof(out), &s, 80);
+	assert_string_equal(out, "999 files + 9000 other, 1000.0 GiB | 1000.0 MiB/s 17:04 | OFFLINE | 23h59m old");
+	s.entries = SIZE_MAX;
+	s.files = SIZE_MAX / 2;
+	s.left = UINT64_MAX;
+	s.rate = 1;
+	nb_progress_summary(out, sizeof(out), &s, 80);
+	assert_int_equal(strlen(out), 80);
+	nb_progress_summary(out, sizeof(out), &s, 0); /* no limit */
+	assert_true(strlen(out) > 80);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_size),
 		cmocka_unit_test(test_eta),
+		cmocka_unit_test(test_age),
+		cmocka_unit_test(test_summary),
 		cmocka_unit_test(test_line),
 		cmocka_unit_test(test_line_width),
 		cmocka_unit_test(test_regress_percent_overflow),

@@ -131,15 +131,24 @@ static void set_link(struct fx *f, int connected, const char *reason)
 	snprintf(f->reason, sizeof(f->reason), "%s", reason ? reason : "");
 }
 
-/* The status report, as the core renders it from a snapshot. */
-static size_t report(struct fx *f, char *buf, size_t size)
+/* The status report, as the core renders it from a snapshot, with ages
+ * counted to now_ms (0: every age shows as 0, so expectations do not
+ * depend on how fast the test runs). */
+static size_t report_at(struct fx *f, char *buf, size_t size, long long now_ms)
 {
 	struct nb_queue_item *items;
+	struct nb_queue_sum sum;
 	size_t n, left;
-	assert_int_equal(nb_queue_snapshot(f->st, size / 16, &items, &n, &left), 0);
-	size_t len = nb_report_render(buf, size, f->connected, f->reason, items, n, left);
+	assert_int_equal(nb_queue_snapshot(f->st, size / 16, &items, &n, &left, &sum), 0);
+	size_t len = nb_report_render(buf, size, f->connected, f->reason, &sum, now_ms, items, n,
+				      left);
 	nb_queue_items_free(items, n);
 	return len;
+}
+
+static size_t report(struct fx *f, char *buf, size_t size)
+{
+	return report_at(f, buf, size, 0);
 }
 
 static int state_of(struct fx *f, const char *path)
@@ -282,13 +291,16 @@ static const char *renamed_into(struct fx *f, const char *dir)
 	return s;
 }
 
-/* The report without its link line. */
+/* The report without its link and sum lines. */
 static const char *report_body(struct fx *f)
 {
 	static char buf[8192];
 	size_t n = report(f, buf, sizeof(buf));
 	assert_int_equal(n, strlen(buf));
 	char *nl = strchr(buf, '\n');
+	assert_non_null(nl);
+	assert_true(strncmp(nl + 1, "sum\t", 4) == 0);
+	nl = strchr(nl + 1, '\n');
 	assert_non_null(nl);
 	return nl + 1;
 }
@@ -994,45 +1006,84 @@ static void test_report(void **state)
 	char buf[4096];
 	struct nb_job job;
 	size_t n = report(f, buf, sizeof(buf));
-	assert_string_equal(buf, "link\toffline\tnot connected yet\n");
+	assert_string_equal(buf, "link\toffline\tnot connected yet\n"
+				 "sum\t0\t0\t0\t0\t0\t0\n");
 	assert_int_equal(n, strlen(buf));
 
 	set_link(f, 1, "user@host");
 	assert_int_equal(nb_queue_touch(f->st, "f", NB_KIND_FILE), 0);
 	assert_int_equal(nb_queue_touch(f->st, "dir/g h", NB_KIND_FILE), 0);
+	assert_int_equal(nb_queue_touch(f->st, "dir", NB_KIND_DIR), 0);
 	take(f, "f", &job);
 	nb_queue_progress(f->st, &job, 5, 10);
 	n = report(f, buf, sizeof(buf));
 	assert_string_equal(buf, "link\tconnected\tuser@host\n"
-				 "uploading\t5\t10\t0\tf\n"
-				 "pending\t0\t0\t0\tdir/g h\n");
+				 "sum\t3\t2\t5\t10\t0\t0\n"
+				 "uploading\t5\t10\t0\t0\tupload\tf\t\t\n"
+				 "pending\t0\t0\t0\t0\tupload\tdir/g h\t\t\n"
+				 "pending\t0\t0\t0\t0\tmkdir\tdir\t\t\n");
 	assert_int_equal(n, strlen(buf));
-	nb_queue_fail(f->st, &job, NB_STATE_ERROR, "boom", BIG_DELAY);
+	nb_queue_fail(f->st, &job, NB_STATE_ERROR, "boom\tbang", BIG_DELAY);
 	nb_job_free(&job);
 	set_link(f, 0, NULL);
 	n = report(f, buf, sizeof(buf));
 	assert_string_equal(buf, "link\toffline\t\n"
-				 "error\t5\t10\t0\tf\n"
-				 "note\tboom\n" /* the error, under its entry */
-				 "pending\t0\t0\t0\tdir/g h\n");
+				 "sum\t3\t2\t5\t10\t0\t0\n"
+				 "error\t5\t10\t0\t0\tupload\tf\t\tboom\\tbang\n"
+				 "pending\t0\t0\t0\t0\tupload\tdir/g h\t\t\n"
+				 "pending\t0\t0\t0\t0\tmkdir\tdir\t\t\n");
 	assert_int_equal(n, strlen(buf));
 	assert_int_equal(report(f, buf, 0), 0);
+}
+
+/* Ages count whole seconds from when an entry was queued to now, and the
+ * sum line carries the oldest. */
+static void test_report_ages(void **state)
+{
+	struct fx *f = *state;
+	char buf[4096];
+	long long t0 = nb_xio_now_ms();
+	assert_int_equal(nb_queue_touch(f->st, "old", NB_KIND_FILE), 0);
+	nb_xio_sleep_ms(1100);
+	assert_int_equal(nb_queue_touch(f->st, "new", NB_KIND_FILE), 0);
+	long long t1 = nb_xio_now_ms();
+	/* 10 s after the first touch: "old" is 10 s old (9 if the touch took
+	 * a while), "new" 1.1 s (to the touch's delay) younger. */
+	report_at(f, buf, sizeof(buf), t0 + 10000);
+	unsigned long long oldest, age_old, age_new;
+	char *sum = strstr(buf, "sum\t");
+	assert_non_null(sum);
+	assert_int_equal(sscanf(sum, "sum\t2\t2\t0\t0\t0\t%llu\n", &oldest), 1);
+	char *l = strstr(buf, "\npending\t");
+	assert_non_null(l);
+	assert_int_equal(sscanf(l, "\npending\t0\t0\t0\t%llu\tupload\told\t", &age_old), 1);
+	l = strstr(l + 1, "\npending\t");
+	assert_non_null(l);
+	assert_int_equal(sscanf(l, "\npending\t0\t0\t0\t%llu\tupload\tnew\t", &age_new), 1);
+	assert_int_equal(oldest, age_old);
+	assert_true(age_old == 10 || (age_old == 9 && t1 - t0 > 1100));
+	assert_true(age_new == age_old - 1 || age_new == age_old - 2);
+	/* a clock before the entries (or unset) shows 0, never a wrap */
+	report_at(f, buf, sizeof(buf), t0 - 5000);
+	assert_non_null(strstr(buf, "sum\t2\t2\t0\t0\t0\t0\n"));
 }
 
 static void test_report_truncated(void **state)
 {
 	struct fx *f = *state;
-	char buf[140];
+	char buf[170];
 	char path[16];
 	for (int i = 0; i < 10; i++) {
 		snprintf(path, sizeof(path), "p%d", i);
 		assert_int_equal(nb_queue_touch(f->st, path, NB_KIND_FILE), 0);
 	}
-	/* 31 bytes of link line, 17 per entry, 64 kept for the summary */
+	/* 31 bytes of link line, 21 of sum line, 24 per entry, 64 kept for
+	 * the "more" line: two entries fit; the sum counts all ten. */
 	size_t n = report(f, buf, sizeof(buf));
 	assert_string_equal(buf, "link\toffline\tnot connected yet\n"
-				 "pending\t0\t0\t0\tp0\n"
-				 "pending\t0\t0\t0\tp1\n"
+				 "sum\t10\t10\t0\t0\t0\t0\n"
+				 "pending\t0\t0\t0\t0\tupload\tp0\t\t\n"
+				 "pending\t0\t0\t0\t0\tupload\tp1\t\t\n"
 				 "more\t8\n");
 	assert_int_equal(n, strlen(buf));
 	/* too small for any entry */
@@ -1065,8 +1116,8 @@ static void test_regress_report_newline_in_path(void **state)
 	size_t lines = 0;
 	for (const char *p = buf; *p; p++)
 		lines += *p == '\n';
-	/* the link line and one line for the one tracked path */
-	assert_int_equal(lines, 2);
+	/* the link and sum lines, and one line for the one tracked path */
+	assert_int_equal(lines, 3);
 	assert_null(strstr(buf, "\nmore\t"));
 }
 
@@ -1314,7 +1365,7 @@ static void test_remove_uploading(void **state)
 	assert_ops(f, "r:dir,");
 	nb_queue_fail(f->st, &dj, NB_STATE_ERROR, "late", 0); /* no entry: ignored */
 	nb_job_free(&dj);
-	assert_string_equal(report_body(f), "pending\t0\t0\t0\t(delete dir) dir\n");
+	assert_string_equal(report_body(f), "pending\t0\t0\t0\t0\trmdir\tdir\t\t\n");
 	run_op(f, NB_KIND_RMDIR, "dir", NULL);
 	assert_int_equal(nb_queue_count(f->st), 0);
 }
@@ -1744,7 +1795,7 @@ static void test_busy_waits(void **state)
 	nb_job_free(&job);
 	assert_int_equal(state_of(f, "big"), NB_STATE_PENDING);
 	const char *body = report_body(f);
-	if (!strstr(body, "\nnote\twaiting since ") ||
+	if (!strstr(body, "pending\t0\t0\t0\t0\tupload\tbig\t\twaiting since ") ||
 	    !strstr(body, "another upload of the same content to finish (server: big (by another "
 			  "mount, since X): busy); next try in 2 s\n"))
 		fail_msg("report: %s", body);
@@ -1797,7 +1848,7 @@ static void test_done_barrier_applies(void **state)
 	assert_int_equal(tag(f, "ab"), 4);
 	assert_ops(f, "u:ab,");
 	assert_int_equal(state_of(f, "ab"), -1);
-	assert_string_equal(report_body(f), "error\t0\t0\t0\t(delete) ab\nnote\tdenied\n");
+	assert_string_equal(report_body(f), "error\t0\t0\t0\t0\tdelete\tab\t\tdenied\n");
 }
 
 static void test_set_base(void **state)
@@ -1835,18 +1886,18 @@ static void test_report_barriers(void **state)
 	assert_int_equal(nb_queue_rename(f->st, "a", "b\tc", 1), 0);
 	assert_int_equal(nb_queue_rename(f->st, "s\n", "t", 1), 0);
 	assert_int_equal(nb_queue_touch(f->st, "n", NB_KIND_FILE), 0);
-	assert_string_equal(report_body(f), "pending\t0\t0\t0\t(delete) x\n"
-					    "pending\t0\t0\t0\t(delete dir) dir\n"
-					    "pending\t0\t0\t0\t(move) a -> b\\tc\n"
-					    "pending\t0\t0\t0\t(move) s\\n -> t\n"
-					    "pending\t0\t0\t0\tn\n");
+	assert_string_equal(report_body(f), "pending\t0\t0\t0\t0\tdelete\tx\t\t\n"
+					    "pending\t0\t0\t0\t0\trmdir\tdir\t\t\n"
+					    "pending\t0\t0\t0\t0\tmove\tb\\tc\ta\t\n"
+					    "pending\t0\t0\t0\t0\tmove\tt\ts\\n\t\n"
+					    "pending\t0\t0\t0\t0\tupload\tn\t\t\n");
 	struct nb_job job;
 	take(f, "x", &job);
-	assert_string_equal(report_body(f), "uploading\t0\t0\t0\t(delete) x\n"
-					    "pending\t0\t0\t0\t(delete dir) dir\n"
-					    "pending\t0\t0\t0\t(move) a -> b\\tc\n"
-					    "pending\t0\t0\t0\t(move) s\\n -> t\n"
-					    "pending\t0\t0\t0\tn\n");
+	assert_string_equal(report_body(f), "uploading\t0\t0\t0\t0\tdelete\tx\t\t\n"
+					    "pending\t0\t0\t0\t0\trmdir\tdir\t\t\n"
+					    "pending\t0\t0\t0\t0\tmove\tb\\tc\ta\t\n"
+					    "pending\t0\t0\t0\t0\tmove\tt\ts\\n\t\n"
+					    "pending\t0\t0\t0\t0\tupload\tn\t\t\n");
 	nb_job_free(&job);
 }
 
@@ -2013,6 +2064,7 @@ int main(void)
 		TB(test_hash_skip),
 		T0(test_dir_aggregation),
 		T0(test_report),
+		T0(test_report_ages),
 		T0(test_report_truncated),
 		T0(test_regress_report_newline_in_path),
 		T0(test_rate),
