@@ -15,7 +15,7 @@ chmod 755 "$MNT" || fail "chmod of the mount root"
 
 # Entries in the queue, from the report behind `nbfs status`.
 queued() {
-  getfattr --only-values -n user.nbfs.status "$MNT" 2>/dev/null | grep -cvE '^(cache|link)'$'\t'
+  getfattr --only-values -n user.nbfs.status "$MNT" 2>/dev/null | grep -cvE '^(cache|link|sum|sync)'$'\t'
 }
 as_nobody() { setpriv --reuid 65534 --regid 65534 --clear-groups "$@"; }
 owner() { stat -c %u:%g "$1"; }
