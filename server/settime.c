@@ -15,8 +15,8 @@ int nb_settime_apply(const struct nb_root *root, const char *path, int64_t mtime
 		     uint32_t mtime_ns)
 {
 	const struct timespec ts[2] = {
-		{.tv_sec = 0, .tv_nsec = UTIME_OMIT},
-		{.tv_sec = (time_t)mtime_s, .tv_nsec = (long)mtime_ns},
+	    {.tv_sec = 0, .tv_nsec = UTIME_OMIT},
+	    {.tv_sec = (time_t)mtime_s, .tv_nsec = (long)mtime_ns},
 	};
 	struct stat st;
 	int dirfd = root->fd, r;
@@ -72,7 +72,7 @@ int nb_settime_handle(struct nb_session *s, uint32_t id, struct nb_buf *payload)
 		snprintf(text, sizeof(text), "%s: %s", path[0] ? path : "/", nb_strerror(r));
 		nb_debug("-> ERROR %u %s", id, text);
 		r = nb_settime_send(s, nb_proto_error_encode(s->tx, id, NB_MSG_ERROR,
-							 nb_proto_wire_errno(r), text));
+							     nb_proto_wire_errno(r), text));
 	}
 out:
 	free(path);

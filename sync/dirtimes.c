@@ -9,10 +9,10 @@
 struct nb_dirtime {
 	struct nb_hnode node;
 	struct nb_dirtime *prev, *next; /* all */
-	struct nb_dirtime *cnext;       /* candidates */
-	int listed; /* among the candidates */
-	int dirty;  /* its time is to be sent */
-	int sent;   /* its time is on the wire */
+	struct nb_dirtime *cnext;	/* candidates */
+	int listed;			/* among the candidates */
+	int dirty;			/* its time is to be sent */
+	int sent;			/* its time is on the wire */
 	char path[];
 };
 
@@ -34,7 +34,8 @@ void nb_dirtimes_free(struct nb_dirtimes *d)
 
 static struct nb_dirtime *nb_dirtimes_find(const struct nb_dirtimes *d, const char *path)
 {
-	for (struct nb_hnode *n = nb_hmap_first(&d->map, nb_hash_str(path)); n; n = nb_hmap_next(n)) {
+	for (struct nb_hnode *n = nb_hmap_first(&d->map, nb_hash_str(path)); n;
+	     n = nb_hmap_next(n)) {
 		struct nb_dirtime *t = nb_container_of(n, struct nb_dirtime, node);
 		if (strcmp(t->path, path) == 0)
 			return t;

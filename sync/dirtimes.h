@@ -30,7 +30,7 @@ struct nb_dirtime;
 
 struct nb_dirtimes {
 	struct nb_hmap map;
-	struct nb_dirtime *all;          /* every directory in the set */
+	struct nb_dirtime *all;		  /* every directory in the set */
 	struct nb_dirtime *chead, *ctail; /* candidates, oldest first */
 	size_t count;
 };

@@ -77,7 +77,8 @@ static int nb_pipe_time_send(struct nb_pipeline *p, const char *path)
 	}
 	struct nb_pipe_time *t = calloc(1, sizeof(*t));
 	if (!t) {
-		nb_warn("%s: out of memory: its time is not sent to the server", path[0] ? path : "/");
+		nb_warn("%s: out of memory: its time is not sent to the server",
+			path[0] ? path : "/");
 		nb_queue_dirtime_settled(p->cfg.q, path, 0);
 		return 0;
 	}

@@ -23,7 +23,8 @@
 static void nb_q_dirtimes_mark(struct nb_queue *q, const char *path)
 {
 	if (nb_dirtimes_mark(&q->dirtimes, path) != 0)
-		nb_warn("%s: out of memory: its time is not sent to the server", path[0] ? path : "/");
+		nb_warn("%s: out of memory: its time is not sent to the server",
+			path[0] ? path : "/");
 }
 
 static void nb_q_dirtimes_parent(struct nb_queue *q, const char *path)
