@@ -62,8 +62,10 @@ int nb_settime_handle(struct nb_session *s, uint32_t id, struct nb_buf *payload)
 		return r < 0 ? r : NB_E_PROTO;
 	}
 	/* A held PUT_SMALL beneath the directory is renamed into it at the
-	 * flush, which would move its time on again: publish it first. */
-	if (nb_batch_beneath(&s->batch, path) && (r = nb_session_flush(s)) != 0)
+	 * flush, which would move its time on again; one at the path (or
+	 * above it) decides what is there: publish them first. */
+	if ((nb_batch_beneath(&s->batch, path) || nb_batch_touches(&s->batch, path)) &&
+	    (r = nb_session_flush(s)) != 0)
 		goto out;
 	r = nb_settime_apply(&s->root, path, sec, nsec);
 	if (r == 0) {

@@ -21,7 +21,7 @@ int nb_settime_apply(const struct nb_root *root, const char *path, int64_t mtime
 		     uint32_t mtime_ns);
 /* Handle a SETTIME request (payload after the id): flush the session's
  * batch first if a held file lies beneath path (its rename would change
- * the time again), apply, answer OK or ERROR. 0 to go on; < 0 ends the
+ * the time again), or at or above it, apply, answer OK or ERROR. 0 to go on; < 0 ends the
  * session (a frame that does not decode, answered with ERROR; or the
  * output failed). */
 int nb_settime_handle(struct nb_session *s, uint32_t id, struct nb_buf *payload);
