@@ -1,8 +1,13 @@
+/*
+ * SETTIME on the server: a directory's mtime set beneath the root, and
+ * the request's handler (session.c dispatches to it; the replies are the
+ * session's, server/session_int.h).
+ */
 #include "server/settime.h"
+#include "server/session_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 
@@ -41,26 +46,14 @@ int nb_settime_apply(const struct nb_root *root, const char *path, int64_t mtime
 	return r;
 }
 
-static int nb_settime_send(struct nb_session *s, int e)
-{
-	return e ? e : nb_frame_send(s->out, s->tx);
-}
-
 int nb_settime_handle(struct nb_session *s, uint32_t id, struct nb_buf *payload)
 {
-	char *path = NULL, text[NB_ERRTEXT_MAX];
+	char *path = NULL;
 	int64_t sec;
 	uint32_t nsec;
 	int r = nb_proto_settime_decode(payload, &path, &sec, &nsec);
-	if (r != 0) {
-		/* A protocol violation, as session.c treats any frame that
-		 * does not decode: say so and end the session. */
-		snprintf(text, sizeof(text), "bad SETTIME frame: %s", nb_strerror(r));
-		nb_err("%s", text);
-		nb_settime_send(s, nb_proto_error_encode(s->tx, id, NB_MSG_ERROR,
-							 nb_proto_wire_errno(r), text));
-		return r < 0 ? r : NB_E_PROTO;
-	}
+	if (r != 0)
+		return nb_session_bad_frame(s, id, r, NB_MSG_SETTIME);
 	/* A held PUT_SMALL beneath the directory is renamed into it at the
 	 * flush, which would move its time on again; one at the path (or
 	 * above it) decides what is there: publish them first. */
@@ -68,14 +61,7 @@ int nb_settime_handle(struct nb_session *s, uint32_t id, struct nb_buf *payload)
 	    (r = nb_session_flush(s)) != 0)
 		goto out;
 	r = nb_settime_apply(&s->root, path, sec, nsec);
-	if (r == 0) {
-		r = nb_settime_send(s, nb_proto_ok_encode(s->tx, id));
-	} else {
-		snprintf(text, sizeof(text), "%s: %s", path[0] ? path : "/", nb_strerror(r));
-		nb_debug("-> ERROR %u %s", id, text);
-		r = nb_settime_send(s, nb_proto_error_encode(s->tx, id, NB_MSG_ERROR,
-							     nb_proto_wire_errno(r), text));
-	}
+	r = r ? nb_session_error(s, id, r, path[0] ? path : "/") : nb_session_ok(s, id);
 out:
 	free(path);
 	return r;

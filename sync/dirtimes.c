@@ -1,3 +1,7 @@
+/*
+ * The set of directories whose time the server is to be told, with the
+ * candidates to look at (the contract is in dirtimes.h).
+ */
 #include "sync/dirtimes.h"
 
 #include <errno.h>
