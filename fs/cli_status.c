@@ -1,3 +1,7 @@
+/*
+ * `nbfs status`: reads a mount's status report and prints it as text with
+ * bars and a summary line, as JSON, or as a stream of changes (--follow).
+ */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -49,13 +53,13 @@ static void nb_status_put(const char *line, int tty, int cols)
 static void nb_status_what(const struct nb_status_entry *e, char *out, size_t outsz)
 {
 	char p[4 * 4096 + 8], q[4 * 4096 + 8];
-	nb_status_escape(e->path, p, sizeof(p));
+	nb_textesc_escape(e->path, p, sizeof(p));
 	if (!strcmp(e->op, "delete")) {
 		snprintf(out, outsz, "(delete) %s", p);
 	} else if (!strcmp(e->op, "rmdir")) {
 		snprintf(out, outsz, "(delete dir) %s", p);
 	} else if (!strcmp(e->op, "move")) {
-		nb_status_escape(e->from, q, sizeof(q));
+		nb_textesc_escape(e->from, q, sizeof(q));
 		snprintf(out, outsz, "(move) %s -> %s", q, p);
 	} else {
 		snprintf(out, outsz, "%s", p);
@@ -100,7 +104,7 @@ static size_t nb_status_print(const struct nb_status *s, int tty, int watch)
 					       : "");
 		nb_status_put(line, tty, cols);
 	}
-	nb_status_escape(s->reason, esc, sizeof(esc));
+	nb_textesc_escape(s->reason, esc, sizeof(esc));
 	if (s->connected)
 		snprintf(line, sizeof(line), "server: connected");
 	else
@@ -123,7 +127,7 @@ static size_t nb_status_print(const struct nb_status *s, int tty, int watch)
 		/* Why it failed, below an entry in error (not while redrawn:
 		 * the height is counted in entries). */
 		if (e->error[0] && !strcmp(e->state, "error") && !(watch && tty)) {
-			nb_status_escape(e->error, esc, sizeof(esc));
+			nb_textesc_escape(e->error, esc, sizeof(esc));
 			snprintf(line, sizeof(line), "     %s", esc);
 			nb_status_put(line, tty, cols);
 		}

@@ -1,3 +1,7 @@
+/*
+ * The ring of the last changes the sync thread made on the server,
+ * numbered, behind user.nbfs.events. The contract is in events.h.
+ */
 #include "fs/events.h"
 
 #include <inttypes.h>
@@ -60,7 +64,7 @@ static char *nb_events_escaped(const char *s)
 	size_t n = strlen(s) * 4 + 8;
 	char *out = malloc(n);
 	if (out)
-		nb_status_escape(s, out, n);
+		nb_textesc_escape(s, out, n);
 	return out;
 }
 

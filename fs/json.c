@@ -1,3 +1,7 @@
+/*
+ * A small JSON writer over an nb_buf, for `nbfs status --json`. The
+ * contract is in json.h.
+ */
 #include "fs/json.h"
 
 #include <errno.h>

@@ -1,3 +1,8 @@
+/*
+ * The status report as `nbfs status` sees it: parsed from the mount root's
+ * user.nbfs.status (and user.nbfs.events) into fields. The contract is in
+ * status.h.
+ */
 #include "fs/status.h"
 
 #include <errno.h>
@@ -10,65 +15,11 @@
 
 #define NB_STATUS_FIELDS 9
 
-static int nb_status_hex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-size_t nb_status_unescape(const char *in, size_t n, char *out)
-{
-	size_t o = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (in[i] != '\\' || i + 1 >= n) {
-			out[o++] = in[i];
-			continue;
-		}
-		char c = in[i + 1];
-		if (c == '\\' || c == 'n' || c == 't') {
-			out[o++] = c == 'n' ? '\n' : c == 't' ? '\t' : '\\';
-			i++;
-		} else if (c == 'x' && i + 3 < n && nb_status_hex(in[i + 2]) >= 0 &&
-			   nb_status_hex(in[i + 3]) >= 0 &&
-			   (in[i + 2] != '0' || in[i + 3] != '0')) {
-			out[o++] = (char)(nb_status_hex(in[i + 2]) * 16 + nb_status_hex(in[i + 3]));
-			i += 3;
-		} else {
-			out[o++] = in[i];
-		}
-	}
-	out[o] = 0;
-	return o;
-}
-
-void nb_status_escape(const char *in, char *out, size_t outsz)
-{
-	size_t o = 0;
-	if (outsz == 0)
-		return;
-	for (const unsigned char *p = (const unsigned char *)in; *p && o + 5 < outsz; p++) {
-		if (*p == '\\' || *p == '\n' || *p == '\t') {
-			out[o++] = '\\';
-			out[o++] = *p == '\\' ? '\\' : *p == '\n' ? 'n' : 't';
-		} else if (*p < 0x20 || *p == 0x7f) {
-			o += (size_t)snprintf(out + o, outsz - o, "\\x%02x", *p);
-		} else {
-			out[o++] = (char)*p;
-		}
-	}
-	out[o] = 0;
-}
-
 static char *nb_status_field(const char *f, size_t n)
 {
 	char *s = malloc(n + 1);
 	if (s)
-		nb_status_unescape(f, n, s);
+		nb_textesc_unescape(f, n, s);
 	return s;
 }
 
@@ -119,14 +70,13 @@ static int nb_status_entry(struct nb_status *s, const char *const *f, const size
 	return 0;
 }
 
-/* One line (n bytes at line, no newline). */
-static int nb_status_line(struct nb_status *s, const char *line, size_t n, int *has_sum)
+/* Split the n bytes at line into at most max tab-separated fields
+ * (f[i], len[i]); the last field takes the rest. Returns the count. */
+static int nb_status_fields(const char *line, size_t n, const char **f, size_t *len, int max)
 {
-	const char *f[NB_STATUS_FIELDS];
-	size_t len[NB_STATUS_FIELDS];
 	int k = 0;
 	const char *p = line, *end = line + n;
-	while (k < NB_STATUS_FIELDS) {
+	while (k < max) {
 		const char *tab = memchr(p, '\t', (size_t)(end - p));
 		f[k] = p;
 		len[k] = (size_t)((tab ? tab : end) - p);
@@ -135,6 +85,15 @@ static int nb_status_line(struct nb_status *s, const char *line, size_t n, int *
 			break;
 		p = tab + 1;
 	}
+	return k;
+}
+
+/* One line (n bytes at line, no newline). */
+static int nb_status_line(struct nb_status *s, const char *line, size_t n, int *has_sum)
+{
+	const char *f[NB_STATUS_FIELDS];
+	size_t len[NB_STATUS_FIELDS];
+	int k = nb_status_fields(line, n, f, len, NB_STATUS_FIELDS);
 	/* strtoull and friends stop at the tab that ends their field. */
 	if (k >= 4 && len[0] == 5 && !memcmp(f[0], "cache", 5)) {
 		s->has_cache = 1;
@@ -240,17 +199,7 @@ static int nb_status_event_line(struct nb_status_events *ev, const char *line, s
 {
 	const char *f[5];
 	size_t len[5];
-	int k = 0;
-	const char *p = line, *end = line + n;
-	while (k < 5) {
-		const char *tab = memchr(p, '\t', (size_t)(end - p));
-		f[k] = p;
-		len[k] = (size_t)((tab ? tab : end) - p);
-		k++;
-		if (!tab)
-			break;
-		p = tab + 1;
-	}
+	int k = nb_status_fields(line, n, f, len, 5);
 	if (k >= 2 && len[0] == 4 && !memcmp(f[0], "next", 4)) {
 		ev->next = nb_status_u64(f[1]);
 		return 0;

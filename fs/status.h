@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "wire/textesc.h"
+
 struct nb_status_entry {
 	char state[16]; /* pending, uploading, error */
 	char op[16];	/* upload, mkdir, symlink, delete, rmdir, move ("" from an older nbfs) */
@@ -40,14 +42,6 @@ struct nb_status {
 	size_t n;
 };
 
-/* Undo sync/report.c's escapes in the n bytes at in, into out (room for
- * n + 1 bytes: the result is never longer), NUL-terminated. An unknown
- * or cut escape is kept as it stands. Returns the length; a "\x00"
- * would end the string early, so it is kept escaped too. */
-size_t nb_status_unescape(const char *in, size_t n, char *out);
-/* Escape in for a terminal as sync/report.c does (backslash and control
- * bytes), into out (size outsz, NUL-terminated, cut at a whole escape). */
-void nb_status_escape(const char *in, char *out, size_t outsz);
 /* Parse a report into *out (cleared first; free it with
  * nb_status_free, also after a failure). Unknown lines are skipped, so
  * a newer nbfs's additions do not break an older reader. 0 or

@@ -1,3 +1,7 @@
+/*
+ * What changed between two status reports, entry by entry, for `nbfs
+ * status --follow`. The contract is in status_diff.h.
+ */
 #include "fs/status_diff.h"
 
 #include <errno.h>

@@ -1,3 +1,7 @@
+/*
+ * `nbfs status --json`: the parsed report as one JSON object, and the per-
+ * change objects of --follow --json. The contract is in status_json.h.
+ */
 #include "fs/status_json.h"
 
 #include <stdio.h>
@@ -26,6 +30,19 @@ void nb_status_json_eta(struct nb_json *j, uint64_t left, double rate)
 		nb_json_null(j);
 }
 
+/* "done", "total", "rate" (bytes per second, rounded) and "eta". */
+static void nb_status_json_progress(struct nb_json *j, uint64_t done, uint64_t total, double rate)
+{
+	nb_json_key(j, "done");
+	nb_json_u64(j, done);
+	nb_json_key(j, "total");
+	nb_json_u64(j, total);
+	nb_json_key(j, "rate");
+	nb_json_u64(j, rate >= 1 ? (uint64_t)(rate + 0.5) : 0);
+	nb_json_key(j, "eta");
+	nb_status_json_eta(j, total - done, rate);
+}
+
 void nb_status_json_entry(struct nb_json *j, const struct nb_status_entry *e)
 {
 	uint64_t done = e->done < e->total ? e->done : e->total;
@@ -36,14 +53,7 @@ void nb_status_json_entry(struct nb_json *j, const struct nb_status_entry *e)
 	nb_json_str(j, e->op[0] ? e->op : "unknown");
 	nb_json_key(j, "state");
 	nb_json_str(j, e->state);
-	nb_json_key(j, "done");
-	nb_json_u64(j, done);
-	nb_json_key(j, "total");
-	nb_json_u64(j, e->total);
-	nb_json_key(j, "rate");
-	nb_json_u64(j, e->rate >= 1 ? (uint64_t)(e->rate + 0.5) : 0);
-	nb_json_key(j, "eta");
-	nb_status_json_eta(j, e->total - done, e->rate);
+	nb_status_json_progress(j, done, e->total, e->rate);
 	nb_json_key(j, "age");
 	nb_json_u64(j, e->age);
 	nb_json_key(j, "error");
@@ -90,14 +100,7 @@ void nb_status_json(struct nb_json *j, const struct nb_status *s, const char *mn
 	nb_json_u64(j, s->entries);
 	nb_json_key(j, "files");
 	nb_json_u64(j, s->files);
-	nb_json_key(j, "done");
-	nb_json_u64(j, done);
-	nb_json_key(j, "total");
-	nb_json_u64(j, s->total);
-	nb_json_key(j, "rate");
-	nb_json_u64(j, s->rate >= 1 ? (uint64_t)(s->rate + 0.5) : 0);
-	nb_json_key(j, "eta");
-	nb_status_json_eta(j, s->total - done, s->rate);
+	nb_status_json_progress(j, done, s->total, s->rate);
 	nb_json_key(j, "oldest_age");
 	nb_json_u64(j, s->oldest);
 	nb_json_key(j, "unlisted");

@@ -1,3 +1,8 @@
+/*
+ * Who holds a partial file (pid, start time, mount id), and the takeover
+ * of a partial from an older session of the same mount. The contract is in
+ * owner.h.
+ */
 #include "server/owner.h"
 
 #include <errno.h>

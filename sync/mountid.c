@@ -1,3 +1,7 @@
+/*
+ * The mount id: 16 random bytes kept in the cache, naming one mount to the
+ * server across connections and restarts. The contract is in mountid.h.
+ */
 #include "sync/mountid.h"
 
 #include <errno.h>

@@ -9,27 +9,10 @@
 #include <string.h>
 
 #include "wire/pathname.h"
+#include "wire/textesc.h"
 
 /* Room kept for the "more" line at the end. */
 #define NB_REPORT_TAIL 64
-
-void nb_report_escape(const char *in, char *out, size_t outsz)
-{
-	size_t o = 0;
-	if (outsz == 0)
-		return;
-	for (const unsigned char *p = (const unsigned char *)in; *p && o + 5 < outsz; p++) {
-		if (*p == '\\' || *p == '\n' || *p == '\t') {
-			out[o++] = '\\';
-			out[o++] = *p == '\\' ? '\\' : *p == '\n' ? 'n' : 't';
-		} else if (*p < 0x20 || *p == 0x7f) {
-			o += (size_t)snprintf(out + o, outsz - o, "\\x%02x", *p);
-		} else {
-			out[o++] = (char)*p;
-		}
-	}
-	out[o] = 0;
-}
 
 const char *nb_report_op_name(int kind)
 {
@@ -71,7 +54,7 @@ size_t nb_report_render(char *buf, size_t size, int connected, const char *reaso
 	if (!sum)
 		sum = &empty;
 	buf[0] = 0;
-	nb_report_escape(reason ? reason : "", f.error, sizeof(f.error));
+	nb_textesc_escape(reason ? reason : "", f.error, sizeof(f.error));
 	int k = snprintf(buf, size,
 			 "link\t%s\t%s\n"
 			 "sum\t%zu\t%zu\t%" PRIu64 "\t%" PRIu64 "\t%.0f\t%llu\n",
@@ -81,10 +64,10 @@ size_t nb_report_render(char *buf, size_t size, int connected, const char *reaso
 	buf[len] = 0;
 	for (size_t i = 0; i < n; i++) {
 		const struct nb_queue_item *it = &items[i];
-		nb_report_escape(it->path, f.path, sizeof(f.path));
-		nb_report_escape(it->kind == NB_KIND_RENAME && it->path2 ? it->path2 : "", f.from,
+		nb_textesc_escape(it->path, f.path, sizeof(f.path));
+		nb_textesc_escape(it->kind == NB_KIND_RENAME && it->path2 ? it->path2 : "", f.from,
 				 sizeof(f.from));
-		nb_report_escape(it->error ? it->error : "", f.error, sizeof(f.error));
+		nb_textesc_escape(it->error ? it->error : "", f.error, sizeof(f.error));
 		size_t room = size - len > NB_REPORT_TAIL ? size - len - NB_REPORT_TAIL : 0;
 		k = snprintf(buf + len, room,
 			     "%s\t%" PRIu64 "\t%" PRIu64 "\t%.0f\t%llu\t%s\t%s\t%s\t%s\n",

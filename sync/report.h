@@ -28,9 +28,6 @@
 
 #include "sync/queue.h"
 
-/* Escape in as above into out (size outsz, always NUL-terminated,
- * truncated at a whole escape if need be). */
-void nb_report_escape(const char *in, char *out, size_t outsz);
 /* "upload", "mkdir", "symlink", "delete", "rmdir", "move" for an
  * NB_KIND_*; "?" for anything else. A static string. */
 const char *nb_report_op_name(int kind);

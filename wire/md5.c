@@ -2,6 +2,7 @@
  * MD5 over OpenSSL's EVP interface. The contract is in md5.h.
  */
 #include "wire/md5.h"
+#include "wire/textesc.h"
 
 #include <errno.h>
 #include <openssl/evp.h>
@@ -116,23 +117,12 @@ void nb_md5_hex(const uint8_t md5[NB_MD5_LEN], char out[NB_MD5_HEX])
 	out[32] = 0;
 }
 
-static int nb_md5_nibble(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int nb_md5_from_hex(const char *hex, uint8_t out[NB_MD5_LEN])
 {
 	if (strlen(hex) != 32)
 		return -EINVAL;
 	for (int i = 0; i < NB_MD5_LEN; i++) {
-		int hi = nb_md5_nibble(hex[2 * i]), lo = nb_md5_nibble(hex[2 * i + 1]);
+		int hi = nb_hex_value(hex[2 * i]), lo = nb_hex_value(hex[2 * i + 1]);
 		if (hi < 0 || lo < 0)
 			return -EINVAL;
 		out[i] = (uint8_t)(hi << 4 | lo);

@@ -201,7 +201,7 @@ static void test_unescape_odd(void **state)
 	(void)state;
 	char out[64];
 	static const char in[] = "a\\x00b\\q\\x4\\x41\\";
-	size_t n = nb_status_unescape(in, sizeof(in) - 1, out);
+	size_t n = nb_textesc_unescape(in, sizeof(in) - 1, out);
 	assert_string_equal(out, "a\\x00b\\q\\x4A\\");
 	assert_int_equal(n, strlen(out));
 }
