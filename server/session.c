@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "server/settime.h"
 #include "wire/err.h"
 #include "wire/log.h"
 #include "wire/pathname.h"
@@ -257,6 +258,8 @@ int nb_session_handle(struct nb_session *s, uint8_t type, struct nb_buf *payload
 		return nb_session_rename(s, id, payload);
 	case NB_MSG_SYMLINK:
 		return nb_session_symlink(s, id, payload);
+	case NB_MSG_SETTIME:
+		return nb_settime_handle(s, id, payload);
 	case NB_MSG_GET:
 		return nb_session_get(s, id, payload);
 	case NB_MSG_PUT_OPEN:

@@ -1,8 +1,9 @@
 /*
- * The insides of a session, shared by session.c, session_ns.c and
- * session_put.c only: the replies, the open uploads, and the handlers
- * session.c dispatches to. Each handler decodes its request from p and
- * answers it; 0 to go on, < 0 ends the session (see nb_session_handle).
+ * The insides of a session, shared by session.c, session_ns.c,
+ * session_put.c and settime.c only: the replies, the open uploads, and
+ * the handlers session.c dispatches to. Each handler decodes its
+ * request from p and answers it; 0 to go on, < 0 ends the session (see
+ * nb_session_handle).
  */
 #ifndef NB_SESSION_INT_H
 #define NB_SESSION_INT_H

@@ -44,6 +44,8 @@ struct nb_flight {
 	struct nb_flight *prev, *next;
 };
 
+struct nb_pipe_time;
+
 /* The pipeline's state that flights touch. */
 struct nb_pipeline {
 	struct nb_pipeline_config cfg;
@@ -52,6 +54,11 @@ struct nb_pipeline {
 	size_t active, large_active;
 	size_t waiting_large; /* large files taken, waiting for a slot */
 	uint64_t small_bytes;
+	/* Directory times on the wire (sync/pipe_times.c), and whether
+	 * this session's server answered that it takes none. */
+	struct nb_pipe_time *times;
+	size_t ntimes;
+	int times_off;
 };
 
 /* A flight for job (taken from the queue), not started. NULL on ENOMEM
@@ -67,5 +74,12 @@ void nb_flight_end(struct nb_flight *f);
 /* The session is gone: end the flight as pending (in doubt if ended). */
 void nb_flight_lost(struct nb_flight *f, const char *why);
 void nb_flight_free(struct nb_flight *f);
+
+/* Directory times (sync/pipe_times.c). Send the times the queue hands
+ * out while the window has room for max more requests: 1 if it sent
+ * any, 0 if not, or the session's error. */
+int nb_pipe_times_step(struct nb_pipeline *p, size_t max);
+/* The session is gone: times on the wire go again on the next one. */
+void nb_pipe_times_detach(struct nb_pipeline *p);
 
 #endif

@@ -85,6 +85,7 @@ void nb_pipeline_detach(struct nb_pipeline *p, const char *why)
 		if (f->phase != NB_FL_DONE)
 			nb_flight_lost(f, why);
 	nb_pipeline_reap(p);
+	nb_pipe_times_detach(p);
 	p->r = NULL;
 }
 
@@ -94,7 +95,7 @@ static int nb_pipeline_room(const struct nb_pipeline *p)
 {
 	if (p->waiting_large >= NB_PIPE_WAITING_LARGE)
 		return 0;
-	return p->active - p->waiting_large < p->cfg.max_requests &&
+	return p->active + p->ntimes - p->waiting_large < p->cfg.max_requests &&
 	       p->small_bytes < p->cfg.max_small_bytes;
 }
 
@@ -130,6 +131,12 @@ int nb_pipeline_step(struct nb_pipeline *p, long *wait_ms)
 		p->tail = f;
 		p->active++;
 		if ((e = nb_flight_advance(f)) < 0)
+			return e;
+		sent |= e;
+	}
+	/* Directory times last: they go once nothing is queued below. */
+	if (!(p->cfg.stop && atomic_load(p->cfg.stop)) && p->active < p->cfg.max_requests) {
+		if ((e = nb_pipe_times_step(p, p->cfg.max_requests - p->active)) < 0)
 			return e;
 		sent |= e;
 	}

@@ -31,8 +31,10 @@ int nb_queue_new(struct nb_statedb *db, long delay_ms, struct nb_queue **out)
 	struct nb_queue *q = calloc(1, sizeof(*q));
 	if (!q)
 		return -ENOMEM;
-	if (nb_hmap_init(&q->by_path) != 0 || nb_hmap_init(&q->by_id) != 0) {
+	if (nb_hmap_init(&q->by_path) != 0 || nb_hmap_init(&q->by_id) != 0 ||
+	    nb_dirtimes_init(&q->dirtimes) != 0) {
 		nb_hmap_free(&q->by_path);
+		nb_hmap_free(&q->by_id);
 		free(q);
 		return -ENOMEM;
 	}
@@ -71,6 +73,7 @@ void nb_queue_free(struct nb_queue *q)
 	}
 	nb_sched_free(&q->sched);
 	nb_pins_free(&q->pins);
+	nb_dirtimes_free(&q->dirtimes);
 	nb_hmap_free(&q->by_path);
 	nb_hmap_free(&q->by_id);
 	pthread_mutex_destroy(&q->lock);
@@ -277,6 +280,10 @@ fail:
 void nb_q_forget(struct nb_queue *q, struct nb_entry *e)
 {
 	nb_sched_del(&q->sched, &e->sched);
+	/* Directories above it that wait for their time may go now. */
+	nb_dirtimes_poke(&q->dirtimes, e->path);
+	if (e->path2)
+		nb_dirtimes_poke(&q->dirtimes, e->path2);
 	if (!nb_kind_is_barrier(e->kind))
 		nb_hmap_del(&q->by_path, &e->by_path);
 	nb_hmap_del(&q->by_id, &e->by_id);
@@ -329,6 +336,7 @@ int nb_q_move(struct nb_queue *q, struct nb_entry *e, const char *path)
 	 * the new ones. Re-adding to the scheduler cannot fail: the heaps
 	 * already have room for this entry. */
 	nb_sched_del(&q->sched, &e->sched);
+	nb_dirtimes_poke(&q->dirtimes, e->path);
 	nb_hmap_del(&q->by_path, &e->by_path);
 	nb_q_unlink(q, e);
 	free(e->path);

@@ -249,6 +249,21 @@ int nb_queue_get_doubt(struct nb_queue *q, const char *path, struct nb_synced *v
  * error (the doubt stays). */
 int nb_queue_settle_doubt(struct nb_queue *q, const char *path, const struct nb_synced *held);
 
+/* ---- directory times (queue_dirtimes.c) ---- */
+
+/* The next directory whose time is to be sent: one the sync changed on
+ * the server with no entry left at or below it (deepest first along
+ * each path). 1 and its path in out (outsz > NB_PATH_MAX), and it
+ * counts as not synced until nb_queue_dirtime_settled; 0 if none. */
+int nb_queue_dirtime_take(struct nb_queue *q, char *out, size_t outsz);
+/* The time of path, taken, was answered or is not to be sent (again =
+ * 0), or was lost with the link (again = 1: it goes on the next
+ * session). */
+void nb_queue_dirtime_settled(struct nb_queue *q, const char *path, int again);
+/* The server takes no times: forget the directories waiting for one.
+ * Returns how many went. */
+size_t nb_queue_dirtimes_clear(struct nb_queue *q);
+
 /* The record of what the server holds at path: 0, or -ENOENT. */
 int nb_queue_record(struct nb_queue *q, const char *path, struct nb_synced *rec);
 /* A download put the server's version of path in the staging tree:

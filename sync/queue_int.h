@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "sync/queue.h"
+#include "sync/dirtimes.h"
 #include "sync/pins.h"
 #include "sync/sched.h"
 #include "wire/hmap.h"
@@ -76,6 +77,9 @@ struct nb_queue {
 	struct nb_pins pins;
 	/* Paused by the user: no job is handed out (not durable). */
 	int paused;
+	/* Directories whose time the server is to be told (not durable:
+	 * see queue_dirtimes.c). */
+	struct nb_dirtimes dirtimes;
 };
 
 int nb_kind_is_barrier(int kind);
@@ -120,6 +124,10 @@ void nb_q_set_error(struct nb_entry *e, const char *error);
  * is logged: in memory the doubt is right, and the database is wrong
  * only until the next change (a stale doubt costs one STAT). */
 void nb_q_set_doubt(struct nb_queue *q, struct nb_entry *e, const struct nb_synced *d);
+
+/* job is done on the server (queue_dirtimes.c): mark the directories
+ * whose time it changed there. */
+void nb_q_dirtimes_job(struct nb_queue *q, const struct nb_job *job);
 
 /* Pins follow local renames and removals (queue_ctl.c). */
 void nb_q_pins_renamed(struct nb_queue *q, const char *from, const char *to);

@@ -247,6 +247,7 @@ static int nb_q_finish(struct nb_queue *q, const struct nb_job *job, const struc
 {
 	int done = 0, r = 0;
 	pthread_mutex_lock(&q->lock);
+	nb_q_dirtimes_job(q, job);
 	struct nb_entry *e = nb_q_job_entry(q, job);
 	if (e && nb_kind_is_barrier(e->kind)) {
 		r = nb_q_apply_barrier(q, e, source_absent);

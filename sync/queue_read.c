@@ -95,6 +95,12 @@ void nb_queue_dir(struct nb_queue *q, const char *dir, struct nb_core_state *v)
 	v->kind = NB_KIND_DIR;
 	pthread_mutex_lock(&q->lock);
 	nb_ptree_each_within(&q->sched.index, dir, nb_q_dir_one, &d);
+	/* Everything is in place but the time of a directory here: not
+	 * synced yet (nbfs wait waits for it too). */
+	if (v->state == NB_STATE_SYNCED && nb_dirtimes_within(&q->dirtimes, dir)) {
+		v->state = NB_STATE_PENDING;
+		v->count++;
+	}
 	const struct nb_entry *e = d.err_error ? d.err_error : d.err_any;
 	if (e)
 		snprintf(v->error, sizeof(v->error), "%s: %s", e->path, e->error);

@@ -217,6 +217,14 @@ int nb_rcall_symlink(struct nb_remote *r, struct nb_rcall *rc, const char *path,
 			     nb_proto_path2_encode(nb_remote_tx(r), id, NB_MSG_SYMLINK, path, target));
 }
 
+int nb_rcall_settime(struct nb_remote *r, struct nb_rcall *rc, const char *path, int64_t mtime_s,
+		     uint32_t mtime_ns)
+{
+	uint32_t id = nb_remote_new_id(r);
+	return nb_rcall_send(r, rc, id,
+			     nb_proto_settime_encode(nb_remote_tx(r), id, path, mtime_s, mtime_ns));
+}
+
 int nb_rcall_get(struct nb_remote *r, struct nb_rcall *rc, const struct nb_get *g)
 {
 	uint32_t id = nb_remote_new_id(r);

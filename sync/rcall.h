@@ -65,6 +65,10 @@ int nb_rcall_remove(struct nb_remote *r, struct nb_rcall *rc, const char *path);
 int nb_rcall_rename(struct nb_remote *r, struct nb_rcall *rc, const char *from, const char *to);
 int nb_rcall_symlink(struct nb_remote *r, struct nb_rcall *rc, const char *path,
 		     const char *target);
+/* SETTIME: the mtime of directory path. A server that predates it
+ * answers -ENOSYS. */
+int nb_rcall_settime(struct nb_remote *r, struct nb_rcall *rc, const char *path, int64_t mtime_s,
+		     uint32_t mtime_ns);
 int nb_rcall_get(struct nb_remote *r, struct nb_rcall *rc, const struct nb_get *g);
 int nb_rcall_ping(struct nb_remote *r, struct nb_rcall *rc);
 /* MOUNT: answered OK, or ENOSYS by a server that predates it. */

@@ -35,6 +35,7 @@ const char *nb_msg_name(uint8_t type)
 	case NB_MSG_RMDIR: return "RMDIR";
 	case NB_MSG_RENAME: return "RENAME";
 	case NB_MSG_SYMLINK: return "SYMLINK";
+	case NB_MSG_SETTIME: return "SETTIME";
 	case NB_MSG_PUT_OPEN: return "PUT_OPEN";
 	case NB_MSG_PUT_DATA: return "PUT_DATA";
 	case NB_MSG_PUT_END: return "PUT_END";

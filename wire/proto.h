@@ -54,6 +54,7 @@ enum nb_msg {
 	NB_MSG_RMDIR = 14,
 	NB_MSG_RENAME = 15,
 	NB_MSG_SYMLINK = 16,
+	NB_MSG_SETTIME = 17,   /* protocol 2, probed (ENOSYS from older servers) */
 	NB_MSG_PUT_OPEN = 20,
 	NB_MSG_PUT_DATA = 21,
 	NB_MSG_PUT_END = 22,
@@ -252,6 +253,13 @@ int nb_proto_ping_encode(struct nb_buf *b, uint32_t id);
  * the partials an old, silently dead one still holds. */
 int nb_proto_mount_encode(struct nb_buf *b, uint32_t id, const struct nb_mount_msg *m);
 int nb_proto_mount_decode(struct nb_buf *p, struct nb_mount_msg *m);
+/* SETTIME (protocol 2, wire/proto_settime.c): str path, i64 mtime_s,
+ * u32 mtime_ns (< 10^9). Sets the mtime of the directory at path ("" is
+ * the root), answered with OK or ERROR. On success the decoder hands
+ * back *path, which the caller frees; on failure *path is NULL. */
+int nb_proto_settime_encode(struct nb_buf *b, uint32_t id, const char *path, int64_t mtime_s,
+			    uint32_t mtime_ns);
+int nb_proto_settime_decode(struct nb_buf *p, char **path, int64_t *mtime_s, uint32_t *mtime_ns);
 /* For payloads that must be empty (OK, PUT_END, PING). */
 int nb_proto_empty_decode(struct nb_buf *p);
 

@@ -69,6 +69,7 @@ static char fz_rootdir[PATH_MAX]; /* fz_base/root: the server's root */
 static char fz_outside[PATH_MAX]; /* fz_base/outside: must never change */
 static struct nb_root fz_root;
 static struct stat fz_secret_st; /* fz_outside/secret as first made */
+static struct stat fz_outside_st; /* fz_outside itself (SETTIME must not reach it) */
 static const char fz_hello[] = "hello, nbfs\n";
 
 static void fz_die(const char *what)
@@ -215,7 +216,11 @@ static void fz_check_outside(void)
 	}
 	closedir(d);
 	struct stat st;
-	if (lstat(fz_outside, &st) != 0 || !S_ISDIR(st.st_mode) || (st.st_mode & 07777) != 0755)
+	if (lstat(fz_outside, &st) != 0 || !S_ISDIR(st.st_mode) || (st.st_mode & 07777) != 0755 ||
+	    st.st_mtim.tv_sec != fz_outside_st.st_mtim.tv_sec ||
+	    st.st_mtim.tv_nsec != fz_outside_st.st_mtim.tv_nsec ||
+	    st.st_ctim.tv_sec != fz_outside_st.st_ctim.tv_sec ||
+	    st.st_ctim.tv_nsec != fz_outside_st.st_ctim.tv_nsec)
 		fz_die("the outside directory was changed through the root");
 	char path[PATH_MAX + 16];
 	snprintf(path, sizeof(path), "%s/secret", fz_outside);
@@ -293,7 +298,7 @@ static void fz_init(void)
 	close(out);
 	char path[PATH_MAX + 16];
 	snprintf(path, sizeof(path), "%s/secret", fz_outside);
-	if (lstat(path, &fz_secret_st) != 0)
+	if (lstat(path, &fz_secret_st) != 0 || lstat(fz_outside, &fz_outside_st) != 0)
 		fz_die_errno(path);
 	if (nb_root_open(&fz_root, fz_rootdir) != 0)
 		fz_die_errno(fz_rootdir);

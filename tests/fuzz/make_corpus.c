@@ -113,6 +113,10 @@ static void c_mkdir(const char *p, uint32_t mode)
 {
 	mc_add(nb_proto_mkdir_encode(mc_frame, c_next(), p, mode));
 }
+static void c_settime(const char *p, int64_t s, uint32_t ns)
+{
+	mc_add(nb_proto_settime_encode(mc_frame, c_next(), p, s, ns));
+}
 static void c_ping(void)
 {
 	mc_add(nb_proto_ping_encode(mc_frame, c_next()));
@@ -277,6 +281,23 @@ static void server_seeds(void)
 	c_end();
 	c_mount(0x5b, 0);
 	mc_write(T, "mount");
+
+	/* Directory times: set, refused (a file, a symlink, missing), the
+	 * root, one after a held small file beneath it (flushed first). */
+	c_hello();
+	c_mkdir("t/a", 0755);
+	c_settime("t/a", 1300000000, 123456789);
+	c_settime("t", -5, 0);
+	c_settime("", 1300000000, 0);
+	c_settime("hello.txt", 1, 0);
+	c_settime("out", 1, 0);
+	c_settime("abs", 1, 0);
+	c_settime("sub/up/x", 1, 0);
+	c_settime("nowhere/x", 1, 0);
+	c_small("t/a/s.txt", hello_txt, sizeof(hello_txt) - 1);
+	c_settime("t/a", 1300000001, 999999999);
+	c_stat("t/a");
+	mc_write(T, "settime");
 
 	c_hello();
 	c_open("up/file.bin", content, sizeof(content));

@@ -6,7 +6,9 @@
  * frame on a connection (the server still gets that frame and acts on
  * it, but its answer is lost), and hold the client inside its k-th
  * frame's write until the test lets it go (to act while an upload is in
- * flight). Header-only, like testutil.h.
+ * flight), and play a server that predates a request type (the
+ * client's frames of that type reach the server as an unknown type, so
+ * it answers ENOSYS). Header-only, like testutil.h.
  */
 #ifndef NB_INPROC_H
 #define NB_INPROC_H
@@ -36,6 +38,9 @@ struct ip_server {
 	atomic_int drop_after, hold_at;
 	/* Refuse connections once this many were made (0: never). */
 	atomic_int max_connections;
+	/* Requests of this type reach the server as type 99, which it does
+	 * not know (0: none), on every connection. */
+	atomic_int unknown_type;
 	/* Counters. */
 	atomic_int connections, drops;
 	atomic_ullong bytes_out; /* client -> server, all connections */
@@ -163,7 +168,20 @@ static int ip_write(void *ctx, const void *buf, size_t n)
 		c->srv->released = 0;
 		pthread_mutex_unlock(&c->srv->lock);
 	}
-	int r = nb_xio_write_full(c->fd, buf, n);
+	int r, unknown = atomic_load(&c->srv->unknown_type);
+	if (unknown && n > 4 && ((const uint8_t *)buf)[4] == unknown) {
+		/* Each write is one whole frame: its type byte follows the
+		 * length. */
+		uint8_t *copy = malloc(n);
+		if (!copy)
+			return -ENOMEM;
+		memcpy(copy, buf, n);
+		copy[4] = 99;
+		r = nb_xio_write_full(c->fd, copy, n);
+		free(copy);
+	} else {
+		r = nb_xio_write_full(c->fd, buf, n);
+	}
 	if (r == 0) {
 		c->t.bytes_out += n;
 		atomic_fetch_add(&c->srv->bytes_out, n);

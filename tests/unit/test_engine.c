@@ -24,6 +24,7 @@
 #include "sync/core.h"
 #include "testutil.h"
 #include "wire/md5.h"
+#include "wire/proto.h"
 #include "wire/xio.h"
 
 #define WAIT_MS 20000
@@ -427,11 +428,120 @@ static void test_cut_at_every_frame(void **state)
 	}
 }
 
+#define OLD_TIME 1300000000LL
+
+/* Make staged directory rel (the core is told later). */
+static void stage_dir(struct fx *f, const char *rel)
+{
+	char *p = tu_join(f->stage, rel);
+	assert_int_equal(mkdir(p, 0755), 0);
+	free(p);
+}
+
+static void set_old_time(struct fx *f, const char *rel, long long sec)
+{
+	struct timespec ts[2] = {{.tv_sec = 0, .tv_nsec = UTIME_OMIT},
+				 {.tv_sec = sec, .tv_nsec = 250000000}};
+	assert_int_equal(utimensat(f->stage_fd, rel[0] ? rel : ".", ts, 0), 0);
+}
+
+static struct timespec mtime_in(const char *root, const char *rel)
+{
+	struct stat st;
+	char *p = tu_join(root, rel);
+	assert_int_equal(lstat(p, &st), 0);
+	free(p);
+	return st.st_mtim;
+}
+
+/* Wait until everything below the root, directory times included, is
+ * in place (fails the test after WAIT_MS). */
+static void wait_dir_synced(struct fx *f)
+{
+	struct nb_core_state v;
+	long long deadline = nb_xio_now_ms() + WAIT_MS;
+	for (;;) {
+		nb_core_dir_state(f->core, "", &v);
+		if (v.state == NB_STATE_SYNCED)
+			return;
+		if (nb_xio_now_ms() > deadline)
+			fail_msg("directory times still pending after %d ms", WAIT_MS);
+		nb_xio_sleep_ms(10);
+	}
+}
+
+/* Directories get the staged directory's time once their contents are
+ * in place: a file published in one moves the server's time on, and
+ * the time set afterwards puts it back. */
+static void test_dir_times(void **state)
+{
+	struct fx *f = *state;
+	fx_open_core(f);
+	/* The whole tree first, its times set last, as cp -a leaves it;
+	 * then the core hears of it (else a time could go before the test
+	 * set it). */
+	stage_dir(f, "d");
+	stage_dir(f, "d/e");
+	char *a = content(700 * 1024, 3); /* large: PUT_OPEN */
+	char *b = content(10, 4);
+	write_at(f->stage, "d/e/a.bin", a, 700 * 1024);
+	write_at(f->stage, "d/b.txt", b, 10);
+	set_old_time(f, "d/e", OLD_TIME);
+	set_old_time(f, "d", OLD_TIME + 1);
+	set_old_time(f, "", OLD_TIME + 2);
+	const char *order[] = {"d", "d/e", "d/e/a.bin", "d/b.txt"};
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(nb_core_touch(f->core, order[i], i < 2 ? NB_KIND_DIR : NB_KIND_FILE), 0);
+	wait_synced(f);
+	wait_dir_synced(f);
+	assert_remote(f, "d/e/a.bin", a, 700 * 1024);
+	const char *dirs[] = {"d/e", "d", "."};
+	for (int i = 0; i < 3; i++) {
+		struct timespec want = mtime_in(f->stage, dirs[i]), got = mtime_in(f->remote, dirs[i]);
+		if (got.tv_sec != want.tv_sec || got.tv_nsec != want.tv_nsec)
+			fail_msg("%s: %lld.%09ld on the server, %lld.%09ld staged", dirs[i],
+				 (long long)got.tv_sec, got.tv_nsec, (long long)want.tv_sec, want.tv_nsec);
+	}
+	assert_true(mtime_in(f->remote, "d/e").tv_sec == OLD_TIME);
+	free(a);
+	free(b);
+}
+
+/* A server that predates SETTIME answers ENOSYS: nothing fails, the
+ * directories keep the server's own times, nothing stays pending, and
+ * the session goes on. */
+static void test_dir_times_old_server(void **state)
+{
+	struct fx *f = *state;
+	atomic_store(&f->srv.unknown_type, NB_MSG_SETTIME);
+	fx_open_core(f);
+	stage_dir(f, "d");
+	char *b = content(10, 5);
+	write_at(f->stage, "d/b.txt", b, 10);
+	set_old_time(f, "d", OLD_TIME);
+	assert_int_equal(nb_core_touch(f->core, "d", NB_KIND_DIR), 0);
+	assert_int_equal(nb_core_touch(f->core, "d/b.txt", NB_KIND_FILE), 0);
+	wait_synced(f);
+	wait_dir_synced(f);
+	assert_remote(f, "d/b.txt", b, 10);
+	assert_true(mtime_in(f->remote, "d").tv_sec != OLD_TIME);
+	/* more work, in the same session */
+	char *c = stage_file(f, "d/c.txt", 12, 6);
+	wait_synced(f);
+	wait_dir_synced(f);
+	assert_remote(f, "d/c.txt", c, 12);
+	assert_int_equal(atomic_load(&f->srv.connections), 1);
+	free(b);
+	free(c);
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_upload, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dir_times, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dir_times_old_server, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resume_at_offset, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_conflict, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_doubt_settled_by_stat, setup, teardown),

@@ -102,6 +102,18 @@ static int dec_mkdir(struct nb_buf *p)
 	return r;
 }
 
+static int dec_settime(struct nb_buf *p)
+{
+	char *path = NULL;
+	int64_t sec;
+	uint32_t nsec;
+	int r = nb_proto_settime_decode(p, &path, &sec, &nsec);
+	if (r != 0)
+		assert_null(path);
+	free(path);
+	return r;
+}
+
 static int dec_attr(struct nb_buf *p)
 {
 	struct nb_attr a;
@@ -1287,34 +1299,95 @@ static void test_get_messages(void **state)
 	nb_buf_free(f);
 }
 
+static void test_settime(void **state)
+{
+	(void)state;
+	struct nb_buf *f = tu_buf(TX_MAX), *p;
+	char *path = NULL;
+	int64_t sec = 0;
+	uint32_t nsec = 0;
+	assert_string_equal(nb_msg_name(NB_MSG_SETTIME), "SETTIME");
+	assert_int_equal(nb_proto_settime_encode(f, ID, "a/b", -1234567890123LL, 999999999u), 0);
+	p = unframe_id(f, NB_MSG_SETTIME, ID);
+	check_malformed(p, dec_settime);
+	assert_int_equal(nb_proto_settime_decode(p, &path, &sec, &nsec), 0);
+	assert_string_equal(path, "a/b");
+	assert_true(sec == -1234567890123LL);
+	assert_int_equal(nsec, 999999999u);
+	free(path);
+	nb_buf_free(p);
+
+	/* the root is the empty path */
+	assert_int_equal(nb_proto_settime_encode(f, ID, "", 5, 0), 0);
+	p = unframe_id(f, NB_MSG_SETTIME, ID);
+	assert_int_equal(nb_proto_settime_decode(p, &path, &sec, &nsec), 0);
+	assert_string_equal(path, "");
+	assert_true(sec == 5);
+	free(path);
+	nb_buf_free(p);
+
+	/* nanoseconds that are not a fraction of a second */
+	p = tu_buf(NB_FRAME_MAX);
+	assert_int_equal(nb_buf_put_cstr(p, "d"), 0);
+	assert_int_equal(nb_buf_put_i64(p, 1), 0);
+	assert_int_equal(nb_buf_put_u32(p, 1000000000u), 0);
+	assert_int_equal(dec_settime(p), NB_E_PROTO);
+	nb_buf_free(p);
+	/* a path with a NUL byte, and one over the cap */
+	p = tu_buf(NB_FRAME_MAX);
+	assert_int_equal(nb_buf_put_str(p, "a\0b", 3), 0);
+	assert_int_equal(nb_buf_put_i64(p, 1), 0);
+	assert_int_equal(nb_buf_put_u32(p, 0), 0);
+	assert_int_equal(dec_settime(p), NB_E_PROTO);
+	nb_buf_free(p);
+	char *longp = malloc(NB_PATH_MAX + 2);
+	memset(longp, 'x', NB_PATH_MAX + 1);
+	longp[NB_PATH_MAX + 1] = 0;
+	p = tu_buf(NB_FRAME_MAX);
+	assert_int_equal(nb_buf_put_cstr(p, longp), 0);
+	assert_int_equal(nb_buf_put_i64(p, 1), 0);
+	assert_int_equal(nb_buf_put_u32(p, 0), 0);
+	assert_int_equal(dec_settime(p), NB_E_TOOBIG);
+	nb_buf_free(p);
+	/* a length field larger than what follows: short, nothing allocated */
+	p = tu_buf(NB_FRAME_MAX);
+	assert_int_equal(nb_buf_put_u32(p, 100), 0);
+	assert_int_equal(nb_buf_put_u8(p, 'a'), 0);
+	assert_int_equal(dec_settime(p), NB_E_SHORT);
+	nb_buf_free(p);
+	free(longp);
+	nb_buf_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_msg_names),
-	    cmocka_unit_test(test_hello),
-	    cmocka_unit_test(test_hello_invalid),
-	    cmocka_unit_test(test_ok_and_end),
-	    cmocka_unit_test(test_error),
-	    cmocka_unit_test(test_wire_errno),
-	    cmocka_unit_test(test_path),
-	    cmocka_unit_test(test_mkdir),
-	    cmocka_unit_test(test_attr),
-	    cmocka_unit_test(test_long_paths),
-	    cmocka_unit_test(test_put_open),
-	    cmocka_unit_test(test_put_offer),
-	    cmocka_unit_test(test_put_data),
-	    cmocka_unit_test(test_put_abort),
-	    cmocka_unit_test(test_dirents_roundtrip),
-	    cmocka_unit_test(test_dirents_invalid),
-	    cmocka_unit_test(test_dirents_add_atomic),
-	    cmocka_unit_test(test_dirents_count_cap),
-	    cmocka_unit_test(test_dirents_split),
-	    cmocka_unit_test(test_request_ids),
-	    cmocka_unit_test(test_refuse),
-	    cmocka_unit_test(test_put_small),
-	    cmocka_unit_test(test_ping),
-	    cmocka_unit_test(test_mount),
-	    cmocka_unit_test(test_get_messages),
+		cmocka_unit_test(test_msg_names),
+		cmocka_unit_test(test_hello),
+		cmocka_unit_test(test_hello_invalid),
+		cmocka_unit_test(test_ok_and_end),
+		cmocka_unit_test(test_error),
+		cmocka_unit_test(test_wire_errno),
+		cmocka_unit_test(test_path),
+		cmocka_unit_test(test_mkdir),
+		cmocka_unit_test(test_settime),
+		cmocka_unit_test(test_attr),
+		cmocka_unit_test(test_long_paths),
+		cmocka_unit_test(test_put_open),
+		cmocka_unit_test(test_put_offer),
+		cmocka_unit_test(test_put_data),
+		cmocka_unit_test(test_put_abort),
+		cmocka_unit_test(test_dirents_roundtrip),
+		cmocka_unit_test(test_dirents_invalid),
+		cmocka_unit_test(test_dirents_add_atomic),
+		cmocka_unit_test(test_dirents_count_cap),
+		cmocka_unit_test(test_dirents_split),
+		cmocka_unit_test(test_request_ids),
+		cmocka_unit_test(test_refuse),
+		cmocka_unit_test(test_put_small),
+		cmocka_unit_test(test_ping),
+		cmocka_unit_test(test_mount),
+		cmocka_unit_test(test_get_messages),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2046,11 +2046,117 @@ static void test_regress_next_hash_job_fields(void **state)
 #define T0(name) cmocka_unit_test_setup_teardown(name, setup0, teardown)
 #define TB(name) cmocka_unit_test_setup_teardown(name, setup_big, teardown)
 
+/* The directory time the queue hands out next, or "-" for none. */
+static const char *dirtime(struct fx *f)
+{
+	static char path[NB_PATH_MAX + 1];
+	if (!nb_queue_dirtime_take(f->st, path, sizeof(path)))
+		return "-";
+	return path;
+}
+
+static int dir_state(struct fx *f, const char *dir)
+{
+	struct nb_core_state v;
+	nb_queue_dir(f->st, dir, &v);
+	return v.state;
+}
+
+/* Directory times: a finished job marks the directory it changed; a
+ * directory's time goes once nothing is queued at or below it, deepest
+ * first, and until it is answered the directory is not synced. */
+static void test_dirtimes(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(nb_queue_touch(f->st, "a", NB_KIND_DIR), 0);
+	assert_int_equal(nb_queue_touch(f->st, "a/f", NB_KIND_FILE), 0);
+	assert_int_equal(nb_queue_touch(f->st, "a/b/g", NB_KIND_FILE), 0);
+	assert_int_equal(nb_queue_touch(f->st, "top", NB_KIND_FILE), 0);
+	assert_string_equal(dirtime(f), "-"); /* nothing done yet */
+	run_op(f, NB_KIND_DIR, "a", NULL);
+	/* "a" and the root are marked, but entries below both are left */
+	assert_string_equal(dirtime(f), "-");
+	run_op(f, NB_KIND_FILE, "a/f", NULL);
+	assert_string_equal(dirtime(f), "-");
+	assert_int_equal(dir_state(f, "a"), NB_STATE_PENDING);
+	run_op(f, NB_KIND_FILE, "a/b/g", NULL);
+	/* nothing left below "a": its time and a/b's go, deepest first;
+	 * the root waits for "top" */
+	assert_string_equal(dirtime(f), "a/b");
+	assert_string_equal(dirtime(f), "a");
+	assert_string_equal(dirtime(f), "-");
+	/* on the wire: still not synced; answered: synced */
+	assert_int_equal(dir_state(f, "a/b"), NB_STATE_PENDING);
+	nb_queue_dirtime_settled(f->st, "a/b", 0);
+	assert_int_equal(dir_state(f, "a/b"), NB_STATE_SYNCED);
+	/* lost with the link: it goes again */
+	nb_queue_dirtime_settled(f->st, "a", 1);
+	assert_string_equal(dirtime(f), "a");
+	/* the root's time goes once "top" is done */
+	assert_int_equal(dir_state(f, ""), NB_STATE_PENDING);
+	run_op(f, NB_KIND_FILE, "top", NULL);
+	assert_string_equal(dirtime(f), "");
+	assert_string_equal(dirtime(f), "-");
+	nb_queue_dirtime_settled(f->st, "", 0);
+	/* "a" marked again while on the wire: once more after the answer */
+	assert_int_equal(nb_queue_touch(f->st, "a/h", NB_KIND_FILE), 0);
+	run_op(f, NB_KIND_FILE, "a/h", NULL);
+	assert_string_equal(dirtime(f), "-");
+	nb_queue_dirtime_settled(f->st, "a", 0);
+	assert_string_equal(dirtime(f), "a");
+	assert_string_equal(dirtime(f), "-");
+	nb_queue_dirtime_settled(f->st, "a", 0);
+	assert_int_equal(dir_state(f, "a"), NB_STATE_SYNCED);
+	assert_int_equal(dir_state(f, ""), NB_STATE_SYNCED);
+
+	/* a rename marks both directories and what it moved */
+	assert_int_equal(nb_queue_touch(f->st, "x/y", NB_KIND_DIR), 0);
+	run_op(f, NB_KIND_DIR, "x/y", NULL);
+	assert_string_equal(dirtime(f), "x/y");
+	assert_string_equal(dirtime(f), "x");
+	nb_queue_dirtime_settled(f->st, "x/y", 0);
+	nb_queue_dirtime_settled(f->st, "x", 0);
+	assert_int_equal(nb_queue_rename(f->st, "x/y", "z/y", 1), 0);
+	run_op(f, NB_KIND_RENAME, "z/y", "x/y");
+	const char *want[] = {"x", "z", "z/y"};
+	int seen[3] = {0};
+	const char *p;
+	while (strcmp(p = dirtime(f), "-") != 0) {
+		int k = -1;
+		for (int i = 0; i < 3; i++)
+			if (strcmp(p, want[i]) == 0)
+				k = i;
+		if (k < 0)
+			fail_msg("unexpected directory time for %s", p);
+		assert_false(seen[k]);
+		seen[k] = 1;
+		nb_queue_dirtime_settled(f->st, p, 0);
+	}
+	assert_true(seen[0] && seen[1] && seen[2]);
+
+	/* a pending entry dropped without reaching the server frees its
+	 * directory too */
+	assert_int_equal(nb_queue_touch(f->st, "d/one", NB_KIND_FILE), 0);
+	assert_int_equal(nb_queue_touch(f->st, "d/two", NB_KIND_FILE), 0);
+	run_op(f, NB_KIND_FILE, "d/one", NULL);
+	assert_string_equal(dirtime(f), "-");
+	assert_int_equal(nb_queue_remove(f->st, "d/two", 0, 0), 0);
+	assert_string_equal(dirtime(f), "d");
+	/* a server that takes no times: the rest is forgotten */
+	assert_int_equal(nb_queue_touch(f->st, "e/one", NB_KIND_FILE), 0);
+	run_op(f, NB_KIND_FILE, "e/one", NULL);
+	assert_int_equal(nb_queue_dirtimes_clear(f->st), 1); /* "e"; "d" is on the wire */
+	nb_queue_dirtime_settled(f->st, "d", 0);
+	assert_string_equal(dirtime(f), "-");
+	assert_int_equal(dir_state(f, ""), NB_STATE_SYNCED);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_names),
 		T0(test_cycle),
+		T0(test_dirtimes),
 		T0(test_fifo_order),
 		TB(test_delay),
 		T0(test_writers_block),
