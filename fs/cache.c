@@ -16,6 +16,7 @@
 
 #include "wire/hmap.h"
 #include "wire/log.h"
+#include "wire/longpath.h"
 #include "wire/pathname.h"
 #include "wire/xio.h"
 
@@ -96,6 +97,7 @@ static void nb_lru_forget(struct nb_cache *c, const char *path)
 
 struct nb_walk {
 	struct nb_cache *c;
+	char *path; /* the walk's current path (NB_PATH_MAX + 1 bytes) */
 	struct nb_victim *v;
 	size_t n, cap;
 	uint64_t total;
@@ -110,65 +112,94 @@ static void nb_cache_cond_init(pthread_cond_t *cond)
 	pthread_condattr_destroy(&ca);
 }
 
-/* Walk the staging area: total the file sizes; with w->v collect the
- * clean files. */
-static void nb_cache_walk(struct nb_walk *w, const char *dir, int collect)
+/* One entry of the walk: name in the directory dfd, its whole path in
+ * w->path (n bytes). */
+static void nb_cache_walk(struct nb_walk *w, int fd, size_t len, int collect);
+
+static void nb_cache_walk_entry(struct nb_walk *w, int dfd, const char *name, size_t n, int collect)
 {
-	int fd = openat(w->c->stage_fd, dir[0] ? dir : ".", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
+	const char *path = w->path;
+	struct stat st;
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
 		return;
+	if (S_ISDIR(st.st_mode)) {
+		int sub = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (sub >= 0)
+			nb_cache_walk(w, sub, n, collect);
+		return;
+	}
+	if (!S_ISREG(st.st_mode))
+		return;
+	w->total += (uint64_t)st.st_size;
+	if (!collect || !nb_core_is_clean(w->c->core, path, &st))
+		return;
+	/* An owner other than ours is kept only here (ownership is not
+	 * synced): a copy fetched again would be ours. */
+	if (st.st_uid != geteuid() || st.st_gid != getegid())
+		return;
+	if (w->n == w->cap) {
+		size_t cap = w->cap ? w->cap * 2 : 256;
+		struct nb_victim *nv = realloc(w->v, cap * sizeof(*nv));
+		if (!nv)
+			return;
+		w->v = nv;
+		w->cap = cap;
+	}
+	if (!(w->v[w->n].path = strdup(path)))
+		return;
+	w->v[w->n].size = (uint64_t)st.st_size;
+	w->v[w->n].atime = st.st_atim;
+	pthread_mutex_lock(&w->c->lock);
+	struct nb_lru *l = nb_lru_find(w->c, path, 0);
+	w->v[w->n].tick = l ? l->tick : 0;
+	pthread_mutex_unlock(&w->c->lock);
+	w->n++;
+}
+
+/* Walk the directory open as fd (closed here), whose path is the first
+ * len bytes of w->path (a buffer of NB_PATH_MAX + 1 bytes shared by the
+ * walk): total the file sizes; with collect, gather the clean files. A
+ * subdirectory is opened from its parent's fd, so a level costs a
+ * little stack and one open directory however long its path is. */
+static void nb_cache_walk(struct nb_walk *w, int fd, size_t len, int collect)
+{
 	DIR *d = fdopendir(fd);
 	if (!d) {
 		nb_xio_close(fd);
 		return;
 	}
+	char *path = w->path;
 	struct dirent *de;
 	while ((de = readdir(d)) != NULL) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
-		char path[NB_PATH_MAX + 2];
-		size_t dl = strlen(dir), nl = strlen(de->d_name);
-		if (dl + 1 + nl > NB_PATH_MAX)
+		size_t nl = strlen(de->d_name), n = len + (len ? 1 : 0) + nl;
+		if (n > NB_PATH_MAX)
 			continue;
-		memcpy(path, dir, dl);
-		if (dl)
-			path[dl++] = '/';
-		memcpy(path + dl, de->d_name, nl + 1);
-		struct stat st;
-		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
-			continue;
-		if (S_ISDIR(st.st_mode)) {
-			nb_cache_walk(w, path, collect);
-			continue;
-		}
-		if (!S_ISREG(st.st_mode))
-			continue;
-		w->total += (uint64_t)st.st_size;
-		if (!collect || !nb_core_is_clean(w->c->core, path, &st))
-			continue;
-		/* An owner other than ours is kept only here (ownership is not
-		 * synced): a copy fetched again would be ours. */
-		if (st.st_uid != geteuid() || st.st_gid != getegid())
-			continue;
-		if (w->n == w->cap) {
-			size_t cap = w->cap ? w->cap * 2 : 256;
-			struct nb_victim *nv = realloc(w->v, cap * sizeof(*nv));
-			if (!nv)
-				continue;
-			w->v = nv;
-			w->cap = cap;
-		}
-		if (!(w->v[w->n].path = strdup(path)))
-			continue;
-		w->v[w->n].size = (uint64_t)st.st_size;
-		w->v[w->n].atime = st.st_atim;
-		pthread_mutex_lock(&w->c->lock);
-		struct nb_lru *l = nb_lru_find(w->c, path, 0);
-		w->v[w->n].tick = l ? l->tick : 0;
-		pthread_mutex_unlock(&w->c->lock);
-		w->n++;
+		if (len)
+			path[len] = '/';
+		memcpy(path + n - nl, de->d_name, nl + 1);
+		nb_cache_walk_entry(w, dirfd(d), de->d_name, n, collect);
+		path[len] = 0;
 	}
 	closedir(d);
+}
+
+/* Walk the whole staging area (see nb_cache_walk). 0 or -errno. */
+static int nb_cache_walk_all(struct nb_walk *w, int collect)
+{
+	int fd = openat(w->c->stage_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (!(w->path = malloc(NB_PATH_MAX + 1))) {
+		nb_xio_close(fd);
+		return -ENOMEM;
+	}
+	w->path[0] = 0;
+	nb_cache_walk(w, fd, 0, collect);
+	free(w->path);
+	w->path = NULL;
+	return 0;
 }
 
 static int nb_victim_cmp(const void *a, const void *b)
@@ -196,7 +227,11 @@ int nb_cache_new(int stage_fd, struct nb_core *core, uint64_t max, long wait_ms,
 	pthread_mutex_init(&c->lock, NULL);
 	nb_cache_cond_init(&c->cond);
 	struct nb_walk w = {.c = c};
-	nb_cache_walk(&w, "", 0);
+	int r = nb_cache_walk_all(&w, 0);
+	if (r != 0) {
+		nb_cache_free(c);
+		return r;
+	}
 	c->used = (int64_t)w.total;
 	*out = c;
 	return 0;
@@ -206,14 +241,15 @@ int nb_cache_new(int stage_fd, struct nb_core *core, uint64_t max, long wait_ms,
 static int nb_cache_unlink(void *arg, const char *path)
 {
 	struct nb_cache *c = arg;
-	return unlinkat(c->stage_fd, path, 0) == 0 ? 0 : -errno;
+	return nb_longpath_unlinkat(c->stage_fd, path, 0) == 0 ? 0 : -errno;
 }
 
 uint64_t nb_cache_evict(struct nb_cache *c, uint64_t target)
 {
 	struct nb_walk w = {.c = c};
 	uint64_t freed = 0;
-	nb_cache_walk(&w, "", 1);
+	if (nb_cache_walk_all(&w, 1) != 0)
+		return 0; /* nothing to go by: try again next time */
 	pthread_mutex_lock(&c->lock);
 	c->used = (int64_t)w.total; /* exact again: writes only estimate */
 	pthread_mutex_unlock(&c->lock);

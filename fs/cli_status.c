@@ -18,6 +18,7 @@
 #include "fs/status.h"
 #include "fs/status_follow.h"
 #include "fs/status_json.h"
+#include "wire/pathname.h"
 #include "wire/xio.h"
 
 static int nb_status_width(int tty, int *rows)
@@ -48,22 +49,35 @@ static void nb_status_put(const char *line, int tty, int cols)
 	printf("%.*s\n", (int)n, line);
 }
 
+/* A path escaped for the terminal: up to four times its length. */
+#define NB_STATUS_ESC_MAX (4 * NB_PATH_MAX + 8)
+/* A move's two paths and the words around them; a line with a bar. */
+#define NB_STATUS_WHAT_MAX (2 * NB_STATUS_ESC_MAX + 32)
+#define NB_STATUS_LINE_MAX (NB_STATUS_WHAT_MAX + 256)
+
 /* An entry as the text report shows it: the path, or what a barrier
  * does, with control bytes escaped for the terminal. */
 static void nb_status_what(const struct nb_status_entry *e, char *out, size_t outsz)
 {
-	char p[4 * 4096 + 8], q[4 * 4096 + 8];
-	nb_textesc_escape(e->path, p, sizeof(p));
+	char *p = malloc(NB_STATUS_ESC_MAX), *q = malloc(NB_STATUS_ESC_MAX);
+	if (!p || !q) {
+		snprintf(out, outsz, "?");
+		goto out;
+	}
+	nb_textesc_escape(e->path, p, NB_STATUS_ESC_MAX);
 	if (!strcmp(e->op, "delete")) {
 		snprintf(out, outsz, "(delete) %s", p);
 	} else if (!strcmp(e->op, "rmdir")) {
 		snprintf(out, outsz, "(delete dir) %s", p);
 	} else if (!strcmp(e->op, "move")) {
-		nb_textesc_escape(e->from, q, sizeof(q));
+		nb_textesc_escape(e->from, q, NB_STATUS_ESC_MAX);
 		snprintf(out, outsz, "(move) %s -> %s", q, p);
 	} else {
 		snprintf(out, outsz, "%s", p);
 	}
+out:
+	free(p);
+	free(q);
 }
 
 static void nb_status_summary(const struct nb_status *s, int tty, int cols)
@@ -88,17 +102,25 @@ static size_t nb_status_print(const struct nb_status *s, int tty, int watch)
 	int rows;
 	int cols = nb_status_width(tty, &rows);
 	int bar = cols >= 120 ? 30 : 20;
-	char line[2 * (4 * 4096 + 8) + 256], what[2 * (4 * 4096 + 8) + 32];
+	/* Room for the longest paths (a quarter MiB each): on the heap. */
+	char *line = malloc(NB_STATUS_LINE_MAX), *what = malloc(NB_STATUS_WHAT_MAX);
+	const size_t linesz = NB_STATUS_LINE_MAX;
 	char esc[1024];
+	if (!line || !what) {
+		free(line);
+		free(what);
+		fprintf(stderr, "nbfs status: out of memory\n");
+		return s->entries;
+	}
 	nb_status_summary(s, tty, cols);
 	if (s->has_cache) {
 		char u[32], m[32];
 		nb_progress_size(u, sizeof(u), s->cache_used);
 		nb_progress_size(m, sizeof(m), s->cache_max);
 		if (s->cache_max == 0)
-			snprintf(line, sizeof(line), "cache: %s (no limit)", u);
+			snprintf(line, linesz, "cache: %s (no limit)", u);
 		else
-			snprintf(line, sizeof(line), "cache: %s of %s%s", u, m,
+			snprintf(line, linesz, "cache: %s of %s%s", u, m,
 				 s->cache_full ? " -- FULL of data not yet on the server: "
 						 "writers wait for uploads"
 					       : "");
@@ -106,9 +128,9 @@ static size_t nb_status_print(const struct nb_status *s, int tty, int watch)
 	}
 	nb_textesc_escape(s->reason, esc, sizeof(esc));
 	if (s->connected)
-		snprintf(line, sizeof(line), "server: connected");
+		snprintf(line, linesz, "server: connected");
 	else
-		snprintf(line, sizeof(line), "server: OFFLINE (%s)", esc[0] ? esc : "?");
+		snprintf(line, linesz, "server: OFFLINE (%s)", esc[0] ? esc : "?");
 	nb_status_put(line, tty, cols);
 	if (s->paused)
 		nb_status_put("sync: PAUSED (nbfs resume MOUNTPOINT to go on)", tty, cols);
@@ -121,14 +143,14 @@ static size_t nb_status_print(const struct nb_status *s, int tty, int watch)
 		shown = s->n;
 	for (size_t i = 0; i < shown; i++) {
 		const struct nb_status_entry *e = &s->v[i];
-		nb_status_what(e, what, sizeof(what));
-		nb_progress_line(line, sizeof(line), e->state, e->done, e->total, e->rate, what, bar);
+		nb_status_what(e, what, NB_STATUS_WHAT_MAX);
+		nb_progress_line(line, linesz, e->state, e->done, e->total, e->rate, what, bar);
 		nb_status_put(line, tty, cols);
 		/* Why it failed, below an entry in error (not while redrawn:
 		 * the height is counted in entries). */
 		if (e->error[0] && !strcmp(e->state, "error") && !(watch && tty)) {
 			nb_textesc_escape(e->error, esc, sizeof(esc));
-			snprintf(line, sizeof(line), "     %s", esc);
+			snprintf(line, linesz, "     %s", esc);
 			nb_status_put(line, tty, cols);
 		}
 	}
@@ -141,10 +163,12 @@ static size_t nb_status_print(const struct nb_status *s, int tty, int watch)
 		char d[32], t[32];
 		nb_progress_size(d, sizeof(d), s->done);
 		nb_progress_size(t, sizeof(t), s->total);
-		snprintf(line, sizeof(line), "%zu not synced yet (%s of %s sent for the ones started)",
+		snprintf(line, linesz, "%zu not synced yet (%s of %s sent for the ones started)",
 			 s->entries, d, t);
 		nb_status_put(line, tty, cols);
 	}
+	free(line);
+	free(what);
 	return s->entries;
 }
 

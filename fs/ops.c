@@ -20,6 +20,7 @@
 #include "fs/xattrs.h"
 #include "wire/err.h"
 #include "wire/log.h"
+#include "wire/longpath.h"
 #include "wire/pathname.h"
 #include "wire/xio.h"
 
@@ -71,21 +72,21 @@ void nb_ops_own_new(struct nb_fs *fs, int fd, const char *wpath, mode_t mode)
 		/* The staging filesystem gave it the directory's group. */
 		memcpy(dir, wpath, plen);
 		dir[plen] = 0;
-		if (fstatat(fs->stage_fd, plen ? dir : ".", &parent, 0) == 0 &&
+		if (nb_longpath_fstatat(fs->stage_fd, plen ? dir : ".", &parent, 0) == 0 &&
 		    (parent.st_mode & S_ISGID))
 			gid = (gid_t)-1;
 	}
 	if (uid == (uid_t)-1 && gid == (gid_t)-1)
 		return;
 	int r = fd >= 0 ? fchown(fd, uid, gid)
-			: fchownat(fs->stage_fd, wpath, uid, gid, AT_SYMLINK_NOFOLLOW);
+			: nb_longpath_fchownat(fs->stage_fd, wpath, uid, gid, AT_SYMLINK_NOFOLLOW);
 	if (r != 0 && errno == EPERM) /* nbfs runs unprivileged: see ops.h */
 		return;
 	/* Linux takes the set-ID bits of a file given away, even from root;
 	 * its creator asked for them. */
 	if (r == 0 && (mode & (S_ISUID | S_ISGID)) && !S_ISDIR(mode) && !S_ISLNK(mode))
 		r = fd >= 0 ? fchmod(fd, mode & 07777)
-			    : fchmodat(fs->stage_fd, wpath, mode & 07777, 0);
+			    : nb_longpath_fchmodat(fs->stage_fd, wpath, mode & 07777, 0);
 	if (r != 0)
 		nb_warn("%s: cannot give it to its creator (uid %u): %s", wpath, (unsigned)ctx->uid,
 			nb_strerror(-errno));
@@ -125,7 +126,7 @@ static int nb_open_staged(struct nb_fs *fs, const char *wpath, int flags, mode_t
 		free(h);
 		return -EIO;
 	}
-	h->fd = openat(fs->stage_fd, wpath, flags | O_CLOEXEC | O_NOFOLLOW, mode);
+	h->fd = nb_longpath_openat(fs->stage_fd, wpath, flags | O_CLOEXEC | O_NOFOLLOW, mode);
 	if (h->fd < 0) {
 		int e = -errno;
 		if (writer)
@@ -202,8 +203,9 @@ static int nb_hold(struct nb_fs *fs, const char *wpath, int truncating, int *cre
 			nb_core_replacing(fs->core, wpath, &a);
 		if ((r = nb_view_ensure_parents(fs, wpath)) != 0)
 			return r;
-		int fd = openat(fs->stage_fd, wpath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-				st.st_mode & 07777);
+		int fd =
+		    nb_longpath_openat(fs->stage_fd, wpath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+				       st.st_mode & 07777);
 		if (fd < 0)
 			return errno == EEXIST ? 0 : -errno;
 		nb_xio_close(fd);
@@ -336,7 +338,8 @@ static int nb_meta_change(struct nb_fs *fs, const char *wpath,
 	if (!staged && S_ISDIR(st.st_mode)) {
 		if ((r = nb_view_ensure_parents(fs, wpath)) != 0)
 			return r;
-		if (mkdirat(fs->stage_fd, wpath, st.st_mode & 07777) != 0 && errno != EEXIST)
+		if (nb_longpath_mkdirat(fs->stage_fd, wpath, st.st_mode & 07777) != 0 &&
+		    errno != EEXIST)
 			return -errno;
 	} else if (!staged && (r = nb_hold(fs, wpath, 0, &created)) != 0) {
 		return r;
@@ -354,7 +357,7 @@ static int nb_meta_change(struct nb_fs *fs, const char *wpath,
 
 static int nb_apply_chmod(int dirfd, const char *rel, const void *arg)
 {
-	return fchmodat(dirfd, rel, *(const mode_t *)arg & 07777, 0);
+	return nb_longpath_fchmodat(dirfd, rel, *(const mode_t *)arg & 07777, 0);
 }
 
 static int nb_op_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
@@ -374,7 +377,7 @@ static int nb_op_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
 
 static int nb_apply_utimens(int dirfd, const char *rel, const void *arg)
 {
-	return utimensat(dirfd, rel, arg, AT_SYMLINK_NOFOLLOW);
+	return nb_longpath_utimensat(dirfd, rel, arg, AT_SYMLINK_NOFOLLOW);
 }
 
 static int nb_op_utimens(const char *path, const struct timespec tv[2], struct fuse_file_info *fi)
@@ -395,7 +398,8 @@ static int nb_op_utimens(const char *path, const struct timespec tv[2], struct f
 		/* Times of a symlink are kept locally (so rsync -a sees its own
 		 * times again) but not synced: the protocol carries none. */
 		if (nb_view_lookup(fs, wpath, &st, &staged) == 0 && S_ISLNK(st.st_mode)) {
-			if (staged && utimensat(fs->stage_fd, wpath, tv, AT_SYMLINK_NOFOLLOW) != 0)
+			if (staged && nb_longpath_utimensat(fs->stage_fd, wpath, tv,
+							    AT_SYMLINK_NOFOLLOW) != 0)
 				return -errno;
 			return 0;
 		}
@@ -442,7 +446,8 @@ static int nb_op_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_
 			if ((r = nb_chown_path(fs, wpath, uid, gid)) != 0)
 				return r > 0 ? 0 : r;
 			const char *rel = wpath[0] ? wpath : ".";
-			if ((r = fchownat(fs->stage_fd, rel, uid, gid, AT_SYMLINK_NOFOLLOW)) != 0)
+			if ((r = nb_longpath_fchownat(fs->stage_fd, rel, uid, gid,
+						      AT_SYMLINK_NOFOLLOW)) != 0)
 				r = -errno;
 		}
 	}

@@ -17,6 +17,7 @@
 #include "fs/ops.h"
 #include "fs/view.h"
 #include "wire/log.h"
+#include "wire/longpath.h"
 #include "wire/pathname.h"
 
 struct nb_fill {
@@ -89,14 +90,14 @@ int nb_op_mkdir(const char *path, mode_t mode)
 	int r;
 	if ((r = nb_new_name(fs, wpath)) != 0)
 		return r;
-	if (mkdirat(fs->stage_fd, wpath, mode & 07777) != 0)
+	if (nb_longpath_mkdirat(fs->stage_fd, wpath, mode & 07777) != 0)
 		return -errno;
 	nb_ops_own_new(fs, -1, wpath, S_IFDIR | mode);
 	/* New here: nothing below it on the server yet, so lookups inside
 	 * (cp -r fills it at once) need not ask. */
 	nb_rcache_set_empty(fs->rc, wpath);
 	if (nb_core_touch(fs->core, wpath, NB_KIND_DIR) != 0) {
-		unlinkat(fs->stage_fd, wpath, AT_REMOVEDIR);
+		nb_longpath_unlinkat(fs->stage_fd, wpath, AT_REMOVEDIR);
 		return -EIO;
 	}
 	return 0;
@@ -119,7 +120,7 @@ int nb_op_mknod(const char *path, mode_t mode, dev_t rdev)
 	if ((r = nb_new_name(fs, wpath)) != 0)
 		return r;
 	/* Staged only, never queued: see nb_ops_local_only. */
-	if (mknodat(fs->stage_fd, wpath, mode & (S_IFMT | 07777), 0) != 0)
+	if (nb_longpath_mknodat(fs->stage_fd, wpath, mode & (S_IFMT | 07777), 0) != 0)
 		return -errno;
 	nb_ops_own_new(fs, -1, wpath, mode);
 	return 0;
@@ -138,14 +139,14 @@ int nb_op_unlink(const char *path)
 		return -EISDIR;
 	if (nb_path_is_fuse_hidden(wpath) && staged) {
 		/* The last close of a file removed while open: local only. */
-		if (unlinkat(fs->stage_fd, wpath, 0) != 0)
+		if (nb_longpath_unlinkat(fs->stage_fd, wpath, 0) != 0)
 			return -errno;
 		if (S_ISREG(st.st_mode))
 			nb_cache_add(fs->cache, -(int64_t)st.st_size);
 		return 0;
 	}
 	int on_server = nb_view_on_server(fs, wpath, staged);
-	if (staged && unlinkat(fs->stage_fd, wpath, 0) != 0)
+	if (staged && nb_longpath_unlinkat(fs->stage_fd, wpath, 0) != 0)
 		return -errno;
 	if (staged && S_ISREG(st.st_mode))
 		nb_cache_add(fs->cache, -(int64_t)st.st_size);
@@ -158,7 +159,8 @@ int nb_op_unlink(const char *path)
  * directory look non-empty. */
 static void nb_purge_hidden(struct nb_fs *fs, const char *wpath)
 {
-	int fd = openat(fs->stage_fd, wpath, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = nb_longpath_openat(fs->stage_fd, wpath,
+				    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
 	if (fd < 0)
 		return;
 	DIR *d = fdopendir(fd);
@@ -208,7 +210,7 @@ int nb_op_rmdir(const char *path)
 	int on_server = nb_view_on_server(fs, wpath, staged);
 	if (staged)
 		nb_purge_hidden(fs, wpath);
-	if (staged && unlinkat(fs->stage_fd, wpath, AT_REMOVEDIR) != 0)
+	if (staged && nb_longpath_unlinkat(fs->stage_fd, wpath, AT_REMOVEDIR) != 0)
 		return -errno;
 	return nb_core_removed(fs->core, wpath, 1, on_server) == 0 ? 0 : -EIO;
 }
@@ -227,7 +229,7 @@ int nb_op_rename(const char *from, const char *to, unsigned int flags)
 		/* libfuse hides a file removed while open: for everyone else
 		 * (and the server) this is an unlink of wfrom. */
 		int on_server = nb_view_on_server(fs, wfrom, fstaged);
-		if (renameat(fs->stage_fd, wfrom, fs->stage_fd, wto) != 0)
+		if (nb_longpath_renameat2(fs->stage_fd, wfrom, fs->stage_fd, wto, 0) != 0)
 			return -errno;
 		return nb_core_removed(fs->core, wfrom, 0, on_server) == 0 ? 0 : -EIO;
 	}
@@ -269,18 +271,19 @@ int nb_op_rename(const char *from, const char *to, unsigned int flags)
 		 * it replaces goes away there too, as it does here (the core
 		 * also counts an upload of it in flight as on the server). */
 		int to_on_server = exists && nb_view_on_server(fs, wto, tstaged);
-		if (renameat(fs->stage_fd, wfrom, fs->stage_fd, wto) != 0)
+		if (nb_longpath_renameat2(fs->stage_fd, wfrom, fs->stage_fd, wto, 0) != 0)
 			return -errno;
 		if (exists && nb_core_removed(fs->core, wto, 0, to_on_server) != 0)
 			return -EIO;
 		return 0;
 	}
 	if (fstaged) {
-		if (renameat(fs->stage_fd, wfrom, fs->stage_fd, wto) != 0)
+		if (nb_longpath_renameat2(fs->stage_fd, wfrom, fs->stage_fd, wto, 0) != 0)
 			return -errno;
 	} else if (exists && tstaged) {
 		/* The staged destination is replaced by a remote-only source. */
-		if (unlinkat(fs->stage_fd, wto, S_ISDIR(stt.st_mode) ? AT_REMOVEDIR : 0) != 0)
+		if (nb_longpath_unlinkat(fs->stage_fd, wto,
+					 S_ISDIR(stt.st_mode) ? AT_REMOVEDIR : 0) != 0)
 			return -errno;
 	}
 	return nb_core_renamed(fs->core, wfrom, wto, from_on_server) == 0 ? 0 : -EIO;
@@ -291,15 +294,15 @@ int nb_op_symlink(const char *target, const char *path)
 	struct nb_fs *fs = nb_ops_fs();
 	const char *wpath = nb_ops_wpath(path);
 	int r;
-	if (strlen(target) > NB_PATH_MAX)
+	if (strlen(target) > NB_LINK_MAX)
 		return -ENAMETOOLONG;
 	if ((r = nb_new_name(fs, wpath)) != 0)
 		return r;
-	if (symlinkat(target, fs->stage_fd, wpath) != 0)
+	if (nb_longpath_symlinkat(target, fs->stage_fd, wpath) != 0)
 		return -errno;
 	nb_ops_own_new(fs, -1, wpath, S_IFLNK | 0777);
 	if (nb_core_touch(fs->core, wpath, NB_KIND_SYMLINK) != 0) {
-		unlinkat(fs->stage_fd, wpath, 0);
+		nb_longpath_unlinkat(fs->stage_fd, wpath, 0);
 		return -EIO;
 	}
 	return 0;
@@ -311,7 +314,7 @@ int nb_op_readlink(const char *path, char *buf, size_t size)
 	const char *wpath = nb_ops_wpath(path);
 	if (size == 0)
 		return -EINVAL;
-	ssize_t n = readlinkat(fs->stage_fd, wpath, buf, size - 1);
+	ssize_t n = nb_longpath_readlinkat(fs->stage_fd, wpath, buf, size - 1);
 	if (n >= 0) {
 		buf[n] = 0;
 		return 0;
@@ -325,7 +328,7 @@ int nb_op_readlink(const char *path, char *buf, size_t size)
 	r = nb_rcache_readlink(fs->rc, rpath, buf, size);
 	if (r == -ERANGE) {
 		/* readlink(2) truncates silently */
-		char big[NB_PATH_MAX + 1];
+		char big[NB_LINK_MAX + 1];
 		if ((r = nb_rcache_readlink(fs->rc, rpath, big, sizeof(big))) == 0) {
 			memcpy(buf, big, size - 1);
 			buf[size - 1] = 0;

@@ -43,11 +43,19 @@ static void nb_pinner_path(struct nb_pinner *p, const char *path, struct nb_pin_
 static int nb_pinner_child(void *arg, const char *name)
 {
 	struct nb_pin_walk *w = arg;
-	char path[NB_PATH_MAX + 1];
-	int n = snprintf(path, sizeof(path), "%s%s%s", w->dir, w->dir[0] ? "/" : "", name);
-	if (n < 0 || (size_t)n >= sizeof(path))
+	/* On the heap: this recurses once per level of the pinned tree. */
+	size_t dl = strlen(w->dir), nl = strlen(name), n = dl + (dl ? 1 : 0) + nl;
+	if (n > NB_PATH_MAX)
 		return 0;
+	char *path = malloc(n + 1);
+	if (!path)
+		return 0;
+	memcpy(path, w->dir, dl);
+	if (dl)
+		path[dl] = '/';
+	memcpy(path + n - nl, name, nl + 1);
 	nb_pinner_path(w->p, path, w);
+	free(path);
 	return nb_pinner_stopping(w->p);
 }
 

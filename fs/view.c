@@ -14,6 +14,7 @@
 
 #include "wire/err.h"
 #include "wire/log.h"
+#include "wire/longpath.h"
 #include "wire/pathname.h"
 #include "wire/xio.h"
 
@@ -54,7 +55,8 @@ int nb_view_remote(struct nb_fs *fs, const char *wpath, struct nb_attr *a, char 
 int nb_view_lookup(struct nb_fs *fs, const char *wpath, struct stat *st, int *staged)
 {
 	*staged = 0;
-	if (fstatat(fs->stage_fd, wpath[0] ? wpath : ".", st, AT_SYMLINK_NOFOLLOW) == 0) {
+	if (nb_longpath_fstatat(fs->stage_fd, wpath[0] ? wpath : ".", st, AT_SYMLINK_NOFOLLOW) ==
+	    0) {
 		*staged = 1;
 		return 0;
 	}
@@ -106,11 +108,15 @@ static int nb_names_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* A listing's state. Its path buffers (NB_PATH_MAX + 1 bytes each) are
+ * allocated once per listing rather than on the stack: a listing may run
+ * deep inside the pinner's walk of a tree. */
 struct nb_list_ctx {
 	struct nb_fs *fs;
 	const char *wpath;
-	const char *rpath;
 	struct nb_names *ns;
+	char *rpath; /* wpath's name on the server */
+	char *local, *want, *got;
 };
 
 /* Join dir and name into out (size NB_PATH_MAX + 1). -ENAMETOOLONG. */
@@ -130,11 +136,12 @@ static int nb_view_list_remote(void *arg, const char *name, const struct nb_attr
 {
 	(void)a;
 	struct nb_list_ctx *c = arg;
-	char local[NB_PATH_MAX + 1], want[NB_PATH_MAX + 1], got[NB_PATH_MAX + 1];
-	if (nb_view_join(local, c->wpath, name) != 0 || nb_view_join(want, c->rpath, name) != 0)
+	if (nb_view_join(c->local, c->wpath, name) != 0 ||
+	    nb_view_join(c->want, c->rpath, name) != 0)
 		return 0;
 	/* Shown only if this local name still maps to this remote entry. */
-	if (nb_core_resolve(c->fs->core, local, got, sizeof(got)) == 0 && strcmp(got, want) == 0)
+	if (nb_core_resolve(c->fs->core, c->local, c->got, NB_PATH_MAX + 1) == 0 &&
+	    strcmp(c->got, c->want) == 0)
 		nb_names_add(c->ns, name);
 	return 0;
 }
@@ -142,9 +149,9 @@ static int nb_view_list_remote(void *arg, const char *name, const struct nb_attr
 static void nb_view_list_renamed(void *arg, const char *name)
 {
 	struct nb_list_ctx *c = arg;
-	char local[NB_PATH_MAX + 1];
 	struct nb_attr a;
-	if (nb_view_join(local, c->wpath, name) == 0 && nb_view_remote(c->fs, local, &a, NULL, 0) == 0)
+	if (nb_view_join(c->local, c->wpath, name) == 0 &&
+	    nb_view_remote(c->fs, c->local, &a, NULL, 0) == 0)
 		nb_names_add(c->ns, name);
 }
 
@@ -152,13 +159,20 @@ int nb_view_list(struct nb_fs *fs, const char *wpath, int (*fn)(void *arg, const
 		 void *arg)
 {
 	struct nb_names ns = {0};
-	char rpath[NB_PATH_MAX + 1];
-	int fd = openat(fs->stage_fd, wpath[0] ? wpath : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	const size_t sz = NB_PATH_MAX + 1;
+	char *bufs = malloc(4 * sz);
+	if (!bufs)
+		return -ENOMEM;
+	struct nb_list_ctx c = {fs, wpath, &ns, bufs, bufs + sz, bufs + 2 * sz, bufs + 3 * sz};
+	int fd = nb_longpath_openat(fs->stage_fd, wpath[0] ? wpath : ".",
+				    O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
 	if (fd >= 0) {
 		DIR *d = fdopendir(fd);
 		if (!d) {
+			int e = -errno;
 			nb_xio_close(fd);
-			return -errno;
+			free(bufs);
+			return e;
 		}
 		struct dirent *de;
 		while ((de = readdir(d)) != NULL)
@@ -167,13 +181,15 @@ int nb_view_list(struct nb_fs *fs, const char *wpath, int (*fn)(void *arg, const
 				nb_names_add(&ns, de->d_name);
 		closedir(d);
 	} else if (errno != ENOENT) {
-		return -errno;
+		int e = -errno;
+		free(bufs);
+		return e;
 	}
-	if (nb_core_resolve(fs->core, wpath, rpath, sizeof(rpath)) == 0) {
-		struct nb_list_ctx c = {fs, wpath, rpath, &ns};
-		nb_rcache_list(fs->rc, rpath, nb_view_list_remote, &c);
+	if (nb_core_resolve(fs->core, wpath, c.rpath, sz) == 0) {
+		nb_rcache_list(fs->rc, c.rpath, nb_view_list_remote, &c);
 		nb_core_renamed_into(fs->core, wpath, nb_view_list_renamed, &c);
 	}
+	free(bufs);
 	int r = ns.err;
 	if (ns.n)
 		qsort(ns.v, ns.n, sizeof(char *), nb_names_cmp);
@@ -190,38 +206,56 @@ int nb_view_list(struct nb_fs *fs, const char *wpath, int (*fn)(void *arg, const
  * tree, each missing component mirroring the server's directory. */
 static int nb_view_mirror(struct nb_fs *fs, const char *path, size_t len)
 {
-	char dir[NB_PATH_MAX + 1];
 	struct stat st;
 	if (len > NB_PATH_MAX)
 		return -ENAMETOOLONG;
+	if (len == 0)
+		return 0;
+	/* dir, then the server's name of a prefix: on the heap (2 x 32 KiB) */
+	char *dir = malloc(2 * (NB_PATH_MAX + 1));
+	if (!dir)
+		return -ENOMEM;
+	char *rpath = dir + NB_PATH_MAX + 1;
 	memcpy(dir, path, len);
 	dir[len] = 0;
-	if (len == 0 || fstatat(fs->stage_fd, dir, &st, AT_SYMLINK_NOFOLLOW) == 0)
-		return len == 0 || S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+	int r = 0;
+	if (nb_longpath_fstatat(fs->stage_fd, dir, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		r = S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+		goto out;
+	}
 	for (size_t i = 0; i <= len; i++) {
 		if (i < len && dir[i] != '/')
 			continue;
 		char save = dir[i];
 		dir[i] = 0;
-		if (fstatat(fs->stage_fd, dir, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+		if (nb_longpath_fstatat(fs->stage_fd, dir, &st, AT_SYMLINK_NOFOLLOW) != 0) {
 			/* Known on the server (perhaps under an older name):
 			 * mirror it; creating it there is not needed. */
 			struct nb_attr a;
-			char rpath[NB_PATH_MAX + 1];
-			if (nb_view_remote(fs, dir, &a, rpath, sizeof(rpath)) != 0)
-				return -ENOENT;
-			if (!S_ISDIR(a.mode))
-				return -ENOTDIR;
-			if (mkdirat(fs->stage_fd, dir, a.mode & 07777) != 0 && errno != EEXIST)
-				return -errno;
+			if (nb_view_remote(fs, dir, &a, rpath, NB_PATH_MAX + 1) != 0) {
+				r = -ENOENT;
+				goto out;
+			}
+			if (!S_ISDIR(a.mode)) {
+				r = -ENOTDIR;
+				goto out;
+			}
+			if (nb_longpath_mkdirat(fs->stage_fd, dir, a.mode & 07777) != 0 &&
+			    errno != EEXIST) {
+				r = -errno;
+				goto out;
+			}
 			if (strcmp(rpath, dir) == 0)
 				nb_core_mirrored_dir(fs->core, dir);
 		} else if (!S_ISDIR(st.st_mode)) {
-			return -ENOTDIR;
+			r = -ENOTDIR;
+			goto out;
 		}
 		dir[i] = save;
 	}
-	return 0;
+out:
+	free(dir);
+	return r;
 }
 
 int nb_view_ensure_parents(struct nb_fs *fs, const char *wpath)
@@ -248,7 +282,7 @@ int nb_view_fetch(struct nb_fs *fs, const char *wpath)
 	if (nb_core_fetch(fs->core, rpath, wpath) != 0)
 		return -EIO;
 	struct stat st;
-	if (fstatat(fs->stage_fd, wpath, &st, AT_SYMLINK_NOFOLLOW) == 0)
+	if (nb_longpath_fstatat(fs->stage_fd, wpath, &st, AT_SYMLINK_NOFOLLOW) == 0)
 		nb_cache_add(fs->cache, st.st_size);
 	return 0;
 }
@@ -258,7 +292,7 @@ static int nb_view_staged_attr(struct nb_fs *fs, const char *path, struct nb_att
 			       size_t linksz)
 {
 	struct stat st;
-	if (fstatat(fs->stage_fd, path, &st, AT_SYMLINK_NOFOLLOW) != 0)
+	if (nb_longpath_fstatat(fs->stage_fd, path, &st, AT_SYMLINK_NOFOLLOW) != 0)
 		return -errno;
 	memset(a, 0, sizeof(*a));
 	a->mode = st.st_mode;
@@ -266,7 +300,7 @@ static int nb_view_staged_attr(struct nb_fs *fs, const char *path, struct nb_att
 	a->mtime_s = st.st_mtim.tv_sec;
 	a->mtime_ns = (uint32_t)st.st_mtim.tv_nsec;
 	if (S_ISLNK(st.st_mode)) {
-		ssize_t n = readlinkat(fs->stage_fd, path, link, linksz - 1);
+		ssize_t n = nb_longpath_readlinkat(fs->stage_fd, path, link, linksz - 1);
 		if (n < 0)
 			return -errno;
 		link[n] = 0;
@@ -279,7 +313,7 @@ void nb_view_on_event(void *arg, const struct nb_core_event *ev)
 {
 	struct nb_fs *fs = arg;
 	struct nb_attr a;
-	char link[NB_PATH_MAX + 1], dir[NB_PATH_MAX + 1];
+	char link[NB_LINK_MAX + 1], dir[NB_PATH_MAX + 1];
 	if (fs->events)
 		nb_events_add(fs->events, ev);
 	switch (ev->what) {

@@ -23,7 +23,7 @@
 /* Fill a from st; for a symlink, read its target into linkbuf (which
  * a->link then points to). */
 static void nb_attr_from_stat(struct nb_attr *a, const struct stat *st, int dirfd, const char *name,
-			      char linkbuf[NB_PATH_MAX + 1])
+			      char linkbuf[NB_LINK_MAX + 1])
 {
 	a->mode = (uint32_t)st->st_mode;
 	a->size = S_ISDIR(st->st_mode) ? 0 : (uint64_t)st->st_size;
@@ -31,7 +31,7 @@ static void nb_attr_from_stat(struct nb_attr *a, const struct stat *st, int dirf
 	a->mtime_ns = (uint32_t)st->st_mtim.tv_nsec;
 	a->link = NULL;
 	if (S_ISLNK(st->st_mode) && dirfd >= 0) {
-		ssize_t n = readlinkat(dirfd, name, linkbuf, NB_PATH_MAX);
+		ssize_t n = readlinkat(dirfd, name, linkbuf, NB_LINK_MAX);
 		if (n > 0) {
 			linkbuf[n] = 0;
 			a->link = linkbuf;
@@ -44,7 +44,7 @@ int nb_session_stat(struct nb_session *s, uint32_t id, struct nb_buf *p)
 	char *path = NULL;
 	struct stat st;
 	struct nb_attr a;
-	char linkbuf[NB_PATH_MAX + 1];
+	char linkbuf[NB_LINK_MAX + 1];
 	int dirfd = -1;
 	const char *leaf = "";
 	int r = nb_proto_path_decode(p, &path);
@@ -96,7 +96,7 @@ int nb_session_list(struct nb_session *s, uint32_t id, struct nb_buf *p)
 		if (fstatat(dirfd(d), name, &st, AT_SYMLINK_NOFOLLOW) != 0)
 			continue; /* vanished meanwhile */
 		struct nb_attr a;
-		char linkbuf[NB_PATH_MAX + 1];
+		char linkbuf[NB_LINK_MAX + 1];
 		nb_attr_from_stat(&a, &st, dirfd(d), name, linkbuf);
 		r = nb_proto_dirents_add(s->tx, name, &a);
 		if (r == NB_E_TOOBIG) {
@@ -199,6 +199,10 @@ int nb_session_symlink(struct nb_session *s, uint32_t id, struct nb_buf *p)
 		r = -EINVAL;
 		goto reply;
 	}
+	if (strlen(target) > NB_LINK_MAX) { /* the decoder allows a path's length */
+		r = -ENAMETOOLONG;
+		goto reply;
+	}
 	if ((r = nb_root_parent(&s->root, path, 0755, &dirfd, &leaf)) != 0)
 		goto reply;
 	if ((scratch = nb_partial_dirfd(&s->root)) < 0) {
@@ -256,7 +260,7 @@ int nb_session_get(struct nb_session *s, uint32_t id, struct nb_buf *p)
 			goto reply;
 		nb_partial_record(fd, info.md5, (uint64_t)st.st_size);
 	}
-	char linkbuf[NB_PATH_MAX + 1];
+	char linkbuf[NB_LINK_MAX + 1];
 	nb_attr_from_stat(&info.attr, &st, -1, NULL, linkbuf);
 	info.start = g.has_expect && g.offset <= (uint64_t)st.st_size &&
 				     memcmp(g.expect, info.md5, NB_MD5_LEN) == 0

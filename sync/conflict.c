@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "wire/log.h"
+#include "wire/longpath.h"
 #include "wire/pathname.h"
 
 int nb_conflict_name(const char *path, time_t now, const char *host, char *out, size_t outsz)
@@ -36,7 +37,8 @@ int nb_conflict_name(const char *path, time_t now, const char *host, char *out, 
 static int nb_conflict_move_staged(void *arg, const char *from, const char *to)
 {
 	int stage_fd = *(int *)arg;
-	return renameat2(stage_fd, from, stage_fd, to, RENAME_NOREPLACE) == 0 ? 0 : -errno;
+	return nb_longpath_renameat2(stage_fd, from, stage_fd, to, RENAME_NOREPLACE) == 0 ? 0
+											  : -errno;
 }
 
 int nb_conflict_keep_both(struct nb_queue *q, int stage_fd, const struct nb_job *job, char *copy,

@@ -26,6 +26,7 @@
 #include "sync/statedb.h"
 #include "wire/err.h"
 #include "wire/log.h"
+#include "wire/longpath.h"
 #include "wire/pathname.h"
 #include "wire/xio.h"
 
@@ -331,7 +332,8 @@ size_t nb_core_report(struct nb_core *c, char *buf, size_t size)
 	for (size_t i = 0; i < n; i++) {
 		struct stat st;
 		if (items[i].kind == NB_KIND_FILE && items[i].total == 0 &&
-		    fstatat(c->cfg.stage_fd, items[i].path, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    nb_longpath_fstatat(c->cfg.stage_fd, items[i].path, &st, AT_SYMLINK_NOFOLLOW) ==
+			0 &&
 		    S_ISREG(st.st_mode)) {
 			items[i].total = (uint64_t)st.st_size;
 			sum.total += items[i].total;

@@ -15,6 +15,7 @@
 
 #include "wire/err.h"
 #include "wire/log.h"
+#include "wire/longpath.h"
 #include "wire/xio.h"
 
 struct nb_dl {
@@ -117,7 +118,8 @@ int nb_download_run(struct nb_remote *r, struct nb_download *d, struct nb_downlo
 	if ((e = nb_xio_fsync(x.fd)) != 0)
 		goto out;
 	/* Never over a local file that appeared meanwhile: it is newer. */
-	if (renameat2(d->fetch_dirfd, name, d->stage_fd, d->local_path, RENAME_NOREPLACE) != 0) {
+	if (nb_longpath_renameat2(d->fetch_dirfd, name, d->stage_fd, d->local_path,
+				  RENAME_NOREPLACE) != 0) {
 		e = -errno;
 		if (e == -EEXIST) {
 			unlinkat(d->fetch_dirfd, name, 0);

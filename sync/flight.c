@@ -21,6 +21,7 @@
 #include "sync/resume.h"
 #include "wire/err.h"
 #include "wire/log.h"
+#include "wire/longpath.h"
 #include "wire/pathname.h"
 #include "wire/xio.h"
 
@@ -171,14 +172,15 @@ static int nb_flight_simple_start(struct nb_flight *f)
 {
 	struct nb_pipeline *p = f->p;
 	const struct nb_job *job = &f->job;
-	char target[NB_PATH_MAX + 1];
+	char target[NB_LINK_MAX + 1];
 	struct stat st;
 	int e;
 	nb_rcall_init(&f->rc, 0);
 	f->rc.on_done = nb_flight_simple_done;
 	switch (job->kind) {
 	case NB_KIND_DIR:
-		if (fstatat(p->cfg.stage_fd, job->path, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+		if (nb_longpath_fstatat(p->cfg.stage_fd, job->path, &st, AT_SYMLINK_NOFOLLOW) !=
+		    0) {
 			e = -errno;
 			goto staged;
 		}
@@ -186,7 +188,8 @@ static int nb_flight_simple_start(struct nb_flight *f)
 		e = nb_rcall_mkdir(p->r, &f->rc, job->path, st.st_mode & 07777);
 		break;
 	case NB_KIND_SYMLINK: {
-		ssize_t n = readlinkat(p->cfg.stage_fd, job->path, target, sizeof(target) - 1);
+		ssize_t n =
+		    nb_longpath_readlinkat(p->cfg.stage_fd, job->path, target, sizeof(target) - 1);
 		if (n < 0) {
 			e = -errno;
 			goto staged;

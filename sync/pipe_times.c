@@ -18,6 +18,7 @@
 #include "sync/flight.h"
 #include "wire/err.h"
 #include "wire/log.h"
+#include "wire/longpath.h"
 #include "wire/pathname.h"
 
 struct nb_pipe_time {
@@ -25,7 +26,7 @@ struct nb_pipe_time {
 	struct nb_pipeline *p;
 	int done;
 	struct nb_pipe_time *next;
-	char path[NB_PATH_MAX + 1];
+	char path[]; /* as long as it is (up to 32 KiB) */
 };
 
 static void nb_pipe_time_done(struct nb_rcall *rc)
@@ -70,12 +71,14 @@ static void nb_pipe_times_reap(struct nb_pipeline *p)
 static int nb_pipe_time_send(struct nb_pipeline *p, const char *path)
 {
 	struct stat st;
-	if (fstatat(p->cfg.stage_fd, path[0] ? path : ".", &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+	if (nb_longpath_fstatat(p->cfg.stage_fd, path[0] ? path : ".", &st, AT_SYMLINK_NOFOLLOW) !=
+		0 ||
 	    !S_ISDIR(st.st_mode)) {
 		nb_queue_dirtime_settled(p->cfg.q, path, 0);
 		return 0;
 	}
-	struct nb_pipe_time *t = calloc(1, sizeof(*t));
+	size_t n = strlen(path);
+	struct nb_pipe_time *t = calloc(1, sizeof(*t) + n + 1);
 	if (!t) {
 		nb_warn("%s: out of memory: its time is not sent to the server",
 			path[0] ? path : "/");
@@ -83,7 +86,7 @@ static int nb_pipe_time_send(struct nb_pipeline *p, const char *path)
 		return 0;
 	}
 	t->p = p;
-	memcpy(t->path, path, strlen(path) + 1);
+	memcpy(t->path, path, n + 1);
 	nb_rcall_init(&t->rc, NB_MSG_SETTIME);
 	t->rc.on_done = nb_pipe_time_done;
 	int e = nb_rcall_settime(p->r, &t->rc, t->path, st.st_mtim.tv_sec,

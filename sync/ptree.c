@@ -11,10 +11,32 @@
 
 /* A bound on paths: none, or path >= s (lo) / path < s (hi, exclusive)
  * or path <= s (hi, inclusive). */
+/* A bound on paths: the first len bytes of s, then the byte suffix if
+ * it is not 0 ("dir" + '/' is the first path below dir, "dir" + '0'
+ * the first past them). Bounds point into the caller's strings, so no
+ * path is copied (a path may be 32 KiB). */
 struct nb_bound {
 	const char *s; /* NULL: unbounded */
+	size_t len;
+	char suffix;
 	int incl;
 };
+
+/* strcmp(p, the bound's string). */
+static int nb_bound_cmp(const char *p, const struct nb_bound *b)
+{
+	/* s holds no NUL in its first len bytes, so a shorter p compares
+	 * lower here, as strcmp would have it. */
+	int c = strncmp(p, b->s, b->len);
+	if (c != 0)
+		return c;
+	unsigned char pc = (unsigned char)p[b->len], bc = (unsigned char)b->suffix;
+	if (pc != bc)
+		return pc < bc ? -1 : 1;
+	if (bc == 0)
+		return 0;
+	return p[b->len + 1] ? 1 : 0;
+}
 
 void nb_ptree_init(struct nb_ptree *t)
 {
@@ -149,7 +171,7 @@ static int nb_above_lo(const struct nb_pnode *n, const struct nb_bound *lo)
 {
 	if (!lo->s)
 		return 1;
-	int c = strcmp(n->path, lo->s);
+	int c = nb_bound_cmp(n->path, lo);
 	return c > 0 || (c == 0 && lo->incl);
 }
 
@@ -157,7 +179,7 @@ static int nb_below_hi(const struct nb_pnode *n, const struct nb_bound *hi)
 {
 	if (!hi->s)
 		return 1;
-	int c = strcmp(n->path, hi->s);
+	int c = nb_bound_cmp(n->path, hi);
 	return c < 0 || (c == 0 && hi->incl);
 }
 
@@ -186,47 +208,27 @@ static struct nb_pnode *nb_ptree_min(const struct nb_pnode *n, const struct nb_b
 	return NULL;
 }
 
-/* "dir/" and "dir0": the bounds of everything strictly below dir. */
-static int nb_subtree_bounds(const char *dir, char lo[NB_PATH_MAX + 3], char hi[NB_PATH_MAX + 3])
-{
-	size_t n = strlen(dir);
-	if (n > NB_PATH_MAX)
-		return -1;
-	memcpy(lo, dir, n);
-	memcpy(hi, dir, n);
-	lo[n] = '/';
-	hi[n] = '/' + 1;
-	lo[n + 1] = hi[n + 1] = 0;
-	return 0;
-}
-
 struct nb_pnode *nb_ptree_first_overlap(const struct nb_ptree *t, const char *path,
 					int barriers_only)
 {
-	char buf[NB_PATH_MAX + 3], lo[NB_PATH_MAX + 3], hi[NB_PATH_MAX + 3];
 	struct nb_pnode *best = NULL;
 	size_t n = strlen(path);
 	if (n > NB_PATH_MAX || !t->root)
 		return NULL;
 	/* The path itself and each ancestor, the root "" included. */
-	memcpy(buf, path, n + 1);
 	for (size_t i = 0; i <= n; i++) {
 		if (i != 0 && i != n && path[i] != '/')
 			continue;
 		/* i == 0: the root ""; else the prefix that ends at i. */
-		buf[i] = 0;
-		struct nb_bound b = {buf, 1};
+		struct nb_bound b = {path, i, 0, 1};
 		best = nb_earlier(best, nb_ptree_min(t->root, &b, &b, 0, 0, barriers_only));
-		if (i < n)
-			buf[i] = path[i];
 	}
-	/* Everything below it. */
+	/* Everything below it: "path/" <= p < "path0". */
 	if (n == 0) {
-		struct nb_bound b = {"", 0}, none = {NULL, 0};
+		struct nb_bound b = {"", 0, 0, 0}, none = {NULL, 0, 0, 0};
 		return nb_earlier(best, nb_ptree_min(t->root, &b, &none, 0, 1, barriers_only));
 	}
-	nb_subtree_bounds(path, lo, hi);
-	struct nb_bound bl = {lo, 1}, bh = {hi, 0};
+	struct nb_bound bl = {path, n, '/', 1}, bh = {path, n, '/' + 1, 0};
 	return nb_earlier(best, nb_ptree_min(t->root, &bl, &bh, 0, 0, barriers_only));
 }
 
@@ -251,21 +253,21 @@ static int nb_ptree_walk(struct nb_pnode *n, const struct nb_bound *lo, const st
 int nb_ptree_each_at(const struct nb_ptree *t, const char *path,
 		     int (*fn)(void *arg, struct nb_pnode *n), void *arg)
 {
-	struct nb_bound b = {path, 1};
+	struct nb_bound b = {path, strlen(path), 0, 1};
 	return nb_ptree_walk(t->root, &b, &b, fn, arg);
 }
 
 int nb_ptree_each_within(const struct nb_ptree *t, const char *dir,
 			 int (*fn)(void *arg, struct nb_pnode *n), void *arg)
 {
-	char lo[NB_PATH_MAX + 3], hi[NB_PATH_MAX + 3];
 	if (!dir[0]) {
-		struct nb_bound none = {NULL, 0};
+		struct nb_bound none = {NULL, 0, 0, 0};
 		return nb_ptree_walk(t->root, &none, &none, fn, arg);
 	}
-	if (nb_subtree_bounds(dir, lo, hi) != 0)
+	size_t n = strlen(dir);
+	if (n > NB_PATH_MAX)
 		return 0;
 	int r = nb_ptree_each_at(t, dir, fn, arg);
-	struct nb_bound bl = {lo, 1}, bh = {hi, 0};
+	struct nb_bound bl = {dir, n, '/', 1}, bh = {dir, n, '/' + 1, 0};
 	return r ? r : nb_ptree_walk(t->root, &bl, &bh, fn, arg);
 }

@@ -109,10 +109,12 @@ void nb_queue_dir(struct nb_queue *q, const char *dir, struct nb_core_state *v)
 
 int nb_q_resolve(struct nb_queue *q, const char *path, char *out, size_t outsz)
 {
-	char cur[NB_PATH_MAX + 1], tmp[NB_PATH_MAX + 1];
 	size_t n = strlen(path);
 	if (n > NB_PATH_MAX || n >= outsz)
 		return -ENAMETOOLONG;
+	char *cur = malloc(NB_PATH_MAX + 1); /* not on the stack: 32 KiB */
+	if (!cur)
+		return -ENOMEM;
 	memcpy(cur, path, n + 1);
 	int r = 0;
 	/* Walk back in time: the newest barrier that touches the path
@@ -124,18 +126,17 @@ int nb_q_resolve(struct nb_queue *q, const char *path, char *out, size_t outsz)
 				r = -ENAMETOOLONG;
 				break;
 			}
-			memcpy(tmp, e->path2, fl);
-			memcpy(tmp + fl, cur + tl, rest + 1);
-			memcpy(cur, tmp, fl + rest + 1);
+			memmove(cur + fl, cur + tl, rest + 1);
+			memcpy(cur, e->path2, fl);
 		} else if (nb_path_is_within(cur, e->kind == NB_KIND_RENAME ? e->path2 : e->path)) {
 			r = -ENOENT;
 		}
 	}
-	if (r == 0) {
-		if (strlen(cur) >= outsz)
-			return -ENAMETOOLONG;
+	if (r == 0 && strlen(cur) >= outsz)
+		r = -ENAMETOOLONG;
+	if (r == 0)
 		memcpy(out, cur, strlen(cur) + 1);
-	}
+	free(cur);
 	return r;
 }
 

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -28,11 +29,21 @@ static int nb_scan_queue(struct nb_queue *q, const char *path, int kind)
 	return r == 0;
 }
 
-static long nb_scan_dir(int stage_fd, const char *dir, struct nb_queue *q)
+struct nb_scan {
+	struct nb_queue *q;
+	char *path;  /* the path being looked at (NB_PATH_MAX + 1 bytes) */
+	char *rpath; /* its name on the server (as big) */
+};
+
+/* Scan the directory open as fd (taken over and closed here), whose
+ * path is the first len bytes of sc->path. The buffers are shared by the
+ * whole walk, so a level costs a little stack and one open directory,
+ * whatever the paths' length; a subdirectory is opened from its
+ * parent's fd, so no path handed to the kernel is longer than a name. */
+static long nb_scan_dir(struct nb_scan *sc, int fd, size_t len)
 {
-	int fd = openat(stage_fd, dir[0] ? dir : ".", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
+	struct nb_queue *q = sc->q;
+	char *path = sc->path, *rpath = sc->rpath;
 	DIR *d = fdopendir(fd);
 	if (!d) {
 		nb_xio_close(fd);
@@ -41,34 +52,40 @@ static long nb_scan_dir(int stage_fd, const char *dir, struct nb_queue *q)
 	long marked = 0;
 	struct dirent *de;
 	while ((de = readdir(d)) != NULL) {
-		if (nb_path_check_name(de->d_name, strlen(de->d_name)) != 0)
+		size_t nl = strlen(de->d_name);
+		if (nb_path_check_name(de->d_name, nl) != 0)
 			continue;
 		if (nb_path_is_fuse_hidden(de->d_name)) {
 			/* Left from a file removed while open when we stopped. */
 			unlinkat(dirfd(d), de->d_name, 0);
 			continue;
 		}
-		char path[NB_PATH_MAX + 2];
-		int n = snprintf(path, sizeof(path), "%s%s%s", dir, dir[0] ? "/" : "", de->d_name);
-		if (n < 0 || (size_t)n >= sizeof(path) || nb_path_check(path) != 0)
+		size_t n = len + (len ? 1 : 0) + nl;
+		if (n > NB_PATH_MAX)
 			continue;
+		if (len)
+			path[len] = '/';
+		memcpy(path + n - nl, de->d_name, nl + 1);
+		if (nb_path_check(path) != 0)
+			goto next;
 		struct stat s;
 		if (fstatat(dirfd(d), de->d_name, &s, AT_SYMLINK_NOFOLLOW) != 0)
-			continue;
+			goto next;
 		struct nb_synced rec;
 		struct nb_core_state v;
-		char rpath[NB_PATH_MAX + 1];
 		int tracked = nb_queue_state(q, path, 1, &v);
 		/* What the server holds for this name, as of the pending
 		 * renames (a staged file renamed locally is known under its
 		 * old name until the server follows). */
-		if (nb_queue_resolve(q, path, rpath, sizeof(rpath)) != 0)
-			memcpy(rpath, path, strlen(path) + 1); /* checked <= NB_PATH_MAX */
+		if (nb_queue_resolve(q, path, rpath, NB_PATH_MAX + 1) != 0)
+			memcpy(rpath, path, n + 1); /* checked <= NB_PATH_MAX */
 		int known = nb_queue_record(q, rpath, &rec) == 0;
 		if (S_ISDIR(s.st_mode)) {
 			if (!tracked && !known)
 				marked += nb_scan_queue(q, path, NB_KIND_DIR);
-			long k = nb_scan_dir(stage_fd, path, q);
+			int sub = openat(dirfd(d), de->d_name,
+					 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			long k = sub >= 0 ? nb_scan_dir(sc, sub, n) : -errno;
 			if (k > 0)
 				marked += k;
 		} else if (S_ISREG(s.st_mode)) {
@@ -81,6 +98,8 @@ static long nb_scan_dir(int stage_fd, const char *dir, struct nb_queue *q)
 			if (!tracked && !known)
 				marked += nb_scan_queue(q, path, NB_KIND_SYMLINK);
 		}
+	next:
+		path[len] = 0;
 	}
 	closedir(d);
 	return marked;
@@ -88,7 +107,17 @@ static long nb_scan_dir(int stage_fd, const char *dir, struct nb_queue *q)
 
 long nb_scan_staged(int stage_fd, struct nb_queue *q)
 {
-	long n = nb_scan_dir(stage_fd, "", q);
+	struct nb_scan sc = {q, malloc(NB_PATH_MAX + 1), malloc(NB_PATH_MAX + 1)};
+	int fd = openat(stage_fd, ".", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	long n = fd < 0 ? -errno : -ENOMEM;
+	if (fd >= 0 && sc.path && sc.rpath) {
+		sc.path[0] = 0;
+		n = nb_scan_dir(&sc, fd, 0);
+	} else {
+		nb_xio_close(fd);
+	}
+	free(sc.path);
+	free(sc.rpath);
 	if (n > 0)
 		nb_info("%ld staged paths were not known to be on the server; queued", n);
 	return n;

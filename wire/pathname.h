@@ -5,13 +5,29 @@
  * most NB_NAME_MAX bytes, the whole at most NB_PATH_MAX bytes. The empty
  * string names the root itself. The top-level name ".nbfs" is reserved
  * for the server's own state and is never a valid user path.
+ *
+ * Why 32 KiB for a path: Linux sets no limit on how deep a tree goes
+ * (PATH_MAX bounds one system call's argument, not a file's path), and
+ * programs do reach files beyond 4 KiB through a deep working directory;
+ * so a wire path may be longer than PATH_MAX (the client's staging tree
+ * reaches such paths through wire/longpath.h, the server one component
+ * at a time). Some cap is needed all the same: the server walks a path a
+ * component at a time, so the cap bounds the work of one request (at
+ * most 16,384 components); and two paths (RENAME) or a path and 512 KiB
+ * of data (PUT_SMALL) must fit one frame (NB_FRAME_MAX, 1 MiB + 1 KiB)
+ * with room to spare. 32 KiB is twice the depth the POSIX conformance
+ * runs ask for (16 KiB) and keeps both well inside those bounds.
+ *
+ * A symlink's target is not a path in this sense: Linux refuses targets
+ * of PATH_MAX bytes or more, so NB_LINK_MAX stays at PATH_MAX - 1.
  */
 #ifndef NB_PATHNAME_H
 #define NB_PATHNAME_H
 
 #include <stddef.h>
 
-#define NB_PATH_MAX 4095
+#define NB_PATH_MAX (32 * 1024 - 1)
+#define NB_LINK_MAX 4095
 #define NB_NAME_MAX 255
 #define NB_RESERVED_NAME ".nbfs"
 

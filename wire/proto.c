@@ -250,7 +250,7 @@ static int nb_proto_get_attr(struct nb_buf *p, struct nb_attr *a)
 		return NB_E_PROTO;
 	const uint8_t *link;
 	size_t n;
-	if ((r = nb_buf_get_str(p, &link, &n, NB_PATH_MAX)) != 0)
+	if ((r = nb_buf_get_str(p, &link, &n, NB_LINK_MAX)) != 0)
 		return r;
 	if (n == 0)
 		return 0;

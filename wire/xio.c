@@ -16,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "wire/longpath.h"
+
 /* The one loop over read/write and pread/pwrite: retries EINTR and
  * short transfers. Reads stop early at end of file and return the count;
  * writes return 0 once everything is written. */
@@ -127,9 +129,9 @@ int nb_xio_fsync_dirat(int dirfd, const char *name)
 
 int nb_xio_open_quiet(int dirfd, const char *path)
 {
-	int fd = openat(dirfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
+	int fd = nb_longpath_openat(dirfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME, 0);
 	if (fd < 0 && errno == EPERM)
-		fd = openat(dirfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		fd = nb_longpath_openat(dirfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0);
 	return fd < 0 ? -errno : fd;
 }
 

@@ -31,7 +31,8 @@ int nb_xio_write_full_wait(int fd, const void *buf, size_t n, long timeout_ms);
 int nb_xio_fsync(int fd);
 /* Open dirfd-relative directory `name` read-only and fsync it. */
 int nb_xio_fsync_dirat(int dirfd, const char *name);
-/* Open dirfd/path read-only without updating its access time (the
+/* Open dirfd/path (of any length: wire/longpath.h) read-only without
+ * updating its access time (the
  * user's atime is not ours to change by hashing or uploading); falls
  * back to a plain open where O_NOATIME is not allowed. fd or -errno. */
 int nb_xio_open_quiet(int dirfd, const char *path);

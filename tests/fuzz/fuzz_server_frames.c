@@ -87,7 +87,7 @@ static void fz_die_errno(const char *what)
 /* --- the root's tree --- */
 
 /* Remove everything below the directory fd (not fd itself). The fuzzer
- * can build paths up to 4095 bytes deep (about 2000 levels), beyond what
+ * can build paths up to NB_PATH_MAX bytes deep (about 16,000 levels), beyond what
  * nftw can name and beyond the fd limit if we held one per level, so
  * this walks down one fd at a time and keeps only the names. Directories
  * are made searchable first: MKDIR may have given them mode 0. */

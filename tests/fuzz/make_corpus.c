@@ -248,6 +248,31 @@ static void server_seeds(void)
 	c_ping();
 	mc_write(T, "mkdir");
 
+	/* Paths past PATH_MAX (the wire takes up to NB_PATH_MAX): a tree
+	 * 5 KiB deep made, written, listed, renamed and taken down. */
+	{
+		static char deep[6000], file[6100], moved[6100];
+		size_t n = 0;
+		for (int i = 0; i < 20; i++) {
+			if (i)
+				deep[n++] = '/';
+			memset(deep + n, 'a' + i, 250);
+			n += 250;
+		}
+		deep[n] = 0;
+		snprintf(file, sizeof(file), "%s/f", deep);
+		snprintf(moved, sizeof(moved), "%s/g", deep);
+		c_hello();
+		c_mkdir(deep, 0755);
+		c_small(file, content, 100);
+		c_stat(file);
+		c_list(deep);
+		c_path2(NB_MSG_RENAME, file, moved);
+		c_path(NB_MSG_UNLINK, moved);
+		c_path(NB_MSG_RMDIR, deep);
+		mc_write(T, "long_path");
+	}
+
 	/* MOUNT first, an upload, and a second MOUNT (refused). */
 	c_hello();
 	c_mount(0x5a, 60);

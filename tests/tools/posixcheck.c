@@ -1699,6 +1699,63 @@ static int case_deep_path(struct pc_ctx *c)
 	return 0;
 }
 
+/* A path more than 16 KiB below the case's directory, as ext4 allows: PATH_MAX bounds one
+ * system call's argument, not a file's depth, so each step goes down with chdir (relative
+ * paths from a deep working directory). Writes, reads, lists, renames and removes there,
+ * then takes the tree down again, level by level. */
+static int case_path_16k(struct pc_ctx *c)
+{
+	enum { LEVELS = 66, NAMELEN = 250 }; /* 66 x 251 bytes: 16,566 */
+	char name[NAMELEN + 1];
+	int made = 0;
+	for (; made < LEVELS; made++) {
+		memset(name, 'a' + made % 26, NAMELEN);
+		snprintf(name, 4, "%03d", made);
+		name[3] = 'x';
+		name[NAMELEN] = 0;
+		OK(c, mkdir(name, 0755));
+		OK(c, chdir(name));
+	}
+	/* Down there: a file written, read back, renamed within and across directories. */
+	TRY(put_str(c, "deep.txt", "sixteen KiB down"));
+	TRY(check_str(c, "deep.txt", "sixteen KiB down"));
+	struct stat st;
+	OK(c, stat("deep.txt", &st));
+	EQ(c, st.st_size, 16);
+	OK(c, mkdir("sub", 0700));
+	OK(c, symlink("deep.txt", "link"));
+	LISTING(c, ".", "deep.txt", "link", "sub");
+	OK(c, rename("deep.txt", "sub/moved.txt"));
+	TRY(check_str(c, "sub/moved.txt", "sixteen KiB down"));
+	ERR(c, ENOENT, open("link", O_RDONLY)); /* dangling now */
+	OK(c, rename("sub/moved.txt", "../up.txt"));
+	TRY(check_str(c, "../up.txt", "sixteen KiB down"));
+	OK(c, chmod("../up.txt", 0600));
+	OK(c, stat("../up.txt", &st));
+	EQ(c, st.st_mode & 07777, 0600);
+	LISTING(c, ".", "link", "sub");
+	/* A whole directory moved up one level, with its contents. */
+	TRY(put_str(c, "sub/inner.txt", "inner"));
+	OK(c, rename("sub", "../sub2"));
+	TRY(check_str(c, "../sub2/inner.txt", "inner"));
+	/* Removed again. */
+	OK(c, unlink("link"));
+	OK(c, unlink("../sub2/inner.txt"));
+	OK(c, rmdir("../sub2"));
+	OK(c, unlink("../up.txt"));
+	EMPTY(c, ".");
+	for (; made > 0; made--) {
+		memset(name, 'a' + (made - 1) % 26, NAMELEN);
+		snprintf(name, 4, "%03d", made - 1);
+		name[3] = 'x';
+		name[NAMELEN] = 0;
+		OK(c, chdir(".."));
+		OK(c, rmdir(name));
+	}
+	EMPTY(c, ".");
+	return 0;
+}
+
 static int case_many_files(struct pc_ctx *c)
 {
 	enum { N = 1000 };
@@ -2152,6 +2209,7 @@ static const struct pc_case pc_cases[] = {
     {"names_special", case_names_special},
     {"name_non_utf8", case_name_non_utf8},
     {"deep_path", case_deep_path},
+    {"path_16k", case_path_16k},
     {"many_files", case_many_files},
     {"statvfs", case_statvfs},
     {"access_0000", case_access_0000},

@@ -95,27 +95,39 @@ static void test_lengths(void **state)
 	p[NB_NAME_MAX + 2] = 0;
 	check(p, 0);
 
-	/* 16 components of 255 bytes and 15 slashes: exactly NB_PATH_MAX */
+	/* Past PATH_MAX: paths below a deep working directory are legal on
+	 * Linux, so 4,096 bytes (and 16 KiB) are valid wire paths. */
+	for (size_t i = 0; i < 16384; i++)
+		p[i] = i % 2 ? '/' : 'x';
+	p[4096] = 0;
+	p[4095] = 'x';
+	check(p, 0);
+	p[4095] = '/';
+	p[4096] = 'x';
+	p[16383] = 'x';
+	p[16384] = 0;
+	check(p, 0);
+	/* 128 components of 255 bytes and 127 slashes: exactly NB_PATH_MAX */
 	size_t n = 0;
-	for (int i = 0; i < 16; i++) {
+	for (int i = 0; i < 128; i++) {
 		if (i)
 			p[n++] = '/';
-		memset(p + n, 'a' + i, NB_NAME_MAX);
+		memset(p + n, 'a' + i % 26, NB_NAME_MAX);
 		n += NB_NAME_MAX;
 	}
 	p[n] = 0;
 	assert_int_equal(n, NB_PATH_MAX);
 	check(p, 0);
-	/* one more byte (4096 in all) */
+	/* one more byte */
 	p[n] = 'z';
 	p[n + 1] = 0;
 	check(p, -ENAMETOOLONG);
-	/* 4096 bytes of short components */
+	/* NB_PATH_MAX + 1 bytes of short components */
 	for (size_t i = 0; i < NB_PATH_MAX + 1; i++)
 		p[i] = i % 2 ? '/' : 'x';
 	p[NB_PATH_MAX] = 'x';
 	p[NB_PATH_MAX + 1] = 0;
-	assert_int_equal(strlen(p), 4096);
+	assert_int_equal(strlen(p), 32768);
 	check(p, -ENAMETOOLONG);
 	free(p);
 }

@@ -521,6 +521,63 @@ static void test_attr(void **state)
 	nb_buf_free(f);
 }
 
+/* Paths past PATH_MAX travel (up to NB_PATH_MAX); symlink targets stay
+ * within Linux's own limit; the largest requests still fit one frame. */
+static void test_long_paths(void **state)
+{
+	(void)state;
+	struct nb_buf *f = tu_buf(TX_MAX), *p;
+	char *a = malloc(NB_PATH_MAX + 1), *b = malloc(NB_PATH_MAX + 1);
+	assert_non_null(a);
+	assert_non_null(b);
+	memset(a, 'a', NB_PATH_MAX);
+	memset(b, 'b', NB_PATH_MAX);
+	a[NB_PATH_MAX] = b[NB_PATH_MAX] = 0;
+
+	/* RENAME of two paths of the largest size */
+	assert_int_equal(nb_proto_path2_encode(f, ID, NB_MSG_RENAME, a, b), 0);
+	p = unframe_id(f, NB_MSG_RENAME, ID);
+	char *x = NULL, *y = NULL;
+	assert_int_equal(nb_proto_path2_decode(p, &x, &y), 0);
+	assert_string_equal(x, a);
+	assert_string_equal(y, b);
+	free(x);
+	free(y);
+	nb_buf_free(p);
+
+	/* PUT_SMALL: the largest path with the largest data */
+	struct nb_put_open in = {.path = a, .size = NB_SMALL_MAX, .mode = 0644}, out;
+	uint8_t *dst;
+	const uint8_t *data;
+	assert_int_equal(nb_proto_put_small_reserve(f, ID, &in, &dst), 0);
+	memset(dst, 7, NB_SMALL_MAX);
+	assert_int_equal(nb_frame_finish(f), 0);
+	p = unframe_id(f, NB_MSG_PUT_SMALL, ID);
+	assert_int_equal(nb_proto_put_small_decode(p, &out, &data), 0);
+	assert_int_equal(strlen(out.path), NB_PATH_MAX);
+	nb_proto_put_open_free(&out);
+	nb_buf_free(p);
+
+	/* a symlink's target: NB_LINK_MAX passes, one more is TOOBIG */
+	a[NB_LINK_MAX] = 0;
+	struct nb_attr sl = {S_IFLNK | 0777, NB_LINK_MAX, 1, 2, a}, got;
+	assert_int_equal(nb_proto_attr_encode(f, ID, &sl), 0);
+	p = unframe_id(f, NB_MSG_ATTR, ID);
+	assert_int_equal(nb_proto_attr_decode(p, &got), 0);
+	assert_int_equal(strlen(got.link), NB_LINK_MAX);
+	nb_attr_free(&got);
+	nb_buf_free(p);
+	a[NB_LINK_MAX] = 'a';
+	a[NB_LINK_MAX + 1] = 0;
+	assert_int_equal(nb_proto_attr_encode(f, ID, &sl), 0);
+	p = unframe_id(f, NB_MSG_ATTR, ID);
+	assert_int_equal(dec_attr(p), NB_E_TOOBIG);
+	nb_buf_free(p);
+	free(a);
+	free(b);
+	nb_buf_free(f);
+}
+
 static void test_put_open(void **state)
 {
 	(void)state;
@@ -1315,6 +1372,7 @@ int main(void)
 		cmocka_unit_test(test_mkdir),
 		cmocka_unit_test(test_settime),
 		cmocka_unit_test(test_attr),
+		cmocka_unit_test(test_long_paths),
 		cmocka_unit_test(test_put_open),
 		cmocka_unit_test(test_put_offer),
 		cmocka_unit_test(test_put_data),

@@ -15,6 +15,7 @@
 
 #include "server/root.h"
 #include "testutil.h"
+#include "wire/pathname.h"
 
 /*
  * Layout (base is a fresh temp dir):
@@ -352,6 +353,49 @@ static void test_mkdir_refuses(void **state)
 	free(sub);
 }
 
+/* Paths past PATH_MAX resolve a component at a time, as any other. */
+static void test_deep_paths(void **state)
+{
+	struct fx *f = *state;
+	char *p = malloc(NB_PATH_MAX + 1);
+	assert_non_null(p);
+	size_t n = 0;
+	while (n < 16384) { /* 69 components of 240 bytes */
+		if (n)
+			p[n++] = '/';
+		memset(p + n, 'd', 240);
+		n += 240;
+	}
+	p[n] = 0;
+	assert_int_equal(nb_root_mkdir(&f->r, p, 0700), 0);
+	struct stat st;
+	assert_int_equal(nb_root_stat(&f->r, p, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	int fd = nb_root_opendir(&f->r, p);
+	assert_true(fd >= 0);
+	close(fd);
+	/* and away again, deepest first */
+	while (n > 0) {
+		int dirfd;
+		const char *leaf;
+		assert_int_equal(nb_root_parent(&f->r, p, -1, &dirfd, &leaf), 0);
+		assert_int_equal(unlinkat(dirfd, leaf, AT_REMOVEDIR), 0);
+		close(dirfd);
+		n = nb_path_parent_len(p);
+		p[n] = 0;
+	}
+	/* one byte over the cap is refused before any walk */
+	memset(p, 'x', NB_PATH_MAX);
+	for (size_t i = 200; i < NB_PATH_MAX; i += 201)
+		p[i] = '/';
+	p[NB_PATH_MAX] = 0;
+	assert_int_equal(nb_root_stat(&f->r, p, &st), -ENOENT);
+	char *q = tu_join(p, "x");
+	assert_int_equal(nb_root_stat(&f->r, q, &st), -ENAMETOOLONG);
+	free(q);
+	free(p);
+}
+
 static void test_open_missing_root(void **state)
 {
 	(void)state;
@@ -365,14 +409,15 @@ static void test_open_missing_root(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		T(test_parent_ok),
-		T(test_parent_rejects_bad_paths),
-		T(test_parent_never_follows_symlinks),
-		T(test_opendir),
-		T(test_stat),
-		T(test_mkdir),
-		T(test_mkdir_refuses),
-		cmocka_unit_test(test_open_missing_root),
+	    T(test_parent_ok),
+	    T(test_parent_rejects_bad_paths),
+	    T(test_parent_never_follows_symlinks),
+	    T(test_opendir),
+	    T(test_stat),
+	    T(test_mkdir),
+	    T(test_mkdir_refuses),
+	    T(test_deep_paths),
+	    cmocka_unit_test(test_open_missing_root),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
