@@ -428,6 +428,47 @@ static void test_cut_at_every_frame(void **state)
 	}
 }
 
+/* A batch of small files (PUT_SMALL, answered together at the server's
+ * flush), the link cut after the client's k-th frame for every k that
+ * falls inside the batch: every file ends on the server as staged, with
+ * no conflict copy and no scratch file left. */
+static void test_batch_cut_at_every_frame(void **state)
+{
+	struct fx *f = *state;
+	enum { FILES = 8, SIZE = 3000 };
+	for (int k = 1; k <= 4 * FILES; k++) {
+		if (k > 1) {
+			teardown(state);
+			setup(state);
+			f = *state;
+		}
+		atomic_store(&f->srv.drop_after, k);
+		fx_open_core(f);
+		char *v[FILES];
+		char name[32];
+		for (int i = 0; i < FILES; i++) {
+			snprintf(name, sizeof(name), "small%d", i);
+			v[i] = stage_file(f, name, SIZE + (size_t)i, (unsigned)(300 + 17 * k + i));
+		}
+		wait_synced(f);
+		for (int i = 0; i < FILES; i++) {
+			snprintf(name, sizeof(name), "small%d", i);
+			assert_remote(f, name, v[i], SIZE + (size_t)i);
+			free(v[i]);
+		}
+		if (remote_conflicts(f) != 0 || partials(f) != 0)
+			fail_msg("cut after frame %d: %d conflict copies, %d partials", k,
+				 remote_conflicts(f), partials(f));
+		/* Past the session's last frame no cut happens: by then every
+		 * frame of the batch (after HELLO) has had its turn. */
+		if (atomic_load(&f->srv.drops) == 0) {
+			if (k <= FILES + 1)
+				fail_msg("no cut after frame %d: the batch was not covered", k);
+			break;
+		}
+	}
+}
+
 #define OLD_TIME 1300000000LL
 
 /* Make staged directory rel (the core is told later). */
@@ -549,6 +590,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_remove_in_flight, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rename_remove_before_answer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cut_at_every_frame, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_batch_cut_at_every_frame, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
