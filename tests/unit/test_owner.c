@@ -262,7 +262,7 @@ static void test_bad_records(void **state)
 	struct fx *f = *state;
 	int dfd = nb_partial_dirfd(&f->root);
 	static const char *bad[] = {"", "nbfs-owner-1\n", "nbfs-owner-1 0 5 -\n",
-				    "nbfs-owner-1 12 5 abc\n", "nbfs-owner-1 12 5 zz" "000000000000000000000000000000\n",
+				    "nbfs-owner-1 12 5 abc\n", "nbfs-owner-1 12 5 zz000000000000000000000000000000\n",
 				    "other 12 5 -\n"};
 	struct nb_owner o;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
