@@ -136,7 +136,9 @@ static void test_takeover_same_mount(void **state)
 	int dirfd = f->root.fd;
 	assert_int_equal(nb_partial_publish(&p, dirfd, "done.bin", 0644, 1, 0), 0);
 	size_t n;
-	char *got = tu_read_file(tu_join(f->dir, "done.bin"), &n);
+	char *done_path = tu_join(f->dir, "done.bin");
+	char *got = tu_read_file(done_path, &n);
+	free(done_path);
 	assert_int_equal(n, SIZE);
 	assert_memory_equal(got, f->content, SIZE);
 	free(got);
