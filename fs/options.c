@@ -155,8 +155,13 @@ int nb_options_set(struct nb_options *o, const char *key, const char *value, int
 	int b;
 	if (!strcmp(key, "remote"))
 		return nb_options_str(&o->remote, value, overwrite);
-	if (!strcmp(key, "identity"))
+	if (!strcmp(key, "identity")) {
+		/* Given on the command line, it is the only key tried; from
+		 * the config file, it is tried first (see nb_options_merge_ssh). */
+		if (overwrite)
+			o->identity_only = 1;
 		return nb_options_str(&o->identity, value, overwrite);
+	}
 	if (!strcmp(key, "known_hosts"))
 		return nb_options_str(&o->known_hosts, value, overwrite);
 	if (!strcmp(key, "cache"))
@@ -456,16 +461,18 @@ int nb_options_merge_ssh(struct nb_options *o, struct nb_sshconfig *c)
 		o->compress = c->compression;
 	if (o->accept_new_host < 0 && c->accept_new)
 		o->accept_new_host = 1;
-	if (!o->identity && c->identities[0]) {
+	if (!o->identity_only && c->identities[0]) {
 		size_t n = 0;
 		while (c->identities[n])
 			n++;
 		char **ids = calloc(n + 1, sizeof(*ids));
 		if (!ids)
 			return -ENOMEM;
-		/* Only the keys that exist: ssh lists its defaults too. */
+		/* Only the keys that exist (ssh lists its defaults too), and
+		 * not the config file's identity again. */
 		for (size_t i = 0, k = 0; i < n; i++) {
-			if (access(c->identities[i], R_OK) == 0) {
+			if (access(c->identities[i], R_OK) == 0 &&
+			    !(o->identity && !strcmp(o->identity, c->identities[i]))) {
 				ids[k++] = c->identities[i];
 				c->identities[i] = NULL;
 			}

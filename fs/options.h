@@ -13,6 +13,7 @@ struct nb_options {
 	char *remote;      /* [user@]host[:port]:DIR or local:DIR */
 	char *mountpoint;
 	char *identity;
+	int identity_only; /* identity came from the command line: the only key tried */
 	char *known_hosts;
 	char *cache;       /* staging and state directory */
 	char *server;      /* server program (one path) */
@@ -39,7 +40,8 @@ struct nb_options {
 
 	/* From the ssh client's configuration, when use_ssh_config. */
 	int use_ssh_config; /* nb_options_finish asks `ssh -G host` (the mount does; tests need not) */
-	char **identities;  /* keys to try when -o identity is not given; NULL-terminated */
+	char **identities;  /* keys to try after identity and the agent, unless identity_only;
+			     * NULL-terminated */
 };
 
 struct nb_sshconfig;

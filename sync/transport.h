@@ -33,9 +33,9 @@ struct nb_ssh_opts {
 	int accept_new_host;      /* add an unknown host key instead of refusing */
 	int timeout_ms;           /* per blocking operation */
 	int compress;             /* ask for SSH compression (zlib) */
-	/* Keys to try after identity and the agent, instead of
-	 * ~/.ssh/id_{ed25519,ecdsa,rsa} (ssh's IdentityFile list);
-	 * NULL-terminated, or NULL. */
+	/* Keys to try after identity and the agent (ssh's IdentityFile
+	 * list); NULL-terminated, or NULL: without identity, then
+	 * ~/.ssh/id_{ed25519,ecdsa,rsa}. */
 	const char *const *identities;
 };
 

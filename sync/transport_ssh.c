@@ -305,7 +305,7 @@ static int nb_ssh_auth(LIBSSH2_SESSION *s, const struct nb_ssh_opts *o, const ch
 	}
 	if (nb_ssh_auth_agent(s, user) == 0)
 		return 0;
-	if (!o->identity && o->identities) {
+	if (o->identities) {
 		for (size_t i = 0; o->identities[i]; i++) {
 			if (libssh2_userauth_publickey_fromfile(s, user, NULL, o->identities[i], NULL) == 0)
 				return 0;
@@ -331,7 +331,8 @@ static int nb_ssh_auth(LIBSSH2_SESSION *s, const struct nb_ssh_opts *o, const ch
 	       "Add your public key to ~/.ssh/authorized_keys of %s there (ssh-copy-id %s%s@%s "
 	       "does it), or give the right private key with -o identity=FILE",
 	       user, o->host, o->identity ? o->identity : "", o->identity ? ", " : "",
-	       o->identity ? "" : (o->identities ? " and the IdentityFile keys of ssh_config" : " and ~/.ssh/id_*"),
+	       o->identities && o->identities[0] ? " and the IdentityFile keys of ssh_config"
+	       : o->identity ? "" : " and ~/.ssh/id_*",
 	       user, port, user, o->host);
 	return NB_E_AUTH;
 }

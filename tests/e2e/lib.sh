@@ -77,6 +77,10 @@ e2e_init() {
   MNT=$WORK/mnt
   CACHE=$WORK/cache
   mkdir -p "$REMOTE" "$MNT"
+  # The user's own ~/.config/nbfs/config (contrib/demo.sh writes one)
+  # must not change what a test mounts; a test of the config file
+  # writes its own here.
+  export XDG_CONFIG_HOME=$WORK/xdg-config
   trap e2e_cleanup EXIT
   trap 'exit 130' INT TERM
   log "test $name in $WORK"
@@ -110,6 +114,7 @@ port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 # start_sshd: a private sshd on 127.0.0.1:$SSHD_PORT that accepts
 # $WORK/client_key for the current user; $KNOWN_HOSTS lists its host key.
 # SSHD_EXTRA_CONFIG: more sshd_config lines (the benchmarks use it).
+# SSHD_SETENV: NAME=VALUE words for the sessions' environment.
 # SSHD_STOCK=1: no ClientAlive settings, as Debian ships sshd
 # (ClientAliveInterval 0: sshd never notices a dead client by itself).
 start_sshd() {
@@ -138,7 +143,9 @@ Subsystem sftp internal-sftp
 # bash run by sshd sources ~/.bashrc when SHLVL < 2 (Debian's build):
 # one that starts slow tools (pyenv, say) can take longer than the tests'
 # timeout=5 on a loaded machine, and every connection pays it.
-SetEnv SHLVL=1
+# sshd takes only the first SetEnv line: more variables go on this one
+# (SSHD_SETENV).
+SetEnv SHLVL=1 ${SSHD_SETENV:-}
 ${SSHD_EXTRA_CONFIG:-}
 CFG
   /usr/sbin/sshd -f "$WORK/sshd_config" -E "$WORK/sshd.log" || fail "sshd did not start"

@@ -53,6 +53,17 @@ apt-get install -y -q --no-install-recommends "$client" "$server" >"$WORK/apt.lo
 /usr/bin/nbfs-server --version | grep -q "^nbfs-server " || fail "installed nbfs-server --version"
 [ "$(readlink -f /usr/sbin/mount.fuse.nbfs)" = /usr/bin/nbfs ] || fail "mount.fuse.nbfs does not lead to nbfs"
 
+# sshd's PATH for a session is /usr/local/sbin:/usr/local/bin:/usr/sbin:
+# /usr/bin:...: an nbfs-server installed from source (contrib/demo.sh
+# puts one in /usr/local/bin) comes first, rightly, and would hide the
+# package's. The test's sshd then gives its sessions a PATH without
+# /usr/local, so that it is the package's program that is tested.
+for d in /usr/local/sbin /usr/local/bin; do
+  if [ -x "$d/nbfs-server" ]; then
+    log "$d/nbfs-server would come first on sshd's PATH: the test's sshd sets PATH=/usr/bin:/bin"
+    SSHD_SETENV="PATH=/usr/bin:/bin"
+  fi
+done
 start_sshd
 # No server= option: the server's PATH finds the installed nbfs-server.
 mount -t fuse.nbfs -o "identity=$WORK/client_key,known_hosts=$KNOWN_HOSTS,cache=$CACHE,delay=0.3,_netdev" \

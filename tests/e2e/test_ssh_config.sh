@@ -60,6 +60,19 @@ log "16 MiB of zeros without compression: $plain bytes on the wire"
 [ "$compressed" -lt $((plain / 8)) ] || fail "compression: $compressed bytes against $plain"
 umount_nbfs
 
+# An identity in nbfs's config file is tried first, not alone: the
+# alias's IdentityFile still logs in (contrib/demo.sh writes such a
+# file, and CI once failed here on a machine where the demo had run).
+ssh-keygen -q -t ed25519 -N '' -f "$WORK/config_key"
+mkdir -p "$XDG_CONFIG_HOME/nbfs"
+printf 'identity = %s\n' "$WORK/config_key" >"$XDG_CONFIG_HOME/nbfs/config"
+mount_alias "nbfs-plain:$REMOTE" "$WORK/cache8" 2>"$WORK/err"
+cat "$WORK/err" >&2
+grep -q "key $WORK/config_key not accepted" "$WORK/err" ||
+  fail "the config file's identity was not tried first"
+umount_nbfs
+rm "$XDG_CONFIG_HOME/nbfs/config"
+
 # -o compress on the command line, for an alias without it.
 mount_alias "nbfs-plain:$REMOTE" "$WORK/cache3" compress
 forced=$(upload_cost zeros3)

@@ -496,7 +496,32 @@ static void test_merge_ssh(void **state)
 	assert_int_equal(o.accept_new_host, 0);
 	assert_string_equal(o.known_hosts, "/my/kh");
 	assert_string_equal(o.identity, "/my/key");
+	assert_int_equal(o.identity_only, 1);
 	assert_null(o.identities);
+	nb_options_free(&o);
+
+	/* identity from the config file is a default, not a lock: it is
+	 * tried first, ssh's IdentityFile keys after it (not twice). */
+	nb_options_init(&o);
+	assert_int_equal(nb_options_parse_remote("alias:/d", &o, err, sizeof(err)), 0);
+	assert_int_equal(nb_options_set(&o, "identity", "/cfg/key", 0, err, sizeof(err)), 0);
+	assert_int_equal(o.identity_only, 0);
+	assert_int_equal(nb_sshconfig_parse(text, strlen(text), NULL, &c), 0);
+	assert_int_equal(nb_options_merge_ssh(&o, &c), 0);
+	nb_sshconfig_free(&c);
+	assert_string_equal(o.identity, "/cfg/key");
+	assert_non_null(o.identities);
+	assert_string_equal(o.identities[0], key);
+	assert_null(o.identities[1]);
+	nb_options_free(&o);
+	nb_options_init(&o);
+	assert_int_equal(nb_options_parse_remote("alias:/d", &o, err, sizeof(err)), 0);
+	assert_int_equal(nb_options_set(&o, "identity", key, 0, err, sizeof(err)), 0);
+	assert_int_equal(nb_sshconfig_parse(text, strlen(text), NULL, &c), 0);
+	assert_int_equal(nb_options_merge_ssh(&o, &c), 0);
+	nb_sshconfig_free(&c);
+	assert_non_null(o.identities);
+	assert_null(o.identities[0]);
 	nb_options_free(&o);
 
 	/* -o port= wins over ssh's Port as the port in REMOTE does. */
