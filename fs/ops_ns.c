@@ -126,6 +126,32 @@ int nb_op_mknod(const char *path, mode_t mode, dev_t rdev)
 	return 0;
 }
 
+/* A change to the staged tree that goes with a removal or a rename: the
+ * core runs it under its lock (nb_core_removed says why). */
+struct nb_stage_op {
+	int fd;
+	const char *from; /* the path removed, or renamed */
+	const char *to;   /* NULL: a removal */
+	int flags;        /* unlinkat's */
+	int err;          /* -errno of the change; 0 once done */
+};
+
+static int nb_stage_run(void *arg)
+{
+	struct nb_stage_op *op = arg;
+	int r = op->to ? nb_longpath_renameat2(op->fd, op->from, op->fd, op->to, 0)
+		       : nb_longpath_unlinkat(op->fd, op->from, op->flags);
+	op->err = r != 0 ? -errno : 0;
+	return op->err;
+}
+
+/* The core's answer to a removal or rename: the staged change's own
+ * error, or -EIO if the change could not be recorded. */
+static int nb_stage_result(int r, const struct nb_stage_op *op)
+{
+	return r == 0 ? 0 : op->err ? op->err : -EIO;
+}
+
 int nb_op_unlink(const char *path)
 {
 	struct nb_fs *fs = nb_ops_fs();
@@ -146,11 +172,11 @@ int nb_op_unlink(const char *path)
 		return 0;
 	}
 	int on_server = nb_view_on_server(fs, wpath, staged);
-	if (staged && nb_longpath_unlinkat(fs->stage_fd, wpath, 0) != 0)
-		return -errno;
-	if (staged && S_ISREG(st.st_mode))
+	struct nb_stage_op op = {fs->stage_fd, wpath, NULL, 0, -EIO};
+	r = nb_core_removed(fs->core, wpath, 0, on_server, staged ? nb_stage_run : NULL, &op);
+	if (staged && op.err == 0 && S_ISREG(st.st_mode))
 		nb_cache_add(fs->cache, -(int64_t)st.st_size);
-	return nb_core_removed(fs->core, wpath, 0, on_server) == 0 ? 0 : -EIO;
+	return nb_stage_result(r, &op);
 }
 
 /* Remove libfuse's .fuse_hidden files from a staged directory about to
@@ -210,9 +236,9 @@ int nb_op_rmdir(const char *path)
 	int on_server = nb_view_on_server(fs, wpath, staged);
 	if (staged)
 		nb_purge_hidden(fs, wpath);
-	if (staged && nb_longpath_unlinkat(fs->stage_fd, wpath, AT_REMOVEDIR) != 0)
-		return -errno;
-	return nb_core_removed(fs->core, wpath, 1, on_server) == 0 ? 0 : -EIO;
+	struct nb_stage_op op = {fs->stage_fd, wpath, NULL, AT_REMOVEDIR, -EIO};
+	r = nb_core_removed(fs->core, wpath, 1, on_server, staged ? nb_stage_run : NULL, &op);
+	return nb_stage_result(r, &op);
 }
 
 int nb_op_rename(const char *from, const char *to, unsigned int flags)
@@ -229,9 +255,9 @@ int nb_op_rename(const char *from, const char *to, unsigned int flags)
 		/* libfuse hides a file removed while open: for everyone else
 		 * (and the server) this is an unlink of wfrom. */
 		int on_server = nb_view_on_server(fs, wfrom, fstaged);
-		if (nb_longpath_renameat2(fs->stage_fd, wfrom, fs->stage_fd, wto, 0) != 0)
-			return -errno;
-		return nb_core_removed(fs->core, wfrom, 0, on_server) == 0 ? 0 : -EIO;
+		struct nb_stage_op op = {fs->stage_fd, wfrom, wto, 0, -EIO};
+		return nb_stage_result(nb_core_removed(fs->core, wfrom, 0, on_server, nb_stage_run, &op),
+				       &op);
 	}
 	if ((r = nb_ops_check_new(wto)) != 0)
 		return r;
@@ -271,22 +297,25 @@ int nb_op_rename(const char *from, const char *to, unsigned int flags)
 		 * it replaces goes away there too, as it does here (the core
 		 * also counts an upload of it in flight as on the server). */
 		int to_on_server = exists && nb_view_on_server(fs, wto, tstaged);
-		if (nb_longpath_renameat2(fs->stage_fd, wfrom, fs->stage_fd, wto, 0) != 0)
-			return -errno;
-		if (exists && nb_core_removed(fs->core, wto, 0, to_on_server) != 0)
-			return -EIO;
-		return 0;
+		if (!exists)
+			return nb_longpath_renameat2(fs->stage_fd, wfrom, fs->stage_fd, wto, 0) != 0
+				   ? -errno
+				   : 0;
+		struct nb_stage_op op = {fs->stage_fd, wfrom, wto, 0, -EIO};
+		return nb_stage_result(
+		    nb_core_removed(fs->core, wto, 0, to_on_server, nb_stage_run, &op), &op);
 	}
-	if (fstaged) {
-		if (nb_longpath_renameat2(fs->stage_fd, wfrom, fs->stage_fd, wto, 0) != 0)
-			return -errno;
-	} else if (exists && tstaged) {
+	struct nb_stage_op op = {fs->stage_fd, wfrom, wto, 0, -EIO};
+	if (!fstaged && exists && tstaged) {
 		/* The staged destination is replaced by a remote-only source. */
-		if (nb_longpath_unlinkat(fs->stage_fd, wto,
-					 S_ISDIR(stt.st_mode) ? AT_REMOVEDIR : 0) != 0)
-			return -errno;
+		op.from = wto;
+		op.to = NULL;
+		op.flags = S_ISDIR(stt.st_mode) ? AT_REMOVEDIR : 0;
 	}
-	return nb_core_renamed(fs->core, wfrom, wto, from_on_server) == 0 ? 0 : -EIO;
+	int stage = fstaged || (exists && tstaged);
+	return nb_stage_result(
+	    nb_core_renamed(fs->core, wfrom, wto, from_on_server, stage ? nb_stage_run : NULL, &op),
+	    &op);
 }
 
 int nb_op_symlink(const char *target, const char *path)

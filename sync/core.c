@@ -207,14 +207,16 @@ int nb_core_known_on_server(struct nb_core *c, const char *path)
 	return nb_queue_known_on_server(c->q, path);
 }
 
-int nb_core_removed(struct nb_core *c, const char *path, int is_dir, int on_server)
+int nb_core_removed(struct nb_core *c, const char *path, int is_dir, int on_server,
+		    int (*stage)(void *arg), void *arg)
 {
-	return nb_queue_remove(c->q, path, is_dir, on_server);
+	return nb_queue_remove_staged(c->q, path, is_dir, on_server, stage, arg);
 }
 
-int nb_core_renamed(struct nb_core *c, const char *from, const char *to, int from_on_server)
+int nb_core_renamed(struct nb_core *c, const char *from, const char *to, int from_on_server,
+		    int (*stage)(void *arg), void *arg)
 {
-	return nb_queue_rename(c->q, from, to, from_on_server ? 1 : 0);
+	return nb_queue_rename_staged(c->q, from, to, from_on_server ? 1 : 0, stage, arg);
 }
 
 void nb_core_replacing(struct nb_core *c, const char *path, const struct nb_attr *server)

@@ -156,19 +156,25 @@ void nb_core_follow_end(struct nb_follow *f);
  * pending rename that brings a server name here? (What the server's
  * listing shows is the caller's to add.) */
 int nb_core_known_on_server(struct nb_core *c, const char *path);
-/* path (with is_dir, an empty directory) was removed locally; on_server
+/* path (with is_dir, an empty directory) is removed locally; on_server
  * says whether the server may hold it (its listing shows it, or
  * nb_core_known_on_server). Its pending creation is dropped; a removal
  * is queued if the server may hold it (also when an upload of it is in
- * flight or in doubt, which the core checks under its lock). 0 or an
- * error. */
-int nb_core_removed(struct nb_core *c, const char *path, int is_dir, int on_server) NB_WUR;
-/* from was renamed to to locally (from_on_server as for removals).
+ * flight or in doubt, which the core checks under its lock).
+ * stage(arg), unless NULL, removes the staged copy: the core runs it
+ * under its lock, right before its records change, so the sync thread
+ * never sees the staged tree changed and the records not (a job that
+ * found its staged file gone would drop it, and a rename told a moment
+ * later would find nothing to move: the file was lost). 0, stage's
+ * -errno (nothing recorded then), or another error. */
+int nb_core_removed(struct nb_core *c, const char *path, int is_dir, int on_server,
+		    int (*stage)(void *arg), void *arg) NB_WUR;
+/* from is renamed to to locally (from_on_server as for removals).
  * Pending creations at or below from move to to, behind a server-side
  * rename if the server may hold from; what was pending at or below to
- * is replaced. 0 or an error. */
-int nb_core_renamed(struct nb_core *c, const char *from, const char *to,
-		    int from_on_server) NB_WUR;
+ * is replaced. stage(arg) renames the staged copy, as for removals. */
+int nb_core_renamed(struct nb_core *c, const char *from, const char *to, int from_on_server,
+		    int (*stage)(void *arg), void *arg) NB_WUR;
 /* A local file replaces the server's version of path (size and mtime
  * as listed): that version is the base of the upload that follows, so
  * it is not taken for a conflict. Kept only if no record exists. */

@@ -74,14 +74,26 @@ int nb_queue_touch_meta(struct nb_queue *q, const char *path, int kind) NB_WUR;
  * it closes, without quiet time (cp, tar, rsync's temporary files). */
 int nb_queue_writer_open(struct nb_queue *q, const char *path, int fresh, uint64_t *id) NB_WUR;
 void nb_queue_writer_close(struct nb_queue *q, uint64_t id);
+/* The change to the staged tree that goes with a removal or a rename,
+ * run under the queue's lock right before the records change (see
+ * nb_core_removed): 0, or -errno, and then nothing is recorded. */
+typedef int (*nb_queue_stage_fn)(void *arg);
 /* path was removed locally (rmdir: an empty directory). on_server: the
  * caller knows the server may hold it; the queue adds what it knows
  * under its lock (a record, an upload in flight or in doubt). */
 int nb_queue_remove(struct nb_queue *q, const char *path, int rmdir, int on_server) NB_WUR;
+/* As nb_queue_remove, with the staged removal (stage(arg)) done under
+ * the lock first; stage may be NULL. */
+int nb_queue_remove_staged(struct nb_queue *q, const char *path, int rmdir, int on_server,
+			   nb_queue_stage_fn stage, void *arg) NB_WUR;
 /* from was renamed to to locally. from_on_server as for remove, or -1:
  * the server certainly does not hold it (a conflict copy being made). */
 int nb_queue_rename(struct nb_queue *q, const char *from, const char *to,
 		    int from_on_server) NB_WUR;
+/* As nb_queue_rename, with the staged rename (stage(arg)) done under
+ * the lock first; stage may be NULL. */
+int nb_queue_rename_staged(struct nb_queue *q, const char *from, const char *to,
+			   int from_on_server, nb_queue_stage_fn stage, void *arg) NB_WUR;
 /* A record of ours says the server holds path, or a pending rename
  * brings a server name to path. */
 int nb_queue_known_on_server(struct nb_queue *q, const char *path);

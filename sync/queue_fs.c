@@ -120,8 +120,21 @@ void nb_queue_writer_close(struct nb_queue *q, uint64_t id)
 
 int nb_queue_remove(struct nb_queue *q, const char *path, int rmdir, int on_server)
 {
+	return nb_queue_remove_staged(q, path, rmdir, on_server, NULL, NULL);
+}
+
+int nb_queue_remove_staged(struct nb_queue *q, const char *path, int rmdir, int on_server,
+			   nb_queue_stage_fn stage, void *arg)
+{
 	int r = 0;
 	pthread_mutex_lock(&q->lock);
+	/* The staged tree and the records change in one step for the sync
+	 * thread: a job never finds the staged copy gone while its entry
+	 * still says it is there (it would drop it). */
+	if (stage && (r = stage(arg)) != 0) {
+		pthread_mutex_unlock(&q->lock);
+		return r;
+	}
 	struct nb_entry *e = nb_q_find(q, path);
 	/* The caller looked before taking the lock: an upload that finished
 	 * since then has put the path on the server after all; and a rename
@@ -266,8 +279,22 @@ out:
 
 int nb_queue_rename(struct nb_queue *q, const char *from, const char *to, int from_on_server)
 {
+	return nb_queue_rename_staged(q, from, to, from_on_server, NULL, NULL);
+}
+
+int nb_queue_rename_staged(struct nb_queue *q, const char *from, const char *to,
+			   int from_on_server, nb_queue_stage_fn stage, void *arg)
+{
 	pthread_mutex_lock(&q->lock);
-	int r = nb_q_rename(q, from, to, from_on_server);
+	/* As in nb_queue_remove_staged: a job that found the staged file
+	 * gone under its old name before the rename was recorded dropped
+	 * it, and the file never reached the server under the new one. */
+	int r = stage ? stage(arg) : 0;
+	if (r != 0) {
+		pthread_mutex_unlock(&q->lock);
+		return r;
+	}
+	r = nb_q_rename(q, from, to, from_on_server);
 	/* A conflict copy (from_on_server < 0) leaves the pin where the
 	 * server's version shows. */
 	if (r == 0 && from_on_server >= 0)
