@@ -138,9 +138,9 @@ static int nb_open_staged(struct nb_fs *fs, const char *wpath, int flags, mode_t
 	struct stat st;
 	if (fstat(h->fd, &st) == 0) {
 		h->size = (uint64_t)st.st_size;
-		/* Empty and ours to write: hashed as the writes arrive. */
-		if (writer && st.st_size == 0 && S_ISREG(st.st_mode))
-			h->follow = nb_core_follow_begin(fs->core, h->entry, h->fd);
+		/* Empty and ours to write: hashed as the writes arrive
+		 * (nb_handle_wrote). */
+		h->in_order = writer && st.st_size == 0 && S_ISREG(st.st_mode);
 	}
 	nb_cache_touch(fs->cache, wpath);
 	h->writer = writer;
@@ -262,6 +262,28 @@ static int nb_op_read(const char *path, char *buf, size_t size, off_t off, struc
 	return n < 0 ? -errno : (int)n;
 }
 
+/* n bytes were written at off through writer h: hash-on-write follows
+ * a file written in order once it is no longer small. */
+static void nb_handle_wrote(struct nb_fs *fs, struct nb_handle *h, uint64_t off, uint64_t n)
+{
+	if (h->follow) {
+		nb_core_follow_wrote(h->follow, off, n);
+		return;
+	}
+	if (!h->in_order)
+		return;
+	if (off != h->written) {
+		h->in_order = 0;
+		return;
+	}
+	h->written = off + n;
+	if (h->written > NB_CORE_FOLLOW_FROM) {
+		h->in_order = 0;
+		h->follow = nb_core_follow_begin(fs->core, h->entry, h->fd);
+		nb_core_follow_wrote(h->follow, 0, h->written);
+	}
+}
+
 static int nb_op_write(const char *path, const char *buf, size_t size, off_t off,
 		       struct fuse_file_info *fi)
 {
@@ -278,7 +300,7 @@ static int nb_op_write(const char *path, const char *buf, size_t size, off_t off
 	ssize_t n = pwrite(h->fd, buf, size, off);
 	if (n < 0)
 		return -errno;
-	nb_core_follow_wrote(h->follow, (uint64_t)off, (uint64_t)n);
+	nb_handle_wrote(fs, h, (uint64_t)off, (uint64_t)n);
 	end = (uint64_t)off + (uint64_t)n;
 	if (end > h->size) {
 		nb_cache_add(fs->cache, (int64_t)(end - h->size));
@@ -479,8 +501,10 @@ static int nb_op_truncate(const char *path, off_t size, struct fuse_file_info *f
 		r = -errno;
 	else if ((uint64_t)size > (uint64_t)st.st_size)
 		r = nb_make_room(fs, (uint64_t)size, (uint64_t)size - (uint64_t)st.st_size);
-	if (r == 0 && (uint64_t)size != (uint64_t)st.st_size)
+	if (r == 0 && (uint64_t)size != (uint64_t)st.st_size) {
+		h->in_order = 0;
 		nb_core_follow_break(h->follow);
+	}
 	if (r == 0 && ftruncate(h->fd, size) != 0)
 		r = -errno;
 	if (r == 0) {

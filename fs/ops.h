@@ -24,7 +24,12 @@ struct nb_handle {
 	uint64_t entry; /* the queue entry a writer holds open (survives renames) */
 	uint64_t size;  /* as far as this handle knows, for cache accounting */
 	char *wpath;    /* the path at open */
-	struct nb_follow *follow; /* hash-on-write of a writer that opened it empty */
+	/* Hash-on-write of a writer that opened it empty: the prefix written
+	 * in order so far (in_order: no other write yet), followed once it
+	 * passes NB_CORE_FOLLOW_FROM bytes. */
+	int in_order;
+	uint64_t written;
+	struct nb_follow *follow;
 };
 
 static inline struct nb_handle *nb_ops_handle(struct fuse_file_info *fi)

@@ -145,7 +145,12 @@ void nb_core_writer_close(struct nb_core *c, uint64_t handle);
 /* Hash-on-write (sync/follow.h): a writer that opened its file empty
  * (fd, the writer's own) reports its writes, so that a file written in
  * order has its MD5 when it closes. NULL: not followed (the other calls
- * accept NULL). nb_core_follow_end goes before nb_core_writer_close. */
+ * accept NULL). nb_core_follow_end goes before nb_core_writer_close.
+ * Worth it only past NB_CORE_FOLLOW_FROM bytes: a smaller file travels
+ * whole in one request, hashed from memory as it is sent; so a writer
+ * begins (reporting the prefix written so far) once its file, written
+ * in order, grows past that, and a small file costs no follow at all. */
+#define NB_CORE_FOLLOW_FROM NB_SMALL_MAX
 struct nb_follow;
 struct nb_follow *nb_core_follow_begin(struct nb_core *c, uint64_t handle, int fd);
 void nb_core_follow_wrote(struct nb_follow *f, uint64_t off, uint64_t n);
