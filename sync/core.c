@@ -177,9 +177,9 @@ int nb_core_writer_open(struct nb_core *c, const char *path, int fresh, uint64_t
 	return nb_queue_writer_open(c->q, path, fresh, handle);
 }
 
-void nb_core_writer_close(struct nb_core *c, uint64_t handle)
+void nb_core_writer_close(struct nb_core *c, uint64_t handle, int64_t size)
 {
-	nb_queue_writer_close(c->q, handle);
+	nb_queue_writer_close(c->q, handle, size);
 }
 
 struct nb_follow *nb_core_follow_begin(struct nb_core *c, uint64_t handle, int fd)

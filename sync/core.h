@@ -141,7 +141,10 @@ int nb_core_touch_meta(struct nb_core *c, const char *path, int kind) NB_WUR;
  * nowhere before): written once and closed, it goes without waiting out
  * the quiet time. */
 int nb_core_writer_open(struct nb_core *c, const char *path, int fresh, uint64_t *handle) NB_WUR;
-void nb_core_writer_close(struct nb_core *c, uint64_t handle);
+/* The writer closed; size: the file's size then (-1: unknown). A small
+ * file (NB_SMALL_MAX) is not given to the hasher: it travels whole and
+ * is hashed as it is sent. */
+void nb_core_writer_close(struct nb_core *c, uint64_t handle, int64_t size);
 /* Hash-on-write (sync/follow.h): a writer that opened its file empty
  * (fd, the writer's own) reports its writes, so that a file written in
  * order has its MD5 when it closes. NULL: not followed (the other calls

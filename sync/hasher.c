@@ -89,7 +89,7 @@ static void *nb_hasher_main(void *arg)
 			nb_job_free(&job);
 			continue;
 		}
-		nb_queue_wait(h->q, 1000); /* at most a second late to stop */
+		nb_queue_wait_hash(h->q, 1000); /* woken to stop, too */
 	}
 	return NULL;
 }

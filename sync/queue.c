@@ -45,6 +45,7 @@ int nb_queue_new(struct nb_statedb *db, long delay_ms, struct nb_queue **out)
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&q->cond, &ca);
+	pthread_cond_init(&q->hcond, &ca);
 	pthread_condattr_destroy(&ca);
 	q->db = db;
 	q->delay_ms = delay_ms;
@@ -78,6 +79,7 @@ void nb_queue_free(struct nb_queue *q)
 	nb_hmap_free(&q->by_id);
 	pthread_mutex_destroy(&q->lock);
 	pthread_cond_destroy(&q->cond);
+	pthread_cond_destroy(&q->hcond);
 	free(q);
 }
 
@@ -181,9 +183,17 @@ static int nb_q_needs_hash(const struct nb_entry *e)
 /* The list is kept in queue order, so files are hashed in the order
  * they will upload. Offers come mostly in that order (files closed one
  * after another), so the walk back from the tail is short. */
+static void nb_q_hash_unlist(struct nb_queue *q, struct nb_entry *e);
+
 static void nb_q_hash_offer(struct nb_queue *q, struct nb_entry *e)
 {
-	if (e->in_hashq || !nb_q_needs_hash(e))
+	if (!nb_q_needs_hash(e)) {
+		/* No longer (a writer opened it, say): offered again when it
+		 * needs a hash. */
+		nb_q_hash_unlist(q, e);
+		return;
+	}
+	if (e->in_hashq)
 		return;
 	struct nb_entry *after = q->hq_tail;
 	while (after && after->seq > e->seq)
@@ -199,6 +209,21 @@ static void nb_q_hash_offer(struct nb_queue *q, struct nb_entry *e)
 		after->hq_next = e;
 	else
 		q->hq_head = e;
+	q->hash_offered = 1;
+}
+
+void nb_q_unlock(struct nb_queue *q)
+{
+	/* Only an offer still standing when the lock is let go wakes the
+	 * hasher: not every change to the queue (each would cost it a
+	 * wake-up and the lock), nor a new file's entry offered for the
+	 * moment before its writer is counted. */
+	if (q->hash_offered) {
+		q->hash_offered = 0;
+		if (q->hq_head)
+			pthread_cond_signal(&q->hcond);
+	}
+	pthread_mutex_unlock(&q->lock);
 }
 
 static void nb_q_hash_unlist(struct nb_queue *q, struct nb_entry *e)
@@ -412,7 +437,7 @@ int nb_queue_load(struct nb_queue *q)
 	int marks = nb_statedb_conflict_count(q->db);
 	q->conflict_marks = marks < 0 ? 1 : marks;
 	pthread_cond_broadcast(&q->cond);
-	pthread_mutex_unlock(&q->lock);
+	nb_q_unlock(q);
 	return r;
 }
 

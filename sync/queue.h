@@ -73,7 +73,10 @@ int nb_queue_touch_meta(struct nb_queue *q, const char *path, int kind) NB_WUR;
  * server); then, if it has had only this writer, it goes at once when
  * it closes, without quiet time (cp, tar, rsync's temporary files). */
 int nb_queue_writer_open(struct nb_queue *q, const char *path, int fresh, uint64_t *id) NB_WUR;
-void nb_queue_writer_close(struct nb_queue *q, uint64_t id);
+/* A writer closed; size: the file's size then, or -1. Once the last
+ * writer is gone, a file of at most NB_SMALL_MAX bytes is not offered to
+ * the hasher (hash_skip; the upload hashes it from memory). */
+void nb_queue_writer_close(struct nb_queue *q, uint64_t id, int64_t size);
 /* The change to the staged tree that goes with a removal or a rename,
  * run under the queue's lock right before the records change (see
  * nb_core_removed): 0, or -errno, and then nothing is recorded. */
@@ -185,6 +188,10 @@ int nb_queue_next_job(struct nb_queue *q, struct nb_job *job, long *wait_ms);
 /* Wait until woken (a change, a closed writer, a finished job) or
  * wait_ms passes (< 0: a minute). */
 void nb_queue_wait(struct nb_queue *q, long wait_ms);
+/* For the hasher: wait until a file is offered to it (at once if one
+ * is) or wait_ms passes. */
+void nb_queue_wait_hash(struct nb_queue *q, long wait_ms);
+/* Wake every waiter, the hasher included. */
 void nb_queue_wake(struct nb_queue *q);
 /* Has job's entry changed since it was taken? */
 enum nb_job_change {

@@ -43,7 +43,7 @@ int nb_queue_kick(struct nb_queue *q, const char *path, int retry_only)
 		n++;
 	}
 	pthread_cond_broadcast(&q->cond);
-	pthread_mutex_unlock(&q->lock);
+	nb_q_unlock(q);
 	return n;
 }
 
@@ -54,14 +54,14 @@ void nb_queue_pause(struct nb_queue *q, int paused)
 		nb_info("sync %s by the user", paused ? "paused" : "resumed");
 	q->paused = !!paused;
 	pthread_cond_broadcast(&q->cond);
-	pthread_mutex_unlock(&q->lock);
+	nb_q_unlock(q);
 }
 
 int nb_queue_paused(struct nb_queue *q)
 {
 	pthread_mutex_lock(&q->lock);
 	int p = q->paused;
-	pthread_mutex_unlock(&q->lock);
+	nb_q_unlock(q);
 	return p;
 }
 
@@ -97,7 +97,7 @@ int nb_queue_pin(struct nb_queue *q, const char *path, int pin)
 	} else if ((r = nb_statedb_pin_del(q->db, path)) == 0) {
 		nb_pins_del_within(&q->pins, path);
 	}
-	pthread_mutex_unlock(&q->lock);
+	nb_q_unlock(q);
 	return r;
 }
 
@@ -105,7 +105,7 @@ int nb_queue_pinned(struct nb_queue *q, const char *path)
 {
 	pthread_mutex_lock(&q->lock);
 	int p = nb_pins_covers(&q->pins, path);
-	pthread_mutex_unlock(&q->lock);
+	nb_q_unlock(q);
 	return p;
 }
 
@@ -120,7 +120,7 @@ int nb_queue_pin_list(struct nb_queue *q, char ***out, size_t *n)
 	for (; r == 0 && k < q->pins.n; k++)
 		if (!(v[k] = strdup(q->pins.v[k])))
 			r = -ENOMEM;
-	pthread_mutex_unlock(&q->lock);
+	nb_q_unlock(q);
 	if (r != 0) {
 		nb_queue_pin_list_free(v, k);
 		return r;

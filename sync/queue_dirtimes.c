@@ -72,7 +72,7 @@ int nb_queue_dirtime_take(struct nb_queue *q, char *out, size_t outsz)
 {
 	pthread_mutex_lock(&q->lock);
 	int r = q->paused ? 0 : nb_dirtimes_take(&q->dirtimes, nb_q_dir_busy, q, out, outsz);
-	pthread_mutex_unlock(&q->lock);
+	nb_q_unlock(q);
 	return r;
 }
 
@@ -81,13 +81,13 @@ void nb_queue_dirtime_settled(struct nb_queue *q, const char *path, int again)
 	pthread_mutex_lock(&q->lock);
 	nb_dirtimes_settled(&q->dirtimes, path, again);
 	pthread_cond_broadcast(&q->cond);
-	pthread_mutex_unlock(&q->lock);
+	nb_q_unlock(q);
 }
 
 size_t nb_queue_dirtimes_clear(struct nb_queue *q)
 {
 	pthread_mutex_lock(&q->lock);
 	size_t n = nb_dirtimes_count(&q->dirtimes) ? nb_dirtimes_clear(&q->dirtimes) : 0;
-	pthread_mutex_unlock(&q->lock);
+	nb_q_unlock(q);
 	return n;
 }

@@ -13,6 +13,7 @@
 #include "wire/err.h"
 #include "wire/log.h"
 #include "wire/pathname.h"
+#include "wire/proto.h" /* NB_SMALL_MAX */
 #include "wire/xio.h"
 
 /* The user changed, moved or removed path: a conflict copy there (or
@@ -73,7 +74,7 @@ static int nb_queue_touch_as(struct nb_queue *q, const char *path, int kind, int
 		nb_q_update(q, e);
 		pthread_cond_broadcast(&q->cond);
 	}
-	pthread_mutex_unlock(&q->lock);
+	nb_q_unlock(q);
 	return r;
 }
 
@@ -99,11 +100,11 @@ int nb_queue_writer_open(struct nb_queue *q, const char *path, int fresh, uint64
 		*id = e->id;
 		nb_q_update(q, e);
 	}
-	pthread_mutex_unlock(&q->lock);
+	nb_q_unlock(q);
 	return r;
 }
 
-void nb_queue_writer_close(struct nb_queue *q, uint64_t id)
+void nb_queue_writer_close(struct nb_queue *q, uint64_t id, int64_t size)
 {
 	pthread_mutex_lock(&q->lock);
 	/* Gone: the file was removed (and its entry with it) while open. */
@@ -111,11 +112,15 @@ void nb_queue_writer_close(struct nb_queue *q, uint64_t id)
 	if (e) {
 		if (e->writers > 0)
 			e->writers--;
+		/* Small: the hasher would only open it to say so, while the
+		 * sync thread waits for it to finish. */
+		if (e->writers == 0 && size >= 0 && size <= NB_SMALL_MAX && !e->has_md5)
+			e->hash_skip = 1;
 		e->changed_ms = nb_xio_now_ms();
 		nb_q_update(q, e);
 		pthread_cond_broadcast(&q->cond); /* the sync thread and the hasher */
 	}
-	pthread_mutex_unlock(&q->lock);
+	nb_q_unlock(q);
 }
 
 int nb_queue_remove(struct nb_queue *q, const char *path, int rmdir, int on_server)
@@ -132,7 +137,7 @@ int nb_queue_remove_staged(struct nb_queue *q, const char *path, int rmdir, int 
 	 * thread: a job never finds the staged copy gone while its entry
 	 * still says it is there (it would drop it). */
 	if (stage && (r = stage(arg)) != 0) {
-		pthread_mutex_unlock(&q->lock);
+		nb_q_unlock(q);
 		return r;
 	}
 	struct nb_entry *e = nb_q_find(q, path);
@@ -151,7 +156,7 @@ int nb_queue_remove_staged(struct nb_queue *q, const char *path, int rmdir, int 
 	nb_q_unmark_conflict(q, path);
 	nb_q_pins_removed(q, path);
 	pthread_cond_broadcast(&q->cond);
-	pthread_mutex_unlock(&q->lock);
+	nb_q_unlock(q);
 	return r;
 }
 
@@ -291,7 +296,7 @@ int nb_queue_rename_staged(struct nb_queue *q, const char *from, const char *to,
 	 * it, and the file never reached the server under the new one. */
 	int r = stage ? stage(arg) : 0;
 	if (r != 0) {
-		pthread_mutex_unlock(&q->lock);
+		nb_q_unlock(q);
 		return r;
 	}
 	r = nb_q_rename(q, from, to, from_on_server);
@@ -299,7 +304,7 @@ int nb_queue_rename_staged(struct nb_queue *q, const char *from, const char *to,
 	 * server's version shows. */
 	if (r == 0 && from_on_server >= 0)
 		nb_q_pins_renamed(q, from, to);
-	pthread_mutex_unlock(&q->lock);
+	nb_q_unlock(q);
 	return r;
 }
 
@@ -313,7 +318,7 @@ int nb_queue_known_on_server(struct nb_queue *q, const char *path)
 {
 	pthread_mutex_lock(&q->lock);
 	int known = nb_q_recorded(q, path) || nb_q_renamed_here(q, path);
-	pthread_mutex_unlock(&q->lock);
+	nb_q_unlock(q);
 	return known;
 }
 
@@ -332,7 +337,7 @@ void nb_queue_set_base(struct nb_queue *q, const char *path, uint64_t size, int6
 	};
 	pthread_mutex_lock(&q->lock);
 	int r = nb_q_recorded(q, path) ? 0 : nb_statedb_set_synced(q->db, -1, path, &rec);
-	pthread_mutex_unlock(&q->lock);
+	nb_q_unlock(q);
 	if (r != 0)
 		nb_warn("%s: cannot record the server's version it replaces (%s): its upload may "
 			"be taken for a conflict", path, nb_strerror(r));
@@ -345,7 +350,7 @@ void nb_queue_mirrored_dir(struct nb_queue *q, const char *path)
 	pthread_mutex_lock(&q->lock);
 	if (!nb_q_get(q, path))
 		r = nb_statedb_set_synced(q->db, -1, path, &rec);
-	pthread_mutex_unlock(&q->lock);
+	nb_q_unlock(q);
 	if (r != 0)
 		nb_warn("%s: cannot record the mirrored directory (%s): it is created on the "
 			"server again, harmlessly", path, nb_strerror(r));
@@ -360,7 +365,7 @@ int nb_queue_is_clean(struct nb_queue *q, const char *path, const struct stat *s
 		    rec.kind == NB_KIND_FILE && rec.size == (uint64_t)st->st_size &&
 		    rec.mtime_ns == mtime_ns && !nb_statedb_conflict_has(q->db, path) &&
 		    !nb_pins_covers(&q->pins, path);
-	pthread_mutex_unlock(&q->lock);
+	nb_q_unlock(q);
 	return clean;
 }
 
@@ -372,6 +377,6 @@ int nb_queue_evict(struct nb_queue *q, const char *path,
 			nb_pins_covers(&q->pins, path)
 		? -EBUSY
 		: remove(arg, path);
-	pthread_mutex_unlock(&q->lock);
+	nb_q_unlock(q);
 	return r;
 }

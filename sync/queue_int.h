@@ -60,7 +60,9 @@ struct nb_entry {
 
 struct nb_queue {
 	pthread_mutex_t lock;
-	pthread_cond_t cond; /* wakes the sync thread and the hasher */
+	pthread_cond_t cond;  /* wakes the sync thread (and the hasher, to stop) */
+	pthread_cond_t hcond; /* wakes the hasher: a file was offered to it */
+	int hash_offered;     /* since the lock was taken; see nb_q_unlock */
 	struct nb_statedb *db;
 	long delay_ms;
 	struct nb_hmap by_path, by_id;
@@ -107,6 +109,9 @@ void nb_q_forget(struct nb_queue *q, struct nb_entry *e);
 int nb_q_move(struct nb_queue *q, struct nb_entry *e, const char *path);
 /* Tell the scheduler and the hasher's list about e's current state. */
 void nb_q_update(struct nb_queue *q, struct nb_entry *e);
+/* Let go of q->lock, waking the hasher if a file was offered to it
+ * meanwhile and is still waiting. Every unlock in the queue goes here. */
+void nb_q_unlock(struct nb_queue *q);
 /* The next file that needs its MD5 (taken off the hasher's list), or
  * NULL. */
 struct nb_entry *nb_q_hash_take(struct nb_queue *q);

@@ -59,12 +59,13 @@ int nb_queue_next_job(struct nb_queue *q, struct nb_job *job, long *wait_ms)
 	 * caller, but look again within a second all the same. */
 	if (!found && next < 0 && q->count && !q->paused)
 		next = now + 1000;
-	pthread_mutex_unlock(&q->lock);
+	nb_q_unlock(q);
 	*wait_ms = found ? 0 : next < 0 ? -1 : (long)(next - now);
 	return found;
 }
 
-void nb_queue_wait(struct nb_queue *q, long wait_ms)
+/* The monotonic time wait_ms from now (< 0: a minute). */
+static struct timespec nb_q_deadline(long wait_ms)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -76,16 +77,33 @@ void nb_queue_wait(struct nb_queue *q, long wait_ms)
 		ts.tv_sec++;
 		ts.tv_nsec -= 1000000000;
 	}
+	return ts;
+}
+
+void nb_queue_wait(struct nb_queue *q, long wait_ms)
+{
+	struct timespec ts = nb_q_deadline(wait_ms);
 	pthread_mutex_lock(&q->lock);
 	pthread_cond_timedwait(&q->cond, &q->lock, &ts);
-	pthread_mutex_unlock(&q->lock);
+	nb_q_unlock(q);
+}
+
+void nb_queue_wait_hash(struct nb_queue *q, long wait_ms)
+{
+	struct timespec ts = nb_q_deadline(wait_ms);
+	pthread_mutex_lock(&q->lock);
+	/* Checked under the lock the offer is made under: none is missed. */
+	if (!q->hq_head)
+		pthread_cond_timedwait(&q->hcond, &q->lock, &ts);
+	nb_q_unlock(q);
 }
 
 void nb_queue_wake(struct nb_queue *q)
 {
 	pthread_mutex_lock(&q->lock);
 	pthread_cond_broadcast(&q->cond);
-	pthread_mutex_unlock(&q->lock);
+	pthread_cond_broadcast(&q->hcond);
+	nb_q_unlock(q);
 }
 
 enum nb_job_change nb_queue_changed(struct nb_queue *q, const struct nb_job *job)
@@ -97,7 +115,7 @@ enum nb_job_change nb_queue_changed(struct nb_queue *q, const struct nb_job *job
 		c = NB_JOB_CHANGED;
 	else if (e->gen != job->gen)
 		c = NB_JOB_MOVED;
-	pthread_mutex_unlock(&q->lock);
+	nb_q_unlock(q);
 	return c;
 }
 
@@ -119,7 +137,7 @@ void nb_queue_progress(struct nb_queue *q, const struct nb_job *job, uint64_t do
 		e->done = done;
 		e->total = total;
 	}
-	pthread_mutex_unlock(&q->lock);
+	nb_q_unlock(q);
 }
 
 void nb_queue_set_md5(struct nb_queue *q, const struct nb_job *job, const uint8_t md5[NB_MD5_LEN])
@@ -130,7 +148,7 @@ void nb_queue_set_md5(struct nb_queue *q, const struct nb_job *job, const uint8_
 		memcpy(e->md5, md5, NB_MD5_LEN);
 		e->has_md5 = 1;
 	}
-	pthread_mutex_unlock(&q->lock);
+	nb_q_unlock(q);
 }
 
 void nb_queue_forget_md5(struct nb_queue *q, const struct nb_job *job)
@@ -142,7 +160,7 @@ void nb_queue_forget_md5(struct nb_queue *q, const struct nb_job *job)
 		e->hash_skip = 0;
 		nb_q_update(q, e);
 	}
-	pthread_mutex_unlock(&q->lock);
+	nb_q_unlock(q);
 }
 
 int nb_queue_get_md5(struct nb_queue *q, const struct nb_job *job, uint8_t md5[NB_MD5_LEN])
@@ -152,7 +170,7 @@ int nb_queue_get_md5(struct nb_queue *q, const struct nb_job *job, uint8_t md5[N
 	int ok = e && e->gen == job->gen && e->has_md5;
 	if (ok)
 		memcpy(md5, e->md5, NB_MD5_LEN);
-	pthread_mutex_unlock(&q->lock);
+	nb_q_unlock(q);
 	return ok;
 }
 
@@ -169,7 +187,7 @@ int nb_queue_next_hash(struct nb_queue *q, struct nb_job *job)
 		nb_q_update(q, e);
 		found = 1;
 	}
-	pthread_mutex_unlock(&q->lock);
+	nb_q_unlock(q);
 	return found;
 }
 
@@ -185,7 +203,7 @@ int nb_queue_follow_begin(struct nb_queue *q, uint64_t id, struct nb_job *job)
 		nb_q_update(q, e);
 		found = 1;
 	}
-	pthread_mutex_unlock(&q->lock);
+	nb_q_unlock(q);
 	return found;
 }
 
@@ -195,7 +213,7 @@ void nb_queue_hash_skip(struct nb_queue *q, const struct nb_job *job)
 	struct nb_entry *e = nb_q_by_id(q, job->id);
 	if (e && e->cgen <= job->gen)
 		e->hash_skip = 1;
-	pthread_mutex_unlock(&q->lock);
+	nb_q_unlock(q);
 }
 
 void nb_queue_hash_done(struct nb_queue *q, const struct nb_job *job)
@@ -207,7 +225,7 @@ void nb_queue_hash_done(struct nb_queue *q, const struct nb_job *job)
 		nb_q_update(q, e);
 	}
 	pthread_cond_broadcast(&q->cond);
-	pthread_mutex_unlock(&q->lock);
+	nb_q_unlock(q);
 }
 
 /* A barrier is done on the server: apply it to the records and drop its
@@ -290,7 +308,7 @@ static int nb_q_finish(struct nb_queue *q, const struct nb_job *job, const struc
 	if (e && !done)
 		nb_q_update(q, e);
 	pthread_cond_broadcast(&q->cond);
-	pthread_mutex_unlock(&q->lock);
+	nb_q_unlock(q);
 	return done;
 }
 
@@ -322,7 +340,7 @@ void nb_queue_fail(struct nb_queue *q, const struct nb_job *job, int state, cons
 		nb_q_update(q, e);
 	}
 	pthread_cond_broadcast(&q->cond);
-	pthread_mutex_unlock(&q->lock);
+	nb_q_unlock(q);
 }
 
 void nb_queue_busy(struct nb_queue *q, const struct nb_job *job, const char *why)
@@ -355,7 +373,7 @@ void nb_queue_busy(struct nb_queue *q, const struct nb_job *job, const char *why
 		nb_q_update(q, e);
 	}
 	pthread_cond_broadcast(&q->cond);
-	pthread_mutex_unlock(&q->lock);
+	nb_q_unlock(q);
 }
 
 void nb_queue_drop_job(struct nb_queue *q, const struct nb_job *job)
@@ -370,7 +388,7 @@ void nb_queue_drop_job(struct nb_queue *q, const struct nb_job *job)
 		nb_q_update(q, e);
 	}
 	pthread_cond_broadcast(&q->cond);
-	pthread_mutex_unlock(&q->lock);
+	nb_q_unlock(q);
 }
 
 void nb_queue_set_doubt(struct nb_queue *q, const struct nb_job *job, const struct nb_synced *v)
@@ -381,14 +399,14 @@ void nb_queue_set_doubt(struct nb_queue *q, const struct nb_job *job, const stru
 	struct nb_entry *e = nb_q_find(q, job->path);
 	if (e)
 		nb_q_set_doubt(q, e, v);
-	pthread_mutex_unlock(&q->lock);
+	nb_q_unlock(q);
 }
 
 void nb_queue_clear_doubt(struct nb_queue *q, const struct nb_job *job, const struct nb_synced *v)
 {
 	pthread_mutex_lock(&q->lock);
 	nb_q_lift_doubt(q, job, v);
-	pthread_mutex_unlock(&q->lock);
+	nb_q_unlock(q);
 }
 
 int nb_queue_get_doubt(struct nb_queue *q, const char *path, struct nb_synced *v)
@@ -398,7 +416,7 @@ int nb_queue_get_doubt(struct nb_queue *q, const char *path, struct nb_synced *v
 	int have = e && e->has_doubt;
 	if (have)
 		*v = e->doubt;
-	pthread_mutex_unlock(&q->lock);
+	nb_q_unlock(q);
 	return have;
 }
 
@@ -411,7 +429,7 @@ int nb_queue_settle_doubt(struct nb_queue *q, const char *path, const struct nb_
 	struct nb_entry *e = nb_q_find(q, path);
 	if (e && r == 0)
 		nb_q_set_doubt(q, e, NULL);
-	pthread_mutex_unlock(&q->lock);
+	nb_q_unlock(q);
 	return r;
 }
 
@@ -419,7 +437,7 @@ int nb_queue_record(struct nb_queue *q, const char *path, struct nb_synced *rec)
 {
 	pthread_mutex_lock(&q->lock);
 	int r = nb_statedb_get_synced(q->db, path, rec);
-	pthread_mutex_unlock(&q->lock);
+	nb_q_unlock(q);
 	return r;
 }
 
@@ -429,7 +447,7 @@ int nb_queue_fetched(struct nb_queue *q, const char *path, const struct nb_synce
 	int r = nb_statedb_set_synced(q->db, -1, path, rec);
 	if (r == 0 && nb_statedb_fetch_del(q->db, path) != 0)
 		nb_warn("%s: cannot forget its finished download's tag (harmless)", path);
-	pthread_mutex_unlock(&q->lock);
+	nb_q_unlock(q);
 	return r;
 }
 
@@ -437,7 +455,7 @@ int nb_queue_fetch_tag_set(struct nb_queue *q, const char *path, const uint8_t m
 {
 	pthread_mutex_lock(&q->lock);
 	int r = nb_statedb_fetch_set(q->db, path, md5);
-	pthread_mutex_unlock(&q->lock);
+	nb_q_unlock(q);
 	return r;
 }
 
@@ -445,7 +463,7 @@ int nb_queue_fetch_tag_get(struct nb_queue *q, const char *path, uint8_t md5[NB_
 {
 	pthread_mutex_lock(&q->lock);
 	int r = nb_statedb_fetch_get(q->db, path, md5);
-	pthread_mutex_unlock(&q->lock);
+	nb_q_unlock(q);
 	return r;
 }
 
@@ -455,7 +473,7 @@ void nb_queue_fetch_tag_del(struct nb_queue *q, const char *path)
 	/* A stale tag only costs a download from the start. */
 	if (nb_statedb_fetch_del(q->db, path) != 0)
 		nb_warn("%s: cannot forget its download's tag (harmless)", path);
-	pthread_mutex_unlock(&q->lock);
+	nb_q_unlock(q);
 }
 
 int nb_queue_conflict_move(struct nb_queue *q, const struct nb_job *job, const char *copy,
@@ -475,6 +493,6 @@ int nb_queue_conflict_move(struct nb_queue *q, const struct nb_job *job, const c
 	 * server held there, so the server's version shows. */
 	if (r == 0 && (r = nb_statedb_del_synced(q->db, -1, job->path)) != 0)
 		nb_err("%s: cannot forget our record of it: %s", job->path, nb_strerror(r));
-	pthread_mutex_unlock(&q->lock);
+	nb_q_unlock(q);
 	return r;
 }

@@ -45,7 +45,7 @@ int nb_queue_state(struct nb_queue *q, const char *path, int staged, struct nb_c
 			out->has_md5 = 1;
 		}
 	}
-	pthread_mutex_unlock(&q->lock);
+	nb_q_unlock(q);
 	return e != NULL;
 }
 
@@ -104,7 +104,7 @@ void nb_queue_dir(struct nb_queue *q, const char *dir, struct nb_core_state *v)
 	const struct nb_entry *e = d.err_error ? d.err_error : d.err_any;
 	if (e)
 		snprintf(v->error, sizeof(v->error), "%s: %s", e->path, e->error);
-	pthread_mutex_unlock(&q->lock);
+	nb_q_unlock(q);
 }
 
 int nb_q_resolve(struct nb_queue *q, const char *path, char *out, size_t outsz)
@@ -144,7 +144,7 @@ int nb_queue_resolve(struct nb_queue *q, const char *path, char *out, size_t out
 {
 	pthread_mutex_lock(&q->lock);
 	int r = nb_q_resolve(q, path, out, outsz);
-	pthread_mutex_unlock(&q->lock);
+	nb_q_unlock(q);
 	return r;
 }
 
@@ -170,7 +170,7 @@ void nb_queue_renamed_into(struct nb_queue *q, const char *dir,
 			break;
 		n++;
 	}
-	pthread_mutex_unlock(&q->lock);
+	nb_q_unlock(q);
 	/* fn runs without the lock: it may well look things up here. */
 	for (size_t i = 0; i < n; i++) {
 		fn(arg, names[i]);
@@ -183,7 +183,7 @@ size_t nb_queue_count(struct nb_queue *q)
 {
 	pthread_mutex_lock(&q->lock);
 	size_t n = q->count;
-	pthread_mutex_unlock(&q->lock);
+	nb_q_unlock(q);
 	return n;
 }
 
@@ -249,6 +249,6 @@ int nb_queue_snapshot(struct nb_queue *q, size_t max, struct nb_queue_item **ite
 	*n = k;
 	*left = q->count - k;
 out:
-	pthread_mutex_unlock(&q->lock);
+	nb_q_unlock(q);
 	return r;
 }

@@ -84,7 +84,7 @@ static void wclose(struct fx *f, struct writer *w)
 {
 	close(w->fd);
 	nb_follow_end(w->fl);
-	nb_queue_writer_close(f->q, w->id);
+	nb_queue_writer_close(f->q, w->id, -1);
 }
 
 /* The job the sync thread would take for path; waits (bounded) until the
@@ -189,7 +189,7 @@ static void test_second_writer_has_none(void **state)
 	int fd2 = openat(f->stage, "two", O_WRONLY | O_CLOEXEC);
 	assert_int_equal(pwrite(fd2, "x", 1, 10), 1);
 	close(fd2);
-	nb_queue_writer_close(f->q, id2);
+	nb_queue_writer_close(f->q, id2, -1);
 	wclose(f, &w);
 	int has = 1;
 	assert_int_equal(md5_of_next_job(f, got, &has), 0);

@@ -100,7 +100,7 @@ static void wclose(struct fx *f, const char *path)
 			id = f->wid[i];
 			break;
 		}
-	nb_queue_writer_close(f->st, id);
+	nb_queue_writer_close(f->st, id, -1);
 }
 
 /* job's entry changed since gen (a job of no entry: always). */
