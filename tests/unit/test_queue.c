@@ -926,6 +926,41 @@ static void test_hash_skip(void **state)
 	nb_job_free(&h);
 }
 
+/* A writer that closes a small file says so: the hasher is not offered
+ * it (it would only open it to skip it, while the sync thread waits);
+ * a large one, or one of unknown size, is offered as before. */
+static void test_hash_small_at_close(void **state)
+{
+	struct fx *f = *state; /* BIG_DELAY */
+	struct nb_job h = {0};
+	uint64_t small, large, unknown;
+	uint8_t md5[NB_MD5_LEN];
+	nb_md5_buf("z", 1, md5);
+	assert_int_equal(nb_queue_writer_open(f->st, "small", 1, &small), 0);
+	assert_int_equal(nb_queue_writer_open(f->st, "large", 1, &large), 0);
+	assert_int_equal(nb_queue_writer_open(f->st, "unknown", 1, &unknown), 0);
+	nb_queue_writer_close(f->st, small, NB_SMALL_MAX);
+	assert_int_equal(nb_queue_next_hash(f->st, &h), 0);
+	nb_queue_writer_close(f->st, large, NB_SMALL_MAX + 1);
+	nb_queue_writer_close(f->st, unknown, -1);
+	assert_int_equal(nb_queue_next_hash(f->st, &h), 1);
+	assert_string_equal(h.path, "large");
+	set_md5(f, &h, h.gen, md5);
+	nb_queue_hash_done(f->st, &h);
+	nb_job_free(&h);
+	assert_int_equal(nb_queue_next_hash(f->st, &h), 1);
+	assert_string_equal(h.path, "unknown");
+	set_md5(f, &h, h.gen, md5);
+	nb_queue_hash_done(f->st, &h);
+	nb_job_free(&h);
+	assert_int_equal(nb_queue_next_hash(f->st, &h), 0);
+	/* written again, by path: the small file's skip is void */
+	assert_int_equal(nb_queue_touch(f->st, "small", NB_KIND_FILE), 0);
+	assert_int_equal(nb_queue_next_hash(f->st, &h), 1);
+	assert_string_equal(h.path, "small");
+	nb_job_free(&h);
+}
+
 /* A file being hashed is not handed to the sync thread, which would
  * hash it again alongside; other work goes ahead meanwhile. */
 static void test_hashing_waits(void **state)
@@ -2168,6 +2203,7 @@ int main(void)
 		T0(test_md5_and_drop),
 		TB(test_hash_queue),
 		TB(test_hash_skip),
+		TB(test_hash_small_at_close),
 		T0(test_dir_aggregation),
 		T0(test_report),
 		T0(test_report_ages),
