@@ -115,12 +115,16 @@ port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 # $WORK/client_key for the current user; $KNOWN_HOSTS lists its host key.
 # SSHD_EXTRA_CONFIG: more sshd_config lines (the benchmarks use it).
 # SSHD_SETENV: NAME=VALUE words for the sessions' environment.
-# SSHD_STOCK=1: no ClientAlive settings, as Debian ships sshd
-# (ClientAliveInterval 0: sshd never notices a dead client by itself).
+# Keepalives are sshd's own defaults, as Debian ships it
+# (ClientAliveInterval 0: sshd never notices a dead client by itself, so
+# a server session behind a dead link lives on until nbfs-server's idle
+# limit or a takeover by the same mount ends it); a test environment
+# kinder than that hid the stale-session bug of issue 9.
+# SSHD_CLIENT_ALIVE=1: ClientAliveInterval 5 instead, for experiments.
 start_sshd() {
-  local alive="ClientAliveInterval 5
+  local alive="# ClientAlive*: sshd's defaults"
+  [ "${SSHD_CLIENT_ALIVE:-0}" = 1 ] && alive="ClientAliveInterval 5
 ClientAliveCountMax 3"
-  [ "${SSHD_STOCK:-0}" = 1 ] && alive="# ClientAlive*: sshd's defaults"
   mkdir -p /run/sshd
   ssh-keygen -q -t ed25519 -N '' -f "$WORK/host_key" -C nbfs-test-host
   [ -f "$WORK/client_key" ] || ssh-keygen -q -t ed25519 -N '' -f "$WORK/client_key" -C nbfs-test-client
@@ -176,6 +180,22 @@ start_proxy() {
 # proxy_stat NAME: a counter from the proxy's stats file (0 if absent).
 proxy_stat() {
   awk -v k="$1" '$1 == k { print $2; found = 1 } END { if (!found) print 0 }' "$PROXY_STATS" 2>/dev/null || echo 0
+}
+
+# proxy_stat_settled NAME: the counter once the proxy has written its
+# last change (it writes its stats at most every 50 ms, so a count read
+# right after an upload finished can miss megabytes of it), for the
+# final counts a test judges; proxy_stat is for polling.
+proxy_stat_settled() {
+  local a b
+  b=$(proxy_stat "$1")
+  for _ in $(seq 1 50); do
+    sleep 0.12
+    a=$b
+    b=$(proxy_stat "$1")
+    [ "$a" = "$b" ] && break
+  done
+  echo "$b"
 }
 
 # mount_nbfs PORT [CACHE] [EXTRA_OPTS]: mount $REMOTE over SSH on $MNT.

@@ -59,7 +59,7 @@ cmp "$WORK/src.bin" "$REMOTE/big.bin" || fail "big.bin differs"
 cmp "$WORK/src2.bin" "$REMOTE/big2.bin" || fail "big2.bin differs"
 diff -r "$WORK/small" "$REMOTE/small" || fail "small files differ"
 no_partials
-up=$(proxy_stat up)
+up=$(proxy_stat_settled up)
 total=$((2 * size))
 ratio=$(echo "scale=3; $up / $total" | bc)
 log "$rounds kills of nbfs, 1 of nbfs-server, 1 sshd restart: $up bytes up for $total (ratio $ratio)"

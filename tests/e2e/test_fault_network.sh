@@ -32,7 +32,7 @@ for mode in close reset stall; do
   [ $ms -lt 3000 ] || fail "$mode: the mount took $ms ms to answer during the fault"
   nbfs_wait 180 "$MNT/big-$mode.bin" "$MNT/during-$mode.txt"
   cmp "$WORK/src.bin" "$REMOTE/big-$mode.bin" || fail "$mode: server copy differs"
-  up=$(proxy_stat up)
+  up=$(proxy_stat_settled up)
   log "$mode: cut after $cut bytes; $up bytes up in all for $size (+ small files), mount answered in $ms ms"
   [ "$up" -lt $((size + margin)) ] || fail "$mode: re-sent too much ($up bytes)"
   umount_nbfs

@@ -62,7 +62,7 @@ n=$(find "$REMOTE" -path "$REMOTE/.nbfs" -prune -o -type f -print | wc -l)
 no_partials
 cuts=$(proxy_stat cuts)
 [ "$cuts" -ge 2 ] || fail "the proxy cut $cuts times, not 2"
-up=$(proxy_stat up)
+up=$(proxy_stat_settled up)
 ratio=$(echo "scale=3; $up / $payload" | bc)
 log "bytes up through the proxy: $up for $payload bytes of files (ratio $ratio), $cuts cuts, $(proxy_stat connections) connections"
 [ "$up" -le $((payload * 110 / 100)) ] || fail "sent $up bytes (ratio $ratio > 1.10): more re-sent than the faults explain"

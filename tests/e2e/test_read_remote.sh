@@ -30,7 +30,7 @@ wait_until 15 bash -c "[ -e '$MNT/docs/other.txt' ]" || fail "new server file no
 size=$((100 * 1024 * 1024))
 random_file "$REMOTE/big.bin" $size
 wait_until 15 test -e "$MNT/big.bin" || fail "big.bin not listed"
-down0=$(proxy_stat down)
+down0=$(proxy_stat_settled down)
 cat "$MNT/big.bin" >"$WORK/read.bin" &
 reader=$!
 half() { [ "$(stat -c %s "$CACHE"/fetch/path-* 2>/dev/null | sort -n | tail -1)" -ge $((size / 2)) ] 2>/dev/null; }
@@ -38,16 +38,16 @@ wait_until 60 half || fail "download never reached half"
 kill -USR1 "$PROXY_PID" # cut every connection
 wait "$reader" || fail "the reader failed after the cut"
 cmp "$REMOTE/big.bin" "$WORK/read.bin" || fail "content read through the cut differs"
-down=$(($(proxy_stat down) - down0))
+down=$(($(proxy_stat_settled down) - down0))
 ratio=$(echo "scale=3; $down / $size" | bc)
 log "bytes down through the proxy: $down for $size (ratio $ratio), cuts $(proxy_stat cuts)"
 [ "$(proxy_stat cuts)" -ge 1 ] || fail "no cut happened"
 [ "$down" -lt $((size * 12 / 10)) ] || fail "the download restarted instead of resuming (ratio $ratio)"
 grep -q "fetched (resumed at [1-9]" "$CACHE/nbfs.log" || fail "log shows no resumed download"
 # Read again: from the local copy, nothing crosses the wire.
-d1=$(proxy_stat down)
+d1=$(proxy_stat_settled down)
 cmp "$REMOTE/big.bin" "$MNT/big.bin" || fail "second read differs"
 sleep 0.3
-[ $(($(proxy_stat down) - d1)) -lt 1000000 ] || fail "a second read went to the server again"
+[ $(($(proxy_stat_settled down) - d1)) -lt 1000000 ] || fail "a second read went to the server again"
 umount_nbfs
 pass "server files listed, fetched on demand, resumed through a cut (ratio $ratio)"

@@ -18,7 +18,7 @@ cmp "$WORK/big.bin" "$REMOTE/big.bin" || fail "server copy differs"
 no_partials
 cuts=$(proxy_stat cuts)
 conns=$(proxy_stat connections)
-up=$(proxy_stat up)
+up=$(proxy_stat_settled up)
 [ "$cuts" -ge 1 ] || fail "the proxy never cut the connection (cuts=$cuts)"
 [ "$conns" -ge 2 ] || fail "nbfs did not reconnect (connections=$conns)"
 ratio=$(echo "scale=3; $up / $size" | bc)

@@ -24,7 +24,7 @@ mount_nbfs "$PROXY_PORT"
 nbfs_wait 180 "$MNT/big.bin"
 cmp "$WORK/big.bin" "$REMOTE/big.bin" || fail "server copy differs"
 no_partials
-up=$(proxy_stat up)
+up=$(proxy_stat_settled up)
 ratio=$(echo "scale=3; $up / $size" | bc)
 log "bytes up through the proxy: $up for a $size-byte file (ratio $ratio)"
 [ "$up" -lt $((size * 12 / 10)) ] || fail "sent $up bytes (ratio $ratio >= 1.2): restarted instead of resuming"

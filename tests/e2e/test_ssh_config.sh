@@ -39,10 +39,10 @@ mount_alias() {
 # upload_cost NAME: bytes through the proxy for 16 MiB of zeros.
 upload_cost() {
   local before after
-  before=$(proxy_stat up)
+  before=$(proxy_stat_settled up)
   head -c $((16 * 1024 * 1024)) /dev/zero >"$MNT/$1"
   nbfs_wait 60 "$MNT/$1"
-  after=$(proxy_stat up)
+  after=$(proxy_stat_settled up)
   cmp -n $((16 * 1024 * 1024)) /dev/zero "$REMOTE/$1" || fail "$1 differs on the server"
   echo $((after - before))
 }

@@ -10,7 +10,7 @@
 # seconds after the stall, every byte verified, the old server gone.
 . "$(dirname "$0")/lib.sh"
 e2e_init stall_takeover
-SSHD_STOCK=1 start_sshd
+start_sshd # as every test: keepalives as Debian ships sshd
 grep -q '^ClientAlive' "$WORK/sshd_config" && fail "sshd is not configured as shipped"
 size=$((100 * 1024 * 1024))
 timeout_s=30 # nbfs's default timeout
