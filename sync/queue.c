@@ -180,11 +180,11 @@ static int nb_q_needs_hash(const struct nb_entry *e)
 	       !e->hash_skip && e->state == NB_STATE_PENDING;
 }
 
+static void nb_q_hash_unlist(struct nb_queue *q, struct nb_entry *e);
+
 /* The list is kept in queue order, so files are hashed in the order
  * they will upload. Offers come mostly in that order (files closed one
  * after another), so the walk back from the tail is short. */
-static void nb_q_hash_unlist(struct nb_queue *q, struct nb_entry *e);
-
 static void nb_q_hash_offer(struct nb_queue *q, struct nb_entry *e)
 {
 	if (!nb_q_needs_hash(e)) {

@@ -118,7 +118,7 @@ void nb_queue_writer_close(struct nb_queue *q, uint64_t id, int64_t size)
 			e->hash_skip = 1;
 		e->changed_ms = nb_xio_now_ms();
 		nb_q_update(q, e);
-		pthread_cond_broadcast(&q->cond); /* the sync thread and the hasher */
+		pthread_cond_broadcast(&q->cond); /* the sync thread (the hasher: nb_q_unlock) */
 	}
 	nb_q_unlock(q);
 }
