@@ -9,11 +9,13 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "server/partial.h"
+#include "server/unnamed.h"
 #include "wire/err.h"
 #include "wire/log.h"
 #include "wire/pathname.h"
@@ -24,8 +26,9 @@ struct nb_batch_file {
 	char *path;       /* the wire path, owned */
 	const char *leaf; /* its last component, inside path */
 	size_t dir;       /* index into the batch's dirs */
-	int fd;           /* the scratch file, locked */
-	char name[NB_PARTIAL_SCRATCH_NAME];
+	int fd;           /* the unnamed file, or the scratch file (locked) */
+	int unnamed;      /* fd has no name yet (server/unnamed.h) */
+	char name[NB_PARTIAL_SCRATCH_NAME]; /* the scratch file's name */
 	struct nb_base base;
 	uint8_t md5[NB_MD5_LEN];
 	uint64_t size;
@@ -78,7 +81,8 @@ void nb_batch_free(struct nb_batch *b)
 	if (b->n > 0)
 		nb_debug("discarding %zu unanswered small files", b->n);
 	for (size_t i = 0; i < b->n; i++)
-		unlinkat(b->scratch_dirfd, b->files[i].name, 0);
+		if (!b->files[i].unnamed)
+			unlinkat(b->scratch_dirfd, b->files[i].name, 0);
 	nb_batch_reset(b);
 	nb_batch_free_tables(b);
 	nb_xio_close(b->scratch_dirfd);
@@ -191,25 +195,44 @@ int nb_batch_add(struct nb_batch *b, uint32_t id, const struct nb_put_open *m, c
 	}
 	if ((r = nb_batch_alloc(b)) != 0)
 		goto fail;
-	if (b->scratch_dirfd < 0 && (b->scratch_dirfd = nb_partial_dirfd(&b->root)) < 0) {
-		r = b->scratch_dirfd;
-		b->scratch_dirfd = -1;
-		goto fail;
-	}
 	if (!(path = strdup(m->path))) {
 		r = -ENOMEM;
 		goto fail;
 	}
-	if ((fd = r = nb_partial_scratch(b->scratch_dirfd, name)) < 0)
-		goto fail;
+	/* An unnamed file in the destination directory where the system
+	 * has them, else a scratch file in the partial directory. */
+	int unnamed = 0;
+	if (!b->no_unnamed) {
+		if ((fd = nb_unnamed_open(dirfd)) >= 0)
+			unnamed = 1;
+		else if (fd == -EOPNOTSUPP || fd == -EISDIR || fd == -EINVAL)
+			b->no_unnamed = 1; /* none here: asked once per session */
+		else {
+			r = fd; /* EMFILE, EACCES, ENOSPC: as a scratch file would */
+			fd = -1;
+			goto fail;
+		}
+	}
+	if (!unnamed) {
+		if (b->scratch_dirfd < 0 &&
+		    (b->scratch_dirfd = nb_partial_dirfd(&b->root)) < 0) {
+			r = b->scratch_dirfd;
+			b->scratch_dirfd = -1;
+			goto fail;
+		}
+		if ((fd = r = nb_partial_scratch(b->scratch_dirfd, name)) < 0)
+			goto fail;
+	}
 	if ((r = nb_batch_write(fd, m, data)) != 0) {
-		unlinkat(b->scratch_dirfd, name, 0);
+		if (!unnamed)
+			unlinkat(b->scratch_dirfd, name, 0);
 		goto fail;
 	}
 	size_t slot = 0;
 	if ((r = nb_batch_dir_slot(b, dirfd, &slot)) != 0) {
 		dirfd = -1; /* closed */
-		unlinkat(b->scratch_dirfd, name, 0);
+		if (!unnamed)
+			unlinkat(b->scratch_dirfd, name, 0);
 		goto fail;
 	}
 	struct nb_batch_file *f = &b->files[b->n++];
@@ -219,7 +242,9 @@ int nb_batch_add(struct nb_batch *b, uint32_t id, const struct nb_put_open *m, c
 	f->leaf = path + (leaf - m->path);
 	f->dir = slot;
 	f->fd = fd;
-	memcpy(f->name, name, sizeof(name));
+	f->unnamed = unnamed;
+	if (!unnamed)
+		memcpy(f->name, name, sizeof(name));
 	f->base = (struct nb_base){m->base_kind, m->base_size, m->base_mtime_s, m->base_mtime_ns};
 	memcpy(f->md5, m->md5, NB_MD5_LEN);
 	f->size = m->size;
@@ -271,6 +296,36 @@ static void nb_batch_sync_all(const int *fds, int *rs, size_t n)
 	}
 }
 
+/* Publish the unnamed file f in d under its name: linked there if the
+ * name is free; else (its base allowed replacing what is there) linked
+ * under a scratch name, locked like any scratch file, and renamed over
+ * it. 0 or -errno. */
+static int nb_batch_name(struct nb_batch *b, struct nb_batch_file *f, struct nb_batch_dir *d)
+{
+	int r = nb_unnamed_link(f->fd, d->fd, f->leaf);
+	if (r != -EEXIST)
+		return r;
+	if (b->scratch_dirfd < 0 && (b->scratch_dirfd = nb_partial_dirfd(&b->root)) < 0) {
+		r = b->scratch_dirfd;
+		b->scratch_dirfd = -1;
+		return r;
+	}
+	if (flock(f->fd, LOCK_EX | LOCK_NB) != 0)
+		return -errno;
+	for (int tries = 0; tries < 64; tries++) {
+		nb_partial_scratch_name(f->name);
+		if ((r = nb_unnamed_link(f->fd, b->scratch_dirfd, f->name)) != -EEXIST)
+			break;
+	}
+	if (r != 0)
+		return r;
+	if (renameat(b->scratch_dirfd, f->name, d->fd, f->leaf) == 0)
+		return 0;
+	r = -errno;
+	unlinkat(b->scratch_dirfd, f->name, 0);
+	return r;
+}
+
 int nb_batch_flush(struct nb_batch *b, nb_batch_answer_fn answer, void *ctx)
 {
 	if (b->n == 0)
@@ -292,15 +347,16 @@ int nb_batch_flush(struct nb_batch *b, nb_batch_answer_fn answer, void *ctx)
 			f->r = nb_partial_check_base(d->fd, f->leaf, &f->base, f->md5, f->size);
 		if (f->r == 0) {
 			nb_partial_fault_point(0);
-			if (renameat(b->scratch_dirfd, f->name, d->fd, f->leaf) == 0) {
+			f->r = f->unnamed ? nb_batch_name(b, f, d)
+			       : renameat(b->scratch_dirfd, f->name, d->fd, f->leaf) == 0 ? 0
+												  : -errno;
+			if (f->r == 0) {
 				f->renamed = 1;
 				d->touched = 1;
 				published++;
-			} else {
-				f->r = -errno;
 			}
 		}
-		if (!f->renamed)
+		if (!f->renamed && !f->unnamed)
 			unlinkat(b->scratch_dirfd, f->name, 0);
 		nb_xio_close(f->fd);
 		f->fd = -1;

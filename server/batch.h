@@ -5,16 +5,20 @@
  * Publishing a file durably costs an fsync of the file and one of its
  * directory. Done one file at a time, as PUT_END does, a tree of small
  * files costs two journal commits per file. The batch instead keeps
- * every verified file in a scratch file of its own and, when flushed,
- * makes them durable together, in this order (the same promise as
- * PUT_END's, never weaker):
+ * every verified file in an unnamed file in its destination directory
+ * (server/unnamed.h), or where the system has none in a scratch file in
+ * the partial directory, and, when flushed, makes them durable
+ * together, in this order (the same promise as PUT_END's, never
+ * weaker):
  *
  *   1. every file is fsynced, from up to NB_BATCH_THREADS threads at
  *      once, so that the filesystem commits them in a few journal
  *      commits instead of one each;
  *   2. for each file, in the order the requests came: its base version
  *      is checked again (a conflict is EEXIST, as at PUT_END) and the
- *      scratch file renamed over the destination;
+ *      file published: an unnamed file linked under its name, or (the
+ *      name taken, and the base allowing that) linked under a scratch
+ *      name and renamed over it; a scratch file renamed over it;
  *   3. each distinct directory renamed into (by st_dev and st_ino) is
  *      fsynced once;
  *   4. only then is each file answered, OK or its ERROR, in request
@@ -49,7 +53,8 @@ struct nb_batch_dir;
 
 struct nb_batch {
 	struct nb_root root;
-	int scratch_dirfd; /* the partial directory, from the first file on */
+	int scratch_dirfd; /* the partial directory, once needed */
+	int no_unnamed;    /* no unnamed files here: scratch files instead */
 	struct nb_batch_file *files; /* NB_BATCH_FILES_MAX slots, from the first file on */
 	size_t n;
 	struct nb_batch_dir *dirs; /* distinct destination directories */
@@ -61,8 +66,8 @@ struct nb_batch {
 /* Set up an empty batch for files beneath root (the caller keeps
  * owning root's fd). Allocates nothing yet. */
 void nb_batch_init(struct nb_batch *b, struct nb_root root);
-/* Discard what the batch holds, unanswered and unpublished (scratch
- * files removed), and free it. Safe on a batch that was only inited,
+/* Discard what the batch holds, unanswered and unpublished (unnamed
+ * files closed, scratch files removed), and free it. Safe on a batch that was only inited,
  * and twice. */
 void nb_batch_free(struct nb_batch *b);
 
@@ -79,14 +84,15 @@ int nb_batch_has_id(const struct nb_batch *b, uint32_t id);
 int nb_batch_touches(const struct nb_batch *b, const char *path);
 /* True if a held file lies beneath the directory `path` ("" is the
  * root): taking write or search permission away from it now would keep
- * the file from being renamed into place. */
+ * the file from being published. */
 int nb_batch_beneath(const struct nb_batch *b, const char *path);
 
 /* Hold the file of PUT_SMALL request `id`: m (path, size, md5, mode,
  * mtime, base) and its data (m->size bytes, already checked against
  * m->md5 by the caller), to be published as `leaf` (which points into
  * m->path) in the directory dirfd. Writes the data, mode, mtime and the
- * content record to a new scratch file and starts its writeback.
+ * content record to a new unnamed (or scratch) file and starts its
+ * writeback.
  * Always takes dirfd over (closes it, or keeps it until the flush).
  * 0: held, answered by a later nb_batch_flush. < 0 (-errno, or
  * -ENOBUFS if the batch is full): not held, nothing left behind; the

@@ -276,15 +276,20 @@ int nb_partial_check_base(int dirfd, const char *leaf, const struct nb_base *bas
 	return -EEXIST;
 }
 
-int nb_partial_scratch(int dirfd, char name[NB_PARTIAL_SCRATCH_NAME])
+void nb_partial_scratch_name(char name[NB_PARTIAL_SCRATCH_NAME])
 {
 	/* Unique in this process by the counter, across processes by the
-	 * pid; O_EXCL settles the rest (a name left by a dead process of
-	 * the same pid). */
+	 * pid; the caller's O_EXCL (or link) settles the rest (a name left
+	 * by a dead process of the same pid). */
 	static atomic_ulong seq;
+	snprintf(name, NB_PARTIAL_SCRATCH_NAME, NB_PARTIAL_SCRATCH_PREFIX "%ld-%lu", (long)getpid(),
+		 atomic_fetch_add(&seq, 1));
+}
+
+int nb_partial_scratch(int dirfd, char name[NB_PARTIAL_SCRATCH_NAME])
+{
 	for (int tries = 0; tries < 64; tries++) {
-		snprintf(name, NB_PARTIAL_SCRATCH_NAME, NB_PARTIAL_SCRATCH_PREFIX "%ld-%lu",
-			 (long)getpid(), atomic_fetch_add(&seq, 1));
+		nb_partial_scratch_name(name);
 		int fd =
 		    openat(dirfd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (fd < 0) {

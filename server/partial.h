@@ -104,6 +104,9 @@ int nb_partial_check_base(int dirfd, const char *leaf, const struct nb_base *bas
  * orphan (unlocked: its session is gone) from one in use. Returns the
  * fd (the caller closes it, which drops the lock) or -errno. */
 int nb_partial_scratch(int dirfd, char name[NB_PARTIAL_SCRATCH_NAME]);
+/* The next scratch name of this process (not created: the caller's
+ * O_EXCL or link(2) finds a name that is taken). */
+void nb_partial_scratch_name(char name[NB_PARTIAL_SCRATCH_NAME]);
 
 /* The server's record of a published file's content: an xattr holding
  * "md5hex size mtime_s mtime_ns" so an identical re-upload is answered

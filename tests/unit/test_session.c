@@ -59,6 +59,7 @@ struct fx {
 	uint32_t up;           /* id of the current upload (its PUT_OPEN's) */
 	uint32_t reply_id;     /* id of the last reply taken */
 	int corrupt;           /* put_small_full: send data that does not match its MD5 */
+	int scratch;           /* the batch holds files in named scratch files */
 };
 
 /* A new request id; it becomes the one replies are checked against. */
@@ -87,6 +88,17 @@ static int setup(void **state)
 	unlink(probe);
 	free(probe);
 	*state = f;
+	return 0;
+}
+
+/* The batch as on a system without unnamed files (O_TMPFILE): named
+ * scratch files in the partial directory. */
+static int setup_scratch(void **state)
+{
+	setup(state);
+	struct fx *f = *state;
+	f->scratch = 1;
+	f->s.batch.no_unnamed = 1;
 	return 0;
 }
 
@@ -1875,6 +1887,52 @@ static int scratch_count(struct fx *f)
 	return n < 0 ? 0 : n;
 }
 
+/* The unnamed files this process holds open below the root (the
+ * kernel shows one as "<dir>/#<inode> (deleted)"); their sizes go
+ * into sizes[0, max). */
+static int unnamed_count(struct fx *f, off_t *sizes, int max)
+{
+	int n = 0;
+	DIR *d = opendir("/proc/self/fd");
+	assert_non_null(d);
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		char link[PATH_MAX], target[PATH_MAX];
+		snprintf(link, sizeof(link), "/proc/self/fd/%s", de->d_name);
+		ssize_t k = readlink(link, target, sizeof(target) - 1);
+		if (k <= 0)
+			continue;
+		target[k] = 0;
+		size_t dl = strlen(f->dir);
+		if (strncmp(target, f->dir, dl) != 0 || target[dl] != '/' ||
+		    !strstr(target, "/#") || !strstr(target, " (deleted)"))
+			continue;
+		struct stat st;
+		assert_int_equal(stat(link, &st), 0);
+		assert_true(S_ISREG(st.st_mode));
+		if (n < max)
+			sizes[n] = st.st_size;
+		n++;
+	}
+	closedir(d);
+	return n;
+}
+
+/* Files the batch holds, in the fixture's mode: scratch files in the
+ * partial directory, or unnamed files in their directories. Either way
+ * the other kind is never there. */
+static int held_count(struct fx *f)
+{
+	off_t sizes[1];
+	int unnamed = unnamed_count(f, sizes, 0);
+	if (f->scratch) {
+		assert_int_equal(unnamed, 0);
+		return scratch_count(f);
+	}
+	assert_int_equal(scratch_count(f), 0);
+	return unnamed;
+}
+
 static void assert_meta(struct fx *f, const char *rel, mode_t mode, time_t mtime, long ns)
 {
 	struct stat st;
@@ -1898,29 +1956,40 @@ static void test_small_batch(void **state)
 	uint32_t ic = put_small(f, "d/e/c.bin", c, NB_SMALL_MAX);
 	no_reply(f);
 	assert_int_equal(nb_batch_count(&f->s.batch), 3);
-	/* Not renamed into place before the flush: the names do not exist,
-	 * the data waits in three scratch files (complete, named small-*). */
+	/* Not published before the flush: the names do not exist, the data
+	 * waits, complete, in three unnamed files in their directories (or
+	 * three scratch files named small-*). */
 	assert_false(exists(f, "a.txt"));
 	assert_false(exists(f, "d/b.txt"));
 	assert_false(exists(f, "d/e/c.bin"));
 	assert_true(exists(f, "d/e")); /* the parents are made at once, as PUT_OPEN does */
-	assert_int_equal(scratch_count(f), 3);
+	assert_int_equal(held_count(f), 3);
 	int complete = 0;
-	DIR *d = opendir(at(f, ".nbfs/partial"));
-	assert_non_null(d);
-	struct dirent *de;
-	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.')
-			continue;
-		assert_memory_equal(de->d_name, NB_PARTIAL_SCRATCH_PREFIX,
-				    strlen(NB_PARTIAL_SCRATCH_PREFIX));
-		char rel[300];
-		struct stat st;
-		snprintf(rel, sizeof(rel), ".nbfs/partial/%s", de->d_name);
-		assert_int_equal(lstat(at(f, rel), &st), 0);
-		complete += st.st_size == 0 || st.st_size == 1000 || st.st_size == NB_SMALL_MAX;
+	off_t sizes[3];
+	if (!f->scratch) {
+		assert_int_equal(unnamed_count(f, sizes, 3), 3);
+		for (int i = 0; i < 3; i++)
+			complete += sizes[i] == 0 || sizes[i] == 1000 || sizes[i] == NB_SMALL_MAX;
+		/* each in its own destination directory */
+		assert_int_equal(tu_count_entries(at(f, "d/e")), 0);
+	} else {
+		DIR *d = opendir(at(f, ".nbfs/partial"));
+		assert_non_null(d);
+		struct dirent *de;
+		while ((de = readdir(d)) != NULL) {
+			if (de->d_name[0] == '.')
+				continue;
+			assert_memory_equal(de->d_name, NB_PARTIAL_SCRATCH_PREFIX,
+					    strlen(NB_PARTIAL_SCRATCH_PREFIX));
+			char rel[300];
+			struct stat st;
+			snprintf(rel, sizeof(rel), ".nbfs/partial/%s", de->d_name);
+			assert_int_equal(lstat(at(f, rel), &st), 0);
+			complete +=
+			    st.st_size == 0 || st.st_size == 1000 || st.st_size == NB_SMALL_MAX;
+		}
+		closedir(d);
 	}
-	closedir(d);
 	assert_int_equal(complete, 3);
 
 	/* A STAT sent after them: the batch is published first. */
@@ -1943,7 +2012,7 @@ static void test_small_batch(void **state)
 	assert_file(f, "d/e/c.bin", c, NB_SMALL_MAX);
 	assert_meta(f, "a.txt", 0644, 1000, 5);
 	assert_meta(f, "d/e/c.bin", 0644, 1000, 5);
-	assert_int_equal(scratch_count(f), 0);
+	assert_int_equal(held_count(f), 0);
 	/* the content record is there, as after PUT_END: the same content
 	 * again is answered at once */
 	if (f->xattrs) {
@@ -2010,7 +2079,7 @@ static void test_small_answered_at_once(void **state)
 	free(cur);
 	/* the one held all along is still held, the only scratch file */
 	assert_false(exists(f, "held.txt"));
-	assert_int_equal(scratch_count(f), 1);
+	assert_int_equal(held_count(f), 1);
 	assert_int_equal(nb_session_flush(&f->s), 0);
 	expect_ok_id(f, held);
 	no_reply(f);
@@ -2181,7 +2250,7 @@ static void test_small_flush_rules(void **state)
 	assert_false(exists(f, "emptydir"));
 	assert_true(exists(f, "same2"));
 	assert_file(f, "up2.bin", up, 100);
-	assert_int_equal(scratch_count(f), 0);
+	assert_int_equal(held_count(f), 0);
 	free(data);
 	free(up);
 }
@@ -2221,7 +2290,7 @@ static void test_small_caps(void **state)
 		expect_ok_id(f, first + (uint32_t)i);
 	no_reply(f);
 	assert_file(f, "big/127", data, NB_SMALL_MAX);
-	assert_int_equal(scratch_count(f), 0);
+	assert_int_equal(held_count(f), 0);
 	free(data);
 }
 
@@ -2260,7 +2329,7 @@ static void test_small_out_of_fds(void **state)
 		expect_ok_id(f, first + (uint32_t)i);
 	no_reply(f);
 	assert_file(f, "fd/d29/f", (const uint8_t *)"fd/d29/f", 8);
-	assert_int_equal(scratch_count(f), 0);
+	assert_int_equal(held_count(f), 0);
 }
 
 /* The base is checked again just before the rename: a file made behind
@@ -2289,7 +2358,48 @@ static void test_small_conflict_at_flush(void **state)
 	assert_memory_equal(cur, "theirs", 6);
 	free(cur);
 	assert_file(f, "b", data, 300);
-	assert_int_equal(scratch_count(f), 0);
+	assert_int_equal(held_count(f), 0);
+	free(data);
+}
+
+/* A held file whose name exists at the flush, and whose base allows
+ * replacing it (ANY, or MATCH of what is there): the new file takes the
+ * name in one rename, as a new inode; a reader of the old one keeps
+ * its bytes; nothing is left behind. */
+static void test_small_replace(void **state)
+{
+	struct fx *f = *state;
+	uint8_t *data = make_content(700, 41);
+	hello(f);
+	assert_int_equal(tu_write_file(at(f, "old.txt"), "old bytes", 9), 0);
+	assert_int_equal(tu_write_file(at(f, "match.txt"), "mine", 4), 0);
+	struct timespec mt[2] = {{1234, 0}, {1234, 0}};
+	assert_int_equal(utimensat(AT_FDCWD, at(f, "match.txt"), mt, 0), 0);
+	struct stat old;
+	assert_int_equal(stat(at(f, "old.txt"), &old), 0);
+	int reader = open(at(f, "old.txt"), O_RDONLY);
+	assert_true(reader >= 0);
+	uint32_t a = put_small(f, "old.txt", data, 700); /* base ANY */
+	uint32_t b = nid(f);
+	assert_int_equal(
+	    put_small_full(f, b, "match.txt", data, 300, 0640, 9, NB_BASE_MATCH, 4, 1234), 0);
+	no_reply(f);
+	assert_int_equal(held_count(f), 2);
+	assert_int_equal(nb_session_flush(&f->s), 0);
+	expect_ok_id(f, a);
+	expect_ok_id(f, b);
+	no_reply(f);
+	assert_file(f, "old.txt", data, 700);
+	struct stat now;
+	assert_int_equal(stat(at(f, "old.txt"), &now), 0);
+	assert_true(now.st_ino != old.st_ino);
+	char buf[16];
+	assert_int_equal(pread(reader, buf, sizeof(buf), 0), 9);
+	assert_memory_equal(buf, "old bytes", 9);
+	close(reader);
+	assert_file(f, "match.txt", data, 300);
+	assert_meta(f, "match.txt", 0640, 9, 5);
+	assert_int_equal(held_count(f), 0);
 	free(data);
 }
 
@@ -2335,10 +2445,11 @@ static void test_small_crash_before_rename(void **state)
 	free(fault);
 	for (int i = 0; i < 3; i++)
 		assert_false(exists(f, names[i]));
-	assert_int_equal(scratch_count(f), 3);
-	/* A session starting now (main.c sweeps first) removes them: nobody
-	 * holds their locks, whatever their age. */
-	assert_int_equal(nb_partial_sweep(&f->root, 3600), 3);
+	/* Unnamed files went with the process that held them; scratch
+	 * files are left, and a session starting now (main.c sweeps first)
+	 * removes them: nobody holds their locks, whatever their age. */
+	assert_int_equal(scratch_count(f), f->scratch ? 3 : 0);
+	assert_int_equal(nb_partial_sweep(&f->root, 3600), f->scratch ? 3 : 0);
 	assert_int_equal(scratch_count(f), 0);
 	no_reply(f);
 }
@@ -2353,7 +2464,7 @@ static void test_small_discarded(void **state)
 	hello(f);
 	put_small(f, "v.txt", data, 100);
 	put_small(f, "w.txt", data, 50);
-	assert_int_equal(scratch_count(f), 2);
+	assert_int_equal(held_count(f), 2);
 	assert_int_equal(nb_proto_put_end_encode(f->req, 12345), 0);
 	assert_int_equal(handle(f), NB_E_PROTO);
 	/* PUT_END flushes first (it publishes names), then finds no upload */
@@ -2368,14 +2479,15 @@ static void test_small_discarded(void **state)
 	no_reply(f);
 	nb_session_free(&f->s);
 	assert_false(exists(f, "x.txt"));
-	assert_int_equal(scratch_count(f), 0);
+	assert_int_equal(held_count(f), 0);
 	/* freed with files held */
 	assert_int_equal(nb_session_init(&f->s, f->root, &f->stream), 0);
+	f->s.batch.no_unnamed = f->scratch;
 	hello(f);
 	put_small(f, "y.txt", data, 100);
-	assert_int_equal(scratch_count(f), 1);
+	assert_int_equal(held_count(f), 1);
 	nb_session_free(&f->s);
-	assert_int_equal(scratch_count(f), 0);
+	assert_int_equal(held_count(f), 0);
 	assert_false(exists(f, "y.txt"));
 	no_reply(f);
 	assert_int_equal(nb_session_init(&f->s, f->root, &f->stream), 0);
@@ -2642,6 +2754,7 @@ static void test_small_cut_everywhere(void **state)
 }
 
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+#define TS(name) cmocka_unit_test_setup_teardown(name, setup_scratch, teardown)
 
 int main(void)
 {
@@ -2693,6 +2806,13 @@ int main(void)
 		T(test_run_flush_on_pause),
 		T(test_run_flush_unknown_readable),
 		T(test_small_cut_everywhere),
+		T(test_small_replace),
+		TS(test_small_batch),
+		TS(test_small_answered_at_once),
+		TS(test_small_conflict_at_flush),
+		TS(test_small_crash_before_rename),
+		TS(test_small_discarded),
+		TS(test_small_replace),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
