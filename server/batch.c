@@ -6,7 +6,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -15,6 +14,7 @@
 #include <unistd.h>
 
 #include "server/partial.h"
+#include "server/syncpool.h"
 #include "server/unnamed.h"
 #include "wire/err.h"
 #include "wire/log.h"
@@ -87,6 +87,8 @@ void nb_batch_free(struct nb_batch *b)
 	nb_batch_free_tables(b);
 	nb_xio_close(b->scratch_dirfd);
 	b->scratch_dirfd = -1;
+	nb_syncpool_free(b->pool);
+	b->pool = NULL;
 }
 
 size_t nb_batch_count(const struct nb_batch *b)
@@ -257,45 +259,6 @@ fail:
 	return r;
 }
 
-/* One thread's share of the fsyncs: every step-th fd from first. */
-struct nb_batch_share {
-	const int *fds;
-	int *rs;
-	size_t n, first, step;
-};
-
-static void *nb_batch_sync_share(void *arg)
-{
-	struct nb_batch_share *sh = arg;
-	for (size_t i = sh->first; i < sh->n; i += sh->step)
-		sh->rs[i] = nb_xio_fsync(sh->fds[i]);
-	return NULL;
-}
-
-/* fsync fds[0..n) into rs[0..n), up to NB_BATCH_THREADS at once: a
- * filesystem with a journal (ext4, XFS) then commits many files per
- * journal commit instead of one. The calling thread takes a share; a
- * thread that cannot be started has its share done here too. */
-static void nb_batch_sync_all(const int *fds, int *rs, size_t n)
-{
-	struct nb_batch_share sh[NB_BATCH_THREADS];
-	pthread_t th[NB_BATCH_THREADS];
-	int started[NB_BATCH_THREADS] = {0};
-	size_t k = n < NB_BATCH_THREADS ? n : NB_BATCH_THREADS;
-	for (size_t t = 0; t < k; t++)
-		sh[t] = (struct nb_batch_share){fds, rs, n, t, k};
-	for (size_t t = 1; t < k; t++)
-		started[t] = pthread_create(&th[t], NULL, nb_batch_sync_share, &sh[t]) == 0;
-	if (k > 0)
-		nb_batch_sync_share(&sh[0]);
-	for (size_t t = 1; t < k; t++) {
-		if (started[t])
-			pthread_join(th[t], NULL);
-		else
-			nb_batch_sync_share(&sh[t]);
-	}
-}
-
 /* Publish the unnamed file f in d under its name: linked there if the
  * name is free; else (its base allowed replacing what is there) linked
  * under a scratch name, locked like any scratch file, and renamed over
@@ -333,10 +296,13 @@ int nb_batch_flush(struct nb_batch *b, nb_batch_answer_fn answer, void *ctx)
 	long long t0 = nb_xio_now_ms();
 	size_t published = 0, ndirs = 0;
 
-	/* 1. The files' data and metadata on disk. */
+	/* 1. The files' data and metadata on disk, up to NB_BATCH_THREADS
+	 * at once (without a pool, one at a time: slower, as durable). */
+	if (!b->pool && b->n > 1 && nb_syncpool_new(NB_BATCH_THREADS - 1, &b->pool) != 0)
+		b->pool = NULL;
 	for (size_t i = 0; i < b->n; i++)
 		b->fdv[i] = b->files[i].fd;
-	nb_batch_sync_all(b->fdv, b->rv, b->n);
+	nb_syncpool_run(b->pool, b->fdv, b->rv, b->n);
 
 	/* 2. Each into place, in request order, if its base still holds. */
 	for (size_t i = 0; i < b->n; i++) {
@@ -366,7 +332,7 @@ int nb_batch_flush(struct nb_batch *b, nb_batch_answer_fn answer, void *ctx)
 	for (size_t i = 0; i < b->ndirs; i++)
 		if (b->dirs[i].touched)
 			b->fdv[ndirs++] = b->dirs[i].fd;
-	nb_batch_sync_all(b->fdv, b->rv, ndirs);
+	nb_syncpool_run(b->pool, b->fdv, b->rv, ndirs);
 	for (size_t i = 0, j = 0; i < b->ndirs; i++)
 		if (b->dirs[i].touched)
 			b->dirs[i].r = b->rv[j++];

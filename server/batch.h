@@ -12,8 +12,8 @@
  * weaker):
  *
  *   1. every file is fsynced, from up to NB_BATCH_THREADS threads at
- *      once, so that the filesystem commits them in a few journal
- *      commits instead of one each;
+ *      once (server/syncpool.h), so that the filesystem commits them in
+ *      a few journal commits instead of one each;
  *   2. for each file, in the order the requests came: its base version
  *      is checked again (a conflict is EEXIST, as at PUT_END) and the
  *      file published: an unnamed file linked under its name, or (the
@@ -50,6 +50,7 @@
 
 struct nb_batch_file;
 struct nb_batch_dir;
+struct nb_syncpool;
 
 struct nb_batch {
 	struct nb_root root;
@@ -61,6 +62,7 @@ struct nb_batch {
 	size_t ndirs;
 	uint64_t bytes;
 	int *fdv, *rv; /* scratch for the parallel fsyncs */
+	struct nb_syncpool *pool; /* their threads, from the first flush on */
 };
 
 /* Set up an empty batch for files beneath root (the caller keeps
