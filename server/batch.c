@@ -96,6 +96,11 @@ size_t nb_batch_count(const struct nb_batch *b)
 	return b->n;
 }
 
+long long nb_batch_age_ms(const struct nb_batch *b)
+{
+	return b->n ? nb_xio_now_ms() - b->first_ms : 0;
+}
+
 int nb_batch_full(const struct nb_batch *b)
 {
 	return b->n >= NB_BATCH_FILES_MAX || b->bytes >= NB_BATCH_BYTES_MAX;
@@ -237,6 +242,8 @@ int nb_batch_add(struct nb_batch *b, uint32_t id, const struct nb_put_open *m, c
 			unlinkat(b->scratch_dirfd, name, 0);
 		goto fail;
 	}
+	if (b->n == 0)
+		b->first_ms = nb_xio_now_ms();
 	struct nb_batch_file *f = &b->files[b->n++];
 	memset(f, 0, sizeof(*f));
 	f->id = id;

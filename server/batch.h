@@ -61,6 +61,7 @@ struct nb_batch {
 	struct nb_batch_dir *dirs; /* distinct destination directories */
 	size_t ndirs;
 	uint64_t bytes;
+	long long first_ms; /* when the oldest held file came (nb_xio_now_ms) */
 	int *fdv, *rv; /* scratch for the parallel fsyncs */
 	struct nb_syncpool *pool; /* their threads, from the first flush on */
 };
@@ -75,6 +76,8 @@ void nb_batch_free(struct nb_batch *b);
 
 /* Files held (0: nothing to flush). */
 size_t nb_batch_count(const struct nb_batch *b);
+/* How long the oldest held file has waited, in ms (0 if none). */
+long long nb_batch_age_ms(const struct nb_batch *b);
 /* True once the batch holds NB_BATCH_FILES_MAX files or
  * NB_BATCH_BYTES_MAX bytes: flush before adding more. */
 int nb_batch_full(const struct nb_batch *b);

@@ -108,6 +108,12 @@ static int nb_fd_readable(void *ctx)
 	return poll(&p, 1, 0) > 0 && (p.revents & (POLLIN | POLLHUP | POLLERR));
 }
 
+static int nb_fd_wait(void *ctx, long ms)
+{
+	struct pollfd p = {.fd = ((struct nb_fd_end *)ctx)->fd, .events = POLLIN};
+	return poll(&p, 1, (int)ms) > 0 && (p.revents & (POLLIN | POLLHUP | POLLERR));
+}
+
 static void nb_usage(FILE *fp)
 {
 	fprintf(fp, "usage: nbfs-server [--root DIR] [--stale-after SECONDS] [--idle-timeout SECONDS]\n"
@@ -217,6 +223,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	rd.readable = nb_fd_readable;
+	rd.wait = nb_fd_wait;
 	struct nb_root root;
 	r = nb_root_open(&root, root_dir);
 	if (r == 0) {

@@ -300,6 +300,16 @@ int nb_session_idle(struct nb_session *s, const struct nb_frame_reader *in)
 {
 	if (nb_batch_count(&s->batch) == 0 || nb_frame_ready(in))
 		return 0;
+	/* A client sending files as they are written (cp -r into the
+	 * mount) leaves a short gap after each: wait that long for the
+	 * next, up to NB_SESSION_LINGER_MS from the oldest held file, so
+	 * that one flush (its fsyncs of directories, its wake-ups) serves
+	 * many files, not the one or two of each gap. A client that has
+	 * stopped to wait for answers pays one gap. */
+	long long left = NB_SESSION_LINGER_MS - nb_batch_age_ms(&s->batch);
+	if (in->wait && left > 0 && !nb_batch_full(&s->batch) &&
+	    in->wait(in->s->ctx, left < NB_SESSION_GAP_MS ? (long)left : NB_SESSION_GAP_MS) > 0)
+		return 0;
 	return nb_session_flush(s);
 }
 

@@ -85,8 +85,12 @@ int nb_session_handle(struct nb_session *s, uint8_t type, struct nb_buf *payload
  * output's error. */
 int nb_session_flush(struct nb_session *s);
 /* Call before reading the next request from in: if PUT_SMALLs are
- * waiting and no more input is ready (nb_frame_ready), the client has
- * paused, so flush. 0, or the output's error. */
+ * waiting and no more input is ready (nb_frame_ready), nor comes within
+ * NB_SESSION_GAP_MS (in->wait, while the oldest has waited less than
+ * NB_SESSION_LINGER_MS), the client has paused, so flush. 0, or the
+ * output's error. */
+#define NB_SESSION_GAP_MS 2
+#define NB_SESSION_LINGER_MS 50
 int nb_session_idle(struct nb_session *s, const struct nb_frame_reader *in);
 /* One turn of nb_session_run: flush if the client has paused, read the
  * next frame into payload (a buffer of NB_FRAME_MAX the caller owns),

@@ -16,6 +16,7 @@ int nb_frame_reader_init(struct nb_frame_reader *fr, struct nb_stream *s)
 {
 	fr->s = s;
 	fr->readable = NULL;
+	fr->wait = NULL;
 	fr->rx = nb_buf_new(NB_FRAME_WINDOW);
 	return fr->rx ? 0 : -ENOMEM;
 }

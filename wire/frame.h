@@ -41,6 +41,11 @@ struct nb_frame_reader {
 	 * would. NULL: unknown. (It lives here and not in struct nb_stream
 	 * so that the positional initializers of nb_stream stay valid.) */
 	int (*readable)(void *ctx);
+	/* Optional as well (and cleared by nb_frame_reader_init): wait up
+	 * to ms for input; 1 if a read would
+	 * not block now, 0 if the time passed first (or on an error: the
+	 * read that follows reports it). NULL: the owner cannot wait. */
+	int (*wait)(void *ctx, long ms);
 };
 
 /* Set fr up to read from s (which the caller keeps owning). 0, or

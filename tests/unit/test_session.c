@@ -2507,7 +2507,25 @@ struct feed {
 	struct capture *cap;
 	size_t out_at_pause; /* bytes the server had written when the pause ended */
 	int paused;
+	/* With wait(): frame ends where the client leaves a short gap (its
+	 * next bytes come within the server's wait); wait() sleeps gap_us
+	 * there; the server's output is recorded when the last one ends. */
+	const size_t *gaps;
+	size_t ngaps;
+	long gap_us;
+	int waits, past_last_gap;
+	size_t out_at_last_gap; /* bytes the server had written by then */
+	size_t out_seen;        /* ... at the last gap ended */
+	int flushes_seen;       /* gaps that ended with more output than the last */
 };
+
+static int feed_at_gap(const struct feed *in)
+{
+	for (size_t i = 0; i < in->ngaps; i++)
+		if (in->gaps[i] == in->pos)
+			return 1;
+	return 0;
+}
 
 static ssize_t feed_read(void *ctx, void *buf, size_t n)
 {
@@ -2517,8 +2535,19 @@ static ssize_t feed_read(void *ctx, void *buf, size_t n)
 		in->paused = 1;
 		in->out_at_pause = nb_buf_len(in->cap->out);
 	}
+	if (feed_at_gap(in) && nb_buf_len(in->cap->out) != in->out_seen) {
+		in->out_seen = nb_buf_len(in->cap->out);
+		in->flushes_seen++;
+	}
+	if (in->ngaps && in->pos == in->gaps[in->ngaps - 1] && !in->past_last_gap) {
+		in->past_last_gap = 1;
+		in->out_at_last_gap = nb_buf_len(in->cap->out);
+	}
 	if (in->pos < in->pause && k > in->pause - in->pos)
 		k = in->pause - in->pos;
+	for (size_t i = 0; i < in->ngaps; i++) /* a gap ends a read too */
+		if (in->pos < in->gaps[i] && k > in->gaps[i] - in->pos)
+			k = in->gaps[i] - in->pos;
 	if (k > n)
 		k = n;
 	if (k > 7)
@@ -2536,16 +2565,42 @@ static int feed_readable(void *ctx)
 	return in->pos != in->pause;
 }
 
+/* readable() at a gap is 0 (the next bytes are not there yet) */
+static int feed_readable_gaps(void *ctx)
+{
+	struct feed *in = ctx;
+	return in->pos != in->pause && !feed_at_gap(in);
+}
+
+/* As poll() with a timeout: at a gap the bytes come within it (after
+ * gap_us); at the pause they do not (the client waits for answers). */
+static int feed_wait(void *ctx, long ms)
+{
+	struct feed *in = ctx;
+	assert_true(ms > 0 && ms <= NB_SESSION_GAP_MS);
+	in->waits++;
+	if (in->pos == in->pause)
+		return 0;
+	if (feed_at_gap(in))
+		usleep((useconds_t)in->gap_us);
+	return 1;
+}
+
 /* nb_session_run on session s over the feed, with or without its
- * readable(); what it returns. */
+ * readable() (2: and wait()); what it returns. */
 static int run_feed(struct nb_session *s, struct feed *in, int with_readable)
 {
 	struct nb_stream st = {.read = feed_read, .ctx = in};
 	struct nb_frame_reader fr;
 	assert_int_equal(nb_frame_reader_init(&fr, &st), 0);
 	assert_null(fr.readable);
+	assert_null(fr.wait);
 	if (with_readable)
 		fr.readable = feed_readable;
+	if (with_readable == 2) {
+		fr.readable = feed_readable_gaps;
+		fr.wait = feed_wait;
+	}
 	int r = nb_session_run(s, &fr);
 	nb_frame_reader_free(&fr);
 	return r;
@@ -2590,7 +2645,7 @@ static void test_run_flush_on_pause(void **state)
 	size_t pause = append(f, all);
 	small_frame(f, 3, "p3", "three", 5, 0);
 	append(f, all);
-	struct feed in = {nb_buf_ptr(all), nb_buf_len(all), 0, pause, &f->cap, 0, 0};
+	struct feed in = {.data = nb_buf_ptr(all), .len = nb_buf_len(all), .pause = pause, .cap = &f->cap};
 	assert_int_equal(run_feed(&f->s, &in, 1), 0);
 	assert_true(in.paused);
 	/* by the end of the pause: HELLO and both OKs, nothing more */
@@ -2602,6 +2657,73 @@ static void test_run_flush_on_pause(void **state)
 	no_reply(f);
 	assert_file(f, "p3", (const uint8_t *)"three", 5);
 	assert_meta(f, "p1", 0640, 3000, 0);
+	nb_buf_free(all);
+}
+
+/* A client that sends its files with short gaps between them (as cp
+ * -r into the mount makes them): the server waits out each gap rather
+ * than flush a batch of one; where the client stops to wait for answers
+ * it flushes after one gap's wait; and a batch is not held past
+ * NB_SESSION_LINGER_MS however steady the trickle. */
+static void test_run_linger(void **state)
+{
+	struct fx *f = *state;
+	struct nb_buf *all = tu_buf(1 << 20);
+	size_t gaps[40];
+	assert_int_equal(nb_proto_hello_encode(f->req, NB_PROTO_VERSION, "runner"), 0);
+	append(f, all);
+	/* 5 files with gaps, then a pause, then 40 files with gaps of
+	 * 3 ms (in all longer than the linger), then the end */
+	for (uint32_t i = 1; i <= 5; i++) {
+		char name[16];
+		snprintf(name, sizeof(name), "g%u", i);
+		small_frame(f, i, name, name, strlen(name), 0);
+		gaps[i - 1] = append(f, all);
+	}
+	size_t pause = gaps[4];
+	struct feed in = {.data = nb_buf_ptr(all), .len = nb_buf_len(all), .pause = pause, .cap = &f->cap};
+	in.gaps = gaps;
+	in.ngaps = 4; /* the fifth frame's end is the pause */
+	in.gap_us = 100;
+	assert_int_equal(run_feed(&f->s, &in, 2), 0);
+	/* the pause came after all five: one flush, there */
+	assert_true(in.paused);
+	assert_int_equal(in.out_at_last_gap, HELLO_LEN); /* nothing answered at the gaps */
+	assert_int_equal(in.out_at_pause, HELLO_LEN + 5 * 9);
+	assert_int_equal(next_reply(f), NB_MSG_HELLO);
+	for (uint32_t i = 1; i <= 5; i++)
+		expect_ok_id(f, i);
+	no_reply(f);
+	assert_file(f, "g5", (const uint8_t *)"g5", 2);
+
+	/* a steady trickle: answers go out before its end */
+	nb_session_free(&f->s);
+	assert_int_equal(nb_session_init(&f->s, f->root, &f->stream), 0);
+	nb_buf_reset(all);
+	nb_buf_reset(f->cap.out);
+	assert_int_equal(nb_proto_hello_encode(f->req, NB_PROTO_VERSION, "runner"), 0);
+	append(f, all);
+	for (uint32_t i = 1; i <= 40; i++) {
+		char name[16];
+		snprintf(name, sizeof(name), "t%u", i);
+		small_frame(f, i, name, name, strlen(name), 0);
+		gaps[i - 1] = append(f, all);
+	}
+	struct feed tr = {.data = nb_buf_ptr(all), .len = nb_buf_len(all), .pause = SIZE_MAX, .cap = &f->cap};
+	tr.gaps = gaps;
+	tr.ngaps = 39; /* the last frame's end is the end of input */
+	tr.gap_us = 3000;
+	assert_int_equal(run_feed(&f->s, &tr, 2), 0);
+	/* 39 gaps of 3 ms, past the linger: answers went out before the
+	 * end, in a few flushes, not one per gap (the HELLO counts as one
+	 * change of the output too) */
+	assert_true(tr.out_at_last_gap > HELLO_LEN);
+	assert_true(tr.flushes_seen >= 2);
+	assert_true(tr.flushes_seen <= 1 + 20);
+	assert_int_equal(next_reply(f), NB_MSG_HELLO);
+	for (uint32_t i = 1; i <= 40; i++)
+		expect_ok_id(f, i);
+	no_reply(f);
 	nb_buf_free(all);
 }
 
@@ -2619,7 +2741,7 @@ static void test_run_flush_unknown_readable(void **state)
 	small_frame(f, 2, "q2", "two", 3, 0);
 	append(f, all);
 	/* the pause marker at after1 only records what was answered by then */
-	struct feed in = {nb_buf_ptr(all), nb_buf_len(all), 0, after1, &f->cap, 0, 0};
+	struct feed in = {.data = nb_buf_ptr(all), .len = nb_buf_len(all), .pause = after1, .cap = &f->cap};
 	assert_int_equal(run_feed(&f->s, &in, 0), 0);
 	assert_int_equal(in.out_at_pause, HELLO_LEN + 9);
 	assert_int_equal(next_reply(f), NB_MSG_HELLO);
@@ -2696,7 +2818,7 @@ static void test_small_cut_everywhere(void **state)
 			struct nb_session s;
 			nb_buf_reset(f->cap.out);
 			assert_int_equal(nb_session_init(&s, root, &f->stream), 0);
-			struct feed in = {nb_buf_ptr(all), len, 0, (size_t)-1, &f->cap, 0, 0};
+			struct feed in = {.data = nb_buf_ptr(all), .len = len, .pause = (size_t)-1, .cap = &f->cap};
 			assert_int_equal(run_feed(&s, &in, 1), mid ? NB_E_PROTO : 0);
 			nb_session_free(&s);
 			nb_root_close(&root);
@@ -2805,6 +2927,7 @@ int main(void)
 		T(test_small_discarded),
 		T(test_run_flush_on_pause),
 		T(test_run_flush_unknown_readable),
+		T(test_run_linger),
 		T(test_small_cut_everywhere),
 		T(test_small_replace),
 		TS(test_small_batch),
