@@ -288,12 +288,20 @@ static int nb_batch_name(struct nb_batch *b, struct nb_batch_file *f, struct nb_
 			break;
 	}
 	if (r != 0)
-		return r;
+		return r == -EEXIST ? -EAGAIN : r; /* no free scratch name: not a conflict */
 	if (renameat(b->scratch_dirfd, f->name, d->fd, f->leaf) == 0)
 		return 0;
 	r = -errno;
 	unlinkat(b->scratch_dirfd, f->name, 0);
 	return r;
+}
+
+/* f under its name in d: 0 or -errno (nothing published). */
+static int nb_batch_publish(struct nb_batch *b, struct nb_batch_file *f, struct nb_batch_dir *d)
+{
+	if (f->unnamed)
+		return nb_batch_name(b, f, d);
+	return renameat(b->scratch_dirfd, f->name, d->fd, f->leaf) == 0 ? 0 : -errno;
 }
 
 int nb_batch_flush(struct nb_batch *b, nb_batch_answer_fn answer, void *ctx)
@@ -320,10 +328,7 @@ int nb_batch_flush(struct nb_batch *b, nb_batch_answer_fn answer, void *ctx)
 			f->r = nb_partial_check_base(d->fd, f->leaf, &f->base, f->md5, f->size);
 		if (f->r == 0) {
 			nb_partial_fault_point(0);
-			f->r = f->unnamed ? nb_batch_name(b, f, d)
-			       : renameat(b->scratch_dirfd, f->name, d->fd, f->leaf) == 0 ? 0
-												  : -errno;
-			if (f->r == 0) {
+			if ((f->r = nb_batch_publish(b, f, d)) == 0) {
 				f->renamed = 1;
 				d->touched = 1;
 				published++;

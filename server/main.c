@@ -212,7 +212,8 @@ int main(int argc, char **argv)
 
 	/* Until the session exists (a refusal), no idle limit. */
 	long no_limit = 0;
-	struct nb_fd_end in_end = {0, nb_fd_nonblock(0), &no_limit}, out_end = {1, nb_fd_nonblock(1), &no_limit};
+	struct nb_fd_end in_end = {0, nb_fd_nonblock(0), &no_limit};
+	struct nb_fd_end out_end = {1, nb_fd_nonblock(1), &no_limit};
 	struct nb_stream in = {nb_fd_read, NULL, &in_end};
 	struct nb_stream out = {NULL, nb_fd_write, &out_end};
 	struct nb_frame_reader rd;
