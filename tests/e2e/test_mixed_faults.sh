@@ -28,9 +28,16 @@ rm -f "$WORK/smalls"
 random_file "$src/big.bin" $big
 payload=$((nsmall * 4096 + big))
 
+# The sync waits while cp runs, so that the faults fall inside the
+# upload however fast cp is against the link: with cp into the mount
+# fast and the small files slow under a sanitizer, the 200 MiB could
+# otherwise be nearly up before cp returned (it was once, under ASan).
+# Everything is queued together and goes together at the resume.
+"$NBFS" pause "$MNT" || fail "nbfs pause"
 start=$SECONDS
 cp -r "$src/." "$MNT/" || fail "cp -r into the mount"
 log "cp -r of $nsmall small files and a 200 MiB file returned in $((SECONDS - start)) s"
+"$NBFS" resume "$MNT" || fail "nbfs resume"
 
 # Three faults at random points of what is left to send: cut, cut, kill.
 sent_from=$(proxy_stat up)

@@ -2404,8 +2404,9 @@ static void test_small_replace(void **state)
 }
 
 /* A crash between the fsyncs and the first rename (the fault point of
- * PUT_END, shared by the batch): nothing is published, the scratch files
- * are left unlocked, and the next session's sweep removes them at once. */
+ * PUT_END, shared by the batch): nothing is published; unnamed files go
+ * with the process, scratch files are left unlocked and the next
+ * session's sweep removes them at once. */
 static void test_small_crash_before_rename(void **state)
 {
 	struct fx *f = *state;
