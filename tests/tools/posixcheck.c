@@ -628,9 +628,10 @@ static int case_overwrite_middle(struct pc_ctx *c)
 	return 0;
 }
 
-/* A new file written through a write-only handle (nbfs gives it direct
- * I/O, past the page cache) while a reader holds it open and mapped:
- * every read and the mapping see each write, appends and overwrites. */
+/* A new file written through a write-only handle while a reader holds
+ * it open and mapped: every read and the mapping see each write, appends
+ * and overwrites (a guard for any write path that bypasses the FUSE
+ * file's page cache, such as direct I/O). */
 static int case_writer_reader_coherent(struct pc_ctx *c)
 {
 	char buf[512];
