@@ -26,6 +26,13 @@ cmake --install "$repo/build" --prefix /usr/local >/dev/null
 echo "installed /usr/local/bin/nbfs and /usr/local/bin/nbfs-server"
 
 echo "== sshd for the demo on 127.0.0.1:$port"
+# A mount left by an nbfs that is gone (killed, or its machine's
+# services restarted) answers "Transport endpoint is not connected" to
+# everything, mkdir included: clear it first.
+if grep -qs " $mnt fuse" /proc/mounts && ! stat "$mnt" >/dev/null 2>&1; then
+  echo "== clearing a dead mount on $mnt"
+  fusermount3 -u -z "$mnt" 2>/dev/null || umount -l "$mnt"
+fi
 mkdir -p "$state" /run/sshd "$HOME/.ssh" "$root" "$mnt"
 chmod 700 "$state" "$HOME/.ssh"
 [ -f "$state/host_key" ] || ssh-keygen -q -t ed25519 -N '' -f "$state/host_key" -C nbfs-demo-host
