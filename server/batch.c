@@ -158,6 +158,18 @@ static int nb_batch_dir_slot(struct nb_batch *b, int dirfd, size_t *slot)
 	return 0;
 }
 
+/* The partial directory, opened when first needed: 0 or -errno. */
+static int nb_batch_scratch_dir(struct nb_batch *b)
+{
+	if (b->scratch_dirfd >= 0)
+		return 0;
+	int fd = nb_partial_dirfd(&b->root);
+	if (fd < 0)
+		return fd;
+	b->scratch_dirfd = fd;
+	return 0;
+}
+
 /* Allocate the tables at the first file of the session. */
 static int nb_batch_alloc(struct nb_batch *b)
 {
@@ -221,12 +233,8 @@ int nb_batch_add(struct nb_batch *b, uint32_t id, const struct nb_put_open *m, c
 		}
 	}
 	if (!unnamed) {
-		if (b->scratch_dirfd < 0 &&
-		    (b->scratch_dirfd = nb_partial_dirfd(&b->root)) < 0) {
-			r = b->scratch_dirfd;
-			b->scratch_dirfd = -1;
+		if ((r = nb_batch_scratch_dir(b)) != 0)
 			goto fail;
-		}
 		if ((fd = r = nb_partial_scratch(b->scratch_dirfd, name)) < 0)
 			goto fail;
 	}
@@ -273,13 +281,8 @@ fail:
 static int nb_batch_name(struct nb_batch *b, struct nb_batch_file *f, struct nb_batch_dir *d)
 {
 	int r = nb_unnamed_link(f->fd, d->fd, f->leaf);
-	if (r != -EEXIST)
+	if (r != -EEXIST || (r = nb_batch_scratch_dir(b)) != 0)
 		return r;
-	if (b->scratch_dirfd < 0 && (b->scratch_dirfd = nb_partial_dirfd(&b->root)) < 0) {
-		r = b->scratch_dirfd;
-		b->scratch_dirfd = -1;
-		return r;
-	}
 	if (flock(f->fd, LOCK_EX | LOCK_NB) != 0)
 		return -errno;
 	for (int tries = 0; tries < 64; tries++) {

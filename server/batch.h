@@ -70,8 +70,8 @@ struct nb_batch {
  * owning root's fd). Allocates nothing yet. */
 void nb_batch_init(struct nb_batch *b, struct nb_root root);
 /* Discard what the batch holds, unanswered and unpublished (unnamed
- * files closed, scratch files removed), and free it. Safe on a batch that was only inited,
- * and twice. */
+ * files closed, scratch files removed), and free it. Safe on a batch
+ * that was only inited, and twice. */
 void nb_batch_free(struct nb_batch *b);
 
 /* Files held (0: nothing to flush). */

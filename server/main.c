@@ -102,16 +102,15 @@ static int nb_fd_nonblock(int fd)
  * session publishes the small files it holds when the client has
  * paused, i.e. when this says no. An error counts as no: flushing early
  * costs a smaller batch, never correctness. */
-static int nb_fd_readable(void *ctx)
-{
-	struct pollfd p = {.fd = ((struct nb_fd_end *)ctx)->fd, .events = POLLIN};
-	return poll(&p, 1, 0) > 0 && (p.revents & (POLLIN | POLLHUP | POLLERR));
-}
-
 static int nb_fd_wait(void *ctx, long ms)
 {
 	struct pollfd p = {.fd = ((struct nb_fd_end *)ctx)->fd, .events = POLLIN};
 	return poll(&p, 1, (int)ms) > 0 && (p.revents & (POLLIN | POLLHUP | POLLERR));
+}
+
+static int nb_fd_readable(void *ctx)
+{
+	return nb_fd_wait(ctx, 0);
 }
 
 static void nb_usage(FILE *fp)

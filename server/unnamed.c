@@ -8,12 +8,16 @@
 #include <stdio.h>
 #include <unistd.h>
 
-/* linkat(2) names an unnamed file from its descriptor with
- * AT_EMPTY_PATH (which needs CAP_DAC_READ_SEARCH), or through its
- * /proc/self/fd link with AT_SYMLINK_FOLLOW (which needs /proc). */
+/* linkat(2) names an unnamed file through its /proc/self/fd link with
+ * AT_SYMLINK_FOLLOW, which any user may do (AT_EMPTY_PATH on the
+ * descriptor itself needs CAP_DAC_READ_SEARCH, which a server started
+ * through SSH by an ordinary user lacks). Asked once per process. */
 static int nb_unnamed_proc_ok(void)
 {
-	return access("/proc/self/fd", X_OK) == 0;
+	static int ok = -1;
+	if (ok < 0)
+		ok = access("/proc/self/fd", X_OK) == 0;
+	return ok;
 }
 
 int nb_unnamed_open(int dirfd)
@@ -26,14 +30,7 @@ int nb_unnamed_open(int dirfd)
 
 int nb_unnamed_link(int fd, int dirfd, const char *leaf)
 {
-	if (linkat(fd, "", dirfd, leaf, AT_EMPTY_PATH) == 0)
-		return 0;
-	if (errno != ENOENT && errno != EPERM)
-		return -errno;
-	/* Without the capability, AT_EMPTY_PATH fails with ENOENT. */
 	char proc[64];
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-	if (linkat(AT_FDCWD, proc, dirfd, leaf, AT_SYMLINK_FOLLOW) == 0)
-		return 0;
-	return -errno;
+	return linkat(AT_FDCWD, proc, dirfd, leaf, AT_SYMLINK_FOLLOW) == 0 ? 0 : -errno;
 }

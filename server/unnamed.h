@@ -21,8 +21,8 @@
 /* A new unnamed regular file (mode 0600) in the directory dirfd: an fd,
  * or -errno. Fails (-EOPNOTSUPP and the like) where the kernel or the
  * filesystem has no O_TMPFILE, or where a file could not be named
- * afterwards (no /proc and no CAP_DAC_READ_SEARCH): the caller then
- * uses a named scratch file instead. */
+ * afterwards (no /proc): the caller then uses a named scratch file
+ * instead. */
 int nb_unnamed_open(int dirfd);
 
 /* Give the unnamed file open at fd the name leaf in the directory
