@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -19,6 +20,7 @@
 #include "wire/log.h"
 #include "wire/longpath.h"
 #include "wire/pathname.h"
+#include "wire/xio.h"
 
 struct nb_fill {
 	void *buf;
@@ -201,21 +203,51 @@ static void nb_purge_hidden(struct nb_fs *fs, const char *wpath)
 	closedir(d);
 }
 
-static int nb_count_one(void *arg, const char *name)
+struct nb_first_name {
+	char name[NAME_MAX + 1];
+	int found;
+};
+
+static int nb_first_name(void *arg, const char *name)
 {
-	(void)name;
-	++*(int *)arg;
+	struct nb_first_name *f = arg;
+	snprintf(f->name, sizeof(f->name), "%s", name);
+	f->found = 1;
 	return 1; /* one is enough */
+}
+
+/* Is name in staged directory wpath? */
+static int nb_staged_child(struct nb_fs *fs, const char *wpath, const char *name)
+{
+	struct stat st;
+	int dfd = nb_longpath_openat(fs->stage_fd, wpath[0] ? wpath : ".",
+				     O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+	int staged = dfd >= 0 && fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+	if (dfd >= 0)
+		nb_xio_close(dfd);
+	return staged;
 }
 
 /* 0 if directory wpath is empty in the merged view, else -ENOTEMPTY. */
 static int nb_dir_empty(struct nb_fs *fs, const char *wpath)
 {
-	int n = 0;
-	int r = nb_view_list(fs, wpath, nb_count_one, &n);
-	if (r < 0)
-		return r;
-	return n ? -ENOTEMPTY : 0;
+	struct nb_first_name f = {.found = 0};
+	int r = nb_view_list(fs, wpath, nb_first_name, &f);
+	if (r < 0 || !f.found)
+		return r < 0 ? r : 0;
+	int staged = nb_staged_child(fs, wpath, f.name);
+	if (!staged && nb_view_reload(fs, wpath) == 0) {
+		/* Only the cached listing says so: refusing the user on it
+		 * would make a stale listing an error; the server's own
+		 * answer decides. */
+		f.found = 0;
+		if ((r = nb_view_list(fs, wpath, nb_first_name, &f)) < 0 || !f.found)
+			return r < 0 ? r : 0;
+		staged = nb_staged_child(fs, wpath, f.name);
+	}
+	nb_debug("%s: not empty: it holds '%s' (%s)", wpath[0] ? wpath : "/", f.name,
+		 staged ? "staged" : "on the server");
+	return -ENOTEMPTY;
 }
 
 int nb_op_rmdir(const char *path)

@@ -21,6 +21,7 @@ struct nb_rdir {
 	struct nb_dirents ents; /* sorted by name */
 	int valid;
 	int fetching;
+	int fetch_r; /* the last listing's outcome: 0 or -errno */
 	int refs; /* threads waiting on this entry: not to be trimmed */
 	long long fetched_ms;
 	struct nb_rdir *next;
@@ -129,6 +130,7 @@ static void nb_rcache_done(void *arg, const char *path, int r, struct nb_dirents
 	if (d) {
 		d->fetching = 0;
 		d->fetched_ms = nb_xio_now_ms();
+		d->fetch_r = r == -ENOENT || r == -ENOTDIR ? 0 : r;
 		if (r == 0 || r == -ENOENT || r == -ENOTDIR) {
 			/* A directory missing on the server lists as empty. */
 			nb_proto_dirents_free(&d->ents);
@@ -147,29 +149,30 @@ static void nb_rcache_done(void *arg, const char *path, int r, struct nb_dirents
 	nb_proto_dirents_free(ents);
 }
 
-/* Make d as fresh as policy allows. Called and returns with the lock. */
-static void nb_rcache_refresh(struct nb_rcache *rc, struct nb_rdir *d)
+/* Ask the server for d's listing (d->fetching set). With the lock, and
+ * d->refs held by the caller. 0, or offline (then d is as it was, to be
+ * asked again after the TTL). */
+static int nb_rcache_fetch(struct nb_rcache *rc, struct nb_rdir *d)
 {
-	long long now = nb_xio_now_ms();
-	if (d->valid && now - d->fetched_ms < rc->ttl_ms)
-		return;
-	d->refs++; /* d stays in the list while we drop the lock */
-	if (!d->fetching && rc->core && (!d->fetched_ms || now - d->fetched_ms >= rc->ttl_ms)) {
-		d->fetching = 1;
-		char *path = strdup(d->path);
-		pthread_mutex_unlock(&rc->lock);
-		int r = path ? nb_core_list_async(rc->core, path, nb_rcache_done, rc) : -ENOMEM;
-		pthread_mutex_lock(&rc->lock);
-		free(path);
-		if (r != 0) {
-			/* Offline: answer from what we have, ask again after TTL. */
-			d->fetching = 0;
-			d->fetched_ms = nb_xio_now_ms();
-			goto out;
-		}
+	d->fetching = 1;
+	char *path = strdup(d->path);
+	pthread_mutex_unlock(&rc->lock);
+	int r = !path ? -ENOMEM
+		: !rc->core ? NB_E_OFFLINE
+			    : nb_core_list_async(rc->core, path, nb_rcache_done, rc);
+	pthread_mutex_lock(&rc->lock);
+	free(path);
+	if (r != 0) {
+		d->fetching = 0;
+		d->fetched_ms = nb_xio_now_ms();
 	}
-	if (d->valid)
-		goto out; /* stale but usable; the refresh completes later */
+	return r;
+}
+
+/* Wait, at most wait_ms from now, until d has no listing on its way.
+ * With the lock, and d->refs held by the caller. */
+static void nb_rcache_wait_fetch(struct nb_rcache *rc, struct nb_rdir *d)
+{
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	ts.tv_sec += rc->wait_ms / 1000;
@@ -182,8 +185,43 @@ static void nb_rcache_refresh(struct nb_rcache *rc, struct nb_rdir *d)
 		if (pthread_cond_timedwait(&rc->cond, &rc->lock, &ts) == ETIMEDOUT)
 			break;
 	}
+}
+
+/* Make d as fresh as policy allows. Called and returns with the lock. */
+static void nb_rcache_refresh(struct nb_rcache *rc, struct nb_rdir *d)
+{
+	long long now = nb_xio_now_ms();
+	if (d->valid && now - d->fetched_ms < rc->ttl_ms)
+		return;
+	d->refs++; /* d stays in the list while we drop the lock */
+	if (!d->fetching && rc->core && (!d->fetched_ms || now - d->fetched_ms >= rc->ttl_ms) &&
+	    nb_rcache_fetch(rc, d) != 0)
+		goto out; /* offline: answer from what we have */
+	if (!d->valid) /* else stale but usable; the refresh completes later */
+		nb_rcache_wait_fetch(rc, d);
 out:
 	d->refs--;
+}
+
+int nb_rcache_reload(struct nb_rcache *rc, const char *dir)
+{
+	int r = -ENOMEM;
+	pthread_mutex_lock(&rc->lock);
+	struct nb_rdir *d = nb_rcache_find(rc, dir, 1);
+	if (d) {
+		d->refs++;
+		/* A listing on its way now may have been made before the
+		 * caller's question: let it land, then ask anew. */
+		nb_rcache_wait_fetch(rc, d);
+		r = d->fetching ? NB_E_OFFLINE : nb_rcache_fetch(rc, d);
+		if (r == 0) {
+			nb_rcache_wait_fetch(rc, d);
+			r = d->fetching ? NB_E_OFFLINE : d->fetch_r;
+		}
+		d->refs--;
+	}
+	pthread_mutex_unlock(&rc->lock);
+	return r;
 }
 
 int nb_rcache_stat(struct nb_rcache *rc, const char *dir, const char *name, struct nb_attr *a)

@@ -26,6 +26,12 @@ void nb_rcache_set_core(struct nb_rcache *rc, struct nb_core *core);
 int nb_rcache_stat(struct nb_rcache *rc, const char *dir, const char *name, struct nb_attr *a);
 /* Attributes of wire path (split into dir and name). */
 int nb_rcache_stat_path(struct nb_rcache *rc, const char *path, struct nb_attr *a);
+/* Ask the server for dir's listing now and wait for it (at most
+ * wait_ms, after any listing already on its way): for an answer that
+ * must not rest on a cached one, such as refusing an rmdir. 0, or the
+ * listing's error (NB_E_OFFLINE: no answer in time); on an error the
+ * cache is as it was. */
+int nb_rcache_reload(struct nb_rcache *rc, const char *dir);
 /* Call fn for every remote entry of dir; fn returns 0 to go on. */
 int nb_rcache_list(struct nb_rcache *rc, const char *dir,
 		   int (*fn)(void *arg, const char *name, const struct nb_attr *a), void *arg);

@@ -69,6 +69,18 @@ int nb_view_lookup(struct nb_fs *fs, const char *wpath, struct stat *st, int *st
 	return r;
 }
 
+int nb_view_reload(struct nb_fs *fs, const char *wpath)
+{
+	char *rpath = malloc(NB_PATH_MAX + 1);
+	if (!rpath)
+		return -ENOMEM;
+	int r = nb_core_resolve(fs->core, wpath, rpath, NB_PATH_MAX + 1);
+	if (r == 0)
+		r = nb_rcache_reload(fs->rc, rpath);
+	free(rpath);
+	return r;
+}
+
 int nb_view_on_server(struct nb_fs *fs, const char *wpath, int staged)
 {
 	struct nb_attr a;

@@ -23,6 +23,9 @@ int nb_view_remote(struct nb_fs *fs, const char *wpath, struct nb_attr *a, char 
 /* May the server hold wpath now or once the queue is done? (Decides
  * whether removing or renaming it needs a server-side operation.) */
 int nb_view_on_server(struct nb_fs *fs, const char *wpath, int staged);
+/* Ask the server afresh for what directory wpath holds there, and wait
+ * for the answer (nb_rcache_reload). 0 or -errno. */
+int nb_view_reload(struct nb_fs *fs, const char *wpath);
 /* Call fn once for each name in directory wpath; fn returns 0 to go on. */
 int nb_view_list(struct nb_fs *fs, const char *wpath, int (*fn)(void *arg, const char *name),
 		 void *arg);

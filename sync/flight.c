@@ -156,6 +156,8 @@ static void nb_flight_simple_done(struct nb_rcall *rc)
 		int what = job->kind == NB_KIND_RENAME ? NB_EV_MOVED
 			 : job->kind == NB_KIND_UNLINK || job->kind == NB_KIND_RMDIR ? NB_EV_REMOVED
 										 : NB_EV_CREATED;
+		nb_debug("%s: %s on the server", job->path,
+			 what == NB_EV_MOVED ? "moved" : what == NB_EV_REMOVED ? "removed" : "made");
 		nb_flight_notify(f, what, job->path, job->path2);
 		nb_queue_done(f->p->cfg.q, job, &rec);
 	} else {

@@ -19,6 +19,11 @@ if [ ${#tests[@]} -eq 0 ]; then
 fi
 failed=()
 skipped=()
+# A failed test's last words, repeated after the summary's header: CI
+# shows the end of the output, and 40 tests' logs push them out of it.
+out=$(mktemp)
+recap=$(mktemp)
+trap 'rm -f "$out" "$recap"' EXIT
 for t in "${tests[@]}"; do
   [ -f "$t" ] || t=$dir/$t
   name=$(basename "$t" .sh)
@@ -31,8 +36,11 @@ for t in "${tests[@]}"; do
     skipped+=("$name")
     continue
   fi
-  timeout --kill-after=10 "${E2E_TIMEOUT:-600}" bash "$t"
+  # To a file, not a pipe: a daemon a test leaves behind would hold a
+  # pipe open, and the run would wait for it.
+  timeout --kill-after=10 "${E2E_TIMEOUT:-600}" bash "$t" >"$out" 2>&1
   rc=$?
+  cat "$out"
   if [ $rc -eq 0 ]; then
     echo "=== $name: ok ($((SECONDS - start)) s)"
   elif [ $rc -eq 77 ]; then
@@ -41,9 +49,17 @@ for t in "${tests[@]}"; do
   else
     echo "=== $name: FAILED ($((SECONDS - start)) s)"
     failed+=("$name")
+    {
+      echo "--- $name: 8 lines before its first FAIL line and 40 from it (long lines cut)"
+      awk 'function cut(l) { return length(l) > 300 ? substr(l, 1, 140) " [...] " substr(l, length(l) - 139) : l }
+           /FAIL:/ && !seen { seen = 1; for (i = 0; i < n; i++) print cut(ring[(c + i) % n]) }
+           seen && shown < 40 { print cut($0); shown++ }
+           !seen { ring[c] = $0; c = (c + 1) % 8; if (n < 8) n++ }' "$out"
+    } >>"$recap"
   fi
 done
 echo
+[ -s "$recap" ] && cat "$recap" && echo
 [ ${#skipped[@]} -eq 0 ] || echo "skipped (could not run here): ${skipped[*]}"
 echo "end-to-end: $((${#tests[@]} - ${#failed[@]} - ${#skipped[@]})) passed, ${#failed[@]} failed, ${#skipped[@]} skipped ${failed[*]:-}"
 [ ${#failed[@]} -eq 0 ]

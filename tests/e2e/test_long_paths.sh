@@ -35,7 +35,12 @@ $DEEP moved "$MNT/w" "$WORK/big.bin" || fail "the deep tree after a remount"
 grep -q "not known to be on the server" "$CACHE/nbfs.log" &&
   fail "the scan queued again what the server holds"
 
-rm -rf "${MNT:?}/w" "${MNT:?}/s" || fail "rm -rf of the deep trees in the mount"
+if ! rm -rf "${MNT:?}/w" "${MNT:?}/s"; then
+  # What nbfs found in the directory it refused to remove (runs of a
+  # letter shortened, so the path fits a line).
+  grep -a "not empty" "$CACHE/nbfs.log" | sed -E 's/(.)\1{9,}/\1~/g' | tail -5
+  fail "rm -rf of the deep trees in the mount"
+fi
 nbfs_wait 60 "$MNT"
 [ -z "$(ls -A "$REMOTE")" ] || [ "$(ls -A "$REMOTE")" = .nbfs ] ||
   fail "left on the server after rm -rf: $(ls -A "$REMOTE")"

@@ -26,6 +26,21 @@ echo "changed on the server" >"$REMOTE/docs/other.txt"
 rm "$REMOTE/docs/readme.txt"
 wait_until 15 bash -c "[ -e '$MNT/docs/other.txt' ]" || fail "new server file not listed"
 
+# rmdir does not go by a listing the server has outdated: emptied there
+# a moment after the mount listed it, the directory is removed at once;
+# one the server still fills is refused.
+mkdir -p "$REMOTE/gone/sub" "$REMOTE/full"
+touch "$REMOTE/gone/sub/f" "$REMOTE/full/f"
+wait_until 15 test -e "$MNT/gone/sub/f" || fail "gone/sub/f not listed"
+ls "$MNT/full" >/dev/null
+rm "$REMOTE/gone/sub/f" # the mount's listing of gone/sub still has f
+rmdir "$MNT/gone/sub" || fail "rmdir of a directory emptied on the server was refused"
+rmdir "$MNT/full" 2>"$WORK/rmdir.err" && fail "rmdir of a directory the server fills succeeded"
+grep -q "not empty" "$WORK/rmdir.err" || fail "rmdir of a full directory: $(cat "$WORK/rmdir.err")"
+nbfs_wait 30 "$MNT"
+[ ! -e "$REMOTE/gone/sub" ] || fail "gone/sub is still on the server"
+[ -e "$REMOTE/full/f" ] || fail "full/f went from the server"
+
 # A large file read through a connection cut midway.
 size=$((100 * 1024 * 1024))
 random_file "$REMOTE/big.bin" $size
