@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "server/partial.h"
+#include "server/publock.h"
 #include "server/syncpool.h"
 #include "server/unnamed.h"
 #include "wire/err.h"
@@ -322,11 +323,16 @@ int nb_batch_flush(struct nb_batch *b, nb_batch_answer_fn answer, void *ctx)
 		b->fdv[i] = b->files[i].fd;
 	nb_syncpool_run(b->pool, b->fdv, b->rv, b->n);
 
-	/* 2. Each into place, in request order, if its base still holds. */
+	/* 2. Each into place, in request order, if its base still holds:
+	 * checked and named under the root's publish lock, which a session
+	 * of another mount publishing to the same name takes too. */
+	int lock = nb_batch_scratch_dir(b);
+	if (lock == 0)
+		lock = nb_publock_take(b->scratch_dirfd);
 	for (size_t i = 0; i < b->n; i++) {
 		struct nb_batch_file *f = &b->files[i];
 		struct nb_batch_dir *d = &b->dirs[f->dir];
-		f->r = b->rv[i];
+		f->r = lock < 0 ? lock : b->rv[i];
 		if (f->r == 0)
 			f->r = nb_partial_check_base(d->fd, f->leaf, &f->base, f->md5, f->size);
 		if (f->r == 0) {
@@ -342,6 +348,7 @@ int nb_batch_flush(struct nb_batch *b, nb_batch_answer_fn answer, void *ctx)
 		nb_xio_close(f->fd);
 		f->fd = -1;
 	}
+	nb_publock_drop(lock);
 
 	/* 3. Their directory entries on disk: one fsync per directory. */
 	for (size_t i = 0; i < b->ndirs; i++)

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "server/publock.h"
 #include "wire/err.h"
 #include "wire/log.h"
 #include "wire/proto.h"
@@ -322,9 +323,10 @@ int nb_partial_scratch(int dirfd, char name[NB_PARTIAL_SCRATCH_NAME])
 	return -EEXIST;
 }
 
-int nb_partial_publish(struct nb_partial *p, int dirfd, const char *leaf, mode_t mode,
-		       int64_t mtime_s, uint32_t mtime_ns)
+int nb_partial_publish(struct nb_partial *p, int dirfd, const char *leaf,
+		       const struct nb_base *base, mode_t mode, int64_t mtime_s, uint32_t mtime_ns)
 {
+	int lock = -1;
 	int r = 0, discard = 0;
 	uint8_t got[NB_MD5_LEN];
 	if (p->pos != p->size) {
@@ -347,15 +349,22 @@ int nb_partial_publish(struct nb_partial *p, int dirfd, const char *leaf, mode_t
 	nb_partial_record(p->fd, p->md5, p->size);
 	if ((r = nb_xio_fsync(p->fd)) != 0)
 		goto out;
+	if ((r = lock = nb_publock_take(p->dirfd)) < 0)
+		goto out;
+	if (base && (r = nb_partial_check_base(dirfd, leaf, base, p->md5, p->size)) != 0)
+		goto out;
 	nb_partial_fault_point(0);
 	if (renameat(p->dirfd, p->name, dirfd, leaf) != 0) {
 		r = -errno;
 		goto out;
 	}
+	nb_publock_drop(lock);
+	lock = -1;
 	r = nb_xio_fsync(dirfd);
 	if (r == 0)
 		nb_partial_fault_point(1);
 out:
+	nb_publock_drop(lock);
 	nb_partial_close(p, discard);
 	return r;
 }

@@ -71,12 +71,18 @@ int nb_partial_open_as(struct nb_partial *p, const struct nb_root *root,
  * from scratch (the client's prefix differed). -EINVAL for any other
  * offset, -EFBIG past the announced size. */
 int nb_partial_write(struct nb_partial *p, uint64_t offset, const void *data, size_t n);
-/* Verify and publish as `leaf` in dirfd with the given mode and mtime.
- * NB_E_MD5 if the content does not match (the partial is then
- * discarded, since its bytes are known to be wrong), -EINVAL if fewer
- * than `size` bytes arrived. Always releases p. */
-int nb_partial_publish(struct nb_partial *p, int dirfd, const char *leaf, mode_t mode,
-		       int64_t mtime_s, uint32_t mtime_ns);
+struct nb_base;
+
+/* Verify and publish as `leaf` in dirfd with the given mode and mtime,
+ * if what is there still allows it (nb_partial_check_base with base;
+ * NULL: overwrite anything), checked and renamed under the root's
+ * publish lock (server/publock.h). NB_E_MD5 if the content does not
+ * match (the partial is then discarded, since its bytes are known to be
+ * wrong), -EINVAL if fewer than `size` bytes arrived, -EEXIST if the
+ * base no longer holds (a conflict: the partial is kept, whole, for the
+ * client to publish under another name). Always releases p. */
+int nb_partial_publish(struct nb_partial *p, int dirfd, const char *leaf,
+		       const struct nb_base *base, mode_t mode, int64_t mtime_s, uint32_t mtime_ns);
 /* Release the partial; with discard, delete it. */
 void nb_partial_close(struct nb_partial *p, int discard);
 

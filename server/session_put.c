@@ -177,17 +177,14 @@ int nb_session_put_end(struct nb_session *s, uint32_t id, struct nb_buf *p)
 		nb_session_end_upload(s, u, 0);
 		return nb_session_error(s, id, r, "write");
 	}
-	if ((r = nb_partial_check_base(u->dest_dirfd, u->leaf, &u->base, u->partial.md5,
-				       u->partial.size)) != 0) {
-		/* Keep the partial: the client publishes it under another
-		 * name, with the same MD5, without sending it again. */
-		nb_session_end_upload(s, u, 0);
-		return nb_session_error(s, id, r, NB_CONFLICT_TEXT);
-	}
-	r = nb_partial_publish(&u->partial, u->dest_dirfd, u->leaf, u->mode, u->mtime_s,
+	/* On a conflict the partial is kept: the client publishes it under
+	 * another name, with the same MD5, without sending it again. */
+	r = nb_partial_publish(&u->partial, u->dest_dirfd, u->leaf, &u->base, u->mode, u->mtime_s,
 			       u->mtime_ns);
 	nb_session_end_upload(s, u, 0);
-	return r ? nb_session_error(s, id, r, "publish") : nb_session_ok(s, id);
+	return r == -EEXIST ? nb_session_error(s, id, r, NB_CONFLICT_TEXT)
+	       : r	     ? nb_session_error(s, id, r, "publish")
+			     : nb_session_ok(s, id);
 }
 
 int nb_session_put_abort(struct nb_session *s, uint32_t id, struct nb_buf *p)

@@ -134,7 +134,7 @@ static void test_takeover_same_mount(void **state)
 	assert_memory_equal(o.mount, mount_a, NB_MOUNT_ID_LEN);
 	assert_int_equal(nb_partial_write(&p, HELD, f->content + HELD, SIZE - HELD), 0);
 	int dirfd = f->root.fd;
-	assert_int_equal(nb_partial_publish(&p, dirfd, "done.bin", 0644, 1, 0), 0);
+	assert_int_equal(nb_partial_publish(&p, dirfd, "done.bin", NULL, 0644, 1, 0), 0);
 	size_t n;
 	char *done_path = tu_join(f->dir, "done.bin");
 	char *got = tu_read_file(done_path, &n);

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 #include "server/partial.h"
+#include "server/publock.h"
 #include "server/root.h"
 #include "wire/err.h"
 #include "wire/md5.h"
@@ -127,7 +129,7 @@ static void test_open_write_reopen(void **state)
 	assert_memory_equal(prefix, want, NB_MD5_LEN);
 	/* continue where it left off, and the running hash covers it all */
 	assert_int_equal(nb_partial_write(&p, 1234, f->content + 1234, SIZE - 1234), 0);
-	assert_int_equal(nb_partial_publish(&p, f->root.fd, "done", 0644, 1, 2), 0);
+	assert_int_equal(nb_partial_publish(&p, f->root.fd, "done", NULL, 0644, 1, 2), 0);
 	char *dst = tu_join(f->dir, "done");
 	size_t n = 0;
 	char *got = tu_read_file(dst, &n);
@@ -203,7 +205,7 @@ static void test_publish_incomplete(void **state)
 	struct nb_partial p;
 	open_new(f, &p);
 	assert_int_equal(nb_partial_write(&p, 0, f->content, SIZE - 1), 0);
-	assert_int_equal(nb_partial_publish(&p, f->root.fd, "dst", 0644, 0, 0), -EINVAL);
+	assert_int_equal(nb_partial_publish(&p, f->root.fd, "dst", NULL, 0644, 0, 0), -EINVAL);
 	assert_int_equal(p.fd, -1); /* released */
 	char *dst = tu_join(f->dir, "dst");
 	assert_false(exists(dst));
@@ -222,7 +224,7 @@ static void test_publish_wrong_content(void **state)
 	bad[SIZE / 2] ^= 0x01;
 	open_new(f, &p);
 	assert_int_equal(nb_partial_write(&p, 0, bad, SIZE), 0);
-	assert_int_equal(nb_partial_publish(&p, f->root.fd, "dst", 0644, 0, 0), NB_E_MD5);
+	assert_int_equal(nb_partial_publish(&p, f->root.fd, "dst", NULL, 0644, 0, 0), NB_E_MD5);
 	assert_int_equal(p.fd, -1);
 	char *dst = tu_join(f->dir, "dst");
 	assert_false(exists(dst));
@@ -251,7 +253,7 @@ static void test_publish_ok(void **state)
 		size_t n = SIZE - off < 777 ? SIZE - off : 777;
 		assert_int_equal(nb_partial_write(&p, off, f->content + off, n), 0);
 	}
-	assert_int_equal(nb_partial_publish(&p, dirfd, "file.bin", 0640, 1234567890, 987654321),
+	assert_int_equal(nb_partial_publish(&p, dirfd, "file.bin", NULL, 0640, 1234567890, 987654321),
 			 0);
 	assert_int_equal(p.fd, -1);
 	assert_false(exists(f->partial_path));
@@ -308,7 +310,7 @@ static void test_matches_mtime_change(void **state)
 	}
 	open_new(f, &p);
 	assert_int_equal(nb_partial_write(&p, 0, f->content, SIZE), 0);
-	assert_int_equal(nb_partial_publish(&p, f->root.fd, "t", 0600, 1000, 0), 0);
+	assert_int_equal(nb_partial_publish(&p, f->root.fd, "t", NULL, 0600, 1000, 0), 0);
 	assert_int_equal(nb_partial_matches(f->root.fd, "t", f->md5, SIZE), 1);
 	struct timespec ts[2] = {{0, UTIME_OMIT}, {1001, 0}};
 	assert_int_equal(utimensat(f->root.fd, "t", ts, 0), 0);
@@ -447,7 +449,7 @@ static void test_check_base(void **state)
 		struct nb_partial p;
 		open_new(f, &p);
 		assert_int_equal(nb_partial_write(&p, 0, f->content, SIZE), 0);
-		assert_int_equal(nb_partial_publish(&p, root, "mine", 0644, 1, 2), 0);
+		assert_int_equal(nb_partial_publish(&p, root, "mine", NULL, 0644, 1, 2), 0);
 		assert_int_equal(nb_partial_check_base(root, "mine", &absent, f->md5, SIZE), 0);
 		assert_int_equal(nb_partial_check_base(root, "mine", &stale, f->md5, SIZE), 0);
 		uint8_t other[NB_MD5_LEN];
@@ -487,6 +489,59 @@ static void test_writeback_two_open(void **state)
 	free(chunk);
 }
 
+struct publisher {
+	struct fx *f;
+	struct nb_partial p;
+	struct nb_base base;
+	int r;
+};
+
+static void *publish_thread(void *arg)
+{
+	struct publisher *u = arg;
+	u->r = nb_partial_publish(&u->p, u->f->root.fd, "race", &u->base, 0644, 1, 2);
+	return NULL;
+}
+
+/* Two mounts publish to one new name: the check of the base and the
+ * rename happen under the root's publish lock, so the one that comes
+ * second sees the other's file and answers a conflict (keeping its
+ * partial) instead of replacing that file unseen. */
+static void test_publish_under_lock(void **state)
+{
+	struct fx *f = *state;
+	struct publisher u = {.f = f, .base = {.kind = NB_BASE_ABSENT}};
+	open_new(f, &u.p);
+	assert_int_equal(nb_partial_write(&u.p, 0, f->content, SIZE), 0);
+	/* The other mount's session holds the lock. */
+	int pdir = open(path_of(f, ".nbfs/partial"), O_RDONLY | O_DIRECTORY);
+	assert_true(pdir >= 0);
+	int other = nb_publock_take(pdir);
+	assert_true(other >= 0);
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, publish_thread, &u), 0);
+	usleep(200 * 1000);
+	assert_false(exists(path_of(f, "race"))); /* waits for the lock */
+	/* ... while the other publishes its own version there. */
+	assert_int_equal(tu_write_file(path_of(f, "race"), "theirs", 6), 0);
+	nb_publock_drop(other);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(u.r, -EEXIST);
+	size_t n = 0;
+	char *got = tu_read_file(path_of(f, "race"), &n);
+	assert_int_equal(n, 6);
+	assert_memory_equal(got, "theirs", 6);
+	free(got);
+	assert_true(exists(f->partial_path)); /* kept for the conflict copy */
+	assert_int_equal(file_size(f->partial_path), SIZE);
+	/* The lock is free again, and lives beside the partials. */
+	int again = nb_publock_take(pdir);
+	assert_true(again >= 0);
+	nb_publock_drop(again);
+	assert_true(exists(path_of(f, ".nbfs/publish.lock")));
+	close(pdir);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void)
@@ -505,6 +560,7 @@ int main(void)
 		T(test_scratch_and_sweep),
 		T(test_check_base),
 		T(test_writeback_two_open),
+		T(test_publish_under_lock),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
