@@ -103,7 +103,8 @@ void nb_flight_end(struct nb_flight *f)
 		break;
 	case NB_OUT_AGAIN:
 		if (res->r == NB_E_CHANGED)
-			nb_info("%s: changed during upload; it goes again with the new content",
+			nb_info("%s: changed or removed during its upload: stopped (new content "
+				"goes again)",
 				f->job.path);
 		nb_queue_fail(q, &f->job, NB_STATE_PENDING, NULL, 0);
 		break;

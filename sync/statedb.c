@@ -34,7 +34,7 @@ static const char nb_statedb_schema[] =
 int nb_statedb_fail(struct nb_statedb *db, const char *what)
 {
 	nb_err("%s: %s", what, sqlite3_errmsg(db->db));
-	return NB_E_DB;
+	return sqlite3_errcode(db->db) == SQLITE_FULL ? -ENOSPC : NB_E_DB;
 }
 
 /* The layout this code writes; PRAGMA user_version records it. */
@@ -175,6 +175,12 @@ int nb_statedb_open(const char *path, struct nb_statedb **out)
 		free(db);
 		return NB_E_DB;
 	}
+	char rpath[4096];
+	if (snprintf(rpath, sizeof(rpath), "%s-reserve", path) >= (int)sizeof(rpath) ||
+	    nb_reserve_init(&db->reserve, rpath, NB_RESERVE_SIZE) != 0) {
+		nb_statedb_close(db);
+		return -ENOMEM;
+	}
 	*out = db;
 	return 0;
 }
@@ -186,6 +192,7 @@ void nb_statedb_close(struct nb_statedb *db)
 	for (size_t i = 0; i < NB_STATEDB_CACHE; i++)
 		sqlite3_finalize(db->cache[i].st);
 	sqlite3_close(db->db);
+	nb_reserve_fini(&db->reserve);
 	free(db);
 }
 
@@ -229,11 +236,24 @@ void nb_statedb_release(struct nb_statedb *db, sqlite3_stmt *st)
 
 int nb_statedb_step(struct nb_statedb *db, sqlite3_stmt *st, const char *what)
 {
+	sqlite3_mutex *m = sqlite3_db_mutex(db->db);
+	sqlite3_mutex_enter(m);
 	int rc = sqlite3_step(st);
-	nb_statedb_release(db, st);
+	/* Outside a transaction the statement was a transaction of its
+	 * own, rolled back whole: it can simply run again. (Inside one, the
+	 * transaction's owner runs it all again: nb_statedb_again.) */
+	if (rc == SQLITE_FULL && !db->in_txn && nb_reserve_release(&db->reserve)) {
+		sqlite3_reset(st);
+		rc = sqlite3_step(st);
+	}
+	int r = 0;
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-		return nb_statedb_fail(db, what);
-	return 0;
+		r = nb_statedb_fail(db, what);
+	else if (!db->in_txn)
+		nb_reserve_refill(&db->reserve);
+	nb_statedb_release(db, st);
+	sqlite3_mutex_leave(m);
+	return r;
 }
 
 /* One connection serves every thread: a transaction holds the
@@ -242,8 +262,10 @@ int nb_statedb_step(struct nb_statedb *db, sqlite3_stmt *st, const char *what)
 int nb_statedb_begin(struct nb_statedb *db)
 {
 	sqlite3_mutex_enter(sqlite3_db_mutex(db->db));
-	if (sqlite3_exec(db->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK)
+	if (sqlite3_exec(db->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK) {
+		db->in_txn = 1;
 		return 0;
+	}
 	int r = nb_statedb_fail(db, "begin");
 	sqlite3_mutex_leave(sqlite3_db_mutex(db->db));
 	return r;
@@ -256,8 +278,21 @@ int nb_statedb_end(struct nb_statedb *db, int r)
 		r = nb_statedb_fail(db, "commit");
 	if (r != 0)
 		sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
+	db->in_txn = 0;
+	if (r == 0)
+		nb_reserve_refill(&db->reserve);
 	sqlite3_mutex_leave(sqlite3_db_mutex(db->db));
 	return r;
+}
+
+int nb_statedb_again(struct nb_statedb *db, int r)
+{
+	if (r != -ENOSPC)
+		return 0;
+	sqlite3_mutex_enter(sqlite3_db_mutex(db->db));
+	int again = nb_reserve_release(&db->reserve);
+	sqlite3_mutex_leave(sqlite3_db_mutex(db->db));
+	return again;
 }
 
 /* One statement on one path. */
@@ -308,27 +343,30 @@ int nb_statedb_op_del(struct nb_statedb *db, int64_t seq)
 int nb_statedb_op_move(struct nb_statedb *db, int64_t seq, const char *path, int64_t *newseq)
 {
 	sqlite3_stmt *st;
-	int r = nb_statedb_begin(db);
-	if (r != 0)
-		return r;
-	r = nb_statedb_prepare(db,
-			       "INSERT INTO ops(kind, path, path2, dkind, dsize, dmtime_ns, dmd5,"
-			       " drsize, drmtime_s, drmtime_ns)"
-			       " SELECT kind, ?2, path2, dkind, dsize, dmtime_ns, dmd5, drsize,"
-			       " drmtime_s, drmtime_ns FROM ops WHERE seq = ?1",
-			       &st);
-	if (r == 0) {
-		sqlite3_bind_int64(st, 1, seq);
-		sqlite3_bind_text(st, 2, path, -1, SQLITE_STATIC);
-		r = nb_statedb_step(db, st, "move op");
-	}
-	if (r == 0 && sqlite3_changes(db->db) != 1)
-		r = -ENOENT; /* no such op: nothing to move */
-	if (r == 0)
-		*newseq = sqlite3_last_insert_rowid(db->db);
-	if (r == 0)
-		r = nb_statedb_op_del(db, seq);
-	return nb_statedb_end(db, r);
+	int r;
+	do {
+		if ((r = nb_statedb_begin(db)) != 0)
+			return r;
+		r = nb_statedb_prepare(db,
+				       "INSERT INTO ops(kind, path, path2, dkind, dsize, dmtime_ns, dmd5,"
+				       " drsize, drmtime_s, drmtime_ns)"
+				       " SELECT kind, ?2, path2, dkind, dsize, dmtime_ns, dmd5, drsize,"
+				       " drmtime_s, drmtime_ns FROM ops WHERE seq = ?1",
+				       &st);
+		if (r == 0) {
+			sqlite3_bind_int64(st, 1, seq);
+			sqlite3_bind_text(st, 2, path, -1, SQLITE_STATIC);
+			r = nb_statedb_step(db, st, "move op");
+		}
+		if (r == 0 && sqlite3_changes(db->db) != 1)
+			r = -ENOENT; /* no such op: nothing to move */
+		if (r == 0)
+			*newseq = sqlite3_last_insert_rowid(db->db);
+		if (r == 0)
+			r = nb_statedb_op_del(db, seq);
+		r = nb_statedb_end(db, r);
+	} while (nb_statedb_again(db, r));
+	return r;
 }
 
 /* A synced-like record into parameters 2 to 8 of st (kind, size,
@@ -417,21 +455,24 @@ int nb_statedb_set_synced(struct nb_statedb *db, int64_t seq, const char *path,
 			  const struct nb_synced *s)
 {
 	sqlite3_stmt *st;
-	int r = nb_statedb_begin(db);
-	if (r != 0)
-		return r;
-	r = nb_statedb_prepare(db,
-			       "INSERT OR REPLACE INTO synced(path, kind, size, mtime_ns, md5, rsize,"
-			       " rmtime_s, rmtime_ns) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-			       &st);
-	if (r == 0) {
-		sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
-		nb_statedb_bind_synced(st, s);
-		r = nb_statedb_step(db, st, "set synced");
-	}
-	if (r == 0 && seq >= 0)
-		r = nb_statedb_op_del(db, seq);
-	return nb_statedb_end(db, r);
+	int r;
+	do {
+		if ((r = nb_statedb_begin(db)) != 0)
+			return r;
+		r = nb_statedb_prepare(db,
+				       "INSERT OR REPLACE INTO synced(path, kind, size, mtime_ns, md5, rsize,"
+				       " rmtime_s, rmtime_ns) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+				       &st);
+		if (r == 0) {
+			sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+			nb_statedb_bind_synced(st, s);
+			r = nb_statedb_step(db, st, "set synced");
+		}
+		if (r == 0 && seq >= 0)
+			r = nb_statedb_op_del(db, seq);
+		r = nb_statedb_end(db, r);
+	} while (nb_statedb_again(db, r));
+	return r;
 }
 
 int nb_statedb_get_synced(struct nb_statedb *db, const char *path, struct nb_synced *s)
@@ -462,44 +503,50 @@ int nb_statedb_get_synced(struct nb_statedb *db, const char *path, struct nb_syn
 int nb_statedb_del_synced(struct nb_statedb *db, int64_t seq, const char *path)
 {
 	sqlite3_stmt *st;
-	int r = nb_statedb_begin(db);
-	if (r != 0)
-		return r;
-	r = nb_statedb_prepare(db, "DELETE FROM synced WHERE " NB_WITHIN("path", "?1"), &st);
-	if (r == 0) {
-		sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
-		r = nb_statedb_step(db, st, "delete synced");
-	}
-	if (r == 0 && seq >= 0)
-		r = nb_statedb_op_del(db, seq);
-	return nb_statedb_end(db, r);
+	int r;
+	do {
+		if ((r = nb_statedb_begin(db)) != 0)
+			return r;
+		r = nb_statedb_prepare(db, "DELETE FROM synced WHERE " NB_WITHIN("path", "?1"), &st);
+		if (r == 0) {
+			sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+			r = nb_statedb_step(db, st, "delete synced");
+		}
+		if (r == 0 && seq >= 0)
+			r = nb_statedb_op_del(db, seq);
+		r = nb_statedb_end(db, r);
+	} while (nb_statedb_again(db, r));
+	return r;
 }
 
 int nb_statedb_move_synced(struct nb_statedb *db, int64_t seq, const char *from, const char *to)
 {
 	sqlite3_stmt *st;
-	int r = nb_statedb_begin(db);
-	if (r != 0)
-		return r;
-	/* Whatever was at the destination is replaced. */
-	r = nb_statedb_prepare(db, "DELETE FROM synced WHERE " NB_WITHIN("path", "?1"), &st);
-	if (r == 0) {
-		sqlite3_bind_text(st, 1, to, -1, SQLITE_STATIC);
-		r = nb_statedb_step(db, st, "move synced");
-	}
-	if (r == 0)
-		r = nb_statedb_prepare(db,
-				       "UPDATE synced SET path = ?2 || substr(path, length(?1) + 1)"
-				       " WHERE " NB_WITHIN("path", "?1"),
-				       &st);
-	if (r == 0) {
-		sqlite3_bind_text(st, 1, from, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, to, -1, SQLITE_STATIC);
-		r = nb_statedb_step(db, st, "move synced");
-	}
-	if (r == 0 && seq >= 0)
-		r = nb_statedb_op_del(db, seq);
-	return nb_statedb_end(db, r);
+	int r;
+	do {
+		if ((r = nb_statedb_begin(db)) != 0)
+			return r;
+		/* Whatever was at the destination is replaced. */
+		r = nb_statedb_prepare(db, "DELETE FROM synced WHERE " NB_WITHIN("path", "?1"), &st);
+		if (r == 0) {
+			sqlite3_bind_text(st, 1, to, -1, SQLITE_STATIC);
+			r = nb_statedb_step(db, st, "move synced");
+		}
+		if (r == 0)
+			r = nb_statedb_prepare(db,
+					       "UPDATE synced SET path = ?2 || substr(path, length(?1) + 1)"
+					       " WHERE " NB_WITHIN("path", "?1"),
+					       &st);
+		if (r == 0) {
+			sqlite3_bind_text(st, 1, from, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 2, to, -1, SQLITE_STATIC);
+			r = nb_statedb_step(db, st, "move synced");
+		}
+		if (r == 0 && seq >= 0)
+			r = nb_statedb_op_del(db, seq);
+		r = nb_statedb_end(db, r);
+	} while (nb_statedb_again(db, r));
+	return r;
 }
 
 int nb_statedb_layout(struct nb_statedb *db)

@@ -9,6 +9,7 @@
 
 #include <sqlite3.h>
 
+#include "sync/reserve.h"
 #include "sync/statedb.h"
 
 /* Prepared statements, kept for the life of the connection: nbfs runs
@@ -25,13 +26,18 @@ struct nb_statedb_cached {
 struct nb_statedb {
 	sqlite3 *db;
 	struct nb_statedb_cached cache[NB_STATEDB_CACHE];
+	/* Room for the database on a full disk; used under the connection's
+	 * mutex, as is in_txn (1 from BEGIN to COMMIT or ROLLBACK). */
+	struct nb_reserve reserve;
+	int in_txn;
 };
 
 /* "col is arg or below it", in SQL. */
-#define NB_WITHIN(col, arg) \
+#define NB_WITHIN(col, arg)                                                                        \
 	"(" col " = " arg " OR substr(" col ", 1, length(" arg ") + 1) = " arg " || '/')"
 
-/* Log sqlite's error for what; returns NB_E_DB. */
+/* Log sqlite's error for what; returns -ENOSPC for a full disk, else
+ * NB_E_DB. */
 int nb_statedb_fail(struct nb_statedb *db, const char *what);
 /* The statement for sql (a string literal), prepared once and reset for
  * each use; give it back with nb_statedb_release. 0 or NB_E_DB. */
@@ -40,9 +46,14 @@ void nb_statedb_release(struct nb_statedb *db, sqlite3_stmt *st);
 /* Step st once and release it: 0 or NB_E_DB. */
 int nb_statedb_step(struct nb_statedb *db, sqlite3_stmt *st, const char *what);
 /* A transaction: begin, then end with r (commit if 0, else roll back);
- * end returns the first error. */
+ * end returns the first error. A transaction that found the disk full
+ * is run again while nb_statedb_again says so:
+ *	do { begin; ...; r = end(r); } while (nb_statedb_again(db, r));
+ */
 int nb_statedb_begin(struct nb_statedb *db);
 int nb_statedb_end(struct nb_statedb *db, int r);
+/* 1 if r is a full disk and the reserve gave room back for another try. */
+int nb_statedb_again(struct nb_statedb *db, int r);
 /* One statement on one path (bound as ?1). */
 int nb_statedb_path_stmt(struct nb_statedb *db, const char *sql, const char *path,
 			 const char *what);

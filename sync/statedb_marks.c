@@ -91,26 +91,29 @@ int nb_statedb_pin_del(struct nb_statedb *db, const char *path)
 int nb_statedb_pin_move(struct nb_statedb *db, const char *from, const char *to)
 {
 	sqlite3_stmt *st;
-	int r = nb_statedb_begin(db);
-	if (r != 0)
-		return r;
-	/* Pins at the destination go with what was there. */
-	r = nb_statedb_prepare(db, "DELETE FROM pins WHERE " NB_WITHIN("path", "?1"), &st);
-	if (r == 0) {
-		sqlite3_bind_text(st, 1, to, -1, SQLITE_STATIC);
-		r = nb_statedb_step(db, st, "move pins");
-	}
-	if (r == 0)
-		r = nb_statedb_prepare(db,
-				       "UPDATE pins SET path = ?2 || substr(path, length(?1) + 1)"
-				       " WHERE " NB_WITHIN("path", "?1"),
-				       &st);
-	if (r == 0) {
-		sqlite3_bind_text(st, 1, from, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, to, -1, SQLITE_STATIC);
-		r = nb_statedb_step(db, st, "move pins");
-	}
-	return nb_statedb_end(db, r);
+	int r;
+	do {
+		if ((r = nb_statedb_begin(db)) != 0)
+			return r;
+		/* Pins at the destination go with what was there. */
+		r = nb_statedb_prepare(db, "DELETE FROM pins WHERE " NB_WITHIN("path", "?1"), &st);
+		if (r == 0) {
+			sqlite3_bind_text(st, 1, to, -1, SQLITE_STATIC);
+			r = nb_statedb_step(db, st, "move pins");
+		}
+		if (r == 0)
+			r = nb_statedb_prepare(db,
+					       "UPDATE pins SET path = ?2 || substr(path, length(?1) + 1)"
+					       " WHERE " NB_WITHIN("path", "?1"),
+					       &st);
+		if (r == 0) {
+			sqlite3_bind_text(st, 1, from, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 2, to, -1, SQLITE_STATIC);
+			r = nb_statedb_step(db, st, "move pins");
+		}
+		r = nb_statedb_end(db, r);
+	} while (nb_statedb_again(db, r));
+	return r;
 }
 
 int nb_statedb_each_pin(struct nb_statedb *db, int (*fn)(void *arg, const char *path), void *arg)

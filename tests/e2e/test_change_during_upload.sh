@@ -29,6 +29,6 @@ done
 nbfs_wait 180 "$MNT/f.bin"
 cmp "$WORK/v2" "$REMOTE/f.bin" || fail "the server does not hold the new version"
 no_partials
-grep -q "changed during upload" "$CACHE/nbfs.log" || fail "the change did not reach the upload in flight"
+grep -q "changed or removed during its upload" "$CACHE/nbfs.log" || fail "the change did not reach the upload in flight"
 umount_nbfs
 pass "changed during upload: the server ends with the new version, never a mix"

@@ -21,14 +21,27 @@ random_file "$WORK/huge.bin" $((40 * mb))
 if cp "$WORK/huge.bin" "$MNT/huge.bin" 2>"$WORK/cp.err"; then fail "40 MiB fit in a 32 MiB staging disk"; fi
 grep -q "No space left" "$WORK/cp.err" || fail "cp failed otherwise: $(cat "$WORK/cp.err")"
 cmp "$WORK/keep.bin" "$MNT/keep.bin" || fail "a staged file was damaged by the full disk"
-rm -f "$MNT/huge.bin"
+# Removing a file must work on a full disk (its removal is recorded in
+# the state database, which has no room left but its reserve), and must
+# give the space back.
+rm -f "$MNT/huge.bin" 2>"$WORK/rm.err" ||
+  fail "rm on a full staging disk failed: $(cat "$WORK/rm.err")"
+[ ! -e "$MNT/huge.bin" ] || fail "huge.bin is still in the mount after rm"
+free_mb() { echo $(($(stat -f -c '%a * %S' "$SMALL") / mb)); }
+room_back() { [ "$(free_mb)" -ge 12 ]; }
+wait_until 10 room_back ||
+  fail "rm gave no space back: $(free_mb) MiB free on the staging disk"
+random_file "$WORK/after.bin" $((4 * mb))
+cp "$WORK/after.bin" "$MNT/after.bin" || fail "no room for a new file after rm"
 umount_nbfs
 mount_nbfs "$SSHD_PORT" "$SMALL/cache" "delay=0"
-nbfs_wait 60 "$MNT/keep.bin"
+nbfs_wait 60 "$MNT/keep.bin" "$MNT/after.bin"
 cmp "$WORK/keep.bin" "$REMOTE/keep.bin" || fail "keep.bin differs on the server"
+cmp "$WORK/after.bin" "$REMOTE/after.bin" || fail "after.bin differs on the server"
 [ ! -e "$REMOTE/huge.bin" ] || fail "the refused file reached the server"
+no_partials
 umount_nbfs
-log "staging disk full: ENOSPC to the application, earlier files intact and synced"
+log "staging disk full: ENOSPC to the application, rm works and frees the space, earlier files intact and synced"
 
 # --- two mounts, one server
 MNT2=$WORK/mnt2
