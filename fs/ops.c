@@ -179,6 +179,18 @@ static int nb_op_create(const char *path, mode_t mode, struct fuse_file_info *fi
 		return nb_open_staged(fs, wpath, fi->flags & ~O_CREAT, 0, 1, fi);
 	if (r == 0)
 		nb_ops_own_new(fs, nb_handle(fi)->fd, wpath, mode);
+	/* A new file opened only for writing (cp, tar, rsync into the
+	 * mount) bypasses the kernel's page cache: without it every byte
+	 * was copied into the FUSE file's cache on its way to the staged
+	 * copy's (two fresh pages per page written), and the kernel asked
+	 * for security.capability before every write (a round trip per
+	 * write, one per small file). Nothing is lost: such a handle
+	 * cannot be mmapped or read, a reader elsewhere refetches what
+	 * changed (the write invalidates the inode's attributes, and the
+	 * kernel drops cached pages whose mtime moved), and with no
+	 * set-user/group-ID bit there is no privilege for a write to clear. */
+	if (r == 0 && (fi->flags & O_ACCMODE) == O_WRONLY && !(mode & (S_ISUID | S_ISGID)))
+		fi->direct_io = 1;
 	return r;
 }
 
