@@ -241,7 +241,7 @@ int nb_statedb_step(struct nb_statedb *db, sqlite3_stmt *st, const char *what)
 	int rc = sqlite3_step(st);
 	/* Outside a transaction the statement was a transaction of its
 	 * own, rolled back whole: it can simply run again. (Inside one, the
-	 * transaction's owner runs it all again: nb_statedb_again.) */
+	 * transaction runs again whole: nb_statedb_txn.) */
 	if (rc == SQLITE_FULL && !db->in_txn && nb_reserve_release(&db->reserve)) {
 		sqlite3_reset(st);
 		rc = sqlite3_step(st);
@@ -259,7 +259,7 @@ int nb_statedb_step(struct nb_statedb *db, sqlite3_stmt *st, const char *what)
 /* One connection serves every thread: a transaction holds the
  * connection's (recursive) mutex from BEGIN to COMMIT, so no other
  * thread's statement can slip into it. */
-int nb_statedb_begin(struct nb_statedb *db)
+static int nb_statedb_begin(struct nb_statedb *db)
 {
 	sqlite3_mutex_enter(sqlite3_db_mutex(db->db));
 	if (sqlite3_exec(db->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK) {
@@ -272,7 +272,7 @@ int nb_statedb_begin(struct nb_statedb *db)
 }
 
 /* Commit if r == 0, else roll back; returns the first error. */
-int nb_statedb_end(struct nb_statedb *db, int r)
+static int nb_statedb_end(struct nb_statedb *db, int r)
 {
 	if (r == 0 && sqlite3_exec(db->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
 		r = nb_statedb_fail(db, "commit");
@@ -285,14 +285,25 @@ int nb_statedb_end(struct nb_statedb *db, int r)
 	return r;
 }
 
-int nb_statedb_again(struct nb_statedb *db, int r)
+int nb_statedb_txn(struct nb_statedb *db,
+		   int (*body)(struct nb_statedb *db, const struct nb_statedb_args *a),
+		   const struct nb_statedb_args *a)
 {
-	if (r != -ENOSPC)
-		return 0;
-	sqlite3_mutex_enter(sqlite3_db_mutex(db->db));
-	int again = nb_reserve_release(&db->reserve);
-	sqlite3_mutex_leave(sqlite3_db_mutex(db->db));
-	return again;
+	int r;
+	for (;;) {
+		if ((r = nb_statedb_begin(db)) != 0)
+			return r;
+		r = nb_statedb_end(db, body(db, a));
+		if (r != -ENOSPC)
+			return r;
+		/* The disk was full: rolled back whole; once more, with the
+		 * reserve's room, if it had any left. */
+		sqlite3_mutex_enter(sqlite3_db_mutex(db->db));
+		int again = nb_reserve_release(&db->reserve);
+		sqlite3_mutex_leave(sqlite3_db_mutex(db->db));
+		if (!again)
+			return r;
+	}
 }
 
 /* One statement on one path. */
@@ -340,33 +351,33 @@ int nb_statedb_op_del(struct nb_statedb *db, int64_t seq)
 	return nb_statedb_step(db, st, "delete op");
 }
 
-int nb_statedb_op_move(struct nb_statedb *db, int64_t seq, const char *path, int64_t *newseq)
+static int nb_statedb_op_move_txn(struct nb_statedb *db, const struct nb_statedb_args *a)
 {
 	sqlite3_stmt *st;
-	int r;
-	do {
-		if ((r = nb_statedb_begin(db)) != 0)
-			return r;
-		r = nb_statedb_prepare(db,
-				       "INSERT INTO ops(kind, path, path2, dkind, dsize, dmtime_ns, dmd5,"
-				       " drsize, drmtime_s, drmtime_ns)"
-				       " SELECT kind, ?2, path2, dkind, dsize, dmtime_ns, dmd5, drsize,"
-				       " drmtime_s, drmtime_ns FROM ops WHERE seq = ?1",
-				       &st);
-		if (r == 0) {
-			sqlite3_bind_int64(st, 1, seq);
-			sqlite3_bind_text(st, 2, path, -1, SQLITE_STATIC);
-			r = nb_statedb_step(db, st, "move op");
-		}
-		if (r == 0 && sqlite3_changes(db->db) != 1)
-			r = -ENOENT; /* no such op: nothing to move */
-		if (r == 0)
-			*newseq = sqlite3_last_insert_rowid(db->db);
-		if (r == 0)
-			r = nb_statedb_op_del(db, seq);
-		r = nb_statedb_end(db, r);
-	} while (nb_statedb_again(db, r));
+	int r = nb_statedb_prepare(db,
+				   "INSERT INTO ops(kind, path, path2, dkind, dsize, dmtime_ns, dmd5,"
+				   " drsize, drmtime_s, drmtime_ns)"
+				   " SELECT kind, ?2, path2, dkind, dsize, dmtime_ns, dmd5, drsize,"
+				   " drmtime_s, drmtime_ns FROM ops WHERE seq = ?1",
+				   &st);
+	if (r == 0) {
+		sqlite3_bind_int64(st, 1, a->seq);
+		sqlite3_bind_text(st, 2, a->path, -1, SQLITE_STATIC);
+		r = nb_statedb_step(db, st, "move op");
+	}
+	if (r == 0 && sqlite3_changes(db->db) != 1)
+		r = -ENOENT; /* no such op: nothing to move */
+	if (r == 0)
+		*a->newseq = sqlite3_last_insert_rowid(db->db);
+	if (r == 0)
+		r = nb_statedb_op_del(db, a->seq);
 	return r;
+}
+
+int nb_statedb_op_move(struct nb_statedb *db, int64_t seq, const char *path, int64_t *newseq)
+{
+	struct nb_statedb_args a = {.seq = seq, .path = path, .newseq = newseq};
+	return nb_statedb_txn(db, nb_statedb_op_move_txn, &a);
 }
 
 /* A synced-like record into parameters 2 to 8 of st (kind, size,
@@ -451,28 +462,28 @@ int nb_statedb_each_op(struct nb_statedb *db,
 	return r;
 }
 
+static int nb_statedb_set_synced_txn(struct nb_statedb *db, const struct nb_statedb_args *a)
+{
+	sqlite3_stmt *st;
+	int r = nb_statedb_prepare(db,
+				   "INSERT OR REPLACE INTO synced(path, kind, size, mtime_ns, md5, rsize,"
+				   " rmtime_s, rmtime_ns) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+				   &st);
+	if (r == 0) {
+		sqlite3_bind_text(st, 1, a->path, -1, SQLITE_STATIC);
+		nb_statedb_bind_synced(st, a->synced);
+		r = nb_statedb_step(db, st, "set synced");
+	}
+	if (r == 0 && a->seq >= 0)
+		r = nb_statedb_op_del(db, a->seq);
+	return r;
+}
+
 int nb_statedb_set_synced(struct nb_statedb *db, int64_t seq, const char *path,
 			  const struct nb_synced *s)
 {
-	sqlite3_stmt *st;
-	int r;
-	do {
-		if ((r = nb_statedb_begin(db)) != 0)
-			return r;
-		r = nb_statedb_prepare(db,
-				       "INSERT OR REPLACE INTO synced(path, kind, size, mtime_ns, md5, rsize,"
-				       " rmtime_s, rmtime_ns) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-				       &st);
-		if (r == 0) {
-			sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
-			nb_statedb_bind_synced(st, s);
-			r = nb_statedb_step(db, st, "set synced");
-		}
-		if (r == 0 && seq >= 0)
-			r = nb_statedb_op_del(db, seq);
-		r = nb_statedb_end(db, r);
-	} while (nb_statedb_again(db, r));
-	return r;
+	struct nb_statedb_args a = {.seq = seq, .path = path, .synced = s};
+	return nb_statedb_txn(db, nb_statedb_set_synced_txn, &a);
 }
 
 int nb_statedb_get_synced(struct nb_statedb *db, const char *path, struct nb_synced *s)
@@ -500,53 +511,46 @@ int nb_statedb_get_synced(struct nb_statedb *db, const char *path, struct nb_syn
 
 /* "path or below": path itself, or anything starting with path + "/"
  * (compared with substr, not LIKE, so '%' and '_' in names are plain). */
+static int nb_statedb_del_synced_txn(struct nb_statedb *db, const struct nb_statedb_args *a)
+{
+	int r = nb_statedb_path_stmt(db, "DELETE FROM synced WHERE " NB_WITHIN("path", "?1"),
+				     a->path, "delete synced");
+	if (r == 0 && a->seq >= 0)
+		r = nb_statedb_op_del(db, a->seq);
+	return r;
+}
+
 int nb_statedb_del_synced(struct nb_statedb *db, int64_t seq, const char *path)
 {
+	struct nb_statedb_args a = {.seq = seq, .path = path};
+	return nb_statedb_txn(db, nb_statedb_del_synced_txn, &a);
+}
+
+static int nb_statedb_move_synced_txn(struct nb_statedb *db, const struct nb_statedb_args *a)
+{
 	sqlite3_stmt *st;
-	int r;
-	do {
-		if ((r = nb_statedb_begin(db)) != 0)
-			return r;
-		r = nb_statedb_prepare(db, "DELETE FROM synced WHERE " NB_WITHIN("path", "?1"), &st);
-		if (r == 0) {
-			sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
-			r = nb_statedb_step(db, st, "delete synced");
-		}
-		if (r == 0 && seq >= 0)
-			r = nb_statedb_op_del(db, seq);
-		r = nb_statedb_end(db, r);
-	} while (nb_statedb_again(db, r));
+	/* Whatever was at the destination is replaced. */
+	int r = nb_statedb_path_stmt(db, "DELETE FROM synced WHERE " NB_WITHIN("path", "?1"),
+				     a->path2, "move synced");
+	if (r == 0)
+		r = nb_statedb_prepare(db,
+				       "UPDATE synced SET path = ?2 || substr(path, length(?1) + 1)"
+				       " WHERE " NB_WITHIN("path", "?1"),
+				       &st);
+	if (r == 0) {
+		sqlite3_bind_text(st, 1, a->path, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, a->path2, -1, SQLITE_STATIC);
+		r = nb_statedb_step(db, st, "move synced");
+	}
+	if (r == 0 && a->seq >= 0)
+		r = nb_statedb_op_del(db, a->seq);
 	return r;
 }
 
 int nb_statedb_move_synced(struct nb_statedb *db, int64_t seq, const char *from, const char *to)
 {
-	sqlite3_stmt *st;
-	int r;
-	do {
-		if ((r = nb_statedb_begin(db)) != 0)
-			return r;
-		/* Whatever was at the destination is replaced. */
-		r = nb_statedb_prepare(db, "DELETE FROM synced WHERE " NB_WITHIN("path", "?1"), &st);
-		if (r == 0) {
-			sqlite3_bind_text(st, 1, to, -1, SQLITE_STATIC);
-			r = nb_statedb_step(db, st, "move synced");
-		}
-		if (r == 0)
-			r = nb_statedb_prepare(db,
-					       "UPDATE synced SET path = ?2 || substr(path, length(?1) + 1)"
-					       " WHERE " NB_WITHIN("path", "?1"),
-					       &st);
-		if (r == 0) {
-			sqlite3_bind_text(st, 1, from, -1, SQLITE_STATIC);
-			sqlite3_bind_text(st, 2, to, -1, SQLITE_STATIC);
-			r = nb_statedb_step(db, st, "move synced");
-		}
-		if (r == 0 && seq >= 0)
-			r = nb_statedb_op_del(db, seq);
-		r = nb_statedb_end(db, r);
-	} while (nb_statedb_again(db, r));
-	return r;
+	struct nb_statedb_args a = {.seq = seq, .path = from, .path2 = to};
+	return nb_statedb_txn(db, nb_statedb_move_synced_txn, &a);
 }
 
 int nb_statedb_layout(struct nb_statedb *db)

@@ -45,15 +45,20 @@ int nb_statedb_prepare(struct nb_statedb *db, const char *sql, sqlite3_stmt **st
 void nb_statedb_release(struct nb_statedb *db, sqlite3_stmt *st);
 /* Step st once and release it: 0 or NB_E_DB. */
 int nb_statedb_step(struct nb_statedb *db, sqlite3_stmt *st, const char *what);
-/* A transaction: begin, then end with r (commit if 0, else roll back);
- * end returns the first error. A transaction that found the disk full
- * is run again while nb_statedb_again says so:
- *	do { begin; ...; r = end(r); } while (nb_statedb_again(db, r));
- */
-int nb_statedb_begin(struct nb_statedb *db);
-int nb_statedb_end(struct nb_statedb *db, int r);
-/* 1 if r is a full disk and the reserve gave room back for another try. */
-int nb_statedb_again(struct nb_statedb *db, int r);
+/* What a transaction's body works on (each uses what it needs). */
+struct nb_statedb_args {
+	int64_t seq;             /* the queue entry it settles, or -1 */
+	const char *path, *path2;
+	const struct nb_synced *synced;
+	int64_t *newseq;
+};
+/* Run body(db, a) in a transaction, committed if it returns 0. When
+ * the disk was full, the transaction (rolled back whole) runs again
+ * from BEGIN once the reserve has given its room back, so body must
+ * keep no state between runs. 0, body's error or the database's. */
+int nb_statedb_txn(struct nb_statedb *db,
+		   int (*body)(struct nb_statedb *db, const struct nb_statedb_args *a),
+		   const struct nb_statedb_args *a);
 /* One statement on one path (bound as ?1). */
 int nb_statedb_path_stmt(struct nb_statedb *db, const char *sql, const char *path,
 			 const char *what);

@@ -88,32 +88,29 @@ int nb_statedb_pin_del(struct nb_statedb *db, const char *path)
 				    "delete pin");
 }
 
-int nb_statedb_pin_move(struct nb_statedb *db, const char *from, const char *to)
+static int nb_statedb_pin_move_txn(struct nb_statedb *db, const struct nb_statedb_args *a)
 {
 	sqlite3_stmt *st;
-	int r;
-	do {
-		if ((r = nb_statedb_begin(db)) != 0)
-			return r;
-		/* Pins at the destination go with what was there. */
-		r = nb_statedb_prepare(db, "DELETE FROM pins WHERE " NB_WITHIN("path", "?1"), &st);
-		if (r == 0) {
-			sqlite3_bind_text(st, 1, to, -1, SQLITE_STATIC);
-			r = nb_statedb_step(db, st, "move pins");
-		}
-		if (r == 0)
-			r = nb_statedb_prepare(db,
-					       "UPDATE pins SET path = ?2 || substr(path, length(?1) + 1)"
-					       " WHERE " NB_WITHIN("path", "?1"),
-					       &st);
-		if (r == 0) {
-			sqlite3_bind_text(st, 1, from, -1, SQLITE_STATIC);
-			sqlite3_bind_text(st, 2, to, -1, SQLITE_STATIC);
-			r = nb_statedb_step(db, st, "move pins");
-		}
-		r = nb_statedb_end(db, r);
-	} while (nb_statedb_again(db, r));
+	/* Pins at the destination go with what was there. */
+	int r = nb_statedb_path_stmt(db, "DELETE FROM pins WHERE " NB_WITHIN("path", "?1"), a->path2,
+				     "move pins");
+	if (r == 0)
+		r = nb_statedb_prepare(db,
+				       "UPDATE pins SET path = ?2 || substr(path, length(?1) + 1)"
+				       " WHERE " NB_WITHIN("path", "?1"),
+				       &st);
+	if (r == 0) {
+		sqlite3_bind_text(st, 1, a->path, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, a->path2, -1, SQLITE_STATIC);
+		r = nb_statedb_step(db, st, "move pins");
+	}
 	return r;
+}
+
+int nb_statedb_pin_move(struct nb_statedb *db, const char *from, const char *to)
+{
+	struct nb_statedb_args a = {.path = from, .path2 = to};
+	return nb_statedb_txn(db, nb_statedb_pin_move_txn, &a);
 }
 
 int nb_statedb_each_pin(struct nb_statedb *db, int (*fn)(void *arg, const char *path), void *arg)
