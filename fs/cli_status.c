@@ -117,13 +117,25 @@ static size_t nb_status_print(const struct nb_status *s, int tty, int watch)
 		char u[32], m[32];
 		nb_progress_size(u, sizeof(u), s->cache_used);
 		nb_progress_size(m, sizeof(m), s->cache_max);
+		/* The disk, when it is tighter than the budget: it is what
+		 * refuses writes then. */
+		char disk[96] = "";
+		uint64_t room = s->cache_max > s->cache_used ? s->cache_max - s->cache_used : 0;
+		if (s->has_disk && s->disk_free < NB_STATUS_DISK_FULL) {
+			snprintf(disk, sizeof(disk),
+				 " -- its disk is FULL: writes fail with 'No space left on device'");
+		} else if (s->has_disk && (s->cache_max == 0 || s->disk_free < room)) {
+			char f[32];
+			nb_progress_size(f, sizeof(f), s->disk_free);
+			snprintf(disk, sizeof(disk), " (%s free on its disk)", f);
+		}
 		if (s->cache_max == 0)
-			snprintf(line, linesz, "cache: %s (no limit)", u);
+			snprintf(line, linesz, "cache: %s (no limit)%s", u, disk);
 		else
 			snprintf(line, linesz, "cache: %s of %s%s", u, m,
 				 s->cache_full ? " -- FULL of data not yet on the server: "
 						 "writers wait for uploads"
-					       : "");
+					       : disk);
 		nb_status_put(line, tty, cols);
 	}
 	nb_textesc_escape(s->reason, esc, sizeof(esc));

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <sys/xattr.h>
 
 #include "fs/xattrs.h"
@@ -191,6 +192,11 @@ int nb_status_read(const char *mnt, struct nb_status *out)
 		return errno ? -errno : -EIO;
 	int r = nb_status_parse(text, out);
 	free(text);
+	struct statvfs sv;
+	if (r == 0 && statvfs(mnt, &sv) == 0) {
+		out->has_disk = 1;
+		out->disk_free = (uint64_t)sv.f_bavail * sv.f_frsize;
+	}
 	return r;
 }
 

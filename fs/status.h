@@ -29,6 +29,10 @@ struct nb_status_entry {
 struct nb_status {
 	int has_cache, cache_full;
 	uint64_t cache_used, cache_max;
+	/* The free space of the staging area's disk (statfs of the mount),
+	 * which can run out before the cache's budget does. */
+	int has_disk;
+	uint64_t disk_free;
 	int connected;
 	int paused; /* the mount's sync is paused (nbfs pause) */
 	char *reason; /* offline: why; connected: the server (may be "") */
@@ -47,6 +51,8 @@ struct nb_status {
  * a newer nbfs's additions do not break an older reader. 0 or
  * -ENOMEM. */
 int nb_status_parse(const char *report, struct nb_status *out);
+/* Below this much free space the cache's disk counts as full. */
+#define NB_STATUS_DISK_FULL (1024 * 1024)
 void nb_status_free(struct nb_status *s);
 /* The changes the mount made on the server lately (user.nbfs.events,
  * format in fs/events.h), oldest first. */

@@ -92,6 +92,10 @@ void nb_status_json(struct nb_json *j, const struct nb_status *s, const char *mn
 		nb_json_u64(j, s->cache_max);
 		nb_json_key(j, "full");
 		nb_json_bool(j, s->cache_full);
+		if (s->has_disk) {
+			nb_json_key(j, "disk_free");
+			nb_json_u64(j, s->disk_free);
+		}
 		nb_json_obj_end(j);
 	}
 	nb_json_key(j, "totals");

@@ -21,6 +21,14 @@ random_file "$WORK/huge.bin" $((40 * mb))
 if cp "$WORK/huge.bin" "$MNT/huge.bin" 2>"$WORK/cp.err"; then fail "40 MiB fit in a 32 MiB staging disk"; fi
 grep -q "No space left" "$WORK/cp.err" || fail "cp failed otherwise: $(cat "$WORK/cp.err")"
 cmp "$WORK/keep.bin" "$MNT/keep.bin" || fail "a staged file was damaged by the full disk"
+# The budget (1T) is far away: status must say that the disk is what
+# refuses writes (FULL, or the little the database's reserve gave back).
+"$NBFS" status "$MNT" >"$WORK/status.txt" 2>&1
+grep -Eq "its disk is FULL|MiB free on its disk" "$WORK/status.txt" ||
+  fail "nbfs status does not show the full disk: $(cat "$WORK/status.txt")"
+"$NBFS" status --json "$MNT" |
+  python3 -c 'import json, sys; sys.exit(json.load(sys.stdin)["cache"]["disk_free"] >= 8 << 20)' ||
+  fail "nbfs status --json has no small cache.disk_free"
 # Removing a file must work on a full disk (its removal is recorded in
 # the state database, which has no room left but its reserve), and must
 # give the space back.
