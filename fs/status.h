@@ -33,6 +33,7 @@ struct nb_status {
 	 * which can run out before the cache's budget does. */
 	int has_disk;
 	uint64_t disk_free;
+#define NB_STATUS_DISK_FULL (1024 * 1024) /* below this: the disk is full */
 	int connected;
 	int paused; /* the mount's sync is paused (nbfs pause) */
 	char *reason; /* offline: why; connected: the server (may be "") */
@@ -51,8 +52,6 @@ struct nb_status {
  * a newer nbfs's additions do not break an older reader. 0 or
  * -ENOMEM. */
 int nb_status_parse(const char *report, struct nb_status *out);
-/* Below this much free space the cache's disk counts as full. */
-#define NB_STATUS_DISK_FULL (1024 * 1024)
 void nb_status_free(struct nb_status *s);
 /* The changes the mount made on the server lately (user.nbfs.events,
  * format in fs/events.h), oldest first. */

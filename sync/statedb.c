@@ -33,8 +33,15 @@ static const char nb_statedb_schema[] =
 
 int nb_statedb_fail(struct nb_statedb *db, const char *what)
 {
+	/* A full disk is the caller's to report: the reserve may yet make
+	 * room (nb_statedb_txn), and if it cannot, the caller says what
+	 * could not be recorded. */
+	if (sqlite3_errcode(db->db) == SQLITE_FULL) {
+		nb_warn("%s: the cache's disk is full", what);
+		return -ENOSPC;
+	}
 	nb_err("%s: %s", what, sqlite3_errmsg(db->db));
-	return sqlite3_errcode(db->db) == SQLITE_FULL ? -ENOSPC : NB_E_DB;
+	return NB_E_DB;
 }
 
 /* The layout this code writes; PRAGMA user_version records it. */
