@@ -26,6 +26,9 @@ struct nb_status_entry {
 	char *error;  /* why it waits or failed, or "" */
 };
 
+/* Below this much free space the cache's disk counts as full. */
+#define NB_STATUS_DISK_FULL (1024 * 1024)
+
 struct nb_status {
 	int has_cache, cache_full;
 	uint64_t cache_used, cache_max;
@@ -33,7 +36,6 @@ struct nb_status {
 	 * which can run out before the cache's budget does. */
 	int has_disk;
 	uint64_t disk_free;
-#define NB_STATUS_DISK_FULL (1024 * 1024) /* below this: the disk is full */
 	int connected;
 	int paused; /* the mount's sync is paused (nbfs pause) */
 	char *reason; /* offline: why; connected: the server (may be "") */

@@ -14,19 +14,12 @@
 #include "wire/log.h"
 #include "wire/xio.h"
 
-static time_t nb_reserve_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
-}
-
 /* Allocate the whole file, or give back what a failed try took. */
 static void nb_reserve_fill(struct nb_reserve *r)
 {
 	int fd = open(r->path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0) {
-		r->last_try = nb_reserve_now();
+		r->last_try_ms = nb_xio_now_ms();
 		return;
 	}
 	int e = posix_fallocate(fd, 0, r->size);
@@ -35,7 +28,7 @@ static void nb_reserve_fill(struct nb_reserve *r)
 	} else {
 		if (ftruncate(fd, 0) != 0)
 			nb_debug("%s: %s", r->path, strerror(errno));
-		r->last_try = nb_reserve_now();
+		r->last_try_ms = nb_xio_now_ms();
 	}
 	nb_xio_close(fd);
 }
@@ -65,7 +58,7 @@ int nb_reserve_release(struct nb_reserve *r)
 	if (!r->held)
 		return 0;
 	r->held = 0;
-	r->last_try = nb_reserve_now();
+	r->last_try_ms = nb_xio_now_ms();
 	if (truncate(r->path, 0) != 0) {
 		nb_warn("%s: cannot give the reserve back: %s", r->path, strerror(errno));
 		return 0;
@@ -76,7 +69,7 @@ int nb_reserve_release(struct nb_reserve *r)
 
 void nb_reserve_refill(struct nb_reserve *r)
 {
-	if (r->held || !r->path || nb_reserve_now() - r->last_try < 1)
+	if (r->held || !r->path || nb_xio_now_ms() - r->last_try_ms < 1000)
 		return;
 	nb_reserve_fill(r);
 	if (r->held)

@@ -15,7 +15,6 @@
 #define NB_RESERVE_H
 
 #include <sys/types.h>
-#include <time.h>
 
 /* What the database holds back: a few thousand pages of its WAL, far
  * more than the transactions of one removal need. */
@@ -25,7 +24,7 @@ struct nb_reserve {
 	char *path;
 	off_t size;
 	int held;	 /* 1 while the file holds size bytes of disk */
-	time_t last_try; /* of an allocation that failed (monotonic s) */
+	long long last_try_ms; /* the last failed allocation or release (nb_xio_now_ms) */
 };
 
 /* Set up the reserve at path (created or taken over as it is) and try

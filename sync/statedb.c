@@ -533,22 +533,28 @@ int nb_statedb_del_synced(struct nb_statedb *db, int64_t seq, const char *path)
 	return nb_statedb_txn(db, nb_statedb_del_synced_txn, &a);
 }
 
-static int nb_statedb_move_synced_txn(struct nb_statedb *db, const struct nb_statedb_args *a)
+int nb_statedb_move_tree(struct nb_statedb *db, const char *del_sql, const char *upd_sql,
+			 const char *from, const char *to, const char *what)
 {
 	sqlite3_stmt *st;
-	/* Whatever was at the destination is replaced. */
-	int r = nb_statedb_path_stmt(db, "DELETE FROM synced WHERE " NB_WITHIN("path", "?1"),
-				     a->path2, "move synced");
+	int r = nb_statedb_path_stmt(db, del_sql, to, what);
 	if (r == 0)
-		r = nb_statedb_prepare(db,
-				       "UPDATE synced SET path = ?2 || substr(path, length(?1) + 1)"
-				       " WHERE " NB_WITHIN("path", "?1"),
-				       &st);
+		r = nb_statedb_prepare(db, upd_sql, &st);
 	if (r == 0) {
-		sqlite3_bind_text(st, 1, a->path, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, a->path2, -1, SQLITE_STATIC);
-		r = nb_statedb_step(db, st, "move synced");
+		sqlite3_bind_text(st, 1, from, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, to, -1, SQLITE_STATIC);
+		r = nb_statedb_step(db, st, what);
 	}
+	return r;
+}
+
+static int nb_statedb_move_synced_txn(struct nb_statedb *db, const struct nb_statedb_args *a)
+{
+	/* Whatever was at the destination is replaced. */
+	int r = nb_statedb_move_tree(db, "DELETE FROM synced WHERE " NB_WITHIN("path", "?1"),
+				     "UPDATE synced SET path = ?2 || substr(path, length(?1) + 1)"
+				     " WHERE " NB_WITHIN("path", "?1"),
+				     a->path, a->path2, "move synced");
 	if (r == 0 && a->seq >= 0)
 		r = nb_statedb_op_del(db, a->seq);
 	return r;

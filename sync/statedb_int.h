@@ -33,7 +33,7 @@ struct nb_statedb {
 };
 
 /* "col is arg or below it", in SQL. */
-#define NB_WITHIN(col, arg)                                                                        \
+#define NB_WITHIN(col, arg) \
 	"(" col " = " arg " OR substr(" col ", 1, length(" arg ") + 1) = " arg " || '/')"
 
 /* Log sqlite's error for what; returns -ENOSPC for a full disk, else
@@ -43,7 +43,8 @@ int nb_statedb_fail(struct nb_statedb *db, const char *what);
  * each use; give it back with nb_statedb_release. 0 or NB_E_DB. */
 int nb_statedb_prepare(struct nb_statedb *db, const char *sql, sqlite3_stmt **st);
 void nb_statedb_release(struct nb_statedb *db, sqlite3_stmt *st);
-/* Step st once and release it: 0 or NB_E_DB. */
+/* Step st once and release it: 0, -ENOSPC (the disk is full, and the
+ * reserve had no room left) or NB_E_DB. */
 int nb_statedb_step(struct nb_statedb *db, sqlite3_stmt *st, const char *what);
 /* What a transaction's body works on (each uses what it needs). */
 struct nb_statedb_args {
@@ -59,6 +60,12 @@ struct nb_statedb_args {
 int nb_statedb_txn(struct nb_statedb *db,
 		   int (*body)(struct nb_statedb *db, const struct nb_statedb_args *a),
 		   const struct nb_statedb_args *a);
+/* Inside a transaction: the rows of a path-keyed table at and below
+ * `from` move to `to`, replacing those at and below `to`. del_sql and
+ * upd_sql are the table's statements (NB_WITHIN on ?1; the update sets
+ * path = ?2 || the rest). */
+int nb_statedb_move_tree(struct nb_statedb *db, const char *del_sql, const char *upd_sql,
+			 const char *from, const char *to, const char *what);
 /* One statement on one path (bound as ?1). */
 int nb_statedb_path_stmt(struct nb_statedb *db, const char *sql, const char *path,
 			 const char *what);

@@ -90,21 +90,11 @@ int nb_statedb_pin_del(struct nb_statedb *db, const char *path)
 
 static int nb_statedb_pin_move_txn(struct nb_statedb *db, const struct nb_statedb_args *a)
 {
-	sqlite3_stmt *st;
 	/* Pins at the destination go with what was there. */
-	int r = nb_statedb_path_stmt(db, "DELETE FROM pins WHERE " NB_WITHIN("path", "?1"), a->path2,
-				     "move pins");
-	if (r == 0)
-		r = nb_statedb_prepare(db,
-				       "UPDATE pins SET path = ?2 || substr(path, length(?1) + 1)"
-				       " WHERE " NB_WITHIN("path", "?1"),
-				       &st);
-	if (r == 0) {
-		sqlite3_bind_text(st, 1, a->path, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, a->path2, -1, SQLITE_STATIC);
-		r = nb_statedb_step(db, st, "move pins");
-	}
-	return r;
+	return nb_statedb_move_tree(db, "DELETE FROM pins WHERE " NB_WITHIN("path", "?1"),
+				    "UPDATE pins SET path = ?2 || substr(path, length(?1) + 1)"
+				    " WHERE " NB_WITHIN("path", "?1"),
+				    a->path, a->path2, "move pins");
 }
 
 int nb_statedb_pin_move(struct nb_statedb *db, const char *from, const char *to)

@@ -27,11 +27,33 @@ static off_t allocated(const char *path)
 	return lstat(path, &st) == 0 ? (off_t)st.st_blocks * 512 : 0;
 }
 
+/* Each test works in a fresh directory, removed after it. */
+struct fx {
+	char *dir, *path; /* path: "r" in dir */
+};
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	if (!f || !(f->dir = tu_mkdtemp("reserve")) || !(f->path = tu_join(f->dir, "r")))
+		return -1;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	tu_rmtree(f->dir);
+	free(f->path);
+	free(f->dir);
+	free(f);
+	return 0;
+}
+
 static void test_init_allocates(void **state)
 {
-	(void)state;
-	char *dir = tu_mkdtemp("reserve");
-	char *path = tu_join(dir, "r");
+	const char *path = ((struct fx *)*state)->path;
 	struct nb_reserve r;
 	assert_int_equal(nb_reserve_init(&r, path, SIZE), 0);
 	assert_int_equal(r.held, 1);
@@ -50,16 +72,11 @@ static void test_init_allocates(void **state)
 	assert_int_equal(r.held, 1);
 	assert_true(allocated(path) >= SIZE);
 	nb_reserve_fini(&r);
-	tu_rmtree(dir);
-	free(path);
-	free(dir);
 }
 
 static void test_release_and_refill(void **state)
 {
-	(void)state;
-	char *dir = tu_mkdtemp("reserve");
-	char *path = tu_join(dir, "r");
+	const char *path = ((struct fx *)*state)->path;
 	struct nb_reserve r;
 	assert_int_equal(nb_reserve_init(&r, path, SIZE), 0);
 	assert_int_equal(nb_reserve_release(&r), 1);
@@ -78,31 +95,23 @@ static void test_release_and_refill(void **state)
 	assert_true(allocated(path) >= SIZE);
 	assert_int_equal(nb_reserve_release(&r), 1);
 	nb_reserve_fini(&r);
-	tu_rmtree(dir);
-	free(path);
-	free(dir);
 }
 
 static void test_no_room(void **state)
 {
-	(void)state;
-	char *dir = tu_mkdtemp("reserve");
-	char *path = tu_join(dir, "missing/r"); /* cannot be created */
+	char *path = tu_join(((struct fx *)*state)->dir, "missing/r"); /* cannot be created */
 	struct nb_reserve r;
 	assert_int_equal(nb_reserve_init(&r, path, SIZE), 0);
 	assert_int_equal(r.held, 0);
 	assert_int_equal(nb_reserve_release(&r), 0);
 	nb_reserve_fini(&r);
-	tu_rmtree(dir);
 	free(path);
-	free(dir);
 }
 
 /* The state database keeps one beside itself. */
 static void test_statedb_keeps_one(void **state)
 {
-	(void)state;
-	char *dir = tu_mkdtemp("reserve");
+	const char *dir = ((struct fx *)*state)->dir;
 	char *path = tu_join(dir, "state.db");
 	char *rpath = tu_join(dir, "state.db-reserve");
 	struct nb_statedb *db;
@@ -110,10 +119,8 @@ static void test_statedb_keeps_one(void **state)
 	assert_true(allocated(rpath) >= NB_RESERVE_SIZE);
 	nb_statedb_close(db);
 	assert_true(allocated(rpath) >= NB_RESERVE_SIZE);
-	tu_rmtree(dir);
 	free(rpath);
 	free(path);
-	free(dir);
 }
 
 /* ---- the state database on a full disk ----
@@ -246,8 +253,7 @@ static int ops_in(struct nb_statedb *db)
 
 static void test_statedb_full_disk(void **state)
 {
-	(void)state;
-	char *dir = tu_mkdtemp("reserve");
+	const char *dir = ((struct fx *)*state)->dir;
 	char *path = tu_join(dir, "state.db");
 	char *rpath = tu_join(dir, "state.db-reserve");
 	reserve_path = rpath;
@@ -292,20 +298,18 @@ static void test_statedb_full_disk(void **state)
 	full_soft = 0;
 
 	nb_statedb_close(db);
-	tu_rmtree(dir);
 	free(rpath);
 	free(path);
-	free(dir);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_init_allocates),
-	    cmocka_unit_test(test_release_and_refill),
-	    cmocka_unit_test(test_no_room),
-	    cmocka_unit_test(test_statedb_keeps_one),
-	    cmocka_unit_test(test_statedb_full_disk),
+	    cmocka_unit_test_setup_teardown(test_init_allocates, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_release_and_refill, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_no_room, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_statedb_keeps_one, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_statedb_full_disk, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, shim_install, NULL);
 }
