@@ -27,6 +27,7 @@
 #include "fs/pinner.h"
 #include "fs/rcache.h"
 #include "fs/stage.h"
+#include "fs/perm.h"
 #include "fs/view.h"
 #include "sync/core.h"
 #include "sync/transport.h"
@@ -47,10 +48,11 @@ struct nb_cmdline {
 	char *first; /* first non-option: REMOTE, or MOUNTPOINT if alone */
 	int fuse_debug;
 	int single_thread;
+	int multi_user; /* allow_other or allow_root: others may enter */
 	char err[1024];
 };
 
-enum { NB_KEY_OPT, NB_KEY_FOREGROUND, NB_KEY_DEBUG, NB_KEY_SINGLE, NB_KEY_FLAG };
+enum { NB_KEY_OPT, NB_KEY_FOREGROUND, NB_KEY_DEBUG, NB_KEY_SINGLE, NB_KEY_FLAG, NB_KEY_MULTI };
 
 static const struct fuse_opt nb_fuse_opts[] = {
 	FUSE_OPT_KEY("remote=", NB_KEY_OPT),
@@ -75,6 +77,8 @@ static const struct fuse_opt nb_fuse_opts[] = {
 	FUSE_OPT_KEY("-f", NB_KEY_FOREGROUND),
 	FUSE_OPT_KEY("-d", NB_KEY_DEBUG),
 	FUSE_OPT_KEY("-s", NB_KEY_SINGLE),
+	FUSE_OPT_KEY("allow_other", NB_KEY_MULTI),
+	FUSE_OPT_KEY("allow_root", NB_KEY_MULTI),
 	FUSE_OPT_END,
 };
 
@@ -114,6 +118,9 @@ static int nb_opt_proc(void *data, const char *arg, int key, struct fuse_args *o
 	case NB_KEY_SINGLE:
 		c->single_thread = 1;
 		return 0;
+	case NB_KEY_MULTI:
+		c->multi_user = 1;
+		return 1; /* FUSE's option: kept */
 	case FUSE_OPT_KEY_NONOPT:
 		c->nonopts++;
 		if (c->nonopts == 1) {
@@ -329,8 +336,10 @@ int nb_cli_mount(int argc, char **argv)
 	}
 	if (nb_mount_prepare(&m) != 0)
 		goto out;
-	/* Permissions are checked by the kernel against the modes we show. */
-	fuse_opt_add_arg(&args, "-odefault_permissions");
+	/* Permissions are checked by the kernel against the modes we show,
+	 * unless only root can enter (fs/perm.h). */
+	if (nb_perm_by_kernel(m.c.multi_user, geteuid()))
+		fuse_opt_add_arg(&args, "-odefault_permissions");
 	fuse_opt_add_arg(&args, "-ofsname=nbfs");
 	fuse_opt_add_arg(&args, "-osubtype=nbfs");
 	if (m.c.fuse_debug)

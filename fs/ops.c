@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "fs/ops.h"
+#include "fs/perm.h"
 #include "fs/stage.h"
 #include "fs/view.h"
 #include "fs/xattrs.h"
@@ -523,6 +524,27 @@ static int nb_op_truncate(const char *path, off_t size, struct fuse_file_info *f
 	return r;
 }
 
+/* access(2) and chdir(2): asked only of a mount without
+ * default_permissions (fs/perm.h); otherwise the kernel answers them. */
+static int nb_op_access(const char *path, int mask)
+{
+	const struct fuse_context *ctx = fuse_get_context();
+	const char *wpath = nb_ops_wpath(path);
+	struct stat st;
+	int staged;
+	int r = wpath ? nb_view_lookup(nb_ops_fs(), wpath, &st, &staged) : -ENOENT;
+	if (r != 0 || mask == F_OK)
+		return r;
+	enum { NB_GROUPS_MAX = 256 };
+	gid_t groups[NB_GROUPS_MAX];
+	int n = 0;
+	if (ctx->uid != 0 && st.st_uid != ctx->uid && st.st_gid != ctx->gid) {
+		n = fuse_getgroups(NB_GROUPS_MAX, groups);
+		n = n < 0 ? 0 : n > NB_GROUPS_MAX ? NB_GROUPS_MAX : n;
+	}
+	return nb_perm_allows(&st, ctx->uid, ctx->gid, groups, n, mask);
+}
+
 static int nb_op_statfs(const char *path, struct statvfs *sv)
 {
 	(void)path;
@@ -638,6 +660,7 @@ const struct fuse_operations nb_fs_operations = {
 	.utimens = nb_op_utimens,
 	.truncate = nb_op_truncate,
 	.statfs = nb_op_statfs,
+	.access = nb_op_access,
 	.getxattr = nb_op_getxattr,
 	.listxattr = nb_op_listxattr,
 	.setxattr = nb_op_setxattr,

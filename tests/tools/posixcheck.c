@@ -1996,8 +1996,15 @@ static int as_user(struct pc_ctx *c, uid_t id, int (*fn)(struct pc_ctx *c))
 }
 
 /* Only root can: otherwise the case passes with a note that it was skipped. */
+/* -1: DIR is on a mount only its owner may enter (no allow_other). */
+static bool pc_single_user;
+
 static bool can_switch_users(struct pc_ctx *c)
 {
+	if (pc_single_user) {
+		note(c, "skipped: a mount other users may not enter (-1)");
+		return false;
+	}
 	if (geteuid() == 0)
 		return true;
 	note(c, "skipped: needs root to switch users");
@@ -2299,7 +2306,8 @@ static void print_escaped(const char *s)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: nbfs-posixcheck [-v] [-k SUBSTRING] DIR\n");
+	fprintf(stderr, "usage: nbfs-posixcheck [-v] [-1] [-k SUBSTRING] DIR\n"
+			"  -1  DIR is on a mount other users may not enter: skip the cases that switch users\n");
 }
 
 int main(int argc, char **argv)
@@ -2307,9 +2315,10 @@ int main(int argc, char **argv)
 	bool verbose = false;
 	const char *only = NULL;
 	int opt;
-	while ((opt = getopt(argc, argv, "vk:h")) != -1) {
+	while ((opt = getopt(argc, argv, "v1k:h")) != -1) {
 		switch (opt) {
 		case 'v': verbose = true; break;
+		case '1': pc_single_user = true; break;
 		case 'k': only = optarg; break;
 		default: usage(); return 2;
 		}
