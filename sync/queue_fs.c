@@ -144,7 +144,7 @@ int nb_queue_remove_staged(struct nb_queue *q, const char *path, int rmdir, int 
 	/* The caller looked before taking the lock: an upload that finished
 	 * since then has put the path on the server after all; and a rename
 	 * queued meanwhile may bring a server name here. */
-	on_server |= nb_q_recorded(q, path) || nb_q_renamed_here(q, path);
+	on_server |= nb_q_known(q, path);
 	if (e) {
 		/* An upload in flight may publish before it notices: then the
 		 * server holds the path after all. */
@@ -225,7 +225,7 @@ int nb_q_rename(struct nb_queue *q, const char *from, const char *to, int from_o
 	/* As in nb_queue_remove: a creation that finished after the caller
 	 * looked is on the server now. */
 	if (!never)
-		from_on_server |= nb_q_recorded(q, from) || nb_q_renamed_here(q, from);
+		from_on_server |= nb_q_known(q, from);
 	/* What was pending at the destination is replaced; a doubt about
 	 * what the server holds at `to` itself stays for what replaces it. */
 	int carry = 0;
@@ -314,10 +314,30 @@ int nb_q_renamed_here(struct nb_queue *q, const char *path)
 	return nb_q_resolve(q, path, rpath, sizeof(rpath)) == 0 && strcmp(rpath, path) != 0;
 }
 
+static int nb_q_is_barrier_below(void *arg, struct nb_pnode *n)
+{
+	return n->barrier && strcmp(n->path, arg) != 0;
+}
+
+/* A removal or rename is queued below path (either of a rename's
+ * names): the server holds the directory path, or will once it runs,
+ * since a RENAME makes the missing parents of its destination. The
+ * directory's own creation may never be sent (moved or removed here
+ * first), and nothing else of ours says the server holds it. */
+static int nb_q_barrier_below(struct nb_queue *q, const char *path)
+{
+	return nb_ptree_each_within(&q->sched.index, path, nb_q_is_barrier_below, (void *)path);
+}
+
+int nb_q_known(struct nb_queue *q, const char *path)
+{
+	return nb_q_recorded(q, path) || nb_q_renamed_here(q, path) || nb_q_barrier_below(q, path);
+}
+
 int nb_queue_known_on_server(struct nb_queue *q, const char *path)
 {
 	pthread_mutex_lock(&q->lock);
-	int known = nb_q_recorded(q, path) || nb_q_renamed_here(q, path);
+	int known = nb_q_known(q, path);
 	nb_q_unlock(q);
 	return known;
 }

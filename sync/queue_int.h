@@ -120,6 +120,10 @@ int nb_q_resolve(struct nb_queue *q, const char *path, char *out, size_t outsz);
 /* A pending rename brings a name the server holds (or may hold) to
  * path. */
 int nb_q_renamed_here(struct nb_queue *q, const char *path);
+/* By our records and queue, the server holds path or will: a record of
+ * it, a pending rename that brings a server name there, or a removal or
+ * rename queued below it (see queue_fs.c). */
+int nb_q_known(struct nb_queue *q, const char *path);
 /* nb_queue_rename with the lock held. */
 int nb_q_rename(struct nb_queue *q, const char *from, const char *to, int from_on_server);
 /* 1 if the database records the server holding path. */

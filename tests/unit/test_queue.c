@@ -795,6 +795,41 @@ static void test_remove_renamed_here(void **state)
 	assert_ops(f, "m:q<p,u:q,m:b<a,m:c<b,");
 }
 
+/* A directory made here and not sent yet, into which a pending rename
+ * brings a server name: the server holds the directory once that rename
+ * runs (a RENAME makes the missing parents of its destination), so
+ * moving or removing the directory is done there too. Regression (seen
+ * in test_op_storm_stall after a stall): 'mkdir b; mv c/y b/w; mv b z'
+ * sent RENAME c/y b/w and no rename of b, leaving b/w on the server. */
+static void test_dir_holding_renamed_name(void **state)
+{
+	struct fx *f = *state;
+	put(f, "c/y", NB_KIND_FILE, 5);
+	assert_int_equal(nb_queue_touch(f->st, "b", NB_KIND_DIR), 0);
+	assert_int_equal(nb_queue_rename(f->st, "c/y", "b/w", 0), 0);
+	assert_int_equal(nb_queue_known_on_server(f->st, "b"), 1);
+	assert_int_equal(nb_queue_rename(f->st, "b", "z", 0), 0);
+	assert_ops(f, "m:b/w<c/y,m:z<b,d:z,");
+	run_op(f, NB_KIND_RENAME, "b/w", "c/y");
+	run_op(f, NB_KIND_RENAME, "z", "b");
+	assert_int_equal(tag(f, "z/w"), 5);
+	assert_int_equal(tag(f, "b/w"), -1);
+	run_op(f, NB_KIND_DIR, "z", NULL);
+	/* removed instead: the name goes, and then the directory */
+	put(f, "c/x", NB_KIND_FILE, 6);
+	assert_int_equal(nb_queue_touch(f->st, "d", NB_KIND_DIR), 0);
+	assert_int_equal(nb_queue_rename(f->st, "c/x", "d/w", 0), 0);
+	assert_int_equal(nb_queue_remove(f->st, "d/w", 0, 0), 0);
+	assert_int_equal(nb_queue_remove(f->st, "d", 1, 0), 0);
+	assert_ops(f, "m:d/w<c/x,u:d/w,r:d,");
+	/* a directory with nothing of the server's below stays local */
+	assert_int_equal(nb_queue_touch(f->st, "e", NB_KIND_DIR), 0);
+	assert_int_equal(nb_queue_touch(f->st, "e/f", NB_KIND_FILE), 0);
+	assert_int_equal(nb_queue_known_on_server(f->st, "e"), 0);
+	assert_int_equal(nb_queue_rename(f->st, "e", "g", 0), 0);
+	assert_ops(f, "m:d/w<c/x,u:d/w,r:d,d:g,f:g/f,");
+}
+
 /* The editor pattern cancels the upload of its temporary file by the
  * rename: the server never had it, and its answer to the rename is
  * ENOENT. Regression: our record of the destination was dropped, so the
@@ -2232,6 +2267,7 @@ int main(void)
 		T0(test_replaced_while_uploading),
 		T0(test_rename_source_never_there),
 		T0(test_remove_renamed_here),
+		T0(test_dir_holding_renamed_name),
 		T0(test_resolve),
 		T0(test_resolve_chain),
 		T0(test_resolve_rename_back),
