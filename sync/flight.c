@@ -334,6 +334,22 @@ static int nb_flight_md5(struct nb_flight *f, const uint8_t *buf)
 	return e;
 }
 
+/* The upload may still go under job's path: 0, or why not. Checked
+ * right before its first request. Moved since the job was taken, it
+ * must not: the queued rename may be on the wire already (the sync
+ * thread sent other work while this flight asked about a doubt or
+ * hashed), and the server would publish the old name after moving it,
+ * a file the user renamed away. The entry goes again under its new
+ * name. */
+static int nb_flight_still_here(struct nb_flight *f)
+{
+	switch (nb_queue_changed(f->p->cfg.q, &f->job)) {
+	case NB_JOB_SAME: return 0;
+	case NB_JOB_MOVED: return -ECANCELED;
+	default: return NB_E_CHANGED;
+	}
+}
+
 /* From the upload's first request until its answer, the server may
  * publish f->rec without our hearing of it if the link or nbfs dies (at
  * PUT_OPEN already, when it holds the content and applies our metadata):
@@ -357,9 +373,8 @@ static int nb_flight_send_small(struct nb_flight *f)
 	}
 	ssize_t k = nb_xio_pread_full(f->fd, buf, n, 0);
 	e = k < 0 ? (int)k : (size_t)k != n ? NB_E_CHANGED : 0;
-	if (e == 0 && (e = nb_flight_md5(f, buf)) == 0 &&
-	    nb_queue_changed(p->cfg.q, &f->job) == NB_JOB_CHANGED)
-		e = NB_E_CHANGED;
+	if (e == 0 && (e = nb_flight_md5(f, buf)) == 0)
+		e = nb_flight_still_here(f);
 	if (e != 0) {
 		free(buf);
 		nb_flight_result(f, e, NULL);
@@ -386,6 +401,8 @@ static int nb_flight_send_open(struct nb_flight *f)
 {
 	struct nb_pipeline *p = f->p;
 	int e = nb_flight_md5(f, NULL);
+	if (e == 0)
+		e = nb_flight_still_here(f);
 	if (e != 0) {
 		nb_flight_result(f, e, NULL);
 		nb_flight_end(f);

@@ -561,6 +561,45 @@ static void test_rename_window(void **state)
 	free(data);
 }
 
+/* A small upload in doubt is asked about (STAT) on the next link, and
+ * renamed while that question is out: the server gets the rename first,
+ * so the upload must not go to the old name after it (it goes under the
+ * new one). Regression (test_op_storm_stall, once, under load): the
+ * PUT_SMALL went to the old name after the RENAME, and the server kept
+ * a file the user had renamed away. */
+static void test_rename_while_doubt_asked(void **state)
+{
+	struct fx *f = *state;
+	/* HELLO, PUT_SMALL: the server gets it, the answer is lost; no new
+	 * link until the test says so. */
+	atomic_store(&f->srv.drop_after, 2);
+	atomic_store(&f->srv.max_connections, 1);
+	fx_open_core(f);
+	char *data = stage_file(f, "w", 517, 11);
+	long long deadline = nb_xio_now_ms() + WAIT_MS;
+	while (!remote_exists(f, "w") || atomic_load(&f->srv.drops) == 0) {
+		assert_true(nb_xio_now_ms() < deadline);
+		nb_xio_sleep_ms(5);
+	}
+	/* As if that session never got to publish it. */
+	char *rw = tu_join(f->remote, "w");
+	assert_int_equal(unlink(rw), 0);
+	/* The next link: HELLO, then the STAT of the doubt, held. */
+	atomic_store(&f->srv.hold_at, 2);
+	atomic_store(&f->srv.max_connections, 0);
+	assert_true(ip_wait_held(&f->srv, WAIT_MS));
+	struct stage_mv mv = {f, "w", "z", 0};
+	assert_int_equal(nb_core_renamed(f->core, "w", "z", 0, stage_mv_run, &mv), 0);
+	ip_release(&f->srv);
+	wait_synced(f);
+	assert_remote(f, "z", data, 517);
+	if (remote_exists(f, "w"))
+		fail_msg("w is on the server after it was renamed to z");
+	assert_int_equal(remote_conflicts(f), 0);
+	free(rw);
+	free(data);
+}
+
 #define OLD_TIME 1300000000LL
 
 static void set_old_time(struct fx *f, const char *rel, long long sec)
@@ -675,6 +714,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rename_remove_before_answer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rename_into_new_dir, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rename_window, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rename_while_doubt_asked, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cut_at_every_frame, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_batch_cut_at_every_frame, setup, teardown),
 	};
