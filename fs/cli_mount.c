@@ -337,8 +337,9 @@ int nb_cli_mount(int argc, char **argv)
 	if (nb_mount_prepare(&m) != 0)
 		goto out;
 	/* Permissions are checked by the kernel against the modes we show,
-	 * unless only root can enter (fs/perm.h). */
-	if (nb_perm_by_kernel(m.c.multi_user, geteuid()))
+	 * unless only the mounting user may enter (fs/perm.h). */
+	m.fs.perm_self = !nb_perm_by_kernel(m.c.multi_user);
+	if (!m.fs.perm_self)
 		fuse_opt_add_arg(&args, "-odefault_permissions");
 	fuse_opt_add_arg(&args, "-ofsname=nbfs");
 	fuse_opt_add_arg(&args, "-osubtype=nbfs");

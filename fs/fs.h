@@ -24,6 +24,7 @@ struct nb_fs {
 	struct nb_events *events; /* what the sync thread did, for --follow */
 	uid_t uid;
 	gid_t gid;
+	int perm_self; /* no default_permissions: nbfs checks (fs/perm.h) */
 };
 
 /* The FUSE operations; fuse_get_context()->private_data is a struct nb_fs. */

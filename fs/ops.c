@@ -102,7 +102,7 @@ static int nb_op_getattr(const char *path, struct stat *st, struct fuse_file_inf
 		r = fstat(nb_file_handle(fi)->fd, st) == 0 ? 0 : -errno;
 	else if (!wpath)
 		r = -ENOENT;
-	else
+	else if ((r = nb_perm_path(fs, wpath, 0)) == 0)
 		r = nb_view_lookup(fs, wpath, st, &staged);
 	if (r == 0 && !S_ISLNK(st->st_mode))
 		st->st_blksize = NB_BLKSIZE;
@@ -171,13 +171,17 @@ static int nb_op_create(const char *path, mode_t mode, struct fuse_file_info *fi
 	struct nb_fs *fs = nb_ops_fs();
 	const char *wpath = nb_ops_wpath(path);
 	int r;
-	if ((r = nb_ops_check_new(wpath)) != 0 || (r = nb_view_ensure_parents(fs, wpath)) != 0)
+	if ((r = nb_perm_name(fs, wpath)) != 0 || (r = nb_ops_check_new(wpath)) != 0 ||
+	    (r = nb_view_ensure_parents(fs, wpath)) != 0)
 		return r;
 	/* Exclusive here whatever the caller asked, so that only a file we
 	 * made is given to the caller. */
 	r = nb_open_staged(fs, wpath, fi->flags | O_CREAT | O_EXCL, mode & 07777, 1, fi);
-	if (r == -EEXIST && !(fi->flags & O_EXCL))
+	if (r == -EEXIST && !(fi->flags & O_EXCL)) {
+		if ((r = nb_perm_open(fs, wpath, fi->flags)) != 0)
+			return r;
 		return nb_open_staged(fs, wpath, fi->flags & ~O_CREAT, 0, 1, fi);
+	}
 	if (r == 0)
 		nb_ops_own_new(fs, nb_handle(fi)->fd, wpath, mode);
 	/* A new file opened only for writing (cp, tar, rsync into the
@@ -246,7 +250,9 @@ static int nb_open_path(const char *wpath, struct fuse_file_info *fi)
 
 static int nb_op_open(const char *path, struct fuse_file_info *fi)
 {
-	return path ? nb_open_path(nb_ops_wpath(path), fi) : -ENOENT;
+	const char *wpath = nb_ops_wpath(path);
+	int r = wpath ? nb_perm_open(nb_ops_fs(), wpath, fi->flags) : -ENOENT;
+	return r == 0 ? nb_open_path(wpath, fi) : r;
 }
 
 /* Room in the cache for a file that grows by growth bytes to end. A size
@@ -385,6 +391,21 @@ static int nb_meta_change(struct nb_fs *fs, const char *wpath,
 	return nb_core_touch_meta(fs->core, wpath, kind) == 0 ? 0 : -EIO;
 }
 
+/* What chmod, chown and utimens are asked to change: the node behind the
+ * open handle, else the one at path; *wpath is the path to check the
+ * way to (NULL through a handle). For nb_perm_owner and the like. */
+static int nb_setattr_node(struct nb_fs *fs, const char *path, struct fuse_file_info *fi,
+			   struct stat *st, const char **wpath)
+{
+	struct nb_handle *h = nb_file_handle(fi);
+	int staged;
+	*wpath = path ? nb_ops_wpath(path) : NULL;
+	if (!path && h)
+		return fstat(h->fd, st) == 0 ? 0 : -errno;
+	const char *at = nb_op_path(path, fi);
+	return at ? nb_view_lookup(fs, at, st, &staged) : -ENOENT;
+}
+
 static int nb_apply_chmod(int dirfd, const char *rel, const void *arg)
 {
 	return nb_longpath_fchmodat(dirfd, rel, *(const mode_t *)arg & 07777, 0);
@@ -393,7 +414,12 @@ static int nb_apply_chmod(int dirfd, const char *rel, const void *arg)
 static int nb_op_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
 {
 	struct nb_fs *fs = nb_ops_fs();
-	const char *wpath = nb_op_path(path, fi);
+	const char *wpath = nb_op_path(path, fi), *way;
+	struct stat st;
+	int r;
+	if (nb_perm_checking(fs) && ((r = nb_setattr_node(fs, path, fi, &st, &way)) != 0 ||
+				     (r = nb_perm_owner(fs, way, &st)) != 0))
+		return r;
 	if (nb_file_handle(fi)) {
 		if (nb_handle_touch(fs, nb_file_handle(fi), 0) != 0)
 			return -EIO;
@@ -413,7 +439,20 @@ static int nb_apply_utimens(int dirfd, const char *rel, const void *arg)
 static int nb_op_utimens(const char *path, const struct timespec tv[2], struct fuse_file_info *fi)
 {
 	struct nb_fs *fs = nb_ops_fs();
-	const char *wpath = nb_op_path(path, fi);
+	const char *wpath = nb_op_path(path, fi), *way;
+	struct stat cur;
+	int r;
+	if (nb_perm_checking(fs) && (r = nb_setattr_node(fs, path, fi, &cur, &way)) != 0)
+		return r;
+	if (nb_perm_checking(fs)) {
+		/* Both to now (or left): whoever may write it; a time
+		 * given: its owner only. */
+		int now = 1;
+		for (int i = 0; i < 2; i++)
+			now &= tv[i].tv_nsec == UTIME_NOW || tv[i].tv_nsec == UTIME_OMIT;
+		if ((r = now ? nb_perm_touch(fs, way, &cur) : nb_perm_owner(fs, way, &cur)) != 0)
+			return r;
+	}
 	if (nb_file_handle(fi)) {
 		if (nb_handle_touch(fs, nb_file_handle(fi), 0) != 0)
 			return -EIO;
@@ -465,8 +504,13 @@ static int nb_op_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_
 	 * local disk. */
 	struct nb_fs *fs = nb_ops_fs();
 	struct nb_handle *h = nb_file_handle(fi);
-	const char *wpath = nb_op_path(path, fi);
-	int r = -ENOENT;
+	const char *wpath = nb_op_path(path, fi), *way;
+	struct stat cur;
+	int r;
+	if (nb_perm_checking(fs) && ((r = nb_setattr_node(fs, path, fi, &cur, &way)) != 0 ||
+				     (r = nb_perm_chown(fs, way, &cur, uid, gid)) != 0))
+		return r;
+	r = -ENOENT;
 	if (h) {
 		r = fchown(h->fd, uid, gid) == 0 ? 0 : -errno;
 	} else if (wpath) {
@@ -500,7 +544,7 @@ static int nb_op_truncate(const char *path, off_t size, struct fuse_file_info *f
 	} else {
 		if (!wpath)
 			return -ENOENT;
-		if ((r = nb_open_path(wpath, &tmp)) != 0)
+		if ((r = nb_perm_path(fs, wpath, W_OK)) != 0 || (r = nb_open_path(wpath, &tmp)) != 0)
 			return r;
 		h = nb_handle(&tmp);
 	}
@@ -528,21 +572,8 @@ static int nb_op_truncate(const char *path, off_t size, struct fuse_file_info *f
  * default_permissions (fs/perm.h); otherwise the kernel answers them. */
 static int nb_op_access(const char *path, int mask)
 {
-	const struct fuse_context *ctx = fuse_get_context();
 	const char *wpath = nb_ops_wpath(path);
-	struct stat st;
-	int staged;
-	int r = wpath ? nb_view_lookup(nb_ops_fs(), wpath, &st, &staged) : -ENOENT;
-	if (r != 0 || mask == F_OK)
-		return r;
-	enum { NB_GROUPS_MAX = 256 };
-	gid_t groups[NB_GROUPS_MAX];
-	int n = 0;
-	if (ctx->uid != 0 && st.st_uid != ctx->uid && st.st_gid != ctx->gid) {
-		n = fuse_getgroups(NB_GROUPS_MAX, groups);
-		n = n < 0 ? 0 : n > NB_GROUPS_MAX ? NB_GROUPS_MAX : n;
-	}
-	return nb_perm_allows(&st, ctx->uid, ctx->gid, groups, n, mask);
+	return wpath ? nb_perm_access(nb_ops_fs(), wpath, mask) : -ENOENT;
 }
 
 static int nb_op_statfs(const char *path, struct statvfs *sv)
@@ -561,7 +592,10 @@ static int nb_op_getxattr(const char *path, const char *name, char *value, size_
 	 * every file: answer what is not ours without looking the path up. */
 	if (strncmp(name, NB_XATTR_PREFIX, strlen(NB_XATTR_PREFIX)) != 0)
 		return -ENODATA;
-	int r = wpath ? nb_view_lookup(fs, wpath, &st, &staged) : -ENOENT;
+	/* Reading a user.* attribute takes read permission (Linux). */
+	int r = wpath ? nb_perm_path(fs, wpath, R_OK) : -ENOENT;
+	if (r == 0)
+		r = nb_view_lookup(fs, wpath, &st, &staged);
 	if (r != 0)
 		return r;
 	return nb_xattr_get(fs, wpath, &st, staged, name, value, size);
@@ -573,7 +607,9 @@ static int nb_op_listxattr(const char *path, char *list, size_t size)
 	const char *wpath = nb_ops_wpath(path);
 	struct stat st;
 	int staged;
-	int r = wpath ? nb_view_lookup(fs, wpath, &st, &staged) : -ENOENT;
+	int r = wpath ? nb_perm_path(fs, wpath, 0) : -ENOENT;
+	if (r == 0)
+		r = nb_view_lookup(fs, wpath, &st, &staged);
 	if (r != 0)
 		return r;
 	/* Linux lets user.* attributes be read only on regular files and
@@ -594,7 +630,10 @@ static int nb_op_setxattr(const char *path, const char *name, const char *value,
 	(void)flags;
 	if (strncmp(name, NB_XATTR_PREFIX, strlen(NB_XATTR_PREFIX)) != 0)
 		return -ENOTSUP;
-	int r = wpath ? nb_view_lookup(fs, wpath, &st, &staged) : -ENOENT;
+	/* Setting one takes write permission (Linux). */
+	int r = wpath ? nb_perm_path(fs, wpath, W_OK) : -ENOENT;
+	if (r == 0)
+		r = nb_view_lookup(fs, wpath, &st, &staged);
 	if (r != 0)
 		return r;
 	return nb_xattr_set(fs, wpath, &st, name, value, size);

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "fs/ops.h"
+#include "fs/perm.h"
 #include "fs/view.h"
 #include "wire/log.h"
 #include "wire/longpath.h"
@@ -36,6 +37,9 @@ static int nb_fill_one(void *arg, const char *name)
 /* With nullpath_ok, readdir gets no path: the handle keeps it. */
 int nb_op_opendir(const char *path, struct fuse_file_info *fi)
 {
+	int r = nb_perm_path(nb_ops_fs(), nb_ops_wpath(path), R_OK);
+	if (r != 0)
+		return r;
 	struct nb_handle *h = calloc(1, sizeof(*h));
 	if (!h || !(h->wpath = strdup(nb_ops_wpath(path)))) {
 		free(h);
@@ -78,7 +82,7 @@ static int nb_new_name(struct nb_fs *fs, const char *wpath)
 {
 	struct stat st;
 	int staged, r;
-	if ((r = nb_ops_check_new(wpath)) != 0)
+	if ((r = nb_perm_name(fs, wpath)) != 0 || (r = nb_ops_check_new(wpath)) != 0)
 		return r;
 	if (nb_view_lookup(fs, wpath, &st, &staged) == 0)
 		return -EEXIST;
@@ -160,7 +164,9 @@ int nb_op_unlink(const char *path)
 	const char *wpath = nb_ops_wpath(path);
 	struct stat st;
 	int staged;
-	int r = nb_view_lookup(fs, wpath, &st, &staged);
+	int r = nb_perm_name(fs, wpath);
+	if (r == 0)
+		r = nb_view_lookup(fs, wpath, &st, &staged);
 	if (r != 0)
 		return r;
 	if (S_ISDIR(st.st_mode))
@@ -256,7 +262,9 @@ int nb_op_rmdir(const char *path)
 	const char *wpath = nb_ops_wpath(path);
 	struct stat st;
 	int staged;
-	int r = nb_view_lookup(fs, wpath, &st, &staged);
+	int r = nb_perm_name(fs, wpath);
+	if (r == 0)
+		r = nb_view_lookup(fs, wpath, &st, &staged);
 	if (r != 0)
 		return r;
 	if (!S_ISDIR(st.st_mode))
@@ -281,7 +289,16 @@ int nb_op_rename(const char *from, const char *to, unsigned int flags)
 	int fstaged, tstaged, r;
 	if (flags & ~RENAME_NOREPLACE)
 		return -EINVAL; /* RENAME_EXCHANGE, RENAME_WHITEOUT: not supported */
+	if ((r = nb_perm_name(fs, wfrom)) != 0 || (r = nb_perm_name(fs, wto)) != 0)
+		return r;
 	if ((r = nb_view_lookup(fs, wfrom, &sf, &fstaged)) != 0)
+		return r;
+	/* A directory that changes parents changes its "..": it must be
+	 * writable (Linux). */
+	if (S_ISDIR(sf.st_mode) &&
+	    (nb_path_parent_len(wfrom) != nb_path_parent_len(wto) ||
+	     strncmp(wfrom, wto, nb_path_parent_len(wfrom)) != 0) &&
+	    (r = nb_perm_path(fs, wfrom, W_OK)) != 0)
 		return r;
 	if (nb_path_is_fuse_hidden(wto) && fstaged && !S_ISDIR(sf.st_mode)) {
 		/* libfuse hides a file removed while open: for everyone else
@@ -375,6 +392,9 @@ int nb_op_readlink(const char *path, char *buf, size_t size)
 	const char *wpath = nb_ops_wpath(path);
 	if (size == 0)
 		return -EINVAL;
+	int r = nb_perm_path(fs, wpath, 0);
+	if (r != 0)
+		return r;
 	ssize_t n = nb_longpath_readlinkat(fs->stage_fd, wpath, buf, size - 1);
 	if (n >= 0) {
 		buf[n] = 0;
@@ -383,8 +403,7 @@ int nb_op_readlink(const char *path, char *buf, size_t size)
 	if (errno != ENOENT)
 		return -errno;
 	char rpath[NB_PATH_MAX + 1];
-	int r = nb_core_resolve(fs->core, wpath, rpath, sizeof(rpath));
-	if (r != 0)
+	if ((r = nb_core_resolve(fs->core, wpath, rpath, sizeof(rpath))) != 0)
 		return r;
 	r = nb_rcache_readlink(fs->rc, rpath, buf, size);
 	if (r == -ERANGE) {

@@ -1867,6 +1867,42 @@ static int case_access_0000(struct pc_ctx *c)
 	return check_str(c, "f", "secret");
 }
 
+/* A directory's bits bind its own user: without write nothing is made or
+ * removed in it, without read it is not listed, without search nothing in
+ * it is reached; a file's bits bind opening and truncating it. (Checked
+ * with operations that always reach the file system: the kernel may answer
+ * a stat(2) through names it has cached.) */
+static int case_dir_perms(struct pc_ctx *c)
+{
+	int fd;
+	if (geteuid() == 0) {
+		note(c, "skipped: running as root, which permission bits do not bind");
+		return 0;
+	}
+	OK(c, mkdir("d", 0755));
+	TRY(put_str(c, "d/f", "kept"));
+	OK(c, chmod("d", 0555));
+	ERR(c, EACCES, open("d/new", O_CREAT | O_WRONLY, 0644));
+	ERR(c, EACCES, mkdir("d/sub", 0755));
+	ERR(c, EACCES, symlink("f", "d/link"));
+	ERR(c, EACCES, unlink("d/f"));
+	ERR(c, EACCES, rename("d/f", "moved"));
+	OK(c, fd = open("d/f", O_RDONLY));
+	OK(c, close(fd));
+	OK(c, chmod("d", 0311));
+	ERR(c, EACCES, open("d", O_RDONLY | O_DIRECTORY));
+	OK(c, chmod("d", 0644));
+	ERR(c, EACCES, open("d/f", O_RDONLY));
+	ERR(c, EACCES, access("d/f", F_OK));
+	OK(c, chmod("d", 0755));
+	OK(c, chmod("d/f", 0444));
+	ERR(c, EACCES, open("d/f", O_WRONLY));
+	ERR(c, EACCES, open("d/f", O_RDONLY | O_TRUNC));
+	ERR(c, EACCES, truncate("d/f", 0));
+	OK(c, chmod("d/f", 0644));
+	return check_str(c, "d/f", "kept");
+}
+
 /* Linux: even root gets EACCES for X_OK unless some execute bit is set. */
 static int case_access_x_ok(struct pc_ctx *c)
 {
@@ -2262,6 +2298,7 @@ static const struct pc_case pc_cases[] = {
     {"setgid_dir_group", case_setgid_dir_group},
     {"chown", case_chown},
     {"access_x_ok", case_access_x_ok},
+    {"dir_perms", case_dir_perms},
     {"o_directory_on_file", case_o_directory_on_file},
     {"open_dir_for_write", case_open_dir_for_write},
     {"enotdir_component", case_enotdir_component},
