@@ -180,6 +180,9 @@ static int nb_flight_simple_start(struct nb_flight *f)
 	int e;
 	nb_rcall_init(&f->rc, 0);
 	f->rc.on_done = nb_flight_simple_done;
+	if ((e = nb_pipe_dir_writable(p, job->path)) != 0 ||
+	    (job->kind == NB_KIND_RENAME && (e = nb_pipe_dir_writable(p, job->path2)) != 0))
+		return nb_flight_sent(f, e);
 	switch (job->kind) {
 	case NB_KIND_DIR:
 		if (nb_longpath_fstatat(p->cfg.stage_fd, job->path, &st, AT_SYMLINK_NOFOLLOW) !=
@@ -187,8 +190,13 @@ static int nb_flight_simple_start(struct nb_flight *f)
 			e = -errno;
 			goto staged;
 		}
+		/* With the owner's read, write and search: what is queued
+		 * below it may still have to go in (a tree copied and then
+		 * made read-only, `cp -a` of one: the server runs as a user,
+		 * whom the bits bind). Its own mode follows with its time,
+		 * once nothing below is left (sync/pipe_times.c). */
 		f->rc.req = NB_MSG_MKDIR;
-		e = nb_rcall_mkdir(p->r, &f->rc, job->path, st.st_mode & 07777);
+		e = nb_rcall_mkdir(p->r, &f->rc, job->path, (st.st_mode & 07777) | S_IRWXU);
 		break;
 	case NB_KIND_SYMLINK: {
 		ssize_t n =
@@ -381,6 +389,10 @@ static int nb_flight_send_small(struct nb_flight *f)
 		nb_flight_end(f);
 		return 0;
 	}
+	if ((e = nb_pipe_dir_writable(p, f->job.path)) != 0) {
+		free(buf);
+		return nb_flight_sent(f, e);
+	}
 	memcpy(f->rec.md5, f->m.md5, NB_MD5_LEN);
 	nb_flight_doubt(f);
 	nb_rcall_init(&f->rc, NB_MSG_PUT_SMALL);
@@ -408,6 +420,8 @@ static int nb_flight_send_open(struct nb_flight *f)
 		nb_flight_end(f);
 		return 0;
 	}
+	if ((e = nb_pipe_dir_writable(p, f->job.path)) != 0)
+		return nb_flight_sent(f, e);
 	memcpy(f->rec.md5, f->m.md5, NB_MD5_LEN);
 	nb_flight_doubt(f);
 	nb_rcall_init(&f->rc, NB_MSG_PUT_OPEN);

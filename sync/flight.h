@@ -81,5 +81,11 @@ void nb_flight_free(struct nb_flight *f);
 int nb_pipe_times_step(struct nb_pipeline *p, size_t max);
 /* The session is gone: times on the wire go again on the next one. */
 void nb_pipe_times_detach(struct nb_pipeline *p);
+/* Before a request that changes an entry of the directory above path:
+ * if the staged directory denies its owner writing or searching, a
+ * MKDIR gives the server's copy the owner's rwx first (the server runs
+ * as a user, whom the bits bind); the job's end marks the directory,
+ * and its own mode goes back with its time. 0, or the session's error. */
+int nb_pipe_dir_writable(struct nb_pipeline *p, const char *path);
 
 #endif

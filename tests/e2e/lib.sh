@@ -221,6 +221,54 @@ mount_local() {
   NBFS_PID=$(cat "$cache/lock")
 }
 
+# as_nobody COMMAND...: run as nobody:nogroup, no other groups (with
+# ASan's options pointing at a suppressions file nobody may read).
+as_nobody() {
+  setpriv --reuid=nobody --regid=nogroup --clear-groups env HOME=/nonexistent \
+    ${NB_ASAN_OPTIONS:+ASAN_OPTIONS=$NB_ASAN_OPTIONS} "$@"
+}
+
+# mount_nobody [EXTRA_OPTS]: a mount of nobody's own, as a user makes one
+# (nbfs and nbfs-server run as nobody, the local transport), at
+# $WORK/user/mnt over $WORK/user/remote; sets NB_U to $WORK/user, whose
+# bin/ holds copies of nbfs, nbfs-server and nbfs-posixcheck nobody may
+# run. Unmounted by the cleanup like every mount.
+mount_nobody() {
+  local extra=${1:-}
+  NB_U=$WORK/user
+  mkdir -p "$NB_U/bin" "$NB_U/mnt" "$NB_U/remote" "$NB_U/cache"
+  cp "$NBFS" "$NB_U/bin/"
+  # Under the sanitizers nbfs-server is a script that puts their options
+  # back for sshd's cleared environment (tests/run-sanitizers.sh): nobody
+  # gets the binary it runs, and the options from this environment.
+  local server=$NBFS_SERVER
+  if [ "$(head -c 2 "$server")" = "#!" ]; then
+    server=$(sed -n "s/.* exec '\([^']*\)'.*/\1/p" "$server")
+    [ -x "$server" ] || fail "no server binary behind $NBFS_SERVER"
+  fi
+  cp "$server" "$NB_U/bin/nbfs-server"
+  local supp
+  supp=$(printf '%s' "${ASAN_OPTIONS:-}" | sed -n 's/.*suppressions=\([^:]*\).*/\1/p')
+  if [ -n "$supp" ]; then
+    cp "$supp" "$NB_U/asan.supp"
+    NB_ASAN_OPTIONS=${ASAN_OPTIONS/suppressions=$supp/suppressions=$NB_U/asan.supp}
+  fi
+  [ -x "$BUILD/nbfs-posixcheck" ] && cp "$BUILD/nbfs-posixcheck" "$NB_U/bin/"
+  chmod 755 "$NB_U" "$NB_U/bin" "$NB_U/bin/"*
+  chown nobody:nogroup "$NB_U/mnt" "$NB_U/remote" "$NB_U/cache"
+  # Debian's udev rule makes /dev/fuse 0666 (users mount through it); a
+  # machine without udev (some VMs, containers) may have it 0600.
+  if [ "$(stat -c %a /dev/fuse)" != 666 ]; then
+    log "/dev/fuse is $(stat -c %a /dev/fuse): made 0666, as Debian's udev rule makes it"
+    chmod 666 /dev/fuse || fail "chmod 666 /dev/fuse"
+  fi
+  local opts="cache=$NB_U/cache,server=$NB_U/bin/nbfs-server,delay=${NB_DELAY:-0.3}"
+  [ -n "$extra" ] && opts+=",$extra"
+  as_nobody "$NB_U/bin/nbfs" -o "$opts" "local:$NB_U/remote" "$NB_U/mnt" || fail "nobody could not mount"
+  E2E_MOUNTS+=("$NB_U/mnt")
+  log "mounted by nobody on $NB_U/mnt"
+}
+
 # umount_nbfs: a clean unmount; waits for the process to exit.
 umount_nbfs() {
   local pid=${NBFS_PID:-}

@@ -64,31 +64,18 @@ umount_nbfs
 # A user's own mount (nbfs run by nobody, the local transport): no
 # default_permissions either, and nbfs checks that user's every access
 # itself, which the cases on modes (access_0000, ...) see, as root does not.
-nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups env HOME=/nonexistent "$@"; }
-# Debian's udev rule makes /dev/fuse 0666 (users mount through it); a
-# machine without udev (some VMs, containers) may have it 0600.
-if [ "$(stat -c %a /dev/fuse)" != 666 ]; then
-  log "/dev/fuse is $(stat -c %a /dev/fuse): made 0666, as Debian's udev rule makes it"
-  chmod 666 /dev/fuse || fail "chmod 666 /dev/fuse"
-fi
-U=$WORK/user
-mkdir -p "$U/bin" "$U/mnt" "$U/remote" "$U/cache"
-cp "$NBFS" "$NBFS_SERVER" "$POSIXCHECK" "$U/bin/"
-chmod 755 "$U" "$U/bin" "$U/bin/"*
-chown nobody:nogroup "$U/mnt" "$U/remote" "$U/cache"
-nobody "$U/bin/nbfs" -o "cache=$U/cache,server=$U/bin/nbfs-server,delay=0.3" "local:$U/remote" "$U/mnt" ||
-  fail "nobody could not mount"
-E2E_MOUNTS+=("$U/mnt")
+mount_nobody
+U=$NB_U
 grep -q "^nbfs $U/mnt .*default_permissions" /proc/mounts &&
   fail "a user's own mount still has default_permissions: $(grep " $U/mnt " /proc/mounts)"
 rc=0
-nobody "$U/bin/nbfs-posixcheck" -1 "$U/mnt" >"$WORK/posix.user.out" 2>&1 || rc=$?
+as_nobody "$U/bin/nbfs-posixcheck" -1 "$U/mnt" >"$WORK/posix.user.out" 2>&1 || rc=$?
 cat "$WORK/posix.user.out"
 user=$(tail -n 1 "$WORK/posix.user.out")
 user=${user#posixcheck: }
-nobody "$U/bin/nbfs" wait --timeout 180 "$U/mnt" >"$WORK/wait.out" 2>&1 ||
-  fail "user mount: not synced within 180 s: $(cat "$WORK/wait.out"; nobody "$U/bin/nbfs" status "$U/mnt" 2>&1 | head -n 20)"
-if ! nobody diff -r --no-dereference "$U/mnt" "$U/remote" -x .nbfs >"$WORK/posix.diff" 2>&1; then
+as_nobody "$U/bin/nbfs" wait --timeout 180 "$U/mnt" >"$WORK/wait.out" 2>&1 ||
+  fail "user mount: not synced within 180 s: $(cat "$WORK/wait.out"; as_nobody "$U/bin/nbfs" status "$U/mnt" 2>&1 | head -n 20)"
+if ! as_nobody diff -r --no-dereference "$U/mnt" "$U/remote" -x .nbfs >"$WORK/posix.diff" 2>&1; then
   head -n 50 "$WORK/posix.diff"
   fail "user mount: mount and server differ after posixcheck ($(wc -l <"$WORK/posix.diff") lines of diff)"
 fi
