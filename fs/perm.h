@@ -66,9 +66,9 @@ int nb_perm_path(struct nb_fs *fs, const char *wpath, int mask);
 int nb_perm_access(struct nb_fs *fs, const char *wpath, int mask);
 /* A name to make (create, mkdir, symlink, mknod, a rename's target) or
  * remove (unlink, rmdir, a rename's source): search above it, and write
- * and search on its directory; nothing more if it is to be made and
- * exists already (the operation answers EEXIST, or opens it), nor if it is
- * to be removed and does not exist (ENOENT). */
+ * and search on its directory. (A name made that exists already, or one
+ * removed that does not, the kernel answers itself from its lookup,
+ * EEXIST or ENOENT, before it asks.) */
 int nb_perm_name(struct nb_fs *fs, const char *wpath);
 /* open(2) of wpath with flags: read, write (O_WRONLY, O_RDWR, O_TRUNC)
  * or execute permission as they ask. */
