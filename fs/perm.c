@@ -75,16 +75,21 @@ int nb_perm_checking(struct nb_fs *fs)
 	return nb_perm_caller(fs, &c);
 }
 
+/* The caller's supplementary groups, into c. */
+static void nb_perm_load_groups(struct nb_cred *c)
+{
+	int n = fuse_getgroups(NB_GROUPS_MAX, c->groups);
+	c->ngroups = n < 0 ? 0 : n > NB_GROUPS_MAX ? NB_GROUPS_MAX : n;
+}
+
 static int nb_perm_cred_allows(struct nb_cred *c, const struct stat *st, int mask)
 {
+	/* Only a node neither owned nor of the primary group needs the
+	 * supplementary groups. */
 	if (c->ngroups < 0) {
 		c->ngroups = 0;
-		/* Only a node neither owned nor of the primary group needs
-		 * the supplementary groups. */
-		if (st->st_uid != c->uid && st->st_gid != c->gid) {
-			int n = fuse_getgroups(NB_GROUPS_MAX, c->groups);
-			c->ngroups = n < 0 ? 0 : n > NB_GROUPS_MAX ? NB_GROUPS_MAX : n;
-		}
+		if (st->st_uid != c->uid && st->st_gid != c->gid)
+			nb_perm_load_groups(c);
 	}
 	return nb_perm_allows(st, c->uid, c->gid, c->groups, c->ngroups, mask);
 }
@@ -178,26 +183,30 @@ int nb_perm_open(struct nb_fs *fs, const char *wpath, int flags)
 	return nb_perm_path(fs, wpath, mask);
 }
 
+/* Search above wpath (when given: not through an open file), then the
+ * owner of st passes; anyone else gets what mask allows them, or -EPERM
+ * when no mask would do. */
+static int nb_perm_as_owner(struct nb_fs *fs, struct nb_cred *c, const char *wpath,
+			    const struct stat *st, int mask)
+{
+	int r;
+	if (wpath && (r = nb_perm_search(fs, c, wpath)) != 0)
+		return r;
+	if (st->st_uid == c->uid)
+		return 0;
+	return mask ? nb_perm_cred_allows(c, st, mask) : -EPERM;
+}
+
 int nb_perm_owner(struct nb_fs *fs, const char *wpath, const struct stat *st)
 {
 	struct nb_cred c;
-	int r;
-	if (!nb_perm_caller(fs, &c))
-		return 0;
-	if (wpath && (r = nb_perm_search(fs, &c, wpath)) != 0)
-		return r;
-	return st->st_uid == c.uid ? 0 : -EPERM;
+	return nb_perm_caller(fs, &c) ? nb_perm_as_owner(fs, &c, wpath, st, 0) : 0;
 }
 
 int nb_perm_touch(struct nb_fs *fs, const char *wpath, const struct stat *st)
 {
 	struct nb_cred c;
-	int r;
-	if (!nb_perm_caller(fs, &c))
-		return 0;
-	if (wpath && (r = nb_perm_search(fs, &c, wpath)) != 0)
-		return r;
-	return st->st_uid == c.uid ? 0 : nb_perm_cred_allows(&c, st, W_OK);
+	return nb_perm_caller(fs, &c) ? nb_perm_as_owner(fs, &c, wpath, st, W_OK) : 0;
 }
 
 int nb_perm_chown(struct nb_fs *fs, const char *wpath, const struct stat *st, uid_t uid, gid_t gid)
@@ -206,13 +215,12 @@ int nb_perm_chown(struct nb_fs *fs, const char *wpath, const struct stat *st, ui
 	int r;
 	if (!nb_perm_caller(fs, &c))
 		return 0;
-	if (wpath && (r = nb_perm_search(fs, &c, wpath)) != 0)
+	if ((r = nb_perm_as_owner(fs, &c, wpath, st, 0)) != 0)
 		return r;
-	if (st->st_uid != c.uid || (uid != (uid_t)-1 && uid != st->st_uid))
+	if (uid != (uid_t)-1 && uid != st->st_uid)
 		return -EPERM;
 	if (gid == (gid_t)-1 || gid == st->st_gid)
 		return 0;
-	c.ngroups = fuse_getgroups(NB_GROUPS_MAX, c.groups);
-	c.ngroups = c.ngroups < 0 ? 0 : c.ngroups > NB_GROUPS_MAX ? NB_GROUPS_MAX : c.ngroups;
+	nb_perm_load_groups(&c);
 	return nb_perm_in_group(gid, c.gid, c.groups, c.ngroups) ? 0 : -EPERM;
 }

@@ -1869,9 +1869,9 @@ static int case_access_0000(struct pc_ctx *c)
 
 /* A directory's bits bind its own user: without write nothing is made or
  * removed in it, without read it is not listed, without search nothing in
- * it is reached; a file's bits bind opening and truncating it. (Checked
- * with operations that always reach the file system: the kernel may answer
- * a stat(2) through names it has cached.) */
+ * it is reached; a file's bits bind opening and truncating it, and it is
+ * not given away. (Checked with operations that always reach the file
+ * system: the kernel may answer a stat(2) through names it has cached.) */
 static int case_dir_perms(struct pc_ctx *c)
 {
 	int fd;
@@ -1900,6 +1900,7 @@ static int case_dir_perms(struct pc_ctx *c)
 	ERR(c, EACCES, open("d/f", O_RDONLY | O_TRUNC));
 	ERR(c, EACCES, truncate("d/f", 0));
 	OK(c, chmod("d/f", 0644));
+	ERR(c, EPERM, chown("d/f", 0, (gid_t)-1)); /* not given away */
 	return check_str(c, "d/f", "kept");
 }
 
