@@ -43,7 +43,9 @@ e2e_cleanup() {
     eval "$c"
   done
   for m in "${E2E_MOUNTS[@]}"; do
-    mountpoint -q "$m" 2>/dev/null && fusermount3 -u -z "$m" 2>/dev/null
+    # /proc/mounts, not mountpoint(1): root may not stat a mount of
+    # nobody's own (mount_nobody).
+    awk -v m="$m" '$2 == m { f = 1 } END { exit !f }' /proc/mounts && fusermount3 -u -z "$m" 2>/dev/null
   done
   for p in "${E2E_PIDS[@]}"; do
     kill "$p" 2>/dev/null
@@ -53,7 +55,7 @@ e2e_cleanup() {
     kill -9 "$p" 2>/dev/null
   done
   # nbfs processes that were started on our caches
-  for lock in "$WORK"/cache*/lock; do
+  for lock in "$WORK"/cache*/lock "$WORK"/user/cache/lock; do
     [ -f "$lock" ] || continue
     local pid
     pid=$(cat "$lock" 2>/dev/null)
