@@ -170,7 +170,12 @@ int nb_session_rename(struct nb_session *s, uint32_t id, struct nb_buf *p)
 	int r = nb_proto_path2_decode(p, &from, &to);
 	if (r != 0)
 		return nb_session_bad_frame(s, id, r, NB_MSG_RENAME);
+	/* A missing source is ENOENT before the destination's missing
+	 * parents are made: a RENAME replayed after it was done (or of a
+	 * name never sent) must not leave empty directories behind. */
+	struct stat st;
 	if ((r = nb_root_parent(&s->root, from, -1, &fromfd, &fleaf)) == 0 &&
+	    (r = fstatat(fromfd, fleaf, &st, AT_SYMLINK_NOFOLLOW) == 0 ? 0 : -errno) == 0 &&
 	    (r = nb_root_parent(&s->root, to, 0755, &tofd, &tleaf)) == 0) {
 		if (renameat(fromfd, fleaf, tofd, tleaf) != 0)
 			r = -errno;

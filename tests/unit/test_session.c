@@ -1658,6 +1658,11 @@ static void test_namespace_ops(void **state)
 	/* rename of a missing source is ENOENT (the client treats it as done) */
 	assert_int_equal(req_path2(f, NB_MSG_RENAME, "a.txt", "c.txt"), 0);
 	expect_error(f, ENOENT);
+	/* ... and makes none of the destination's missing parents: nothing
+	 * would ever remove them */
+	assert_int_equal(req_path2(f, NB_MSG_RENAME, "a.txt", "never/made/c.txt"), 0);
+	expect_error(f, ENOENT);
+	assert_false(exists(f, "never"));
 	/* symlink, replacing a file */
 	assert_int_equal(req_path2(f, NB_MSG_SYMLINK, "new/dir/b.txt", "../../d"), 0);
 	expect_ok(f);
