@@ -27,6 +27,7 @@
 #include "fs/pinner.h"
 #include "fs/rcache.h"
 #include "fs/stage.h"
+#include "fs/ops.h"
 #include "fs/perm.h"
 #include "fs/view.h"
 #include "sync/core.h"
@@ -318,6 +319,7 @@ int nb_cli_mount(int argc, char **argv)
 {
 	struct nb_mount m;
 	memset(&m, 0, sizeof(m));
+	pthread_mutex_init(&m.fs.handles_lock, NULL);
 	m.fs.stage_fd = -1;
 	m.lock_fd = -1;
 	m.fetch_fd = -1;
@@ -382,6 +384,7 @@ int nb_cli_mount(int argc, char **argv)
 		struct fuse_loop_config lc = {.clone_fd = 0, .max_idle_threads = 10};
 		rc = fuse_loop_mt(m.fuse, &lc) == 0 ? 0 : 1;
 	}
+	nb_ops_release_all(&m.fs);
 	nb_info("unmounting; %zu paths still to sync", nb_core_count(m.fs.core));
 	nb_pinner_stop(m.fs.pinner);
 	m.fs.pinner = NULL;

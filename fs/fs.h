@@ -6,6 +6,7 @@
 
 #define FUSE_USE_VERSION 35
 #include <fuse.h>
+#include <pthread.h>
 #include <sys/types.h>
 
 #include "fs/cache.h"
@@ -14,6 +15,7 @@
 #include "sync/core.h"
 
 struct nb_pinner;
+struct nb_handle;
 
 struct nb_fs {
 	int stage_fd;           /* <cache>/stage */
@@ -25,6 +27,10 @@ struct nb_fs {
 	uid_t uid;
 	gid_t gid;
 	int perm_self; /* no default_permissions: nbfs checks (fs/perm.h) */
+	/* Every open handle (fs/ops.h), for those the kernel never releases:
+	 * a RELEASE still queued when the mount goes is dropped. */
+	pthread_mutex_t handles_lock;
+	struct nb_handle *handles;
 };
 
 /* The FUSE operations; fuse_get_context()->private_data is a struct nb_fs. */

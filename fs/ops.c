@@ -145,6 +145,7 @@ static int nb_open_staged(struct nb_fs *fs, const char *wpath, int flags, mode_t
 	}
 	nb_cache_touch(fs->cache, wpath);
 	h->writer = writer;
+	nb_ops_handle_track(fs, h);
 	fi->fh = (uint64_t)(uintptr_t)h;
 	return 0;
 }
@@ -328,19 +329,67 @@ static int nb_op_write(const char *path, const char *buf, size_t size, off_t off
 	return (int)n;
 }
 
+/* Close a handle, taken off the list already: a file's writer is closed
+ * on record with its size. */
+static void nb_handle_close(struct nb_fs *fs, struct nb_handle *h)
+{
+	if (h->fd >= 0) {
+		struct stat st;
+		int64_t size = h->writer && fstat(h->fd, &st) == 0 ? (int64_t)st.st_size : -1;
+		nb_xio_close(h->fd);
+		nb_core_follow_end(h->follow);
+		if (h->writer)
+			nb_core_writer_close(fs->core, h->entry, size);
+	}
+	free(h->wpath);
+	free(h);
+}
+
+void nb_ops_handle_track(struct nb_fs *fs, struct nb_handle *h)
+{
+	pthread_mutex_lock(&fs->handles_lock);
+	h->prev = NULL;
+	h->next = fs->handles;
+	if (fs->handles)
+		fs->handles->prev = h;
+	fs->handles = h;
+	pthread_mutex_unlock(&fs->handles_lock);
+}
+
+void nb_ops_handle_untrack(struct nb_fs *fs, struct nb_handle *h)
+{
+	pthread_mutex_lock(&fs->handles_lock);
+	if (h->prev)
+		h->prev->next = h->next;
+	else
+		fs->handles = h->next;
+	if (h->next)
+		h->next->prev = h->prev;
+	h->prev = h->next = NULL;
+	pthread_mutex_unlock(&fs->handles_lock);
+}
+
+void nb_ops_release_all(struct nb_fs *fs)
+{
+	int files = 0;
+	struct nb_handle *h;
+	while ((h = fs->handles) != NULL) {
+		nb_ops_handle_untrack(fs, h);
+		files += h->fd >= 0;
+		nb_handle_close(fs, h);
+	}
+	if (files)
+		nb_info("%d file(s) still open when the mount went (no release from the kernel): closed",
+			files);
+}
+
 static int nb_op_release(const char *path, struct fuse_file_info *fi)
 {
 	(void)path; /* NULL (nullpath_ok): the entry is named by its id */
 	struct nb_fs *fs = nb_ops_fs();
 	struct nb_handle *h = nb_handle(fi);
-	struct stat st;
-	int64_t size = h->writer && fstat(h->fd, &st) == 0 ? (int64_t)st.st_size : -1;
-	nb_xio_close(h->fd);
-	nb_core_follow_end(h->follow);
-	if (h->writer)
-		nb_core_writer_close(fs->core, h->entry, size);
-	free(h->wpath);
-	free(h);
+	nb_ops_handle_untrack(fs, h);
+	nb_handle_close(fs, h);
 	return 0;
 }
 

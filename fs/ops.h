@@ -30,12 +30,22 @@ struct nb_handle {
 	int in_order;
 	uint64_t written;
 	struct nb_follow *follow;
+	struct nb_handle *prev, *next; /* on fs->handles */
 };
 
 static inline struct nb_handle *nb_ops_handle(struct fuse_file_info *fi)
 {
 	return fi ? (struct nb_handle *)(uintptr_t)fi->fh : NULL;
 }
+
+/* Every handle made goes on the mount's list until it is released. */
+void nb_ops_handle_track(struct nb_fs *fs, struct nb_handle *h);
+void nb_ops_handle_untrack(struct nb_fs *fs, struct nb_handle *h);
+/* After the FUSE loop: release the handles the kernel never did (a
+ * RELEASE still queued at unmount is dropped), so a writer's file is
+ * closed on record and syncs as any other, not as one left open by a
+ * crash. */
+void nb_ops_release_all(struct nb_fs *fs);
 
 /* FUSE path -> wire path; NULL stays NULL (an unlinked open file). */
 const char *nb_ops_wpath(const char *path);

@@ -46,6 +46,7 @@ int nb_op_opendir(const char *path, struct fuse_file_info *fi)
 		return -ENOMEM;
 	}
 	h->fd = -1;
+	nb_ops_handle_track(nb_ops_fs(), h);
 	fi->fh = (uint64_t)(uintptr_t)h;
 	return 0;
 }
@@ -55,6 +56,7 @@ int nb_op_releasedir(const char *path, struct fuse_file_info *fi)
 	(void)path;
 	struct nb_handle *h = nb_ops_handle(fi);
 	if (h) {
+		nb_ops_handle_untrack(nb_ops_fs(), h);
 		free(h->wpath);
 		free(h);
 	}
