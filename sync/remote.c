@@ -13,11 +13,15 @@
 #include "wire/log.h"
 
 #define NB_CALL_BUCKETS 256
+/* Requests wait in the session's output up to this many bytes, then go
+ * to the transport in one write (see nb_remote_send). */
+#define NB_REMOTE_OUT_MAX (256 * 1024)
 
 struct nb_remote {
 	struct nb_transport *t;
 	struct nb_frame_reader rd;
 	struct nb_buf *tx; /* the request being sent */
+	struct nb_buf *out; /* whole requests not yet written (nb_remote_flush) */
 	struct nb_buf *rx; /* the payload of the reply being dispatched */
 	struct nb_call *calls[NB_CALL_BUCKETS];
 	size_t inflight;
@@ -89,7 +93,8 @@ int nb_remote_open(struct nb_transport *t, struct nb_remote **out, char *errbuf,
 	int e = nb_frame_reader_init(&r->rd, &t->stream);
 	r->tx = nb_buf_new(NB_FRAME_MAX + NB_FRAME_HDR);
 	r->rx = nb_buf_new(NB_FRAME_MAX);
-	if (e == 0 && (!r->tx || !r->rx))
+	r->out = nb_buf_new(NB_REMOTE_OUT_MAX);
+	if (e == 0 && (!r->tx || !r->rx || !r->out))
 		e = -ENOMEM;
 	if (e != 0)
 		snprintf(errbuf, errsz, "%s", nb_strerror(e));
@@ -111,6 +116,7 @@ void nb_remote_close(struct nb_remote *r)
 	nb_frame_reader_free(&r->rd);
 	nb_buf_free(r->tx);
 	nb_buf_free(r->rx);
+	nb_buf_free(r->out);
 	free(r);
 }
 
@@ -166,7 +172,28 @@ int nb_remote_send(struct nb_remote *r, uint32_t id, struct nb_call *c)
 			r->inflight++;
 		}
 	}
-	return nb_remote_fail(r, nb_frame_send(&r->t->stream, r->tx));
+	int e = nb_frame_finish(r->tx);
+	if (e != 0)
+		return nb_remote_fail(r, e);
+	size_t n = nb_buf_len(r->tx);
+	int large = n >= NB_REMOTE_OUT_MAX / 2; /* a piece of a large file */
+	if ((large || nb_buf_len(r->out) + n > NB_REMOTE_OUT_MAX) && (e = nb_remote_flush(r)) != 0)
+		return e;
+	if (large)
+		return nb_remote_fail(r, r->t->stream.write(r->t->stream.ctx, nb_buf_ptr(r->tx), n));
+	return nb_remote_fail(r, nb_buf_put(r->out, nb_buf_ptr(r->tx), n));
+}
+
+int nb_remote_flush(struct nb_remote *r)
+{
+	size_t n = nb_buf_len(r->out);
+	if (r->broken)
+		return NB_E_EOF;
+	if (n == 0)
+		return 0;
+	int e = r->t->stream.write(r->t->stream.ctx, nb_buf_ptr(r->out), n);
+	nb_buf_reset(r->out);
+	return nb_remote_fail(r, e);
 }
 
 void nb_remote_forget(struct nb_remote *r, struct nb_call *c)
@@ -205,13 +232,14 @@ static int nb_remote_dispatch(struct nb_remote *r, uint8_t type)
 int nb_remote_pump(struct nb_remote *r, int block)
 {
 	int n = 0;
-	if (r->broken)
-		return NB_E_EOF;
+	int e = nb_remote_flush(r);
+	if (e != 0)
+		return e;
 	for (;;) {
 		if (!nb_frame_buffered(&r->rd) && !(block && n == 0) && !r->t->readable(r->t))
 			return n;
 		uint8_t type;
-		int e = nb_frame_recv(&r->rd, &type, r->rx);
+		e = nb_frame_recv(&r->rd, &type, r->rx);
 		if (e == 0)
 			e = nb_remote_dispatch(r, type);
 		if (e != 0)

@@ -57,14 +57,24 @@ uint32_t nb_remote_new_id(struct nb_remote *r);
 struct nb_buf *nb_remote_tx(struct nb_remote *r);
 /* Send the request encoded in tx under id. With c, c receives the
  * replies to it (c->on_reply must be set); without, none are expected
- * (PUT_DATA). 0, or the error that broke the session. */
+ * (PUT_DATA). 0, or the error that broke the session.
+ *
+ * Small requests wait in the session's output and leave together, in
+ * one transport write, at the next nb_remote_flush or nb_remote_pump or
+ * when the output is full (each write is an SSH packet, a send and a
+ * wake-up of sshd and of the server: sent one by one, 2,000 small files
+ * cost 2,000 of each). Requests keep their order; a large one (a piece
+ * of a file) goes after what waits, at once. */
 int nb_remote_send(struct nb_remote *r, uint32_t id, struct nb_call *c);
+/* Write what waits in the output. 0, or the error that broke the
+ * session. */
+int nb_remote_flush(struct nb_remote *r);
 /* Forget c (its reply will be taken for a protocol violation). For a
  * caller that gives up on a call whose session it is about to close. */
 void nb_remote_forget(struct nb_remote *r, struct nb_call *c);
-/* Dispatch replies: every whole frame that can be read without waiting;
- * with block, wait for at least one first (the transport's timeout
- * applies). The number of frames dispatched, or the error that broke
+/* Flush the output, then dispatch replies: every whole frame that can
+ * be read without waiting; with block, wait for at least one first (the
+ * transport's timeout applies). The number of frames dispatched, or the error that broke
  * the session. */
 int nb_remote_pump(struct nb_remote *r, int block);
 /* Requests in flight. */
