@@ -34,7 +34,8 @@ int nb_session_init(struct nb_session *s, struct nb_root root, struct nb_stream 
 		s->uploads[i].dest_dirfd = -1;
 	nb_batch_init(&s->batch, root);
 	s->tx = nb_buf_new(NB_FRAME_MAX + NB_FRAME_HDR);
-	return s->tx ? 0 : -ENOMEM;
+	s->held = nb_buf_new(NB_SESSION_HELD_MAX);
+	return s->tx && s->held ? 0 : -ENOMEM;
 }
 
 void nb_session_end_upload(struct nb_session *s, struct nb_upload *u, int discard)
@@ -56,13 +57,34 @@ void nb_session_free(struct nb_session *s)
 	nb_batch_free(&s->batch);
 	nb_buf_free(s->tx);
 	s->tx = NULL;
+	nb_buf_free(s->held);
+	s->held = NULL;
 	free(s->io);
 	s->io = NULL;
 }
 
+/* Write the replies held back. */
+static int nb_session_release(struct nb_session *s)
+{
+	size_t n = nb_buf_len(s->held);
+	if (n == 0)
+		return 0;
+	int r = s->out->write(s->out->ctx, nb_buf_ptr(s->held), n);
+	nb_buf_reset(s->held);
+	return r;
+}
+
 int nb_session_send(struct nb_session *s)
 {
-	return nb_frame_send(s->out, s->tx);
+	if (!s->holding)
+		return nb_frame_send(s->out, s->tx);
+	int r = nb_frame_finish(s->tx);
+	size_t n = nb_buf_len(s->tx);
+	if (r == 0 && nb_buf_len(s->held) + n > NB_SESSION_HELD_MAX)
+		r = nb_session_release(s);
+	if (r == 0 && n > NB_SESSION_HELD_MAX)
+		return s->out->write(s->out->ctx, nb_buf_ptr(s->tx), n);
+	return r ? r : nb_buf_put(s->held, nb_buf_ptr(s->tx), n);
 }
 
 int nb_session_reply_error(struct nb_session *s, uint32_t id, uint8_t type, int r,
@@ -291,9 +313,16 @@ static int nb_session_answer(void *ctx, uint32_t id, int r, const char *path)
 	return nb_session_error(s, id, r, r == -EEXIST ? NB_CONFLICT_TEXT : path);
 }
 
+/* The answers to a batch leave together: one write, so one wake-up of
+ * sshd and one SSH packet for up to NB_BATCH_FILES_MAX files instead of
+ * one each. */
 int nb_session_flush(struct nb_session *s)
 {
-	return nb_batch_flush(&s->batch, nb_session_answer, s);
+	s->holding = 1;
+	int r = nb_batch_flush(&s->batch, nb_session_answer, s);
+	s->holding = 0;
+	int w = nb_session_release(s);
+	return r ? r : w;
 }
 
 int nb_session_idle(struct nb_session *s, const struct nb_frame_reader *in)

@@ -57,6 +57,10 @@ struct nb_session {
 	struct nb_root root;
 	struct nb_stream *out;
 	struct nb_buf *tx; /* the reply being built */
+	/* Replies held back while a batch is answered, to go out in one
+	 * write (see nb_session_flush). */
+	struct nb_buf *held;
+	int holding;
 	int hello_done;
 	struct nb_upload uploads[NB_SESSION_UPLOADS_MAX];
 	size_t nuploads; /* open ones */
@@ -81,8 +85,10 @@ void nb_session_free(struct nb_session *s);
  * the protocol (an ERROR has been sent when possible), its HELLO was
  * refused, or the output failed. */
 int nb_session_handle(struct nb_session *s, uint8_t type, struct nb_buf *payload);
-/* Publish and answer the PUT_SMALLs waiting in the batch. 0, or the
- * output's error. */
+/* Publish and answer the PUT_SMALLs waiting in the batch, the answers
+ * in one write of the output (up to NB_SESSION_HELD_MAX bytes each). 0,
+ * or the output's error. */
+#define NB_SESSION_HELD_MAX (64 * 1024)
 int nb_session_flush(struct nb_session *s);
 /* Call before reading the next request from in: if PUT_SMALLs are
  * waiting and no more input is ready (nb_frame_ready), nor comes within

@@ -32,6 +32,7 @@
 struct capture {
 	struct nb_buf *out; /* every byte the session wrote */
 	int fail;          /* if set, writes fail with this */
+	int writes;        /* how many writes brought them */
 };
 
 static int capture_write(void *ctx, const void *buf, size_t n)
@@ -39,6 +40,7 @@ static int capture_write(void *ctx, const void *buf, size_t n)
 	struct capture *c = ctx;
 	if (c->fail)
 		return c->fail;
+	c->writes++;
 	return nb_buf_put(c->out, buf, n);
 }
 
@@ -1997,8 +1999,11 @@ static void test_small_batch(void **state)
 	}
 	assert_int_equal(complete, 3);
 
-	/* A STAT sent after them: the batch is published first. */
+	/* A STAT sent after them: the batch is published first, its three
+	 * answers in one write. */
+	int writes = f->cap.writes;
 	assert_int_equal(req_path(f, NB_MSG_STAT, "a.txt"), 0);
+	assert_int_equal(f->cap.writes, writes + 2); /* the batch's, the STAT's */
 	uint32_t is = f->last;
 	expect_ok_id(f, ia);
 	expect_ok_id(f, ib);
