@@ -338,9 +338,10 @@ int nb_cli_mount(int argc, char **argv)
 	}
 	if (nb_mount_prepare(&m) != 0)
 		goto out;
-	/* Permissions are checked by the kernel against the modes we show,
-	 * unless only the mounting user may enter (fs/perm.h). */
-	m.fs.perm_self = !nb_perm_by_kernel(m.c.multi_user);
+	/* Permissions are checked by the kernel against the modes we show
+	 * when other users may enter (allow_other, allow_root); on a mount
+	 * only its user may enter, nbfs checks (fs/perm.h). */
+	m.fs.perm_self = !m.c.multi_user;
 	if (!m.fs.perm_self)
 		fuse_opt_add_arg(&args, "-odefault_permissions");
 	fuse_opt_add_arg(&args, "-ofsname=nbfs");

@@ -491,15 +491,14 @@ static int nb_op_utimens(const char *path, const struct timespec tv[2], struct f
 	const char *wpath = nb_op_path(path, fi), *way;
 	struct stat cur;
 	int r;
-	if (nb_perm_checking(fs) && (r = nb_setattr_node(fs, path, fi, &cur, &way)) != 0)
-		return r;
 	if (nb_perm_checking(fs)) {
 		/* Both to now (or left): whoever may write it; a time
 		 * given: its owner only. */
 		int now = 1;
 		for (int i = 0; i < 2; i++)
 			now &= tv[i].tv_nsec == UTIME_NOW || tv[i].tv_nsec == UTIME_OMIT;
-		if ((r = now ? nb_perm_touch(fs, way, &cur) : nb_perm_owner(fs, way, &cur)) != 0)
+		if ((r = nb_setattr_node(fs, path, fi, &cur, &way)) != 0 ||
+		    (r = now ? nb_perm_touch(fs, way, &cur) : nb_perm_owner(fs, way, &cur)) != 0)
 			return r;
 	}
 	if (nb_file_handle(fi)) {

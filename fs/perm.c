@@ -26,11 +26,6 @@ struct nb_cred {
 	int ngroups; /* -1: not asked yet (fuse_getgroups reads /proc) */
 };
 
-int nb_perm_by_kernel(int multi_user)
-{
-	return multi_user;
-}
-
 static int nb_perm_in_group(gid_t want, gid_t gid, const gid_t *groups, int ngroups)
 {
 	if (want == gid)

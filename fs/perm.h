@@ -36,11 +36,6 @@
 
 #include "fs/fs.h"
 
-/* 1 when the kernel must check permissions (default_permissions): a
- * mount that other users may enter (multi_user: allow_other or
- * allow_root given). */
-int nb_perm_by_kernel(int multi_user);
-
 /* May a caller (uid, gid, supplementary groups) do mask (R_OK, W_OK,
  * X_OK, or F_OK alone) to a node with the attributes st? 0 or -EACCES,
  * by the rules of access(2): root passes every bit but X_OK on a

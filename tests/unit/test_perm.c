@@ -18,14 +18,6 @@ static struct stat node(mode_t mode, uid_t uid, gid_t gid)
 	return st;
 }
 
-/* The kernel checks when others may enter; else nbfs does. */
-static void test_by_kernel(void **state)
-{
-	(void)state;
-	assert_int_equal(nb_perm_by_kernel(0), 0);
-	assert_int_equal(nb_perm_by_kernel(1), 1);
-}
-
 /* Root passes every bit, but needs an execute bit on a non-directory. */
 static void test_root(void **state)
 {
@@ -69,7 +61,6 @@ static void test_classes(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_by_kernel),
 	    cmocka_unit_test(test_root),
 	    cmocka_unit_test(test_classes),
 	};
