@@ -49,6 +49,11 @@ int nb_queue_new(struct nb_statedb *db, long delay_ms, struct nb_queue **out)
 	pthread_condattr_destroy(&ca);
 	q->db = db;
 	q->delay_ms = delay_ms;
+	int r = nb_statedb_op_next(db, &q->next_seq);
+	if (r != 0) {
+		nb_queue_free(q);
+		return r;
+	}
 	q->conflict_marks = 1; /* not counted yet: look (nb_queue_load counts) */
 	*out = q;
 	return 0;
@@ -320,7 +325,7 @@ void nb_q_forget(struct nb_queue *q, struct nb_entry *e)
 
 void nb_q_drop(struct nb_queue *q, struct nb_entry *e)
 {
-	int r = nb_statedb_op_del(q->db, e->seq);
+	int r = e->unsaved ? 0 : nb_statedb_op_del(q->db, e->seq);
 	if (r != 0)
 		nb_err("%s: cannot remove its queue entry from the database (%s); it is "
 		       "replayed harmlessly at the next mount",
@@ -329,34 +334,48 @@ void nb_q_drop(struct nb_queue *q, struct nb_entry *e)
 }
 
 struct nb_entry *nb_q_append(struct nb_queue *q, int kind, const char *path, const char *path2,
-			     int *err)
+			     int defer, int *err)
 {
-	int64_t seq;
-	if ((*err = nb_statedb_op_add(q->db, kind, path, path2, &seq)) != 0)
+	int64_t seq = q->next_seq;
+	if (!defer && (*err = nb_statedb_op_add(q->db, seq, kind, path, path2, NULL)) != 0)
 		return NULL;
+	q->next_seq++;
 	struct nb_entry *e = nb_q_insert(q, seq, kind, path, path2);
 	if (!e) {
 		*err = -ENOMEM;
-		if (nb_statedb_op_del(q->db, seq) != 0)
+		if (!defer && nb_statedb_op_del(q->db, seq) != 0)
 			nb_err("%s: a queue entry could not be taken back from the database; it is "
 			       "replayed harmlessly at the next mount", path);
 		return NULL;
 	}
+	e->unsaved = defer;
+	*err = 0;
 	nb_q_update(q, e);
 	return e;
+}
+
+/* Put unsaved e on record, with its doubt if it has one. */
+static int nb_q_save(struct nb_queue *q, struct nb_entry *e)
+{
+	int r = nb_statedb_op_add(q->db, e->seq, e->kind, e->path, e->path2,
+				  e->has_doubt ? &e->doubt : NULL);
+	if (r == 0)
+		e->unsaved = 0;
+	return r;
 }
 
 int nb_q_move(struct nb_queue *q, struct nb_entry *e, const char *path)
 {
 	char *np = strdup(path);
-	int64_t seq;
+	int64_t seq = q->next_seq;
 	int r;
 	if (!np)
 		return -ENOMEM;
-	if ((r = nb_statedb_op_move(q->db, e->seq, np, &seq)) != 0) {
+	if (!e->unsaved && (r = nb_statedb_op_move(q->db, e->seq, np, seq)) != 0) {
 		free(np);
 		return r;
 	}
+	q->next_seq++;
 	/* Out of every index under the old name and place, in again under
 	 * the new ones. Re-adding to the scheduler cannot fail: the heaps
 	 * already have room for this entry. */
@@ -389,15 +408,17 @@ void nb_q_set_doubt(struct nb_queue *q, struct nb_entry *e, const struct nb_sync
 {
 	if (!d && !e->has_doubt)
 		return;
-	int r = nb_statedb_op_doubt(q->db, e->seq, d);
+	e->has_doubt = d != NULL;
+	if (d)
+		e->doubt = *d;
+	/* Unsaved, the entry goes on record with its doubt; without one it
+	 * has nothing there to clear. */
+	int r = !e->unsaved ? nb_statedb_op_doubt(q->db, e->seq, d) : d ? nb_q_save(q, e) : 0;
 	if (r != 0)
 		nb_warn("%s: cannot record %s (%s)", e->path,
 			d ? "that its upload is in doubt; a crash now may cost a conflict copy"
 			  : "that its upload is no longer in doubt",
 			nb_strerror(r));
-	e->has_doubt = d != NULL;
-	if (d)
-		e->doubt = *d;
 }
 
 /* ---- loading ---- */
@@ -441,7 +462,29 @@ int nb_queue_load(struct nb_queue *q)
 	return r;
 }
 
+static int nb_q_save_all(void *arg)
+{
+	struct nb_queue *q = arg;
+	int r = 0;
+	for (struct nb_entry *e = q->head; e && r == 0; e = e->next)
+		if (e->unsaved)
+			r = nb_statedb_op_add(q->db, e->seq, e->kind, e->path, e->path2,
+					      e->has_doubt ? &e->doubt : NULL);
+	return r;
+}
+
 int nb_queue_flush(struct nb_queue *q)
 {
+	pthread_mutex_lock(&q->lock);
+	/* In one transaction, and marked once it is committed: a full disk
+	 * may run it twice. */
+	int r = nb_statedb_batch(q->db, nb_q_save_all, q);
+	for (struct nb_entry *e = q->head; e && r == 0; e = e->next)
+		e->unsaved = 0;
+	nb_q_unlock(q);
+	if (r != 0)
+		nb_warn("cannot put the queued uploads of new files on record (%s): the scan at "
+			"the next mount finds them",
+			nb_strerror(r));
 	return nb_statedb_flush(q->db);
 }

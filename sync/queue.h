@@ -5,7 +5,14 @@
  * to an entry or a record goes through these functions, under that one
  * lock, so invariants such as "the server's holding of a path is
  * recorded under the queue's lock" hold by construction. Each change is
- * in the database before the call that made it returns.
+ * in the database before the call that made it returns, but for one: a
+ * new file's upload (nb_queue_writer_open with fresh) is written there
+ * with its first request (the doubt, nb_queue_set_doubt), or by
+ * nb_queue_flush, whichever comes first; one that is done before either
+ * never is. Until then a crash forgets only that entry, and the scan at
+ * the next mount queues the staged file again, as it does for any
+ * staged file the server is not known to hold (sync/scan.h). So `cp` of
+ * many small files waits for no database write per file.
  *
  * Two sorts of entries share one order:
  *  - creations (upload a file, make a directory or a symlink): at most
@@ -135,7 +142,7 @@ int nb_queue_pinned(struct nb_queue *q, const char *path);
 int nb_queue_pin_list(struct nb_queue *q, char ***out, size_t *n) NB_WUR;
 void nb_queue_pin_list_free(char **v, size_t n);
 
-/* fsync the database. */
+/* Put every entry on record (see the top) and fsync the database. */
 int nb_queue_flush(struct nb_queue *q) NB_WUR;
 
 /* ---- questions (queue_read.c) ---- */

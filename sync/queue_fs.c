@@ -1,8 +1,9 @@
 /*
  * What happened locally, as the FUSE threads report it: changes,
  * writers, removals and renames become queue entries, durably, before
- * the call returns; conflict marks are dropped once the user touches a
- * conflict copy; the cache asks here what it may evict.
+ * the call returns (a new file's upload later: see queue.h); conflict
+ * marks are dropped once the user touches a conflict copy; the cache
+ * asks here what it may evict.
  */
 #include "sync/queue_int.h"
 
@@ -30,9 +31,11 @@ static void nb_q_unmark_conflict(struct nb_queue *q, const char *path)
 }
 
 /* content: the content may have changed (else only the mode or times:
- * the MD5, and an upload's partial, stay good). *created: a new entry. */
+ * the MD5, and an upload's partial, stay good). defer: a new entry may
+ * wait to be put on record (a new file's; see queue.h). *created: a new
+ * entry. */
 static struct nb_entry *nb_q_touch(struct nb_queue *q, const char *path, int kind, int content,
-				   int *created, int *err)
+				   int defer, int *created, int *err)
 {
 	struct nb_entry *e = nb_q_find(q, path);
 	*err = 0;
@@ -44,8 +47,9 @@ static struct nb_entry *nb_q_touch(struct nb_queue *q, const char *path, int kin
 		e = NULL;
 	}
 	if (!e) {
-		/* Durable first: the change is on record before we return. */
-		if (!(e = nb_q_append(q, kind, path, NULL, err)))
+		/* Durable first: the change is on record before we return
+		 * (unless deferred). */
+		if (!(e = nb_q_append(q, kind, path, NULL, defer, err)))
 			return NULL;
 		*created = 1;
 	} else if (e->state == NB_STATE_ERROR) {
@@ -69,7 +73,7 @@ static int nb_queue_touch_as(struct nb_queue *q, const char *path, int kind, int
 {
 	int r, created;
 	pthread_mutex_lock(&q->lock);
-	struct nb_entry *e = nb_q_touch(q, path, kind, content, &created, &r);
+	struct nb_entry *e = nb_q_touch(q, path, kind, content, 0, &created, &r);
 	if (e) {
 		nb_q_update(q, e);
 		pthread_cond_broadcast(&q->cond);
@@ -92,7 +96,10 @@ int nb_queue_writer_open(struct nb_queue *q, const char *path, int fresh, uint64
 {
 	int r, created;
 	pthread_mutex_lock(&q->lock);
-	struct nb_entry *e = nb_q_touch(q, path, NB_KIND_FILE, 1, &created, &r);
+	/* A new file's entry goes on record with its first request: cp of
+	 * many small files waits for no database write per file. A crash
+	 * before that forgets nothing the scan does not find (queue.h). */
+	struct nb_entry *e = nb_q_touch(q, path, NB_KIND_FILE, 1, fresh, &created, &r);
 	if (e) {
 		/* A new file and its one writer: whole when it closes. */
 		e->quick = created && fresh;
@@ -151,7 +158,7 @@ int nb_queue_remove_staged(struct nb_queue *q, const char *path, int rmdir, int 
 		on_server |= e->state == NB_STATE_UPLOADING || e->has_doubt;
 		nb_q_drop(q, e);
 	}
-	if (on_server && !nb_q_append(q, rmdir ? NB_KIND_RMDIR : NB_KIND_UNLINK, path, NULL, &r))
+	if (on_server && !nb_q_append(q, rmdir ? NB_KIND_RMDIR : NB_KIND_UNLINK, path, NULL, 0, &r))
 		nb_err("%s: cannot queue the removal: %s", path, nb_strerror(r));
 	nb_q_unmark_conflict(q, path);
 	nb_q_pins_removed(q, path);
@@ -248,7 +255,7 @@ int nb_q_rename(struct nb_queue *q, const char *from, const char *to, int from_o
 	for (size_t i = 0; i < at_from.n; i++)
 		from_on_server |= !never && (at_from.v[i]->state == NB_STATE_UPLOADING ||
 					     at_from.v[i]->has_doubt);
-	if (from_on_server && !nb_q_append(q, NB_KIND_RENAME, to, from, &r))
+	if (from_on_server && !nb_q_append(q, NB_KIND_RENAME, to, from, 0, &r))
 		goto out;
 	for (size_t i = 0; i < at_from.n; i++) {
 		struct nb_entry *e = at_from.v[i];

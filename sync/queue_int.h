@@ -17,6 +17,9 @@
 struct nb_entry {
 	uint64_t id;  /* stable for the entry's life, across renames */
 	int64_t seq;  /* position in the queue (database row) */
+	/* Not on record yet: a new file's upload, written to the database
+	 * with its doubt or by nb_queue_flush (see queue.h). */
+	int unsaved;
 	char *path;
 	char *path2;  /* rename source */
 	int kind;
@@ -72,6 +75,7 @@ struct nb_queue {
 	struct nb_entry *hq_head, *hq_tail;
 	size_t count;
 	uint64_t next_gen, next_id;
+	int64_t next_seq; /* the next free position (nb_statedb_op_next) */
 	/* Conflict marks in the database, or more (never fewer): while there
 	 * are none, a change to a path needs no look for one to clear. */
 	int conflict_marks;
@@ -94,10 +98,11 @@ struct nb_entry *nb_q_get(struct nb_queue *q, const char *path);
 struct nb_entry *nb_q_by_id(struct nb_queue *q, uint64_t id);
 /* The entry job was taken from, if it is still at the same place. */
 struct nb_entry *nb_q_job_entry(struct nb_queue *q, const struct nb_job *job);
-/* Durably append an operation and its entry at the tail. NULL with *err
- * set on failure (nothing changed). */
+/* Append an operation and its entry at the tail: durably, or with defer
+ * in memory only (unsaved; a new file's upload, see queue.h). NULL with
+ * *err set on failure (nothing changed). */
 struct nb_entry *nb_q_append(struct nb_queue *q, int kind, const char *path, const char *path2,
-			     int *err);
+			     int defer, int *err);
 /* Delete e's operation from the database and e from memory. A failed
  * delete is logged: the operation then comes back at the next mount,
  * where replaying it is harmless (a creation of a missing file is
@@ -105,7 +110,8 @@ struct nb_entry *nb_q_append(struct nb_queue *q, int kind, const char *path, con
 void nb_q_drop(struct nb_queue *q, struct nb_entry *e);
 /* Remove e from memory only (its operation is gone from the database). */
 void nb_q_forget(struct nb_queue *q, struct nb_entry *e);
-/* Give e a new path and move it to the tail, durably. 0 or an error. */
+/* Give e a new path and move it to the tail, durably (an unsaved e in
+ * memory). 0 or an error. */
 int nb_q_move(struct nb_queue *q, struct nb_entry *e, const char *path);
 /* Tell the scheduler and the hasher's list about e's current state. */
 void nb_q_update(struct nb_queue *q, struct nb_entry *e);
@@ -129,9 +135,10 @@ int nb_q_rename(struct nb_queue *q, const char *from, const char *to, int from_o
 /* 1 if the database records the server holding path. */
 int nb_q_recorded(struct nb_queue *q, const char *path);
 void nb_q_set_error(struct nb_entry *e, const char *error);
-/* Give e the doubt d (NULL: none), in memory and durably. A failed write
- * is logged: in memory the doubt is right, and the database is wrong
- * only until the next change (a stale doubt costs one STAT). */
+/* Give e the doubt d (NULL: none), in memory and durably: an unsaved e
+ * is put on record with its doubt. A failed write is logged: in memory
+ * the doubt is right, and the database is wrong only until the next
+ * change (a stale doubt costs one STAT). */
 void nb_q_set_doubt(struct nb_queue *q, struct nb_entry *e, const struct nb_synced *d);
 
 /* job is done on the server (queue_dirtimes.c): mark the directories

@@ -76,10 +76,14 @@ static long nb_scan_dir(struct nb_scan *sc, int fd, size_t len)
 		int tracked = nb_queue_state(q, path, 1, &v);
 		/* What the server holds for this name, as of the pending
 		 * renames (a staged file renamed locally is known under its
-		 * old name until the server follows). */
-		if (nb_queue_resolve(q, path, rpath, NB_PATH_MAX + 1) != 0)
+		 * old name until the server follows). Nothing, once a queued
+		 * removal or rename takes away what it holds there now: a file
+		 * made again at the name, its entry lost, is queued whatever
+		 * the old record says (it may say the same size and time). */
+		int rr = nb_queue_resolve(q, path, rpath, NB_PATH_MAX + 1);
+		if (rr != 0)
 			memcpy(rpath, path, n + 1); /* checked <= NB_PATH_MAX */
-		int known = nb_queue_record(q, rpath, &rec) == 0;
+		int known = rr != -ENOENT && nb_queue_record(q, rpath, &rec) == 0;
 		if (S_ISDIR(s.st_mode)) {
 			if (!tracked && !known)
 				marked += nb_scan_queue(q, path, NB_KIND_DIR);

@@ -3,8 +3,10 @@
  * the server is not known to hold as staged (a file never uploaded or
  * changed since, a directory or symlink never created remotely) is
  * queued. This makes the staged bytes, not the database, the ground
- * truth after a crash: a queue entry lost with an unflushed transaction
- * costs at most a re-upload, never data.
+ * truth after a crash: a queue entry lost with an unflushed transaction,
+ * or not written yet (a new file's, see sync/queue.h), costs at most a
+ * re-upload, never data. A record the queue is about to take away (a
+ * queued removal or rename of the name) does not count as held.
  */
 #ifndef NB_SCAN_H
 #define NB_SCAN_H

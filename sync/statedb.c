@@ -313,6 +313,18 @@ int nb_statedb_txn(struct nb_statedb *db,
 	}
 }
 
+static int nb_statedb_batch_txn(struct nb_statedb *db, const struct nb_statedb_args *a)
+{
+	(void)db;
+	return a->fn(a->arg);
+}
+
+int nb_statedb_batch(struct nb_statedb *db, int (*fn)(void *arg), void *arg)
+{
+	struct nb_statedb_args a = {.seq = -1, .fn = fn, .arg = arg};
+	return nb_statedb_txn(db, nb_statedb_batch_txn, &a);
+}
+
 /* One statement on one path. */
 int nb_statedb_path_stmt(struct nb_statedb *db, const char *sql, const char *path,
 				const char *what)
@@ -323,68 +335,6 @@ int nb_statedb_path_stmt(struct nb_statedb *db, const char *sql, const char *pat
 		return r;
 	sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
 	return nb_statedb_step(db, st, what);
-}
-
-int nb_statedb_op_add(struct nb_statedb *db, int kind, const char *path, const char *path2,
-		      int64_t *seq)
-{
-	sqlite3_stmt *st;
-	int r = nb_statedb_prepare(db, "INSERT INTO ops(kind, path, path2) VALUES(?1, ?2, ?3)", &st);
-	if (r != 0)
-		return r;
-	sqlite3_bind_int(st, 1, kind);
-	sqlite3_bind_text(st, 2, path, -1, SQLITE_STATIC);
-	if (path2)
-		sqlite3_bind_text(st, 3, path2, -1, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(st, 3);
-	/* The connection is serialized, but another thread may insert
-	 * between our step and last_insert_rowid: hold the mutex. */
-	sqlite3_mutex_enter(sqlite3_db_mutex(db->db));
-	r = nb_statedb_step(db, st, "add op");
-	if (r == 0 && seq)
-		*seq = sqlite3_last_insert_rowid(db->db);
-	sqlite3_mutex_leave(sqlite3_db_mutex(db->db));
-	return r;
-}
-
-int nb_statedb_op_del(struct nb_statedb *db, int64_t seq)
-{
-	sqlite3_stmt *st;
-	int r = nb_statedb_prepare(db, "DELETE FROM ops WHERE seq = ?1", &st);
-	if (r != 0)
-		return r;
-	sqlite3_bind_int64(st, 1, seq);
-	return nb_statedb_step(db, st, "delete op");
-}
-
-static int nb_statedb_op_move_txn(struct nb_statedb *db, const struct nb_statedb_args *a)
-{
-	sqlite3_stmt *st;
-	int r = nb_statedb_prepare(db,
-				   "INSERT INTO ops(kind, path, path2, dkind, dsize, dmtime_ns, dmd5,"
-				   " drsize, drmtime_s, drmtime_ns)"
-				   " SELECT kind, ?2, path2, dkind, dsize, dmtime_ns, dmd5, drsize,"
-				   " drmtime_s, drmtime_ns FROM ops WHERE seq = ?1",
-				   &st);
-	if (r == 0) {
-		sqlite3_bind_int64(st, 1, a->seq);
-		sqlite3_bind_text(st, 2, a->path, -1, SQLITE_STATIC);
-		r = nb_statedb_step(db, st, "move op");
-	}
-	if (r == 0 && sqlite3_changes(db->db) != 1)
-		r = -ENOENT; /* no such op: nothing to move */
-	if (r == 0)
-		*a->newseq = sqlite3_last_insert_rowid(db->db);
-	if (r == 0)
-		r = nb_statedb_op_del(db, a->seq);
-	return r;
-}
-
-int nb_statedb_op_move(struct nb_statedb *db, int64_t seq, const char *path, int64_t *newseq)
-{
-	struct nb_statedb_args a = {.seq = seq, .path = path, .newseq = newseq};
-	return nb_statedb_txn(db, nb_statedb_op_move_txn, &a);
 }
 
 /* A synced-like record into parameters 2 to 8 of st (kind, size,
@@ -401,6 +351,88 @@ static void nb_statedb_bind_synced(sqlite3_stmt *st, const struct nb_synced *s)
 		sqlite3_bind_int64(st, 7, s->rmtime_s);
 		sqlite3_bind_int64(st, 8, s->rmtime_ns);
 	}
+}
+
+int nb_statedb_op_next(struct nb_statedb *db, int64_t *seq)
+{
+	sqlite3_stmt *st;
+	/* Above every position ever used (AUTOINCREMENT keeps the highest
+	 * in sqlite_sequence, even once its row is gone). */
+	int r = nb_statedb_prepare(db,
+				   "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'ops'), 0),"
+				   " coalesce((SELECT max(seq) FROM ops), 0)) + 1",
+				   &st);
+	if (r != 0)
+		return r;
+	sqlite3_mutex_enter(sqlite3_db_mutex(db->db));
+	if (sqlite3_step(st) == SQLITE_ROW)
+		*seq = sqlite3_column_int64(st, 0);
+	else
+		r = nb_statedb_fail(db, "next op position");
+	nb_statedb_release(db, st);
+	sqlite3_mutex_leave(sqlite3_db_mutex(db->db));
+	return r;
+}
+
+int nb_statedb_op_add(struct nb_statedb *db, int64_t seq, int kind, const char *path,
+		      const char *path2, const struct nb_synced *doubt)
+{
+	sqlite3_stmt *st;
+	int r = nb_statedb_prepare(db,
+				   "INSERT INTO ops(seq, dkind, dsize, dmtime_ns, dmd5, drsize, drmtime_s,"
+				   " drmtime_ns, kind, path, path2)"
+				   " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+				   &st);
+	if (r != 0)
+		return r;
+	sqlite3_bind_int64(st, 1, seq);
+	if (doubt) /* else the doubt's columns NULL: unbound parameters are */
+		nb_statedb_bind_synced(st, doubt);
+	sqlite3_bind_int(st, 9, kind);
+	sqlite3_bind_text(st, 10, path, -1, SQLITE_STATIC);
+	if (path2)
+		sqlite3_bind_text(st, 11, path2, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 11);
+	return nb_statedb_step(db, st, "add op");
+}
+
+int nb_statedb_op_del(struct nb_statedb *db, int64_t seq)
+{
+	sqlite3_stmt *st;
+	int r = nb_statedb_prepare(db, "DELETE FROM ops WHERE seq = ?1", &st);
+	if (r != 0)
+		return r;
+	sqlite3_bind_int64(st, 1, seq);
+	return nb_statedb_step(db, st, "delete op");
+}
+
+static int nb_statedb_op_move_txn(struct nb_statedb *db, const struct nb_statedb_args *a)
+{
+	sqlite3_stmt *st;
+	int r = nb_statedb_prepare(db,
+				   "INSERT INTO ops(seq, kind, path, path2, dkind, dsize, dmtime_ns, dmd5,"
+				   " drsize, drmtime_s, drmtime_ns)"
+				   " SELECT ?3, kind, ?2, path2, dkind, dsize, dmtime_ns, dmd5, drsize,"
+				   " drmtime_s, drmtime_ns FROM ops WHERE seq = ?1",
+				   &st);
+	if (r == 0) {
+		sqlite3_bind_int64(st, 1, a->seq);
+		sqlite3_bind_text(st, 2, a->path, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, a->newseq);
+		r = nb_statedb_step(db, st, "move op");
+	}
+	if (r == 0 && sqlite3_changes(db->db) != 1)
+		r = -ENOENT; /* no such op: nothing to move */
+	if (r == 0)
+		r = nb_statedb_op_del(db, a->seq);
+	return r;
+}
+
+int nb_statedb_op_move(struct nb_statedb *db, int64_t seq, const char *path, int64_t newseq)
+{
+	struct nb_statedb_args a = {.seq = seq, .path = path, .newseq = newseq};
+	return nb_statedb_txn(db, nb_statedb_op_move_txn, &a);
 }
 
 int nb_statedb_op_doubt(struct nb_statedb *db, int64_t seq, const struct nb_synced *d)

@@ -19,11 +19,12 @@
  *   pins(path)                   paths the user pinned: kept locally,
  *                                never evicted (layout 4).
  *
- * An operation is recorded before the FUSE call that made it returns, and
+ * An operation is recorded before the FUSE call that made it returns (the
+ * upload of a new file: before its first request; see sync/queue.h), and
  * removed only after the server has acknowledged it durably. At mount
  * time the staging tree is also compared with `synced`, so a record lost
- * with an unflushed transaction (power cut) costs at most a re-upload,
- * never data. Thread-safe (one serialized connection).
+ * with an unflushed transaction (power cut), or never written, costs at
+ * most a re-upload, never data. Thread-safe (one serialized connection).
  */
 #ifndef NB_STATEDB_H
 #define NB_STATEDB_H
@@ -51,13 +52,25 @@ struct nb_synced {
 int nb_statedb_open(const char *path, struct nb_statedb **out) NB_WUR;
 void nb_statedb_close(struct nb_statedb *db);
 
-/* Append an operation; *seq receives its position. */
-int nb_statedb_op_add(struct nb_statedb *db, int kind, const char *path, const char *path2,
-		      int64_t *seq) NB_WUR;
+/* The first free position in the queue: above every one ever used. The
+ * queue hands out positions from there (nb_queue_new), in memory, so
+ * that an operation not yet on record still has its place. */
+int nb_statedb_op_next(struct nb_statedb *db, int64_t *seq) NB_WUR;
+/* Put an operation on record at position seq (free; see
+ * nb_statedb_op_next), with its doubt (as nb_statedb_op_doubt) or
+ * none (NULL). */
+int nb_statedb_op_add(struct nb_statedb *db, int64_t seq, int kind, const char *path,
+		      const char *path2, const struct nb_synced *doubt) NB_WUR;
+/* Run fn(arg), whose calls here (single statements: op_add, op_del,
+ * op_doubt) make one transaction, committed if it returns 0, else rolled
+ * back. After a full disk it may run again whole (see the reserve), so
+ * fn must change nothing else. 0, fn's error or the database's. */
+int nb_statedb_batch(struct nb_statedb *db, int (*fn)(void *arg), void *arg) NB_WUR;
 /* Remove an operation (done, or cancelled). */
 int nb_statedb_op_del(struct nb_statedb *db, int64_t seq) NB_WUR;
-/* Give operation seq a new path and move it to the end of the queue. */
-int nb_statedb_op_move(struct nb_statedb *db, int64_t seq, const char *path, int64_t *newseq) NB_WUR;
+/* Give operation seq a new path and the new position newseq (free, and
+ * at the end of the queue). -ENOENT if there is no operation seq. */
+int nb_statedb_op_move(struct nb_statedb *db, int64_t seq, const char *path, int64_t newseq) NB_WUR;
 /* An upload of operation seq is in doubt: the server may hold d (a
  * record as nb_statedb_set_synced would write it). NULL clears it. The
  * doubt moves with the operation (nb_statedb_op_move) and goes with it. */

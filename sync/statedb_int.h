@@ -51,7 +51,9 @@ struct nb_statedb_args {
 	int64_t seq;             /* the queue entry it settles, or -1 */
 	const char *path, *path2;
 	const struct nb_synced *synced;
-	int64_t *newseq;
+	int64_t newseq;
+	int (*fn)(void *arg); /* nb_statedb_batch's */
+	void *arg;
 };
 /* Run body(db, a) in a transaction, committed if it returns 0. When
  * the disk was full, the transaction (rolled back whole) runs again

@@ -16,6 +16,7 @@
 #include "wire/pathname.h"
 #include "sync/queue.h"
 #include "sync/report.h"
+#include "sync/scan.h"
 #include "sync/retry.h"
 #include "sync/statedb.h"
 #include "wire/xio.h"
@@ -697,6 +698,142 @@ static void test_doubt_durable(void **state)
 	reload(f);
 	assert_ops(f, "m:q<p,f:q,");
 	assert_int_equal(nb_queue_get_doubt(f->st, "q", &got), 0);
+}
+
+/* A new file's entry goes on record with its first request (with the
+ * doubt), not when the file is created: cp of many small files waits for
+ * no database write per file. Its place in the queue is the one it got
+ * when it was created. */
+static void test_new_file_on_record_with_doubt(void **state)
+{
+	struct fx *f = *state;
+	struct nb_job job;
+	struct nb_synced v = {.kind = NB_KIND_FILE, .size = 4, .has_remote = 1, .rsize = 4}, got;
+	f->fresh = 1;
+	assert_int_equal(wopen(f, "n"), 0);
+	assert_int_equal(nb_queue_touch(f->st, "d", NB_KIND_DIR), 0); /* on record at once */
+	wclose(f, "n");
+	assert_ops(f, "d:d,");
+	take(f, "n", &job);
+	nb_queue_set_doubt(f->st, &job, &v);
+	assert_ops(f, "f:n?4,d:d,");
+	/* killed before the answer: in doubt after the restart */
+	reload(f);
+	assert_int_equal(nb_queue_get_doubt(f->st, "n", &got), 1);
+	assert_true(got.rsize == 4);
+	nb_job_free(&job);
+	/* the answer came: the row goes with the record of what the server
+	 * holds */
+	take(f, "n", &job);
+	nb_queue_set_doubt(f->st, &job, &v);
+	assert_int_equal(nb_queue_done(f->st, &job, &v), 1);
+	nb_job_free(&job);
+	assert_ops(f, "d:d,");
+	assert_int_equal(tag(f, "n"), 4);
+	/* a new file done without a request never touches the queue's
+	 * rows (a creation cancelled by its removal, say) */
+	assert_int_equal(wopen(f, "gone"), 0);
+	wclose(f, "gone");
+	assert_int_equal(nb_queue_remove(f->st, "gone", 0, 0), 0);
+	assert_int_equal(nb_queue_get_doubt(f->st, "gone", &got), 0);
+	assert_ops(f, "d:d,");
+}
+
+/* Not on record yet, a new file's entry is forgotten by a crash (the
+ * scan at the next mount finds the file: test_scan_*); nb_queue_flush
+ * (an fsync, the unmount) puts every such entry on record, each at its
+ * place. */
+static void test_new_file_on_record_at_flush(void **state)
+{
+	struct fx *f = *state;
+	f->fresh = 1;
+	assert_int_equal(wopen(f, "a"), 0);
+	wclose(f, "a");
+	reload(f);
+	assert_int_equal(nb_queue_count(f->st), 0);
+	f->nw = 0;
+	assert_int_equal(wopen(f, "a"), 0);
+	wclose(f, "a");
+	assert_int_equal(nb_queue_remove(f->st, "old", 0, 1), 0);
+	assert_int_equal(wopen(f, "b"), 0); /* still open */
+	assert_ops(f, "u:old,");
+	assert_int_equal(nb_queue_flush(f->st), 0);
+	assert_ops(f, "f:a,u:old,f:b,");
+	reload(f);
+	assert_int_equal(nb_queue_count(f->st), 3);
+	/* on record now: a change is written as for any entry */
+	assert_int_equal(nb_queue_rename(f->st, "a", "c", 0), 0);
+	assert_ops(f, "u:old,f:b,f:c,");
+}
+
+/* Moved before it is on record (a rename of the directory it is in),
+ * a new file's entry takes its new place behind what was queued
+ * meanwhile, in memory, and is written there. */
+static void test_new_file_moved_before_record(void **state)
+{
+	struct fx *f = *state;
+	struct nb_job job;
+	struct nb_synced v = {.kind = NB_KIND_FILE, .size = 2, .has_remote = 1, .rsize = 2};
+	f->fresh = 1;
+	assert_int_equal(wopen(f, "a/f"), 0);
+	wclose(f, "a/f");
+	assert_int_equal(nb_queue_rename(f->st, "x", "y", 1), 0);
+	assert_int_equal(nb_queue_rename(f->st, "a", "b", 0), 0);
+	assert_ops(f, "m:y<x,");
+	take_op(f, NB_KIND_RENAME, "y", "x", &job);
+	nb_job_free(&job);
+	take(f, "b/f", &job);
+	nb_queue_set_doubt(f->st, &job, &v);
+	nb_job_free(&job);
+	assert_ops(f, "m:y<x,f:b/f?2,");
+	assert_true(ops_l.seq[1] > ops_l.seq[0]);
+}
+
+/* A staged file at dir/name, with the record that the server holds
+ * exactly it (same size and mtime) unless with_record is 0. */
+static void staged(struct fx *f, int stage_fd, const char *name, int with_record)
+{
+	struct stat st;
+	char *p = tu_join(f->dir, "stage");
+	char *fp = tu_join(p, name);
+	assert_int_equal(tu_write_file(fp, name, strlen(name)), 0);
+	assert_int_equal(fstatat(stage_fd, name, &st, 0), 0);
+	struct nb_synced s = {.kind = NB_KIND_FILE,
+			      .size = (uint64_t)st.st_size,
+			      .mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec};
+	if (with_record)
+		assert_int_equal(nb_statedb_set_synced(f->db, -1, name, &s), 0);
+	free(fp);
+	free(p);
+}
+
+/* The scan at mount time queues what the server is not known to hold:
+ * a file without a record (a new file whose entry was not on record
+ * yet), and a file whose record a queued removal takes away even if the
+ * record says its size and time (removed, then made again alike, e.g.
+ * cp -p, before a crash: else the removal replayed on the server left
+ * it there only locally). */
+static void test_scan_queues_unknown(void **state)
+{
+	struct fx *f = *state;
+	char *p = tu_join(f->dir, "stage");
+	assert_int_equal(mkdir(p, 0700), 0);
+	int fd = open(p, O_RDONLY | O_DIRECTORY);
+	assert_true(fd >= 0);
+	staged(f, fd, "held", 1);
+	staged(f, fd, "new", 0);
+	staged(f, fd, "again", 1);
+	assert_int_equal(nb_queue_remove(f->st, "again", 0, 1), 0);
+	assert_int_equal(nb_scan_staged(fd, f->st), 2);
+	assert_int_equal(state_of(f, "held"), -1);
+	assert_int_equal(state_of(f, "new"), NB_STATE_PENDING);
+	assert_int_equal(state_of(f, "again"), NB_STATE_PENDING);
+	/* the removal first; the files in the directory's order */
+	const char *o = ops(f);
+	assert_true(strcmp(o, "u:again,f:new,f:again,") == 0 ||
+		    strcmp(o, "u:again,f:again,f:new,") == 0);
+	close(fd);
+	free(p);
 }
 
 /* A doubt carried to the file renamed over its path (the editor
@@ -2264,6 +2401,10 @@ int main(void)
 		T0(test_doubt),
 		T0(test_doubt_durable),
 		T0(test_doubt_durable_carried),
+		T0(test_new_file_on_record_with_doubt),
+		T0(test_new_file_on_record_at_flush),
+		T0(test_new_file_moved_before_record),
+		T0(test_scan_queues_unknown),
 		T0(test_replaced_while_uploading),
 		T0(test_rename_source_never_there),
 		T0(test_remove_renamed_here),

@@ -266,14 +266,15 @@ static void test_statedb_full_disk(void **state)
 	full_soft = 1;
 	full_refused = 0;
 	int64_t seq;
-	assert_int_equal(nb_statedb_op_add(db, NB_KIND_FILE, "a", NULL, &seq), 0);
+	assert_int_equal(nb_statedb_op_next(db, &seq), 0);
+	assert_int_equal(nb_statedb_op_add(db, seq, NB_KIND_FILE, "a", NULL, NULL), 0);
 	assert_true(full_refused > 0);
 	assert_int_equal(allocated(rpath), 0);
 	assert_int_equal(ops_in(db), 1);
 
 	/* Nothing left to give: ENOSPC, and nothing half done. */
 	full_hard = 1;
-	assert_int_equal(nb_statedb_op_add(db, NB_KIND_FILE, "b", NULL, &seq), -ENOSPC);
+	assert_int_equal(nb_statedb_op_add(db, seq + 1, NB_KIND_FILE, "b", NULL, NULL), -ENOSPC);
 	struct nb_synced s = {.kind = NB_KIND_FILE, .size = 3, .mtime_ns = 5};
 	assert_int_equal(nb_statedb_set_synced(db, seq, "a", &s), -ENOSPC);
 	assert_int_equal(ops_in(db), 1);
@@ -285,7 +286,7 @@ static void test_statedb_full_disk(void **state)
 	 * transaction refused for a full disk runs again whole. */
 	struct timespec ts = {.tv_sec = 1, .tv_nsec = 100 * 1000 * 1000};
 	nanosleep(&ts, NULL);
-	assert_int_equal(nb_statedb_op_add(db, NB_KIND_FILE, "c", NULL, NULL), 0);
+	assert_int_equal(nb_statedb_op_add(db, seq + 2, NB_KIND_FILE, "c", NULL, NULL), 0);
 	assert_true(allocated(rpath) >= NB_RESERVE_SIZE);
 	assert_int_equal(ops_in(db), 2);
 	full_refused = 0;

@@ -83,12 +83,24 @@ static const char *ops(struct nb_statedb *db)
 	return ops_c.text;
 }
 
+/* Append at the first free position (as the queue does); its seq. */
 static int64_t add(struct nb_statedb *db, int kind, const char *path, const char *path2)
 {
 	int64_t seq = -1;
-	assert_int_equal(nb_statedb_op_add(db, kind, path, path2, &seq), 0);
-	assert_true(seq >= 0);
+	assert_int_equal(nb_statedb_op_next(db, &seq), 0);
+	assert_true(seq > 0);
+	assert_int_equal(nb_statedb_op_add(db, seq, kind, path, path2, NULL), 0);
 	return seq;
+}
+
+/* Move seq to path at the first free position: the new seq, or -1 with
+ * *r the error. */
+static int64_t move_op(struct nb_statedb *db, int64_t seq, const char *path, int *r)
+{
+	int64_t ns = -1;
+	assert_int_equal(nb_statedb_op_next(db, &ns), 0);
+	*r = nb_statedb_op_move(db, seq, path, ns);
+	return *r == 0 ? ns : -1;
 }
 
 /* A record that tells which path it was written for (size = tag). */
@@ -163,9 +175,22 @@ static void test_ops_order(void **state)
 	assert_int_equal(nb_statedb_op_del(f->db, r), 0);
 	assert_int_equal(nb_statedb_op_del(f->db, z), 0);
 	assert_string_equal(ops(f->db), "");
-	/* A NULL seq pointer is allowed. */
-	assert_int_equal(nb_statedb_op_add(f->db, NB_KIND_FILE, "n", NULL, NULL), 0);
+	/* Positions are never used twice, even once every row is gone (the
+	 * queue hands them out in memory from nb_statedb_op_next). */
+	int64_t n = add(f->db, NB_KIND_FILE, "n", NULL);
+	assert_true(n > z);
 	assert_string_equal(ops(f->db), "f:n,");
+	/* A position taken already is refused, and changes nothing. */
+	assert_int_not_equal(nb_statedb_op_add(f->db, n, NB_KIND_DIR, "x", NULL, NULL), 0);
+	assert_string_equal(ops(f->db), "f:n,");
+	/* Order is by position, not by when the row was written. */
+	int64_t later = n + 10;
+	assert_int_equal(nb_statedb_op_add(f->db, later, NB_KIND_DIR, "late", NULL, NULL), 0);
+	assert_int_equal(nb_statedb_op_add(f->db, n + 5, NB_KIND_DIR, "early", NULL, NULL), 0);
+	assert_string_equal(ops(f->db), "f:n,d:early,d:late,");
+	int64_t next = -1;
+	assert_int_equal(nb_statedb_op_next(f->db, &next), 0);
+	assert_true(next == later + 1);
 }
 
 static void test_odd_paths(void **state)
@@ -223,20 +248,22 @@ static void test_op_move(void **state)
 	int64_t a = add(f->db, NB_KIND_FILE, "a", NULL);
 	int64_t d = add(f->db, NB_KIND_DIR, "d", NULL);
 	int64_t c = add(f->db, NB_KIND_SYMLINK, "c", NULL);
-	int64_t na = -1, nd = -1;
-	assert_int_equal(nb_statedb_op_move(f->db, a, "x/a", &na), 0);
+	int r;
+	int64_t na = move_op(f->db, a, "x/a", &r);
+	assert_int_equal(r, 0);
 	assert_true(na > c);
 	assert_string_equal(ops(f->db), "d:d,l:c,f:x/a,");
 	assert_true(ops_c.seq[2] == na);
 	/* The kind goes with it; the old seq is gone. */
-	assert_int_equal(nb_statedb_op_move(f->db, d, "e", &nd), 0);
+	int64_t nd = move_op(f->db, d, "e", &r);
+	assert_int_equal(r, 0);
 	assert_true(nd > na);
 	assert_string_equal(ops(f->db), "l:c,f:x/a,d:e,");
 	assert_int_equal(nb_statedb_op_del(f->db, a), 0); /* no longer there: no effect */
 	assert_string_equal(ops(f->db), "l:c,f:x/a,d:e,");
 	/* Moving to the same path still goes to the end. */
-	int64_t nc = -1;
-	assert_int_equal(nb_statedb_op_move(f->db, c, "c", &nc), 0);
+	int64_t nc = move_op(f->db, c, "c", &r);
+	assert_int_equal(r, 0);
 	assert_true(nc > nd);
 	assert_string_equal(ops(f->db), "f:x/a,d:e,l:c,");
 }
@@ -571,12 +598,12 @@ static void test_regress_op_move_missing_seq(void **state)
 	int64_t a = add(f->db, NB_KIND_FILE, "a", NULL);
 	int64_t m = add(f->db, NB_KIND_RENAME, "to", "from");
 	assert_int_equal(nb_statedb_op_del(f->db, a), 0);
-	int64_t ns = -1;
-	int r = nb_statedb_op_move(f->db, a, "b", &ns);
+	int r;
+	int64_t ns = move_op(f->db, a, "b", &r);
 	/* nothing may be moved, and no live op's seq may be handed out */
 	assert_string_equal(ops(f->db), "m:to<from,");
 	assert_true(r != 0 || ns != m);
-	assert_int_not_equal(r, 0);
+	assert_int_equal(r, -ENOENT);
 }
 
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -748,8 +775,9 @@ static void test_op_doubt(void **state)
 	int64_t b = add(f->db, NB_KIND_FILE, "b", NULL);
 	assert_int_equal(nb_statedb_op_doubt(f->db, a, &d), 0);
 	assert_string_equal(ops(f->db), "f:a?4,f:b,");
-	int64_t na;
-	assert_int_equal(nb_statedb_op_move(f->db, a, "z", &na), 0);
+	int r;
+	int64_t na = move_op(f->db, a, "z", &r);
+	assert_int_equal(r, 0);
 	assert_string_equal(ops(f->db), "f:b,f:z?4,");
 	assert_int_equal(nb_statedb_op_doubt(f->db, na, NULL), 0);
 	assert_int_equal(nb_statedb_op_doubt(f->db, b, &d), 0);
