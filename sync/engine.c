@@ -210,6 +210,14 @@ static void nb_engine_send_mount(struct nb_engine *e)
 		e->mount_out = 1;
 }
 
+/* Requests are about to leave: what this turn recorded (the doubts of
+ * the uploads among them) goes to the database first. */
+static void nb_engine_before_write(void *arg)
+{
+	struct nb_engine *e = arg;
+	nb_queue_group_commit(e->cfg.q);
+}
+
 /* Connect, or wait out the backoff: 0 once connected. */
 static int nb_engine_reconnect(struct nb_engine *e)
 {
@@ -220,6 +228,7 @@ static int nb_engine_reconnect(struct nb_engine *e)
 		atomic_store(&e->kicked, 0);
 		nb_mailbox_set_open(&e->mb, 1);
 		nb_engine_set_link(e, 1, "");
+		nb_remote_before_write(e->remote, nb_engine_before_write, e);
 		nb_engine_send_mount(e);
 		nb_pipeline_attach(e->pipe, e->remote);
 		e->last_keepalive_ms = nb_xio_now_ms(); /* the HELLO just went both ways */
@@ -291,9 +300,15 @@ static void nb_engine_keepalive(struct nb_engine *e)
 static void *nb_engine_main(void *arg)
 {
 	struct nb_engine *e = arg;
+	struct nb_queue *q = e->cfg.q;
 	while (!nb_engine_stopping(e)) {
+		/* What a turn records goes to the database together: before
+		 * its requests leave (nb_engine_before_write) and at its end,
+		 * never kept open across a wait. */
+		nb_queue_group_end(q);
 		if (!e->remote && nb_engine_reconnect(e) != 0)
 			continue;
+		nb_queue_group_begin(q);
 		/* Someone is waiting on a read: that goes first. */
 		nb_engine_serve(e, 1);
 		long wait_ms = -1;
@@ -310,6 +325,7 @@ static void *nb_engine_main(void *arg)
 		}
 		if (sent || got)
 			continue;
+		nb_queue_group_commit(q);
 		if (nb_remote_inflight(e->remote) > 0) {
 			/* Nothing to send until an answer comes: wait for one
 			 * (the link's timeout says when it is dead). */
@@ -320,9 +336,10 @@ static void *nb_engine_main(void *arg)
 		/* Woken early by new work; at most a second late to stop. */
 		if (wait_ms < 0 || wait_ms > 1000)
 			wait_ms = 1000;
-		nb_queue_wait(e->cfg.q, wait_ms);
+		nb_queue_wait(q, wait_ms);
 		nb_engine_keepalive(e);
 	}
+	nb_queue_group_end(q);
 	if (e->remote)
 		nb_engine_disconnect(e, "stopped");
 	return NULL;

@@ -488,3 +488,18 @@ int nb_queue_flush(struct nb_queue *q)
 			nb_strerror(r));
 	return nb_statedb_flush(q->db);
 }
+
+void nb_queue_group_begin(struct nb_queue *q)
+{
+	nb_statedb_group_begin(q->db);
+}
+
+void nb_queue_group_commit(struct nb_queue *q)
+{
+	(void)nb_statedb_group_commit(q->db); /* logged there */
+}
+
+void nb_queue_group_end(struct nb_queue *q)
+{
+	(void)nb_statedb_group_end(q->db); /* logged there */
+}

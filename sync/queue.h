@@ -12,7 +12,9 @@
  * never is. Until then a crash forgets only that entry, and the scan at
  * the next mount queues the staged file again, as it does for any
  * staged file the server is not known to hold (sync/scan.h). So `cp` of
- * many small files waits for no database write per file.
+ * many small files waits for no database write per file. And the sync
+ * thread's changes of one turn are committed together (group, below):
+ * one commit per turn, not two per small file.
  *
  * Two sorts of entries share one order:
  *  - creations (upload a file, make a directory or a symlink): at most
@@ -144,6 +146,14 @@ void nb_queue_pin_list_free(char **v, size_t n);
 
 /* Put every entry on record (see the top) and fsync the database. */
 int nb_queue_flush(struct nb_queue *q) NB_WUR;
+/* A turn of the sync thread: the changes it makes between begin and end
+ * go to the database together (nb_statedb_group_*), committed by
+ * nb_queue_group_commit before any request leaves (a doubt is on
+ * record before its request can reach the server) and by end. Those of
+ * other threads are on record when their calls return, as always. */
+void nb_queue_group_begin(struct nb_queue *q);
+void nb_queue_group_commit(struct nb_queue *q);
+void nb_queue_group_end(struct nb_queue *q);
 
 /* ---- questions (queue_read.c) ---- */
 

@@ -28,6 +28,8 @@ struct nb_remote {
 	uint32_t next_id;
 	int broken;
 	char server[NB_SOFTWARE_MAX + 1];
+	void (*before_write)(void *arg);
+	void *before_arg;
 };
 
 static int nb_remote_fail(struct nb_remote *r, int e)
@@ -179,8 +181,11 @@ int nb_remote_send(struct nb_remote *r, uint32_t id, struct nb_call *c)
 	int large = n >= NB_REMOTE_OUT_MAX / 2; /* a piece of a large file */
 	if ((large || nb_buf_len(r->out) + n > NB_REMOTE_OUT_MAX) && (e = nb_remote_flush(r)) != 0)
 		return e;
-	if (large)
+	if (large) {
+		if (r->before_write)
+			r->before_write(r->before_arg);
 		return nb_remote_fail(r, r->t->stream.write(r->t->stream.ctx, nb_buf_ptr(r->tx), n));
+	}
 	return nb_remote_fail(r, nb_buf_put(r->out, nb_buf_ptr(r->tx), n));
 }
 
@@ -191,9 +196,17 @@ int nb_remote_flush(struct nb_remote *r)
 		return NB_E_EOF;
 	if (n == 0)
 		return 0;
+	if (r->before_write)
+		r->before_write(r->before_arg);
 	int e = r->t->stream.write(r->t->stream.ctx, nb_buf_ptr(r->out), n);
 	nb_buf_reset(r->out);
 	return nb_remote_fail(r, e);
+}
+
+void nb_remote_before_write(struct nb_remote *r, void (*fn)(void *arg), void *arg)
+{
+	r->before_write = fn;
+	r->before_arg = arg;
 }
 
 void nb_remote_forget(struct nb_remote *r, struct nb_call *c)

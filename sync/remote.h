@@ -69,6 +69,10 @@ int nb_remote_send(struct nb_remote *r, uint32_t id, struct nb_call *c);
 /* Write what waits in the output. 0, or the error that broke the
  * session. */
 int nb_remote_flush(struct nb_remote *r);
+/* fn(arg) runs before each write of requests to the transport: the sync
+ * thread puts what it recorded in the database first (a request's doubt
+ * is on record before the request can reach the server). */
+void nb_remote_before_write(struct nb_remote *r, void (*fn)(void *arg), void *arg);
 /* Forget c (its reply will be taken for a protocol violation). For a
  * caller that gives up on a call whose session it is about to close. */
 void nb_remote_forget(struct nb_remote *r, struct nb_call *c);

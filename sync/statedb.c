@@ -196,6 +196,8 @@ void nb_statedb_close(struct nb_statedb *db)
 {
 	if (!db)
 		return;
+	if (nb_statedb_group_commit(db) != 0)
+		nb_warn("state database: the last changes are lost (see above)");
 	for (size_t i = 0; i < NB_STATEDB_CACHE; i++)
 		sqlite3_finalize(db->cache[i].st);
 	sqlite3_close(db->db);
@@ -241,23 +243,132 @@ void nb_statedb_release(struct nb_statedb *db, sqlite3_stmt *st)
 	sqlite3_finalize(st);
 }
 
+/* ---- the group: one thread's statements in one transaction ----
+ *
+ * Between nb_statedb_group_begin and _end, the statements of the thread
+ * that began it (the sync thread) share one transaction, opened by the
+ * first of them and committed by nb_statedb_group_commit (before a
+ * request leaves, and at the end of each of its turns): a commit per
+ * turn instead of two per small file. Its transaction bodies
+ * (nb_statedb_txn) are savepoints inside it, atomic as before. Any other
+ * thread's statement commits the group first, so that thread's change
+ * is on record when its call returns, as without a group; its reads see
+ * the group's changes (one connection), as the queue's memory does. A
+ * group that cannot be committed is lost whole, as the last commits are
+ * in a power cut (synchronous=NORMAL): what it recorded is asked of the
+ * server again (a doubt) or sent again after the next mount's scan. All
+ * of it runs under the connection's mutex. */
+
+static int nb_statedb_owner(struct nb_statedb *db)
+{
+	return db->group_on && pthread_equal(db->group_owner, pthread_self());
+}
+
+/* After a failure inside the group: sqlite may have rolled it back. */
+static void nb_statedb_group_check(struct nb_statedb *db)
+{
+	if (db->group_open && sqlite3_get_autocommit(db->db)) {
+		db->group_open = 0;
+		nb_err("the state database rolled back the sync thread's last %ld changes; what "
+		       "they recorded is asked of the server or sent again",
+		       db->group_changes);
+	}
+}
+
+static int nb_statedb_group_close(struct nb_statedb *db)
+{
+	if (!db->group_open)
+		return 0;
+	int r = 0;
+	if (sqlite3_exec(db->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		/* A full disk: once more in the reserve's room, if sqlite kept
+		 * the transaction. */
+		int again = sqlite3_errcode(db->db) == SQLITE_FULL && !sqlite3_get_autocommit(db->db) &&
+			    nb_reserve_release(&db->reserve);
+		if (!again || sqlite3_exec(db->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+			r = nb_statedb_fail(db, "commit");
+			if (!sqlite3_get_autocommit(db->db))
+				sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
+			nb_err("the sync thread's last %ld changes to the state database are lost; "
+			       "what they recorded is asked of the server or sent again",
+			       db->group_changes);
+		}
+	}
+	db->group_open = 0;
+	db->group_changes = 0;
+	if (r == 0)
+		nb_reserve_refill(&db->reserve);
+	return r;
+}
+
+/* Before a statement or a transaction body: the owner's goes into the
+ * group (opened now if need be; if it cannot be, on its own as without
+ * one); anyone else's after the group is committed. */
+static void nb_statedb_group_enter(struct nb_statedb *db)
+{
+	if (!nb_statedb_owner(db)) {
+		nb_statedb_group_close(db);
+		return;
+	}
+	if (!db->group_open && sqlite3_exec(db->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK)
+		db->group_open = 1;
+	db->group_changes += db->group_open;
+}
+
+void nb_statedb_group_begin(struct nb_statedb *db)
+{
+	sqlite3_mutex_enter(sqlite3_db_mutex(db->db));
+	if (!db->group_on) {
+		db->group_on = 1;
+		db->group_owner = pthread_self();
+	}
+	sqlite3_mutex_leave(sqlite3_db_mutex(db->db));
+}
+
+int nb_statedb_group_commit(struct nb_statedb *db)
+{
+	sqlite3_mutex_enter(sqlite3_db_mutex(db->db));
+	int r = nb_statedb_group_close(db);
+	sqlite3_mutex_leave(sqlite3_db_mutex(db->db));
+	return r;
+}
+
+int nb_statedb_group_end(struct nb_statedb *db)
+{
+	sqlite3_mutex_enter(sqlite3_db_mutex(db->db));
+	int r = nb_statedb_group_close(db);
+	if (nb_statedb_owner(db))
+		db->group_on = 0;
+	sqlite3_mutex_leave(sqlite3_db_mutex(db->db));
+	return r;
+}
+
 int nb_statedb_step(struct nb_statedb *db, sqlite3_stmt *st, const char *what)
 {
 	sqlite3_mutex *m = sqlite3_db_mutex(db->db);
 	sqlite3_mutex_enter(m);
+	if (!db->in_txn)
+		nb_statedb_group_enter(db);
 	int rc = sqlite3_step(st);
-	/* Outside a transaction the statement was a transaction of its
-	 * own, rolled back whole: it can simply run again. (Inside one, the
-	 * transaction runs again whole: nb_statedb_txn.) */
-	if (rc == SQLITE_FULL && !db->in_txn && nb_reserve_release(&db->reserve)) {
-		sqlite3_reset(st);
-		rc = sqlite3_step(st);
+	/* Outside a transaction body the statement was rolled back whole
+	 * (in a group: the statement, if sqlite kept the group): it can
+	 * simply run again. (Inside a body, the body runs again whole:
+	 * nb_statedb_txn.) */
+	if (rc == SQLITE_FULL && !db->in_txn) {
+		nb_statedb_group_check(db);
+		if (nb_reserve_release(&db->reserve)) {
+			sqlite3_reset(st);
+			rc = sqlite3_step(st);
+		}
 	}
 	int r = 0;
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
 		r = nb_statedb_fail(db, what);
-	else if (!db->in_txn)
+		if (!db->in_txn)
+			nb_statedb_group_check(db);
+	} else if (!db->in_txn && !db->group_open) {
 		nb_reserve_refill(&db->reserve);
+	}
 	nb_statedb_release(db, st);
 	sqlite3_mutex_leave(m);
 	return r;
@@ -265,11 +376,18 @@ int nb_statedb_step(struct nb_statedb *db, sqlite3_stmt *st, const char *what)
 
 /* One connection serves every thread: a transaction holds the
  * connection's (recursive) mutex from BEGIN to COMMIT, so no other
- * thread's statement can slip into it. */
+ * thread's statement can slip into it. The group's owner makes a
+ * savepoint in the group instead. */
 static int nb_statedb_begin(struct nb_statedb *db)
 {
 	sqlite3_mutex_enter(sqlite3_db_mutex(db->db));
-	if (sqlite3_exec(db->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK) {
+	nb_statedb_group_enter(db);
+	if (db->group_open && nb_statedb_owner(db)) {
+		if (sqlite3_exec(db->db, "SAVEPOINT nb_body", NULL, NULL, NULL) == SQLITE_OK) {
+			db->in_txn = 2;
+			return 0;
+		}
+	} else if (sqlite3_exec(db->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK) {
 		db->in_txn = 1;
 		return 0;
 	}
@@ -281,6 +399,19 @@ static int nb_statedb_begin(struct nb_statedb *db)
 /* Commit if r == 0, else roll back; returns the first error. */
 static int nb_statedb_end(struct nb_statedb *db, int r)
 {
+	if (db->in_txn == 2) {
+		if (r == 0 && sqlite3_exec(db->db, "RELEASE nb_body", NULL, NULL, NULL) != SQLITE_OK)
+			r = nb_statedb_fail(db, "release");
+		if (r != 0 && !sqlite3_get_autocommit(db->db)) {
+			sqlite3_exec(db->db, "ROLLBACK TO nb_body", NULL, NULL, NULL);
+			sqlite3_exec(db->db, "RELEASE nb_body", NULL, NULL, NULL);
+		}
+		db->in_txn = 0;
+		if (r != 0)
+			nb_statedb_group_check(db);
+		sqlite3_mutex_leave(sqlite3_db_mutex(db->db));
+		return r;
+	}
 	if (r == 0 && sqlite3_exec(db->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
 		r = nb_statedb_fail(db, "commit");
 	if (r != 0)
@@ -612,6 +743,9 @@ int nb_statedb_layout(struct nb_statedb *db)
 
 int nb_statedb_flush(struct nb_statedb *db)
 {
+	int r = nb_statedb_group_commit(db);
+	if (r != 0)
+		return r;
 	/* A full checkpoint writes the WAL into the database and syncs it. */
 	int rc = sqlite3_wal_checkpoint_v2(db->db, NULL, SQLITE_CHECKPOINT_FULL, NULL, NULL);
 	return rc == SQLITE_OK || rc == SQLITE_BUSY ? 0 : nb_statedb_fail(db, "checkpoint");

@@ -125,6 +125,17 @@ int nb_statedb_each_pin(struct nb_statedb *db, int (*fn)(void *arg, const char *
  * a negative error. The connection holds the database's locks for its
  * life (locking_mode=EXCLUSIVE): no other connection can ask. */
 int nb_statedb_layout(struct nb_statedb *db);
+/* The group: from nb_statedb_group_begin to _end, the calling thread's
+ * changes share one transaction, opened by the first of them and
+ * committed by nb_statedb_group_commit (and _end, _flush, _close); its
+ * transactions are savepoints in it. Another thread's change commits
+ * the group first: its own is on record when its call returns, as
+ * always. One group at a time (the sync thread's). A group that cannot
+ * be committed is lost whole, like the last commits in a power cut.
+ * commit and end: 0 or the commit's error (logged). */
+void nb_statedb_group_begin(struct nb_statedb *db);
+int nb_statedb_group_commit(struct nb_statedb *db);
+int nb_statedb_group_end(struct nb_statedb *db);
 /* Make everything recorded so far durable (fsync), for fsync(2) calls. */
 int nb_statedb_flush(struct nb_statedb *db) NB_WUR;
 

@@ -7,6 +7,7 @@
 #ifndef NB_STATEDB_INT_H
 #define NB_STATEDB_INT_H
 
+#include <pthread.h>
 #include <sqlite3.h>
 
 #include "sync/reserve.h"
@@ -27,9 +28,16 @@ struct nb_statedb {
 	sqlite3 *db;
 	struct nb_statedb_cached cache[NB_STATEDB_CACHE];
 	/* Room for the database on a full disk; used under the connection's
-	 * mutex, as is in_txn (1 from BEGIN to COMMIT or ROLLBACK). */
+	 * mutex, as is in_txn (1 from BEGIN to COMMIT or ROLLBACK; 2 from
+	 * SAVEPOINT to RELEASE, inside a group). */
 	struct nb_reserve reserve;
 	int in_txn;
+	/* The group (nb_statedb_group_begin), under the mutex too: its
+	 * owner's statements share one transaction, open from the first
+	 * of them (group_open) until it is committed. */
+	int group_on, group_open;
+	pthread_t group_owner;
+	long group_changes; /* statements in the open transaction */
 };
 
 /* "col is arg or below it", in SQL. */

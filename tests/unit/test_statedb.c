@@ -11,7 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <pthread.h>
 #include <sqlite3.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "wire/err.h"
@@ -570,6 +572,120 @@ static void test_committed_without_flush(void **state)
 	assert_int_equal(tag(f->db, "s"), 5);
 }
 
+/* ---- the group: one thread's changes in one transaction ---- */
+
+/* Checks in a child process: exit status 10 + the line that failed. */
+#define CHILD_CHECK(c)                          \
+	do {                                    \
+		if (!(c))                       \
+			_exit(10 + __LINE__ % 200); \
+	} while (0)
+
+static int64_t child_add(struct nb_statedb *db, const char *path)
+{
+	int64_t seq = -1;
+	CHILD_CHECK(nb_statedb_op_next(db, &seq) == 0);
+	CHILD_CHECK(nb_statedb_op_add(db, seq, NB_KIND_FILE, path, NULL, NULL) == 0);
+	return seq;
+}
+
+/* Run fn on the database in a child process that then dies without
+ * closing it, as nbfs killed: afterwards the fixture's connection shows
+ * what was committed. */
+static void killed_after(struct fx *f, void (*fn)(struct nb_statedb *db))
+{
+	nb_statedb_close(f->db);
+	f->db = NULL;
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct nb_statedb *db;
+		if (nb_statedb_open(f->path, &db) != 0)
+			_exit(2);
+		fn(db);
+		_exit(0);
+	}
+	int st;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	assert_int_equal(nb_statedb_open(f->path, &f->db), 0);
+}
+
+static void group_uncommitted(struct nb_statedb *db)
+{
+	nb_statedb_group_begin(db);
+	int64_t a = child_add(db, "a");
+	struct nb_synced s = {.kind = NB_KIND_FILE, .size = 1};
+	CHILD_CHECK(nb_statedb_set_synced(db, a, "a", &s) == 0);
+	child_add(db, "b");
+}
+
+static void group_committed(struct nb_statedb *db)
+{
+	nb_statedb_group_begin(db);
+	int64_t a = child_add(db, "a");
+	int64_t b = child_add(db, "b");
+	/* a body that fails is undone alone (a savepoint) */
+	CHILD_CHECK(nb_statedb_op_move(db, a + 100, "x", b + 1) == -ENOENT);
+	struct nb_synced s = {.kind = NB_KIND_FILE, .size = 2};
+	CHILD_CHECK(nb_statedb_set_synced(db, a, "a", &s) == 0);
+	CHILD_CHECK(nb_statedb_group_commit(db) == 0);
+	child_add(db, "lost"); /* after the commit: not on record */
+}
+
+static void *other_thread(void *arg)
+{
+	struct nb_synced s = {.kind = NB_KIND_FILE, .size = 3};
+	return (void *)(intptr_t)nb_statedb_set_synced(arg, -1, "other", &s);
+}
+
+static void group_and_another_thread(struct nb_statedb *db)
+{
+	nb_statedb_group_begin(db);
+	child_add(db, "mine");
+	pthread_t t;
+	void *r;
+	CHILD_CHECK(pthread_create(&t, NULL, other_thread, db) == 0);
+	CHILD_CHECK(pthread_join(t, &r) == 0 && r == NULL);
+	child_add(db, "mine-after");
+}
+
+static void group_flush_end(struct nb_statedb *db)
+{
+	nb_statedb_group_begin(db);
+	child_add(db, "d");
+	CHILD_CHECK(nb_statedb_flush(db) == 0);
+	child_add(db, "e");
+	CHILD_CHECK(nb_statedb_group_end(db) == 0);
+	child_add(db, "g"); /* no group: its own transaction */
+	nb_statedb_group_begin(db);
+	child_add(db, "h");
+}
+
+/* The sync thread's changes in a group share one transaction: a kill
+ * before it is committed loses all of them (as a power cut loses the
+ * last commits: what they recorded is asked again), one after keeps
+ * all; a failed body inside is undone alone. Another thread's change
+ * commits the group first, so it is on record when its call returns,
+ * as without a group. */
+static void test_group(void **state)
+{
+	struct fx *f = *state;
+	killed_after(f, group_uncommitted);
+	assert_string_equal(ops(f->db), "");
+	assert_int_equal(tag(f->db, "a"), -1);
+	killed_after(f, group_committed);
+	assert_string_equal(ops(f->db), "f:b,");
+	assert_int_equal(tag(f->db, "a"), 2);
+	killed_after(f, group_and_another_thread);
+	assert_string_equal(ops(f->db), "f:b,f:mine,");
+	assert_int_equal(tag(f->db, "other"), 3);
+	/* flush commits it too; end commits and ends it */
+	killed_after(f, group_flush_end);
+	assert_string_equal(ops(f->db), "f:b,f:mine,f:d,f:e,f:g,");
+}
+
 static void test_open_fails(void **state)
 {
 	(void)state;
@@ -807,6 +923,7 @@ int main(void)
 		T(test_conflict),
 		T(test_persistence),
 		T(test_committed_without_flush),
+		T(test_group),
 		cmocka_unit_test(test_open_fails),
 		T(test_regress_op_move_missing_seq),
 	};
