@@ -78,7 +78,8 @@ identity = $key
 CFG
 
 echo "== mounting $mnt"
-if mountpoint -q "$mnt"; then fusermount3 -u "$mnt"; sleep 0.5; fi
+# (nbfs waits for the one it replaces to finish with the cache)
+if mountpoint -q "$mnt"; then fusermount3 -u "$mnt"; fi
 nbfs "$mnt"
 
 echo "== copying a file in"

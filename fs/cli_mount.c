@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fs/cli.h"
@@ -151,8 +152,25 @@ static void nb_lock_note_pid(int fd)
 		nb_xio_pwrite_full(fd, pid, (size_t)n, 0);
 }
 
+/* The mount is gone and this nbfs is finishing (recording the queue,
+ * closing the connection): said in the lock file, so that an nbfs
+ * started meanwhile on the same cache (`fusermount3 -u` then `nbfs`
+ * again) waits for the lock instead of failing. */
+static void nb_lock_note_stopping(int fd)
+{
+	char note[48];
+	int n = snprintf(note, sizeof(note), "%ld stopping\n", (long)getpid());
+	if (ftruncate(fd, 0) == 0)
+		nb_xio_pwrite_full(fd, note, (size_t)n, 0);
+}
+
+/* Most we wait for an nbfs that is stopping to let go of the cache. */
+#define NB_LOCK_WAIT_MS 30000
+
 /* One nbfs per cache: a second one would upload the same files twice and
- * race on the state. Returns the lock fd or a negative error. */
+ * race on the state. Returns the lock fd or a negative error: -EBUSY
+ * while another nbfs holds it, unless that one is stopping (then we wait
+ * for it, up to NB_LOCK_WAIT_MS). */
 static int nb_lock_cache(const char *cache)
 {
 	char path[PATH_MAX];
@@ -160,10 +178,22 @@ static int nb_lock_cache(const char *cache)
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
-	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+	long long deadline = nb_xio_now_ms() + NB_LOCK_WAIT_MS;
+	int said = 0;
+	while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
 		int e = errno == EWOULDBLOCK ? -EBUSY : -errno;
-		nb_xio_close(fd);
-		return e;
+		char note[48] = "";
+		ssize_t n = pread(fd, note, sizeof(note) - 1, 0);
+		note[n > 0 ? n : 0] = 0;
+		if (e != -EBUSY || !strstr(note, " stopping") || nb_xio_now_ms() >= deadline) {
+			nb_xio_close(fd);
+			return e;
+		}
+		if (!said++)
+			fprintf(stderr, "nbfs: waiting for the nbfs that used %s to finish (pid %ld)\n",
+				cache, strtol(note, NULL, 10));
+		struct timespec ts = {0, 50 * 1000 * 1000};
+		nanosleep(&ts, NULL);
 	}
 	nb_lock_note_pid(fd);
 	return fd;
@@ -385,6 +415,7 @@ int nb_cli_mount(int argc, char **argv)
 		struct fuse_loop_config lc = {.clone_fd = 0, .max_idle_threads = 10};
 		rc = fuse_loop_mt(m.fuse, &lc) == 0 ? 0 : 1;
 	}
+	nb_lock_note_stopping(m.lock_fd);
 	nb_ops_release_all(&m.fs);
 	nb_info("unmounting; %zu paths still to sync", nb_core_count(m.fs.core));
 	nb_pinner_stop(m.fs.pinner);
