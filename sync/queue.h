@@ -161,6 +161,9 @@ void nb_queue_group_end(struct nb_queue *q);
  * of a pending rename; else 0 and *out says synced / conflict / remote
  * (by staged) with the MD5 on record. */
 int nb_queue_state(struct nb_queue *q, const char *path, int staged, struct nb_core_state *out);
+/* 1 if path has a creation entry (an upload, a directory or a symlink
+ * to make there), else 0: a pending rename to path does not count. */
+int nb_queue_has_creation(struct nb_queue *q, const char *path);
 /* Totals of everything at or below dir (see nb_core_dir_state). */
 void nb_queue_dir(struct nb_queue *q, const char *dir, struct nb_core_state *out);
 /* See nb_core_resolve. */

@@ -140,6 +140,14 @@ int nb_q_resolve(struct nb_queue *q, const char *path, char *out, size_t outsz)
 	return r;
 }
 
+int nb_queue_has_creation(struct nb_queue *q, const char *path)
+{
+	pthread_mutex_lock(&q->lock);
+	int has = nb_q_find(q, path) != NULL;
+	nb_q_unlock(q);
+	return has;
+}
+
 int nb_queue_resolve(struct nb_queue *q, const char *path, char *out, size_t outsz)
 {
 	pthread_mutex_lock(&q->lock);

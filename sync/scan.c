@@ -72,8 +72,11 @@ static long nb_scan_dir(struct nb_scan *sc, int fd, size_t len)
 		if (fstatat(dirfd(d), de->d_name, &s, AT_SYMLINK_NOFOLLOW) != 0)
 			goto next;
 		struct nb_synced rec;
-		struct nb_core_state v;
-		int tracked = nb_queue_state(q, path, 1, &v);
+		/* A creation queued here: it goes anyway. Not a rename
+		 * queued to the name: what it brings is the record of its
+		 * source (below); the file here may be a new one, made after
+		 * it, whose entry was not on record yet (sync/queue.h). */
+		int tracked = nb_queue_has_creation(q, path);
 		/* What the server holds for this name, as of the pending
 		 * renames (a staged file renamed locally is known under its
 		 * old name until the server follows). Nothing, once a queued

@@ -836,6 +836,60 @@ static void test_scan_queues_unknown(void **state)
 	free(p);
 }
 
+/* The storm's loss (test_op_storm_stall, seed 1016735419): a new file
+ * made at a name whose old file's removal is still queued, then renamed
+ * (the rename queued too, the old name being on the server as far as
+ * the queue knows), then nbfs killed before the new file's entry was
+ * on record. The scan at the next mount took the queued rename to the
+ * new name for what brings the file there, and queued nothing: the
+ * rename found no source on the server and the file never went. A
+ * rename queued to a name counts only through the record of its source;
+ * the removal of that source before it leaves none. */
+static void test_scan_new_file_renamed_before_record(void **state)
+{
+	struct fx *f = *state;
+	char *p = tu_join(f->dir, "stage");
+	char *d = tu_join(p, "c");
+	assert_int_equal(mkdir(p, 0700), 0);
+	assert_int_equal(mkdir(d, 0700), 0);
+	put(f, "c", NB_KIND_DIR, 0);                           /* on the server */
+	put(f, "z", NB_KIND_FILE, 5);                          /* the old z, on the server */
+	assert_int_equal(nb_queue_remove(f->st, "z", 0, 1), 0); /* rm z: queued */
+	f->fresh = 1;
+	assert_int_equal(wopen(f, "z"), 0); /* cp blob z: a new file */
+	wclose(f, "z");
+	assert_int_equal(nb_queue_rename(f->st, "z", "c/y", 1), 0); /* mv z c/y */
+	assert_ops(f, "u:z,m:c/y<z,");
+	int fd = open(p, O_RDONLY | O_DIRECTORY);
+	assert_true(fd >= 0);
+	char *fp = tu_join(d, "y");
+	assert_int_equal(tu_write_file(fp, "new", 3), 0);
+	/* killed; the next mount */
+	reload(f);
+	assert_int_equal(nb_scan_staged(fd, f->st), 1);
+	assert_int_equal(nb_queue_has_creation(f->st, "c/y"), 1);
+	assert_ops(f, "u:z,m:c/y<z,f:c/y,");
+	/* a file the rename does bring (its source on record, alike) is
+	 * not sent again */
+	put(f, "s", NB_KIND_FILE, 0);
+	struct stat st;
+	char *sp = tu_join(d, "t");
+	assert_int_equal(tu_write_file(sp, "", 0), 0);
+	assert_int_equal(stat(sp, &st), 0);
+	struct nb_synced rec = {.kind = NB_KIND_FILE,
+				.size = 0,
+				.mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec};
+	assert_int_equal(nb_statedb_set_synced(f->db, -1, "s", &rec), 0);
+	assert_int_equal(nb_queue_rename(f->st, "s", "c/t", 1), 0);
+	assert_int_equal(nb_scan_staged(fd, f->st), 0);
+	assert_int_equal(nb_queue_has_creation(f->st, "c/t"), 0);
+	close(fd);
+	free(sp);
+	free(fp);
+	free(d);
+	free(p);
+}
+
 /* A doubt carried to the file renamed over its path (the editor
  * pattern) is durable at the new entry; the answer lifts it. */
 static void test_doubt_durable_carried(void **state)
@@ -2405,6 +2459,7 @@ int main(void)
 		T0(test_new_file_on_record_at_flush),
 		T0(test_new_file_moved_before_record),
 		T0(test_scan_queues_unknown),
+		T0(test_scan_new_file_renamed_before_record),
 		T0(test_replaced_while_uploading),
 		T0(test_rename_source_never_there),
 		T0(test_remove_renamed_here),
