@@ -5,8 +5,10 @@
  * queued. This makes the staged bytes, not the database, the ground
  * truth after a crash: a queue entry lost with an unflushed transaction,
  * or not written yet (a new file's, see sync/queue.h), costs at most a
- * re-upload, never data. A record the queue is about to take away (a
- * queued removal or rename of the name) does not count as held.
+ * re-upload, never data. Only a queued creation at a path, or a record
+ * of what the server holds there (through the queued renames), counts
+ * as the path being on its way; a record the queue is about to take
+ * away (a queued removal or rename of the name) does not.
  */
 #ifndef NB_SCAN_H
 #define NB_SCAN_H

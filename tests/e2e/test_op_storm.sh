@@ -10,8 +10,9 @@
 # - every few operations, the mount's tree (names, types, sizes, modes,
 #   contents) equals the model's (the view stays consistent while the
 #   server catches up);
-# - halfway, nbfs is killed with SIGKILL and mounted again on the same
-#   cache: what had returned must still be there;
+# - halfway (and every KILL_EVERY operations, if set), nbfs is killed
+#   with SIGKILL and mounted again on the same cache: what had returned
+#   must still be there;
 # - network faults, by FAULT (default cut):
 #   cut:   the test proxy cuts the connection every CUT_EVERY (default
 #          50) operations, so queued operations are replayed over a new
@@ -32,6 +33,7 @@
 FAULT=${FAULT:-cut}
 OPS=${OPS:-500}
 CUT_EVERY=${CUT_EVERY:-50}
+KILL_EVERY=${KILL_EVERY:-0}
 SEED=${SEED:-$((RANDOM * 32768 + RANDOM))}
 e2e_init "op_storm_$FAULT"
 start_sshd
@@ -150,6 +152,7 @@ one_op() {
 }
 
 half=$((OPS / 2))
+kills=0
 for ((i = 1; i <= OPS; i++)); do
   one_op
   ((CUT_EVERY > 0 && i % CUT_EVERY == CUT_EVERY / 2)) && kill -USR1 "$PROXY_PID"
@@ -158,7 +161,8 @@ for ((i = 1; i <= OPS; i++)); do
     compare_trees "the mount" "$MNT"
     log "op $i: the mount agrees with the model"
   fi
-  if ((i == half)); then
+  if ((i == half || (KILL_EVERY > 0 && i % KILL_EVERY == 0 && i < OPS))); then
+    kills=$((kills + 1))
     kill_nbfs
     storm_mount
     compare_trees "the mount after SIGKILL and remount" "$MNT"
@@ -171,4 +175,4 @@ compare_trees "the mount" "$MNT"
 nbfs_wait 180 "$MNT"
 compare_trees "the server" "$REMOTE"
 umount_nbfs
-pass "$OPS random operations (seed $SEED, $FAULT): mount and server agree with the model, across $(proxy_stat cuts) network faults ($FAULT), $killed_servers server kills and a SIGKILL"
+pass "$OPS random operations (seed $SEED, $FAULT): mount and server agree with the model, across $(proxy_stat cuts) network faults ($FAULT), $killed_servers server kills and $kills SIGKILL(s) of nbfs"
