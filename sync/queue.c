@@ -354,11 +354,17 @@ struct nb_entry *nb_q_append(struct nb_queue *q, int kind, const char *path, con
 	return e;
 }
 
-/* Put unsaved e on record, with its doubt if it has one. */
+/* Unsaved e's row, with its doubt if it has one (not marked saved). */
+static int nb_q_row_add(struct nb_queue *q, const struct nb_entry *e)
+{
+	return nb_statedb_op_add(q->db, e->seq, e->kind, e->path, e->path2,
+				 e->has_doubt ? &e->doubt : NULL);
+}
+
+/* Put unsaved e on record. */
 static int nb_q_save(struct nb_queue *q, struct nb_entry *e)
 {
-	int r = nb_statedb_op_add(q->db, e->seq, e->kind, e->path, e->path2,
-				  e->has_doubt ? &e->doubt : NULL);
+	int r = nb_q_row_add(q, e);
 	if (r == 0)
 		e->unsaved = 0;
 	return r;
@@ -468,8 +474,7 @@ static int nb_q_save_all(void *arg)
 	int r = 0;
 	for (struct nb_entry *e = q->head; e && r == 0; e = e->next)
 		if (e->unsaved)
-			r = nb_statedb_op_add(q->db, e->seq, e->kind, e->path, e->path2,
-					      e->has_doubt ? &e->doubt : NULL);
+			r = nb_q_row_add(q, e);
 	return r;
 }
 

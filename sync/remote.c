@@ -159,6 +159,14 @@ static struct nb_call **nb_remote_slot(struct nb_remote *r, uint32_t id)
 	return pp;
 }
 
+/* Every write of requests to the transport: the hook first. */
+static int nb_remote_write(struct nb_remote *r, const uint8_t *p, size_t n)
+{
+	if (r->before_write)
+		r->before_write(r->before_arg);
+	return nb_remote_fail(r, r->t->stream.write(r->t->stream.ctx, p, n));
+}
+
 int nb_remote_send(struct nb_remote *r, uint32_t id, struct nb_call *c)
 {
 	if (r->broken)
@@ -181,11 +189,8 @@ int nb_remote_send(struct nb_remote *r, uint32_t id, struct nb_call *c)
 	int large = n >= NB_REMOTE_OUT_MAX / 2; /* a piece of a large file */
 	if ((large || nb_buf_len(r->out) + n > NB_REMOTE_OUT_MAX) && (e = nb_remote_flush(r)) != 0)
 		return e;
-	if (large) {
-		if (r->before_write)
-			r->before_write(r->before_arg);
-		return nb_remote_fail(r, r->t->stream.write(r->t->stream.ctx, nb_buf_ptr(r->tx), n));
-	}
+	if (large)
+		return nb_remote_write(r, nb_buf_ptr(r->tx), n);
 	return nb_remote_fail(r, nb_buf_put(r->out, nb_buf_ptr(r->tx), n));
 }
 
@@ -196,11 +201,9 @@ int nb_remote_flush(struct nb_remote *r)
 		return NB_E_EOF;
 	if (n == 0)
 		return 0;
-	if (r->before_write)
-		r->before_write(r->before_arg);
-	int e = r->t->stream.write(r->t->stream.ctx, nb_buf_ptr(r->out), n);
+	int e = nb_remote_write(r, nb_buf_ptr(r->out), n);
 	nb_buf_reset(r->out);
-	return nb_remote_fail(r, e);
+	return e;
 }
 
 void nb_remote_before_write(struct nb_remote *r, void (*fn)(void *arg), void *arg)
