@@ -63,9 +63,16 @@ MNT_A=$MNT
 MNT=$MNT2
 mount_nbfs "$SSHD_PORT" "$WORK/cacheB" "delay=0"
 MNT=$MNT_A
+# A true race: each mount makes its files before it can see the other's.
+# Without the pause, a mount slow to connect lists the root after the
+# other one published race.bin, and its cp then knowingly replaces that
+# file (no conflict, and rightly so).
+ls "$MNT_A" "$MNT2" >/dev/null || fail "cannot list the mounts"
+"$NBFS" pause "$MNT_A" && "$NBFS" pause "$MNT2" || fail "nbfs pause failed"
 cp "$WORK/same.bin" "$MNT_A/same.bin" & cp "$WORK/same.bin" "$MNT2/same.bin" &
 cp "$WORK/one.bin" "$MNT_A/race.bin" & cp "$WORK/two.bin" "$MNT2/race.bin" &
 wait
+"$NBFS" resume "$MNT_A" && "$NBFS" resume "$MNT2" || fail "nbfs resume failed"
 settled() {
   for m in "$MNT_A" "$MNT2"; do
     for f in same.bin race.bin; do
