@@ -70,6 +70,7 @@ static const struct fuse_opt nb_fuse_opts[] = {
 	FUSE_OPT_KEY("delay=", NB_KEY_OPT),
 	FUSE_OPT_KEY("config=", NB_KEY_OPT),
 	FUSE_OPT_KEY("ssh_config=", NB_KEY_OPT),
+	FUSE_OPT_KEY("ssh=", NB_KEY_OPT),
 	FUSE_OPT_KEY("compress=", NB_KEY_OPT),
 	FUSE_OPT_KEY("nonempty=", NB_KEY_OPT),
 	FUSE_OPT_KEY("debug", NB_KEY_FLAG),
@@ -277,11 +278,16 @@ static int nb_mount_prepare(struct nb_mount *m)
 			.port = o->port ? o->port : o->host_port,
 			.user = o->user,
 			.identity = o->identity,
-			.known_hosts = o->known_hosts,
+			/* ssh reads its own UserKnownHostsFile (all of them). */
+			.known_hosts = o->openssh > 0 && !o->known_hosts_given ? NULL : o->known_hosts,
 			.accept_new_host = o->accept_new_host,
 			.timeout_ms = (int)o->timeout_ms,
 			.compress = o->compress,
 			.identities = (const char *const *)o->identities,
+			.openssh = o->openssh > 0,
+			.alias = o->alias,
+			.ssh_config = o->ssh_config, /* "none" is ssh's -F none too */
+			.ciphers = o->ciphers,
 		},
 		.remote_dir = o->dir,
 		.server_cmd = o->server,
@@ -409,6 +415,9 @@ int nb_cli_mount(int argc, char **argv)
 	if (nb_pinner_start(&m.fs, &m.fs.pinner) != 0)
 		nb_warn("no pinner: pinned files are fetched when opened only");
 	nb_info("mounted %s on %s (cache %s)", m.c.o.remote, m.c.o.mountpoint, m.c.o.cache);
+	if (m.c.o.openssh > 0)
+		nb_info("connecting through the OpenSSH client%s%s%s", m.c.o.ssh_proxy ? " (" : "",
+			m.c.o.ssh_proxy ? m.c.o.ssh_proxy : "", m.c.o.ssh_proxy ? ")" : "");
 	if (m.c.single_thread) {
 		rc = fuse_loop(m.fuse) == 0 ? 0 : 1;
 	} else {

@@ -33,12 +33,14 @@ void nb_options_init(struct nb_options *o)
 	o->accept_new_host = -1;
 	o->compress = -1;
 	o->nonempty = -1;
+	o->openssh = -1;
 }
 
 void nb_options_free(struct nb_options *o)
 {
 	char **strs[] = {&o->remote, &o->mountpoint, &o->identity, &o->known_hosts, &o->cache,
-			 &o->server, &o->server_args, &o->config, &o->ssh_config, &o->user, &o->host, &o->dir};
+			 &o->server, &o->server_args, &o->config, &o->ssh_config, &o->user, &o->host, &o->dir,
+			 &o->alias, &o->ssh_proxy, &o->ciphers};
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
 		free(*strs[i]);
 		*strs[i] = NULL;
@@ -172,6 +174,15 @@ int nb_options_set(struct nb_options *o, const char *key, const char *value, int
 		return nb_options_str(&o->server_args, value, overwrite);
 	if (!strcmp(key, "config"))
 		return nb_options_str(&o->config, value, overwrite);
+	if (!strcmp(key, "ssh")) {
+		if (strcmp(value, "openssh") && strcmp(value, "libssh2")) {
+			snprintf(err, errsz, "ssh must be openssh or libssh2, not '%s'", value);
+			return NB_E_CONFIG;
+		}
+		if (o->openssh < 0 || overwrite)
+			o->openssh = !strcmp(value, "openssh");
+		return 0;
+	}
 	if (!strcmp(key, "ssh_config"))
 		return nb_options_str(&o->ssh_config, value, overwrite);
 	if (!strcmp(key, "port")) {
@@ -438,6 +449,29 @@ static int nb_options_local_server(struct nb_options *o)
 	return nb_options_str(&o->server, "nbfs-server", 1);
 }
 
+/* Whether the CPU has AES instructions (then AES-GCM is the cheapest
+ * cipher ssh has; without them ChaCha20-Poly1305 is). */
+static int nb_options_aes_cpu(void)
+{
+	FILE *f = fopen("/proc/cpuinfo", "re");
+	if (!f)
+		return 0;
+	char line[8192];
+	int yes = 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "flags", 5))
+			continue;
+		/* The first CPU speaks for all. */
+		char *save = NULL, *colon = strchr(line, ':');
+		for (char *w = strtok_r(colon ? colon + 1 : line, " \n", &save); w;
+		     w = strtok_r(NULL, " \n", &save))
+			yes |= !strcmp(w, "aes");
+		break;
+	}
+	fclose(f);
+	return yes;
+}
+
 static void nb_options_take(char **field, char **value)
 {
 	if (*value && !*field) {
@@ -455,6 +489,9 @@ int nb_options_merge_ssh(struct nb_options *o, struct nb_sshconfig *c)
 	}
 	nb_options_take(&o->user, &c->user);
 	nb_options_take(&o->known_hosts, &c->known_hosts);
+	nb_options_take(&o->ssh_proxy, &c->proxy);
+	if (c->ciphers && !o->ciphers && nb_options_aes_cpu())
+		o->ciphers = nb_sshconfig_gcm_first(c->ciphers);
 	if (!o->port && !o->host_port)
 		o->host_port = c->port;
 	if (o->compress < 0)
@@ -543,8 +580,24 @@ int nb_options_finish(struct nb_options *o, char *err, size_t errsz)
 		return r;
 	if (o->ssh_config && strcmp(o->ssh_config, "none") && (r = nb_options_path(&o->ssh_config)) != 0)
 		return r;
+	free(o->alias);
+	o->alias = NULL;
+	if (!o->local && !(o->alias = strdup(o->host)))
+		return -ENOMEM;
+	o->known_hosts_given = o->known_hosts != NULL;
 	if (!o->local && o->use_ssh_config && (r = nb_options_ssh_config(o, err, errsz)) != 0)
 		return r;
+	/* libssh2 dials the host itself: a host that ssh reaches through a
+	 * proxy needs ssh. */
+	if (o->openssh < 0)
+		o->openssh = !o->local && o->ssh_proxy;
+	if (!o->openssh && o->ssh_proxy) {
+		snprintf(err, errsz,
+			 "ssh's configuration reaches %s through %s, which -o ssh=libssh2 cannot "
+			 "follow: drop ssh=libssh2 (nbfs then runs ssh itself)",
+			 o->alias, o->ssh_proxy);
+		return NB_E_CONFIG;
+	}
 	if (o->compress < 0)
 		o->compress = 0;
 	if (o->nonempty < 0)

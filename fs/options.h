@@ -29,6 +29,8 @@ struct nb_options {
 	int accept_new_host; /* -1 = unset */
 	int compress;      /* SSH compression; -1 = unset (ssh_config's Compression) */
 	int nonempty;      /* mount over a directory that is not empty; -1 = unset */
+	int openssh;       /* ssh=openssh 1, ssh=libssh2 0; -1 = unset (libssh2, unless
+			    * ssh's config sends the host through a proxy) */
 	int foreground;
 
 	/* Parsed from remote by nb_options_finish. */
@@ -42,6 +44,11 @@ struct nb_options {
 	int use_ssh_config; /* nb_options_finish asks `ssh -G host` (the mount does; tests need not) */
 	char **identities;  /* keys to try after identity and the agent, unless identity_only;
 			     * NULL-terminated */
+	char *alias;        /* the host as REMOTE named it (ssh=openssh gives ssh this) */
+	int known_hosts_given; /* known_hosts came from nbfs's options, not ssh's config */
+	char *ssh_proxy;    /* "ProxyJump X" / "ProxyCommand Y" from ssh's config, or NULL */
+	char *ciphers;      /* for ssh=openssh: ssh's ciphers with AES-GCM first (on a CPU
+			     * with AES instructions), or NULL: ssh's own order */
 };
 
 struct nb_sshconfig;

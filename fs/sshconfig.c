@@ -187,6 +187,19 @@ static int nb_sshconfig_line(struct nb_sshconfig *c, const char *key, const char
 		*field = v;
 		return 0;
 	}
+	if (!strcmp(key, "proxyjump") || !strcmp(key, "proxycommand")) {
+		if (!strcmp(value, "none") || c->proxy)
+			return 0;
+		size_t n = strlen(value) + 16;
+		if (!(c->proxy = malloc(n)))
+			return -ENOMEM;
+		snprintf(c->proxy, n, "%s %s", key[5] == 'j' ? "ProxyJump" : "ProxyCommand", value);
+		return 0;
+	}
+	if (!strcmp(key, "ciphers")) {
+		free(c->ciphers);
+		return (c->ciphers = strdup(value)) ? 0 : -ENOMEM;
+	}
 	if (!strcmp(key, "port")) {
 		char *end;
 		long p = strtol(value, &end, 10);
@@ -241,7 +254,43 @@ void nb_sshconfig_free(struct nb_sshconfig *c)
 	free(c->hostname);
 	free(c->user);
 	free(c->known_hosts);
+	free(c->proxy);
+	free(c->ciphers);
 	for (size_t i = 0; i < NB_SSHCONFIG_MAX_IDS; i++)
 		free(c->identities[i]);
 	memset(c, 0, sizeof(*c));
+}
+
+char *nb_sshconfig_gcm_first(const char *ciphers)
+{
+	static const char head[] = "chacha20-poly1305@openssh.com,";
+	if (strncmp(ciphers, head, sizeof(head) - 1) || !strstr(ciphers, "-gcm@openssh.com"))
+		return NULL;
+	size_t n = strlen(ciphers);
+	char *out = malloc(n + 2), *rest = malloc(n + 2);
+	if (!out || !rest) {
+		free(out);
+		free(rest);
+		return NULL;
+	}
+	out[0] = rest[0] = 0;
+	size_t lo = 0, lr = 0;
+	for (const char *p = ciphers; *p;) {
+		size_t k = strcspn(p, ",");
+		int gcm = k > 16 && !strncmp(p + k - 16, "-gcm@openssh.com", 16);
+		char *dst = gcm ? out : rest;
+		size_t *len = gcm ? &lo : &lr;
+		if (*len)
+			dst[(*len)++] = ',';
+		memcpy(dst + *len, p, k);
+		*len += k;
+		dst[*len] = 0;
+		p += k + (p[k] == ',');
+	}
+	if (lr) {
+		out[lo++] = ',';
+		memcpy(out + lo, rest, lr + 1);
+	}
+	free(rest);
+	return out;
 }

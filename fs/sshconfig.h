@@ -19,6 +19,8 @@ struct nb_sshconfig {
 	char *known_hosts; /* the first UserKnownHostsFile */
 	int compression;   /* Compression yes */
 	int accept_new;    /* StrictHostKeyChecking accept-new */
+	char *proxy;       /* "ProxyJump HOSTS" or "ProxyCommand CMD", or NULL */
+	char *ciphers;     /* Ciphers, as ssh prints them (its defaults included) */
 };
 
 /* Run `ssh [-F file] -G [-l user] [-p port] -- host` (file NULL: ssh's
@@ -33,5 +35,13 @@ int nb_sshconfig_query(const char *file, const char *host, const char *user, int
  * are ignored. Free c with nb_sshconfig_free. */
 int nb_sshconfig_parse(const char *text, size_t len, const char *home, struct nb_sshconfig *c);
 void nb_sshconfig_free(struct nb_sshconfig *c);
+
+/* ssh's cipher list (comma-separated) with its AES-GCM ciphers moved to
+ * the front, the others in their order: the same ciphers, the cheapest
+ * first on a CPU with AES instructions. A list that has no AES-GCM or
+ * does not start with ChaCha20-Poly1305 (ssh's own first choice, so a
+ * list someone ordered by hand) gives NULL: keep it as it is.
+ * malloc'd (the caller frees it) or NULL. */
+char *nb_sshconfig_gcm_first(const char *ciphers);
 
 #endif

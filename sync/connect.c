@@ -1,6 +1,6 @@
 /*
- * The default way to reach a server: nbfs-server over an SSH exec channel,
- * or as a local child process. The contract is in connect.h.
+ * The default way to reach a server: nbfs-server over an SSH exec channel
+ * (libssh2 or the OpenSSH client), or as a local child process. The contract is in connect.h.
  */
 #include "sync/connect.h"
 
@@ -20,6 +20,8 @@ int nb_connect_default(void *arg, struct nb_transport **out, char *why, size_t w
 	why[0] = 0;
 	if (t->local)
 		r = nb_transport_local_open(cmd, out);
+	else if (t->ssh.openssh)
+		r = nb_transport_openssh_open(&t->ssh, cmd, out, why, whysz);
 	else
 		r = nb_transport_ssh_open(&t->ssh, cmd, out, why, whysz);
 	if (r != 0 && !why[0])

@@ -1,7 +1,8 @@
 /*
  * Transports: a bidirectional byte stream to a running nbfs-server.
- * Two kinds: an SSH exec channel (libssh2) and a local child process over
- * pipes (for tests and local targets). Both run the same server command
+ * Three kinds: an SSH exec channel (libssh2), the installed OpenSSH
+ * client over pipes, and a local child process over pipes (for tests and
+ * local targets). Both run the same server command
  * line, built by nb_transport_command().
  */
 #ifndef NB_TRANSPORT_H
@@ -37,6 +38,16 @@ struct nb_ssh_opts {
 	 * list); NULL-terminated, or NULL: without identity, then
 	 * ~/.ssh/id_{ed25519,ecdsa,rsa}. */
 	const char *const *identities;
+	/* The installed OpenSSH client instead of libssh2
+	 * (transport_openssh.c); only these fields, port, user, identity,
+	 * known_hosts, accept_new_host, compress and timeout_ms apply, as
+	 * ssh options given on its command line. */
+	int openssh;
+	const char *alias;       /* the host as the user named it, for ssh's Host
+				  * blocks; NULL: host */
+	const char *ssh_config;  /* ssh -F FILE; NULL: ssh's own */
+	const char *ciphers;     /* ssh -o Ciphers=LIST; NULL: ssh's own */
+	const char *ssh_program; /* NULL: "ssh" from PATH */
 };
 
 /* Build the server command line for a POSIX shell: the server program,
@@ -57,6 +68,30 @@ int nb_transport_local_open(const char *command, struct nb_transport **out);
  * why (size whysz) receives a human-readable explanation on failure. */
 int nb_transport_ssh_open(const struct nb_ssh_opts *o, const char *command,
 			  struct nb_transport **out, char *why, size_t whysz);
+/* The same through the OpenSSH client: runs `ssh ... HOST command` and
+ * returns once ssh has started the command (host key accepted,
+ * authenticated), or when it exits first: then NB_E_HOSTKEY / NB_E_AUTH
+ * (permanent), NB_E_CONN, or NB_E_TIMEOUT, with ssh's own last messages
+ * in why; NB_E_CONFIG if there is no ssh client. */
+int nb_transport_openssh_open(const struct nb_ssh_opts *o, const char *command,
+			      struct nb_transport **out, char *why, size_t whysz);
+
+/* ssh's command line for o (program: the client's path), ending with
+ * "--", the host and command (not copied: it must outlive a). 0 or
+ * -E2BIG. For tests. */
+#define NB_OPENSSH_MAXARGS 40
+struct nb_openssh_argv {
+	char *argv[NB_OPENSSH_MAXARGS + 1]; /* NULL-terminated */
+	int argc;
+	char arena[8192];
+	size_t used;
+};
+int nb_openssh_argv(const struct nb_ssh_opts *o, const char *program, const char *command,
+		    struct nb_openssh_argv *a);
+/* What ssh's messages say about a failure to connect: NB_E_HOSTKEY,
+ * NB_E_AUTH, or NB_E_CONN for anything else (worth another try). */
+int nb_openssh_classify(const char *messages);
+
 /* Global libssh2 init/exit, once per process. */
 int nb_transport_ssh_global_init(void);
 

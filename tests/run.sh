@@ -37,6 +37,12 @@ echo "== end-to-end tests"
 # shellcheck disable=SC2086
 BUILD=$repo/build tests/e2e/run.sh ${E2E:-}
 
+if [ -z "${E2E:-}" ]; then
+  echo "== end-to-end tests again through the ssh client (ssh=openssh): cuts, stalls, kills"
+  NB_E2E_SSH=openssh BUILD=$repo/build tests/e2e/run.sh test_copy.sh test_fault_network.sh \
+    test_stall_takeover.sh test_doubt_kill.sh test_mixed_faults.sh
+fi
+
 if [ "${NBFS_QUICK:-0}" = 1 ]; then
   echo "== quick run: done in $((SECONDS - start)) s"
   exit 0

@@ -548,6 +548,98 @@ static void test_merge_ssh(void **state)
 	free(missing);
 }
 
+/* ssh=: the OpenSSH client when asked, or by itself for a host that ssh's
+ * configuration reaches through a proxy (libssh2 would dial the host
+ * directly); ssh=libssh2 with such a host is refused with the reason. */
+static void test_openssh_choice(void **state)
+{
+	struct fx *f = *state;
+	struct nb_options o;
+	char err[1024];
+	char *cfg = tu_join(f->dir, "ssh_config");
+	char *cache = tu_join(f->dir, "c");
+	FILE *fp = fopen(cfg, "w");
+	assert_non_null(fp);
+	fprintf(fp, "Host jumped\n  HostName 10.1.2.3\n  ProxyJump gate.example\n"
+		    "Host plain\n  HostName 10.1.2.4\n");
+	fclose(fp);
+
+	nb_options_init(&o);
+	assert_int_equal(nb_options_set(&o, "ssh", "putty", 1, err, sizeof(err)), NB_E_CONFIG);
+	assert_string_equal(err, "ssh must be openssh or libssh2, not 'putty'");
+	nb_options_free(&o);
+
+	const struct {
+		const char *remote, *ssh;
+		int want_r, openssh;
+		const char *proxy;
+	} cases[] = {
+		{"jumped:/d", NULL, 0, 1, "ProxyJump gate.example"},
+		{"jumped:/d", "openssh", 0, 1, "ProxyJump gate.example"},
+		{"jumped:/d", "libssh2", NB_E_CONFIG, 0, "ProxyJump gate.example"},
+		{"plain:/d", NULL, 0, 0, NULL},
+		{"plain:/d", "openssh", 0, 1, NULL},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		nb_options_init(&o);
+		o.use_ssh_config = 1;
+		o.mountpoint = strdup("/mnt");
+		assert_int_equal(nb_options_set(&o, "remote", cases[i].remote, 1, err, sizeof(err)), 0);
+		assert_int_equal(nb_options_set(&o, "ssh_config", cfg, 1, err, sizeof(err)), 0);
+		assert_int_equal(nb_options_set(&o, "cache", cache, 1, err, sizeof(err)), 0);
+		if (cases[i].ssh)
+			assert_int_equal(nb_options_set(&o, "ssh", cases[i].ssh, 1, err, sizeof(err)), 0);
+		assert_int_equal(nb_options_finish(&o, err, sizeof(err)), cases[i].want_r);
+		if (cases[i].want_r) {
+			assert_non_null(strstr(err, "ProxyJump gate.example"));
+			assert_non_null(strstr(err, "drop ssh=libssh2"));
+		} else {
+			assert_int_equal(o.openssh, cases[i].openssh);
+			/* ssh gets the name as the user wrote it, so its Host
+			 * blocks apply; libssh2 the resolved one. */
+			assert_string_equal(o.alias, cases[i].remote[0] == 'j' ? "jumped" : "plain");
+			assert_string_equal(o.host, cases[i].remote[0] == 'j' ? "10.1.2.3" : "10.1.2.4");
+		}
+		if (cases[i].proxy)
+			assert_string_equal(o.ssh_proxy, cases[i].proxy);
+		else
+			assert_null(o.ssh_proxy);
+		assert_int_equal(o.known_hosts_given, 0);
+		nb_options_free(&o);
+	}
+	free(cfg);
+	free(cache);
+}
+
+/* AES-GCM moved to the front of ssh's stock cipher list, nothing lost or
+ * added; a list ordered by hand is left alone. */
+static void test_gcm_first(void **state)
+{
+	(void)state;
+	char *l = nb_sshconfig_gcm_first("chacha20-poly1305@openssh.com,aes128-ctr,aes192-ctr,"
+					 "aes256-ctr,aes128-gcm@openssh.com,aes256-gcm@openssh.com");
+	assert_non_null(l);
+	assert_string_equal(l, "aes128-gcm@openssh.com,aes256-gcm@openssh.com,"
+			       "chacha20-poly1305@openssh.com,aes128-ctr,aes192-ctr,aes256-ctr");
+	free(l);
+	l = nb_sshconfig_gcm_first("chacha20-poly1305@openssh.com,aes256-gcm@openssh.com");
+	assert_string_equal(l, "aes256-gcm@openssh.com,chacha20-poly1305@openssh.com");
+	free(l);
+	assert_null(nb_sshconfig_gcm_first("aes256-ctr,aes128-gcm@openssh.com"));
+	assert_null(nb_sshconfig_gcm_first("chacha20-poly1305@openssh.com,aes128-ctr"));
+
+	struct nb_sshconfig c;
+	const char *text = "proxycommand nc %h %p\nproxyjump none\nciphers aes128-ctr\n";
+	assert_int_equal(nb_sshconfig_parse(text, strlen(text), NULL, &c), 0);
+	assert_string_equal(c.proxy, "ProxyCommand nc %h %p");
+	assert_string_equal(c.ciphers, "aes128-ctr");
+	nb_sshconfig_free(&c);
+	text = "proxyjump none\n";
+	assert_int_equal(nb_sshconfig_parse(text, strlen(text), NULL, &c), 0);
+	assert_null(c.proxy);
+	nb_sshconfig_free(&c);
+}
+
 static void test_bwlimit(void **state)
 {
 	(void)state;
@@ -595,6 +687,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_load_default_config, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_finish, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_merge_ssh, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_openssh_choice, setup, teardown),
+		cmocka_unit_test(test_gcm_first),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
