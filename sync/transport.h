@@ -88,6 +88,9 @@ struct nb_openssh_argv {
 };
 int nb_openssh_argv(const struct nb_ssh_opts *o, const char *program, const char *command,
 		    struct nb_openssh_argv *a);
+/* program's path: as it is if it has a '/', else the first executable
+ * of that name in PATH, into out. 0 or -ENOENT. */
+int nb_openssh_find(const char *program, char *out, size_t outsz);
 /* What ssh's messages say about a failure to connect: NB_E_HOSTKEY,
  * NB_E_AUTH, or NB_E_CONN for anything else (worth another try). */
 int nb_openssh_classify(const char *messages);

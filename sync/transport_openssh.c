@@ -45,6 +45,7 @@ struct nb_ossh {
 	pthread_t errt;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
+	int stop;    /* close: the stderr thread gives up on what holds stderr */
 	int started; /* "Sending command" seen: the remote command runs */
 	int err_eof; /* stderr closed: ssh (and whatever it ran) exited */
 	int reaped, status;
@@ -97,6 +98,13 @@ int nb_openssh_argv(const struct nb_ssh_opts *o, const char *program, const char
 	r = r ? r : nb_ossh_add(a, "-oConnectTimeout=%ld", t);
 	r = r ? r : nb_ossh_add(a, "-oServerAliveInterval=%ld", alive);
 	r = r ? r : nb_ossh_add(a, "-oServerAliveCountMax=3");
+	/* A connection of our own, always: a shared master would start the
+	 * command without "Sending command" on our stderr, one that we
+	 * started with ControlPersist would outlive us holding our pipes,
+	 * and a RemoteCommand would clash with ours. */
+	r = r ? r : nb_ossh_add(a, "-oControlMaster=no");
+	r = r ? r : nb_ossh_add(a, "-oControlPath=none");
+	r = r ? r : nb_ossh_add(a, "-oRemoteCommand=none");
 	if (o->ssh_config) {
 		r = r ? r : nb_ossh_add(a, "-F");
 		r = r ? r : nb_ossh_add(a, "%s", o->ssh_config);
@@ -205,6 +213,16 @@ static void *nb_ossh_errmain(void *arg)
 	char buf[4096];
 	size_t have = 0;
 	for (;;) {
+		/* Whatever still holds stderr after close (something ssh
+		 * started in a session of its own) does not hold us. */
+		if (nb_xio_wait(s->errfd, POLLIN, 200) == 0) {
+			pthread_mutex_lock(&s->lock);
+			int stop = s->stop;
+			pthread_mutex_unlock(&s->lock);
+			if (stop)
+				break;
+			continue;
+		}
 		ssize_t k = read(s->errfd, buf + have, sizeof(buf) - 1 - have);
 		if (k < 0 && errno == EINTR)
 			continue;
@@ -336,6 +354,9 @@ static void nb_ossh_free(struct nb_ossh *s)
 	pthread_mutex_unlock(&s->lock);
 	if (lingering)
 		kill(-s->pid, SIGKILL);
+	pthread_mutex_lock(&s->lock);
+	s->stop = 1;
+	pthread_mutex_unlock(&s->lock);
 	pthread_join(s->errt, NULL);
 	nb_xio_close(s->errfd);
 	pthread_mutex_destroy(&s->lock);
@@ -406,9 +427,7 @@ static int nb_ossh_await(struct nb_ossh *s, const char *host, char *why, size_t 
 	return r;
 }
 
-/* program as run: a name without '/' looked up in PATH now, before the
- * fork (execv in the child, nothing that allocates). 0 or -ENOENT. */
-static int nb_ossh_find(const char *program, char *out, size_t outsz)
+int nb_openssh_find(const char *program, char *out, size_t outsz)
 {
 	if (strchr(program, '/')) {
 		snprintf(out, outsz, "%s", program);
@@ -433,7 +452,8 @@ int nb_transport_openssh_open(const struct nb_ssh_opts *o, const char *command,
 	const char *program = o->ssh_program ? o->ssh_program : "ssh";
 	char path[PATH_MAX];
 	why[0] = 0;
-	if (nb_ossh_find(program, path, sizeof(path)) != 0) {
+	/* Looked up before the fork: execv in the child allocates nothing. */
+	if (nb_openssh_find(program, path, sizeof(path)) != 0) {
 		snprintf(why, whysz,
 			 "no OpenSSH client '%s' to run (install openssh-client, or drop -o ssh=openssh)",
 			 program);

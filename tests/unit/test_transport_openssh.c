@@ -83,6 +83,7 @@ static void test_argv(void **state)
 	assert_string_equal(a.argv[a.argc - 3], "--");
 	assert_null(a.argv[a.argc]);
 	const char *want[] = {"-v", "-T", "-x", "-a", "-oBatchMode=yes", "-oConnectTimeout=6",
+			      "-oControlMaster=no", "-oControlPath=none", "-oRemoteCommand=none",
 			      "-oServerAliveInterval=2", "-oServerAliveCountMax=3", "-p2200", "ann",
 			      "/k/id", "-oIdentitiesOnly=yes", "-oUserKnownHostsFile=/k/kh",
 			      "-oStrictHostKeyChecking=accept-new", "-C", "/k/cfg",
@@ -252,6 +253,21 @@ static void test_chatty(void **state)
 	free(prog);
 }
 
+/* Something ssh started in a session of its own keeps stderr open after
+ * ssh is gone (a ControlPersist master would): close still returns. */
+static void test_lingering_stderr(void **state)
+{
+	(void)state;
+	char *prog = fake_ssh("linger", STARTED "setsid sleep 30 </dev/null >/dev/null & exec cat");
+	struct nb_transport *t = NULL;
+	char why[512] = "";
+	assert_int_equal(open_with(prog, 5000, &t, why, sizeof(why)), 0);
+	long long t0 = nb_xio_now_ms();
+	t->close(t);
+	assert_true(nb_xio_now_ms() - t0 < 5000);
+	free(prog);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -262,6 +278,7 @@ int main(void)
 		cmocka_unit_test(test_stall),
 		cmocka_unit_test(test_exit),
 		cmocka_unit_test(test_chatty),
+		cmocka_unit_test(test_lingering_stderr),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
