@@ -399,6 +399,11 @@ int nb_cli_mount(int argc, char **argv)
 			nb_log_set_file(m.logfp);
 		nb_cli_syslog_start();
 	}
+	/* Said before the parent returns, so whoever reads the log after
+	 * the mount command finds it there. */
+	if (m.c.o.openssh > 0)
+		nb_info("connecting through the OpenSSH client%s%s%s", m.c.o.ssh_proxy ? " (" : "",
+			m.c.o.ssh_proxy ? m.c.o.ssh_proxy : "", m.c.o.ssh_proxy ? ")" : "");
 	if (fuse_daemonize(m.c.o.foreground) != 0)
 		goto out_unmount;
 	nb_lock_note_pid(m.lock_fd);
@@ -415,9 +420,6 @@ int nb_cli_mount(int argc, char **argv)
 	if (nb_pinner_start(&m.fs, &m.fs.pinner) != 0)
 		nb_warn("no pinner: pinned files are fetched when opened only");
 	nb_info("mounted %s on %s (cache %s)", m.c.o.remote, m.c.o.mountpoint, m.c.o.cache);
-	if (m.c.o.openssh > 0)
-		nb_info("connecting through the OpenSSH client%s%s%s", m.c.o.ssh_proxy ? " (" : "",
-			m.c.o.ssh_proxy ? m.c.o.ssh_proxy : "", m.c.o.ssh_proxy ? ")" : "");
 	if (m.c.single_thread) {
 		rc = fuse_loop(m.fuse) == 0 ? 0 : 1;
 	} else {
