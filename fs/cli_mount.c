@@ -280,6 +280,7 @@ static int nb_mount_prepare(struct nb_mount *m)
 			.identity = o->identity,
 			/* ssh reads its own UserKnownHostsFile (all of them). */
 			.known_hosts = o->openssh > 0 && !o->known_hosts_given ? NULL : o->known_hosts,
+			.known_hosts_note = o->known_hosts,
 			.accept_new_host = o->accept_new_host,
 			.timeout_ms = (int)o->timeout_ms,
 			.compress = o->compress,
@@ -404,6 +405,8 @@ int nb_cli_mount(int argc, char **argv)
 	if (m.c.o.openssh > 0)
 		nb_info("connecting through the OpenSSH client%s%s%s", m.c.o.ssh_proxy ? " (" : "",
 			m.c.o.ssh_proxy ? m.c.o.ssh_proxy : "", m.c.o.ssh_proxy ? ")" : "");
+	else if (!m.c.o.local)
+		nb_info("connecting through libssh2 (ssh=libssh2, or no ssh client in PATH)");
 	if (fuse_daemonize(m.c.o.foreground) != 0)
 		goto out_unmount;
 	nb_lock_note_pid(m.lock_fd);

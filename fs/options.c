@@ -587,10 +587,15 @@ int nb_options_finish(struct nb_options *o, char *err, size_t errsz)
 	o->known_hosts_given = o->known_hosts != NULL;
 	if (!o->local && o->use_ssh_config && (r = nb_options_ssh_config(o, err, errsz)) != 0)
 		return r;
-	/* libssh2 dials the host itself: a host that ssh reaches through a
-	 * proxy needs ssh. */
-	if (o->openssh < 0)
-		o->openssh = !o->local && o->ssh_proxy;
+	/* The installed ssh client by default: it does all that the user's
+	 * ssh configuration does, and costs less CPU than libssh2 1.10
+	 * (docs/BENCHMARKS.md). libssh2 where there is none; but it dials
+	 * the host itself, so a host that ssh reaches through a proxy needs
+	 * ssh. */
+	if (o->openssh < 0) {
+		char ssh[PATH_MAX];
+		o->openssh = !o->local && (o->ssh_proxy || nb_openssh_find("ssh", ssh, sizeof(ssh)) == 0);
+	}
 	if (!o->openssh && o->ssh_proxy) {
 		snprintf(err, errsz,
 			 "ssh's configuration reaches %s through %s, which -o ssh=libssh2 cannot "

@@ -29,8 +29,8 @@ struct nb_options {
 	int accept_new_host; /* -1 = unset */
 	int compress;      /* SSH compression; -1 = unset (ssh_config's Compression) */
 	int nonempty;      /* mount over a directory that is not empty; -1 = unset */
-	int openssh;       /* ssh=openssh 1, ssh=libssh2 0; -1 = unset (libssh2, unless
-			    * ssh's config sends the host through a proxy) */
+	int openssh;       /* ssh=openssh 1, ssh=libssh2 0; -1 = unset (openssh if there is
+			    * an ssh client in PATH, else libssh2) */
 	int foreground;
 
 	/* Parsed from remote by nb_options_finish. */

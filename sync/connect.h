@@ -1,7 +1,8 @@
 /*
  * The default way to reach a server: run nbfs-server (with --root and
- * any extra arguments, every word quoted for the remote shell) over an
- * SSH exec channel, or as a local child process for local targets.
+ * any extra arguments, every word quoted for the remote shell) through
+ * the installed ssh client or over a libssh2 exec channel, or as a local
+ * child process for local targets.
  * The engine takes any nb_core_connect_fn; tests give it an in-process
  * server instead.
  */

@@ -48,6 +48,8 @@ struct nb_ssh_opts {
 	const char *ssh_config;  /* ssh -F FILE; NULL: ssh's own */
 	const char *ciphers;     /* ssh -o Ciphers=LIST; NULL: ssh's own */
 	const char *ssh_program; /* NULL: "ssh" from PATH */
+	const char *known_hosts_note; /* for messages when known_hosts is NULL: the
+				       * file ssh reads first; NULL: ~/.ssh/known_hosts */
 };
 
 /* Build the server command line for a POSIX shell: the server program,

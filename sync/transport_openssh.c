@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <pwd.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -28,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sync/sshmsg.h"
 #include "sync/transport.h"
 #include "wire/err.h"
 #include "wire/log.h"
@@ -51,6 +53,7 @@ struct nb_ossh {
 	int reaped, status;
 	char tail[NB_OSSH_TAIL]; /* ssh's last messages that are not debug output */
 	char hostkey[256];       /* "ssh-ed25519 SHA256:...", from ssh's debug output */
+	char offered[1024];      /* the keys ssh offered, ", "-separated */
 };
 
 /* --- the command line */
@@ -183,6 +186,16 @@ static void nb_ossh_line(struct nb_ossh *s, char *line)
 		if (!strncmp(line, key, sizeof(key) - 1)) {
 			pthread_mutex_lock(&s->lock);
 			snprintf(s->hostkey, sizeof(s->hostkey), "%s", line + sizeof(key) - 1);
+			pthread_mutex_unlock(&s->lock);
+		} else if (!strncmp(line, "debug1: Offering public key: ", 29)) {
+			/* "PATH TYPE SHA256:... [explicit|agent]": the first word. */
+			const char *k = line + 29;
+			int klen = (int)strcspn(k, " ");
+			pthread_mutex_lock(&s->lock);
+			size_t have = strlen(s->offered);
+			if (have + (size_t)klen + 3 < sizeof(s->offered))
+				snprintf(s->offered + have, sizeof(s->offered) - have, "%s%.*s",
+					 have ? ", " : "", klen, k);
 			pthread_mutex_unlock(&s->lock);
 		} else if (!strncmp(line, "debug1: Sending command:", 24)) {
 			pthread_mutex_lock(&s->lock);
@@ -369,9 +382,57 @@ static void nb_ossh_close(struct nb_transport *t)
 	nb_ossh_free((struct nb_ossh *)t);
 }
 
+/* "ED25519" for "ssh-ed25519", as the libssh2 transport names keys. */
+static const char *nb_ossh_key_name(const char *type)
+{
+	if (strstr(type, "ed25519"))
+		return "ED25519";
+	if (strstr(type, "ecdsa"))
+		return "ECDSA";
+	if (strstr(type, "rsa"))
+		return "RSA";
+	if (strstr(type, "dss"))
+		return "DSA";
+	return "unknown";
+}
+
+/* why for a failure r (nb_openssh_classify's) with ssh's last words in
+ * tail: in batch mode ssh says only that it failed, so the host key and
+ * authentication refusals get the libssh2 transport's words (what
+ * happened, what to do), built from what ssh's debug output showed. */
+static void nb_ossh_explain(const struct nb_ssh_opts *o, int r, const char *tail,
+			    const char *hostkey, const char *offered, char *why, size_t whysz)
+{
+	const char *host = o->host ? o->host : o->alias;
+	int port = o->port > 0 ? o->port : 22;
+	if (r == NB_E_HOSTKEY) {
+		char hostport[300], kh[4096], type[64] = "unknown", fp[128] = "(not shown)";
+		nb_sshmsg_hostport(hostport, sizeof(hostport), host, port);
+		if (o->known_hosts || o->known_hosts_note)
+			snprintf(kh, sizeof(kh), "%s", o->known_hosts ? o->known_hosts : o->known_hosts_note);
+		else
+			snprintf(kh, sizeof(kh), "%s/.ssh/known_hosts", getenv("HOME") ? getenv("HOME") : "~");
+		sscanf(hostkey, "%63s %127s", type, fp);
+		if (strstr(tail, "HAS CHANGED"))
+			nb_sshmsg_changed_host(why, whysz, hostport, kh, nb_ossh_key_name(type), fp);
+		else
+			nb_sshmsg_unknown_host(why, whysz, hostport, kh, nb_ossh_key_name(type), fp);
+	} else if (r == NB_E_AUTH) {
+		struct passwd pw, *pwp = NULL;
+		char pwbuf[4096], tried[2048];
+		getpwuid_r(getuid(), &pw, pwbuf, sizeof(pwbuf), &pwp);
+		const char *user = o->user ? o->user : (pwp ? pwp->pw_name : "root");
+		snprintf(tried, sizeof(tried), "%s%s", offered[0] ? offered : "no key: ssh found none to offer",
+			 offered[0] && !o->identity ? ", with what the ssh-agent holds" : "");
+		nb_sshmsg_auth(why, whysz, user, host, port, tried);
+	} else {
+		snprintf(why, whysz, "ssh: %s", tail);
+	}
+}
+
 /* Wait for ssh to start the remote command, or to give up. 0, or the
  * error with why filled in. */
-static int nb_ossh_await(struct nb_ossh *s, const char *host, char *why, size_t whysz)
+static int nb_ossh_await(struct nb_ossh *s, const struct nb_ssh_opts *o, char *why, size_t whysz)
 {
 	/* The connect timeout, then the key exchange and authentication,
 	 * each step of which ssh bounds by nothing but the link. */
@@ -389,14 +450,16 @@ static int nb_ossh_await(struct nb_ossh *s, const char *host, char *why, size_t 
 	while (!s->started && !s->err_eof && r == 0)
 		r = pthread_cond_timedwait(&s->cond, &s->lock, &until);
 	int started = s->started;
-	char tail[NB_OSSH_TAIL], hostkey[sizeof(s->hostkey)];
+	char tail[NB_OSSH_TAIL], hostkey[sizeof(s->hostkey)], offered[sizeof(s->offered)];
 	snprintf(tail, sizeof(tail), "%s", s->tail);
 	snprintf(hostkey, sizeof(hostkey), "%s", s->hostkey);
+	snprintf(offered, sizeof(offered), "%s", s->offered);
 	pthread_mutex_unlock(&s->lock);
 	if (started)
 		return 0;
 	if (r != 0) {
-		snprintf(why, whysz, "ssh to %s did not get through in %ld s", host, limit / 1000);
+		snprintf(why, whysz, "ssh to %s did not get through in %ld s",
+			 o->alias ? o->alias : o->host, limit / 1000);
 		return NB_E_TIMEOUT;
 	}
 	size_t n = strlen(tail);
@@ -410,20 +473,7 @@ static int nb_ossh_await(struct nb_ossh *s, const char *host, char *why, size_t 
 		snprintf(tail, sizeof(tail), "ssh exited (status %d) without a message",
 			 WIFEXITED(s->status) ? WEXITSTATUS(s->status) : -1);
 	r = nb_openssh_classify(tail);
-	/* What to do about it: ssh in batch mode says only that it failed. */
-	if (r == NB_E_HOSTKEY)
-		snprintf(why, whysz,
-			 "ssh: %s REFUSED: ssh does not know or does not accept the host key of %s "
-			 "(%s). Check it, then record it by connecting once with ssh, or mount with "
-			 "-o accept_new_host for a host never seen",
-			 tail, host, hostkey[0] ? hostkey : "not shown");
-	else if (r == NB_E_AUTH)
-		snprintf(why, whysz,
-			 "ssh: %s (none of the keys ssh tried was accepted; give one with "
-			 "-o identity=FILE or load it into ssh-agent)",
-			 tail);
-	else
-		snprintf(why, whysz, "ssh: %s", tail);
+	nb_ossh_explain(o, r, tail, hostkey, offered, why, whysz);
 	return r;
 }
 
@@ -536,7 +586,7 @@ int nb_transport_openssh_open(const struct nb_ssh_opts *o, const char *command,
 	s->t.keepalive = nb_ossh_keepalive;
 	s->t.close = nb_ossh_close;
 	nb_debug("running %s", path);
-	if ((r = nb_ossh_await(s, o->alias ? o->alias : o->host, why, whysz)) != 0) {
+	if ((r = nb_ossh_await(s, o, why, whysz)) != 0) {
 		nb_ossh_free(s);
 		return r;
 	}

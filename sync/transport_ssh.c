@@ -22,6 +22,7 @@
 
 #include "wire/err.h"
 #include "wire/log.h"
+#include "sync/sshmsg.h"
 #include "sync/transport.h"
 #include "wire/xio.h"
 
@@ -186,10 +187,7 @@ static int nb_ssh_check_hostkey(LIBSSH2_SESSION *s, const struct nb_ssh_opts *o,
 		return NB_E_HOSTKEY;
 	}
 	nb_ssh_fingerprint(s, fp, sizeof(fp));
-	if (o->port == 22)
-		snprintf(hostport, sizeof(hostport), "%s", o->host);
-	else
-		snprintf(hostport, sizeof(hostport), "[%s]:%d", o->host, o->port);
+	nb_sshmsg_hostport(hostport, sizeof(hostport), o->host, o->port);
 
 	LIBSSH2_KNOWNHOSTS *kh = libssh2_knownhost_init(s);
 	if (!kh) {
@@ -209,19 +207,12 @@ static int nb_ssh_check_hostkey(LIBSSH2_SESSION *s, const struct nb_ssh_opts *o,
 		r = 0;
 		break;
 	case LIBSSH2_KNOWNHOST_CHECK_MISMATCH:
-		nb_why(why, whysz,
-		       "REFUSED: the %s host key of %s has CHANGED (now %s). This may be an attack, "
-		       "or the server was reinstalled. If you know why it changed, remove the old "
-		       "entry with: ssh-keygen -f '%s' -R '%s'",
-		       nb_ssh_key_name(keytype), hostport, fp, kh_path, hostport);
+		nb_sshmsg_changed_host(why, whysz, hostport, kh_path, nb_ssh_key_name(keytype), fp);
 		break;
 	case LIBSSH2_KNOWNHOST_CHECK_NOTFOUND:
 		if (!o->accept_new_host) {
-			nb_why(why, whysz,
-			       "REFUSED: the host %s is not in %s (its %s key is %s). Check the "
-			       "fingerprint with the server's administrator, then connect once with "
-			       "ssh to record it, or mount with -o accept_new_host",
-			       hostport, kh_path, nb_ssh_key_name(keytype), fp);
+			nb_sshmsg_unknown_host(why, whysz, hostport, kh_path, nb_ssh_key_name(keytype),
+					       fp);
 			break;
 		}
 		{
@@ -323,17 +314,12 @@ static int nb_ssh_auth(LIBSSH2_SESSION *s, const struct nb_ssh_opts *o, const ch
 			nb_debug("key %s not accepted: %s", path, nb_ssh_last_error(s));
 		}
 	}
-	char port[32] = "";
-	if (o->port != 22)
-		snprintf(port, sizeof(port), "-p %d ", o->port);
-	nb_why(why, whysz,
-	       "authentication as %s on %s failed: no key was accepted (tried %s%sthe ssh-agent%s). "
-	       "Add your public key to ~/.ssh/authorized_keys of %s there (ssh-copy-id %s%s@%s "
-	       "does it), or give the right private key with -o identity=FILE",
-	       user, o->host, o->identity ? o->identity : "", o->identity ? ", " : "",
-	       o->identities && o->identities[0] ? " and the IdentityFile keys of ssh_config"
-	       : o->identity ? "" : " and ~/.ssh/id_*",
-	       user, port, user, o->host);
+	char tried[8192];
+	snprintf(tried, sizeof(tried), "%s%sthe ssh-agent%s", o->identity ? o->identity : "",
+		 o->identity ? ", " : "",
+		 o->identities && o->identities[0] ? " and the IdentityFile keys of ssh_config"
+		 : o->identity ? "" : " and ~/.ssh/id_*");
+	nb_sshmsg_auth(why, whysz, user, o->host, o->port, tried);
 	return NB_E_AUTH;
 }
 

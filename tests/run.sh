@@ -38,8 +38,8 @@ echo "== end-to-end tests"
 BUILD=$repo/build tests/e2e/run.sh ${E2E:-}
 
 if [ -z "${E2E:-}" ]; then
-  echo "== end-to-end tests again through the ssh client (ssh=openssh): cuts, stalls, kills"
-  NB_E2E_SSH=openssh BUILD=$repo/build tests/e2e/run.sh test_copy.sh test_fault_network.sh \
+  echo "== end-to-end tests again through libssh2 (ssh=libssh2): cuts, stalls, kills"
+  NB_E2E_SSH=libssh2 BUILD=$repo/build tests/e2e/run.sh test_copy.sh test_fault_network.sh \
     test_stall_takeover.sh test_doubt_kill.sh test_mixed_faults.sh
 fi
 

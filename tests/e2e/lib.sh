@@ -205,7 +205,7 @@ mount_nbfs() {
   local port=$1 cache=${2:-$CACHE} extra=${3:-}
   local opts="identity=$WORK/client_key,known_hosts=$KNOWN_HOSTS,cache=$cache,server=$NBFS_SERVER"
   opts+=",delay=${NB_DELAY:-0.3},debug"
-  # NB_E2E_SSH=openssh runs a test's SSH mounts through the ssh client.
+  # NB_E2E_SSH=libssh2 (or openssh) picks how a test's SSH mounts speak SSH.
   [ -n "${NB_E2E_SSH:-}" ] && opts+=",ssh=$NB_E2E_SSH"
   [ -n "$extra" ] && opts+=",$extra"
   "$NBFS" -o "$opts" "$(id -un)@127.0.0.1:$port:$REMOTE" "$MNT" || fail "nbfs mount failed"

@@ -42,7 +42,8 @@ if "$NBFS" -o "$opts" "$(id -un)@127.0.0.1:$SSHD_PORT:$REMOTE" "$MNT" 2>"$WORK/e
   E2E_MOUNTS+=("$MNT")
   fail "mounted although the host key is unknown"
 fi
-grep -q "Host key verification failed" "$WORK/err1" && grep -q "accept_new_host" "$WORK/err1" &&
+grep -q "REFUSED: the host \[127.0.0.1\]:$SSHD_PORT is not in $WORK/empty_known_hosts" "$WORK/err1" &&
+  grep -q "accept_new_host" "$WORK/err1" &&
   grep -q "$(ssh-keygen -lf "$WORK/host_key.pub" | cut -d' ' -f2)" "$WORK/err1" ||
   fail "the refusal does not give ssh's reason: $(cat "$WORK/err1")"
 [ $(($(date +%s) - start)) -lt 20 ] || fail "the refusal took more than 20 s (retried?)"

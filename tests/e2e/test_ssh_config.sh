@@ -63,10 +63,11 @@ umount_nbfs
 # An identity in nbfs's config file is tried first, not alone: the
 # alias's IdentityFile still logs in (contrib/demo.sh writes such a
 # file, and CI once failed here on a machine where the demo had run).
+# The order is libssh2's to keep (ssh puts -i keys first itself).
 ssh-keygen -q -t ed25519 -N '' -f "$WORK/config_key"
 mkdir -p "$XDG_CONFIG_HOME/nbfs"
 printf 'identity = %s\n' "$WORK/config_key" >"$XDG_CONFIG_HOME/nbfs/config"
-mount_alias "nbfs-plain:$REMOTE" "$WORK/cache8" 2>"$WORK/err"
+mount_alias "nbfs-plain:$REMOTE" "$WORK/cache8" ssh=libssh2 2>"$WORK/err"
 cat "$WORK/err" >&2
 grep -q "key $WORK/config_key not accepted" "$WORK/err" ||
   fail "the config file's identity was not tried first"
@@ -80,13 +81,14 @@ forced=$(upload_cost zeros3)
 umount_nbfs
 
 # Explicit options win: -o port= goes around the proxy, -o identity= is
-# the only key tried.
+# the only key tried (through libssh2; ssh adds the alias's IdentityFile
+# after it, and nothing can take that away on its command line).
 conns=$(proxy_stat connections)
 mount_alias "nbfs-alias:$REMOTE" "$WORK/cache4" "port=$SSHD_PORT,known_hosts=$KNOWN_HOSTS"
 [ "$(proxy_stat connections)" = "$conns" ] || fail "-o port did not win over the ssh config's Port"
 umount_nbfs
 ssh-keygen -q -t ed25519 -N '' -f "$WORK/stranger_key"
-if "$NBFS" -o "$base,cache=$WORK/cache5,identity=$WORK/stranger_key" "nbfs-alias:$REMOTE" "$MNT" 2>"$WORK/err"; then
+if "$NBFS" -o "$base,cache=$WORK/cache5,identity=$WORK/stranger_key,ssh=libssh2" "nbfs-alias:$REMOTE" "$MNT" 2>"$WORK/err"; then
   E2E_MOUNTS+=("$MNT")
   fail "mounted with a key that is not authorised"
 fi
@@ -104,10 +106,11 @@ grep -q "ssh_config $WORK/bad_config" "$WORK/err" && grep -qi "bad configuration
 
 # No ssh client: the host is taken as it is (and the alias means nothing).
 mkdir -p "$WORK/empty_path"
-PATH=$WORK/empty_path "$NBFS" -o "server=$NBFS_SERVER,cache=$WORK/cache7,identity=$WORK/client_key,known_hosts=$KNOWN_HOSTS" \
+PATH=$WORK/empty_path "$NBFS" -o "debug,server=$NBFS_SERVER,cache=$WORK/cache7,identity=$WORK/client_key,known_hosts=$KNOWN_HOSTS" \
   "$user@127.0.0.1:$SSHD_PORT:$REMOTE" "$MNT" 2>"$WORK/err" || fail "no mount without an ssh client: $(cat "$WORK/err")"
 E2E_MOUNTS+=("$MNT")
 NBFS_PID=$(cat "$WORK/cache7/lock")
 wait_until 20 test -f "$MNT/zeros1" || fail "mount without an ssh client does not list the server's files"
 umount_nbfs
+grep -q "connecting through libssh2" "$WORK/cache7/nbfs.log" || fail "without an ssh client nbfs did not fall back to libssh2"
 pass "ssh config alias, explicit options win, compression, no ssh client"

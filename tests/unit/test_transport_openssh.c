@@ -53,8 +53,9 @@ static char *fake_ssh(const char *name, const char *body)
 static int open_with(const char *program, long timeout_ms, struct nb_transport **t, char *why,
 		     size_t whysz)
 {
-	struct nb_ssh_opts o = {.host = "10.9.8.7", .alias = "box", .openssh = 1,
-				.timeout_ms = (int)timeout_ms, .ssh_program = program};
+	struct nb_ssh_opts o = {.host = "10.9.8.7", .alias = "box", .openssh = 1, .user = "ann",
+				.timeout_ms = (int)timeout_ms, .ssh_program = program,
+				.known_hosts_note = "/kh/file"};
 	return nb_transport_openssh_open(&o, "'nbfs-server' '--root' 'd'", t, why, whysz);
 }
 
@@ -165,11 +166,21 @@ static void test_failures(void **state)
 	} cases[] = {
 		{"hostkey",
 		 "echo 'OpenSSH_9.2p1' >&2; echo 'debug1: Connecting to box' >&2; "
-		 "echo 'No ED25519 host key is known for box and you have requested strict checking.' "
-		 ">&2; echo 'Host key verification failed.' >&2; exit 255",
-		 "Host key verification failed.", NB_E_HOSTKEY},
-		{"auth", "echo 'ann@box: Permission denied (publickey).' >&2; exit 255",
-		 "ssh: ann@box: Permission denied (publickey).", NB_E_AUTH},
+		 "echo 'debug1: Server host key: ssh-ed25519 SHA256:AbCd' >&2; "
+		 "echo 'Host key verification failed.' >&2; exit 255",
+		 "REFUSED: the host 10.9.8.7 is not in /kh/file (its ED25519 key is SHA256:AbCd)",
+		 NB_E_HOSTKEY},
+		{"changed",
+		 "echo 'debug1: Server host key: ecdsa-sha2-nistp256 SHA256:XyZ' >&2; "
+		 "echo '@@@ WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED! @@@' >&2; "
+		 "echo 'Host key verification failed.' >&2; exit 255",
+		 "the ECDSA host key of 10.9.8.7 has CHANGED (now SHA256:XyZ)", NB_E_HOSTKEY},
+		{"auth",
+		 "echo 'debug1: Offering public key: /k/one ED25519 SHA256:x explicit' >&2; "
+		 "echo 'debug1: Offering public key: /k/two RSA SHA256:y' >&2; "
+		 "echo 'ann@box: Permission denied (publickey).' >&2; exit 255",
+		 "authentication as ann on 10.9.8.7 failed: no key was accepted (tried /k/one, /k/two",
+		 NB_E_AUTH},
 		{"refused", "echo 'ssh: connect to host box port 22: Connection refused' >&2; exit 255",
 		 "Connection refused", NB_E_CONN},
 		{"mute", "exit 255", "ssh exited (status 255) without a message", NB_E_CONN},
