@@ -30,6 +30,42 @@ struct nb_fd_end {
 	const long *idle_ms;
 };
 
+/* SIGTERM (from a newer session of the same mount taking over our
+ * partials: server/owner.c), SIGHUP or SIGINT end the session as a
+ * closed connection does, at its next read: its uploads keep every byte
+ * that arrived, also the last MiBs that the appender holds in memory.
+ * The handler sets the flag and wakes a waiting read through the pipe. */
+static volatile sig_atomic_t nb_stop_sig;
+static int nb_stop_pipe[2] = {-1, -1};
+
+static void nb_on_stop(int sig)
+{
+	int e = errno;
+	nb_stop_sig = sig;
+	if (nb_stop_pipe[1] >= 0 && write(nb_stop_pipe[1], "", 1) < 0) {
+		/* full: a wake-up is pending already */
+	}
+	errno = e;
+}
+
+static void nb_stop_setup(void)
+{
+	if (pipe2(nb_stop_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
+		nb_stop_pipe[0] = nb_stop_pipe[1] = -1; /* the flag alone, checked per read */
+	struct sigaction sa = {.sa_handler = nb_on_stop};
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+}
+
+static ssize_t nb_stopped(void)
+{
+	nb_info("stopped by signal %d: ending the session, keeping what its uploads received",
+		(int)nb_stop_sig);
+	return -ECANCELED;
+}
+
 /* A client that sends nothing for the idle limit (not even a PING) is
  * gone, its link dead without a word: the session ends, so that its
  * partials' locks do not outlive it by hours. */
@@ -38,6 +74,8 @@ static ssize_t nb_fd_read(void *ctx, void *buf, size_t n)
 	struct nb_fd_end *end = ctx;
 	long idle = *end->idle_ms > 0 ? *end->idle_ms : -1;
 	for (;;) {
+		if (nb_stop_sig)
+			return nb_stopped();
 		/* A non-blocking end is read first and waited on only when
 		 * empty: during an upload there is nearly always data, and
 		 * the poll before every read was one system call in two. */
@@ -48,7 +86,9 @@ static ssize_t nb_fd_read(void *ctx, void *buf, size_t n)
 			if (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK)
 				return -errno;
 		}
-		int w = nb_xio_wait(end->fd, POLLIN, idle);
+		int w = nb_xio_wait_or(end->fd, POLLIN, nb_stop_pipe[0], idle);
+		if (w == -ECANCELED)
+			return nb_stopped();
 		if (w == 0) {
 			nb_warn("the client sent nothing for %ld s: ending the session",
 				idle / 1000);
@@ -207,6 +247,7 @@ int main(int argc, char **argv)
 		nb_log_set_file(fp);
 	}
 	signal(SIGPIPE, SIG_IGN);
+	nb_stop_setup();
 	umask(022);
 
 	/* Until the session exists (a refusal), no idle limit. */

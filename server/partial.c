@@ -24,7 +24,6 @@
 #include "wire/xio.h"
 
 #define NB_CONTENT_XATTR "user.nbfs.content"
-#define NB_PARTIAL_FLUSH_STEP (8 * 1024 * 1024)
 
 static const char *nb_partial_fault_file;
 
@@ -159,7 +158,8 @@ int nb_partial_open_as(struct nb_partial *p, const struct nb_root *root,
 	}
 	if ((r = nb_md5_fd(p->fd, held, prefix_md5, &p->hash)) != 0)
 		goto fail;
-	p->pos = p->flushed = held;
+	p->pos = held;
+	nb_appender_init(&p->out, p->fd, held, size >= NB_PARTIAL_DIRECT_MIN);
 	*offset = held;
 	return 0;
 fail:
@@ -171,27 +171,19 @@ int nb_partial_write(struct nb_partial *p, uint64_t offset, const void *data, si
 {
 	int r;
 	if (offset == 0 && p->pos != 0) {
-		if (ftruncate(p->fd, 0) != 0)
-			return -errno;
+		if ((r = nb_appender_reset(&p->out, 0)) != 0)
+			return r;
 		nb_md5_reset(&p->hash);
-		p->pos = p->flushed = 0;
+		p->pos = 0;
 	}
 	if (offset != p->pos)
 		return -EINVAL;
 	if (n > p->size - p->pos)
 		return -EFBIG;
-	if ((r = nb_xio_pwrite_full(p->fd, data, n, (off_t)p->pos)) != 0)
+	if ((r = nb_appender_write(&p->out, data, n)) != 0)
 		return r;
 	nb_md5_update(&p->hash, data, n);
 	p->pos += n;
-	/* Start writeback as data arrives, so the fsync before publishing
-	 * has little left to do: a large file would otherwise sit in the
-	 * page cache and cost its whole write time at the end. */
-	if (p->pos - p->flushed >= NB_PARTIAL_FLUSH_STEP) {
-		sync_file_range(p->fd, (off_t)p->flushed, (off_t)(p->pos - p->flushed),
-				SYNC_FILE_RANGE_WRITE);
-		p->flushed = p->pos;
-	}
 	return 0;
 }
 
@@ -333,7 +325,7 @@ int nb_partial_publish(struct nb_partial *p, int dirfd, const char *leaf,
 		r = -EINVAL;
 		goto out;
 	}
-	if ((r = nb_xio_fsync(p->fd)) != 0)
+	if ((r = nb_appender_flush(&p->out)) != 0 || (r = nb_xio_fsync(p->fd)) != 0)
 		goto out;
 	nb_md5_final(&p->hash, got);
 	if (memcmp(got, p->md5, NB_MD5_LEN) != 0) {
@@ -425,8 +417,12 @@ int nb_partial_sweep(const struct nb_root *root, long max_age_s)
 
 void nb_partial_close(struct nb_partial *p, int discard)
 {
+	int r;
 	if (p->fd >= 0 && discard)
 		unlinkat(p->dirfd, p->name, 0);
+	else if (p->fd >= 0 && (r = nb_appender_flush(&p->out)) != 0)
+		nb_warn("partial %s: writing its last bytes failed: %s", p->name, nb_strerror(r));
+	nb_appender_free(&p->out);
 	if (p->fd >= 0)
 		nb_owner_clear(p->dirfd, p->name); /* while the lock is still ours */
 	nb_xio_close(p->fd); /* drops the flock */

@@ -20,6 +20,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "server/appender.h"
 #include "server/owner.h"
 #include "server/root.h"
 #include "wire/md5.h"
@@ -29,6 +30,7 @@
  * directory under this prefix; nothing can resume from them. */
 #define NB_PARTIAL_SCRATCH_PREFIX "small-"
 #define NB_PARTIAL_SCRATCH_NAME 64 /* room for a scratch name and its NUL */
+#define NB_PARTIAL_DIRECT_MIN (8u * 1024 * 1024)
 
 struct nb_partial {
 	int dirfd;        /* the partial directory */
@@ -37,7 +39,7 @@ struct nb_partial {
 	uint8_t md5[NB_MD5_LEN]; /* announced MD5 of the whole content */
 	uint64_t size;    /* announced size */
 	uint64_t pos;     /* bytes written so far */
-	uint64_t flushed; /* writeback started up to here */
+	struct nb_appender out; /* writes to fd */
 	struct nb_md5 hash; /* running MD5 of bytes [0, pos) */
 	/* After NB_E_BUSY from nb_partial_open_as: the holder's record
 	 * (pid 0 if there was none). */
@@ -69,7 +71,11 @@ int nb_partial_open_as(struct nb_partial *p, const struct nb_root *root,
 		       uint8_t prefix_md5[NB_MD5_LEN], const uint8_t *mount);
 /* Append data at offset, which must equal p->pos, or be 0 to restart
  * from scratch (the client's prefix differed). -EINVAL for any other
- * offset, -EFBIG past the announced size. */
+ * offset, -EFBIG past the announced size. A partial of
+ * NB_PARTIAL_DIRECT_MIN bytes or more is written around the page cache
+ * (server/appender.h): the last MiBs reach the file only at
+ * nb_partial_publish or nb_partial_close, or are lost if the process
+ * dies first. */
 int nb_partial_write(struct nb_partial *p, uint64_t offset, const void *data, size_t n);
 struct nb_base;
 
@@ -83,7 +89,8 @@ struct nb_base;
  * client to publish under another name). Always releases p. */
 int nb_partial_publish(struct nb_partial *p, int dirfd, const char *leaf,
 		       const struct nb_base *base, mode_t mode, int64_t mtime_s, uint32_t mtime_ns);
-/* Release the partial; with discard, delete it. */
+/* Release the partial: with discard, delete it; else write into it
+ * what is still buffered, so a resumed upload finds it. */
 void nb_partial_close(struct nb_partial *p, int discard);
 
 /* What the client believes the server holds at an upload's path

@@ -349,9 +349,9 @@ int nb_session_step(struct nb_session *s, struct nb_frame_reader *in, struct nb_
 	if (r != 0)
 		return r;
 	r = nb_frame_recv(in, &type, payload);
-	if (r == NB_E_EOF) {
-		r = nb_session_flush(s);
-		return r ? r : NB_E_EOF;
+	if (r == NB_E_EOF || r == -ECANCELED) { /* the end, or a stop signal */
+		int f = nb_session_flush(s);
+		return f ? f : r;
 	}
 	if (r == 0)
 		return nb_session_handle(s, type, payload);

@@ -66,13 +66,21 @@ int nb_xio_pwrite_full(int fd, const void *buf, size_t n, off_t off)
 
 int nb_xio_wait(int fd, short events, long timeout_ms)
 {
-	struct pollfd p = {.fd = fd, .events = events};
+	return nb_xio_wait_or(fd, events, -1, timeout_ms);
+}
+
+int nb_xio_wait_or(int fd, short events, int stop_fd, long timeout_ms)
+{
+	/* poll skips an entry whose fd is negative. */
+	struct pollfd p[2] = {{.fd = fd, .events = events}, {.fd = stop_fd, .events = POLLIN}};
 	long long deadline = nb_xio_now_ms() + timeout_ms;
 	for (;;) {
 		long left = timeout_ms < 0 ? -1 : (long)(deadline - nb_xio_now_ms());
 		if (timeout_ms >= 0 && left < 0)
 			left = 0;
-		int k = poll(&p, 1, left > INT_MAX ? INT_MAX : (int)left);
+		int k = poll(p, 2, left > INT_MAX ? INT_MAX : (int)left);
+		if (k > 0 && p[1].revents)
+			return -ECANCELED;
 		if (k > 0)
 			return 1;
 		if (k == 0 && (timeout_ms < 0 || nb_xio_now_ms() < deadline))

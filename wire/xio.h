@@ -23,6 +23,9 @@ int nb_xio_pwrite_full(int fd, const void *buf, size_t n, off_t off);
  * (POLLIN, POLLOUT). 1 when ready (or at end of file, or on an error
  * the next read or write reports), 0 on timeout, -errno. */
 int nb_xio_wait(int fd, short events, long timeout_ms);
+/* nb_xio_wait that also ends, with -ECANCELED, when stop_fd (< 0: none)
+ * becomes readable: a signal handler's self-pipe. */
+int nb_xio_wait_or(int fd, short events, int stop_fd, long timeout_ms);
 /* nb_xio_write_full for an O_NONBLOCK fd: waits for room between
  * partial writes, and gives up with -ETIMEDOUT when the fd takes
  * nothing for timeout_ms (< 0: never). 0 or -errno. */

@@ -8,6 +8,9 @@
 # reconnect, and its new session must take the partial over from the
 # old one (same mount id) and finish within the timeout plus a few
 # seconds after the stall, every byte verified, the old server gone.
+# The old server writes the upload around the page cache and holds its
+# last bytes in memory: stopped by the takeover (SIGTERM) it must write
+# them before it goes, so the new session resumes where it stood.
 . "$(dirname "$0")/lib.sh"
 e2e_init stall_takeover
 start_sshd # as every test: keepalives as Debian ships sshd
@@ -15,7 +18,7 @@ grep -q '^ClientAlive' "$WORK/sshd_config" && fail "sshd is not configured as sh
 size=$((100 * 1024 * 1024))
 timeout_s=30 # nbfs's default timeout
 start_proxy --cut-after $((30 * 1024 * 1024)) --cut-mode stall --stall-seconds 600
-mount_nbfs "$PROXY_PORT"
+mount_nbfs "$PROXY_PORT" "$CACHE" "server_args=--log $WORK/server.log -v"
 
 random_file "$WORK/big.bin" $size
 t0=$SECONDS
@@ -24,6 +27,10 @@ wait_until 60 bash -c "[ \$(awk '\$1==\"cuts\"{print \$2}' '$PROXY_STATS') -ge 1
   fail "the proxy never stalled the connection"
 t_stall=$SECONDS
 log "stalled after $((t_stall - t0)) s"
+# What the old server has in the file while it waits on the dead link
+# (what is in flight has landed a second later).
+sleep 1
+held=$(partial_size)
 "$NBFS" wait --timeout $((timeout_s + 15)) "$MNT/big.bin" ||
   fail "not synced $((SECONDS - t_stall)) s after the stall: $(getfattr --only-values -n user.nbfs.error "$MNT/big.bin" 2>/dev/null)"
 took=$((SECONDS - t_stall))
@@ -38,5 +45,13 @@ grep -q "connection lost" "$CACHE/nbfs.log" || fail "the log shows no lost conne
 # $REMOTE is left, the live one.
 one_server() { [ "$(pgrep -f -c -x -- ".*nbfs-server --root $REMOTE.*")" -le 1 ]; }
 wait_until 5 one_server || fail "the old nbfs-server is still running: $(pgrep -a -f -- "--root $REMOTE")"
+# The old server was stopped, and its last bytes reached the partial:
+# the new session resumed beyond what the file held during the stall.
+grep -q "stopped by signal 15" "$WORK/server.log" ||
+  fail "the old server was not stopped by the takeover: $(tail -5 "$WORK/server.log")"
+resumed=$(sed -n "s/.*big.bin: $size bytes, resuming at \([0-9]*\).*/\1/p" "$CACHE/nbfs.log" | tail -1)
+log "the old server's partial held $held bytes during the stall; resumed at ${resumed:-?}"
+[ -n "$resumed" ] && [ "$resumed" -gt "$held" ] ||
+  fail "the bytes the old server held in memory were lost: resumed at ${resumed:-nothing}, the file had $held"
 umount_nbfs
 pass "stall after $((t_stall - t0)) s; synced $took s later through a takeover"
