@@ -70,7 +70,9 @@ struct nb_appender {
 };
 
 /* Append to fd (open for writing; the caller keeps ownership) from file
- * offset pos, whose bytes before pos are already in the file. With
+ * offset pos, whose bytes before pos are already in the file. The
+ * writer thread keeps a pointer to a: it must not move until
+ * nb_appender_free (nor the struct nb_partial that holds it). With
  * direct, try O_DIRECT (the buffers are allocated here); without it, or
  * if the filesystem refuses, writes are plain pwrite. Never fails: the
  * worst case is the plain way. Release with nb_appender_free. */
