@@ -16,11 +16,28 @@
 #include "wire/pathname.h"
 #include "wire/xio.h"
 
+/* A change the sync thread made on the server while a listing of the
+ * directory was on its way (see nb_rcache_done). */
+struct nb_rchange {
+	char *name; /* NULL: the directory itself went away */
+	int removed;
+	struct nb_attr attr; /* when not removed; owns attr.link */
+	struct nb_rchange *next;
+};
+
+/* Beyond this many changes during one listing, the listing is kept
+ * only until the next refresh (a bound on memory, not a limit seen in
+ * use: a listing takes milliseconds). */
+#define NB_RCHANGES_MAX 16384
+
 struct nb_rdir {
 	char *path;
 	struct nb_dirents ents; /* sorted by name */
 	int valid;
 	int fetching;
+	struct nb_rchange *changes, **changes_tail; /* while fetching, oldest first */
+	size_t nchanges;
+	int changes_lost; /* more than NB_RCHANGES_MAX: the listing is suspect */
 	int fetch_r; /* the last listing's outcome: 0 or -errno */
 	int refs; /* threads waiting on this entry: not to be trimmed */
 	long long fetched_ms;
@@ -54,8 +71,25 @@ int nb_rcache_new(struct nb_core *core, long ttl_ms, long wait_ms, struct nb_rca
 	return 0;
 }
 
+static void nb_rdir_drop_changes(struct nb_rdir *d)
+{
+	struct nb_rchange *c = d->changes;
+	while (c) {
+		struct nb_rchange *n = c->next;
+		free(c->name);
+		nb_attr_free(&c->attr);
+		free(c);
+		c = n;
+	}
+	d->changes = NULL;
+	d->changes_tail = &d->changes;
+	d->nchanges = 0;
+	d->changes_lost = 0;
+}
+
 static void nb_rdir_free(struct nb_rdir *d)
 {
+	nb_rdir_drop_changes(d);
 	free(d->path);
 	nb_proto_dirents_free(&d->ents);
 	free(d);
@@ -110,6 +144,7 @@ static struct nb_rdir *nb_rcache_find(struct nb_rcache *rc, const char *dir, int
 		free(d);
 		return NULL;
 	}
+	d->changes_tail = &d->changes;
 	d->next = rc->dirs;
 	rc->dirs = d;
 	rc->ndirs++;
@@ -119,6 +154,101 @@ static struct nb_rdir *nb_rcache_find(struct nb_rcache *rc, const char *dir, int
 static int nb_dirent_cmp(const void *a, const void *b)
 {
 	return strcmp(((const struct nb_dirent *)a)->name, ((const struct nb_dirent *)b)->name);
+}
+
+static struct nb_dirent *nb_rdir_lookup(struct nb_rdir *d, const char *name)
+{
+	struct nb_dirent key = {.name = (char *)name};
+	if (!d->ents.count)
+		return NULL; /* bsearch(NULL, 0) is undefined */
+	return bsearch(&key, d->ents.ents, d->ents.count, sizeof(key), nb_dirent_cmp);
+}
+
+/* Set name's entry in d's listing to a (a copy; a->link copied too). */
+static void nb_rdir_put(struct nb_rdir *d, const char *name, const struct nb_attr *a)
+{
+	struct nb_dirent *e = nb_rdir_lookup(d, name);
+	if (e) {
+		char *link = a->link ? strdup(a->link) : NULL;
+		nb_attr_free(&e->attr);
+		e->attr = *a;
+		e->attr.link = link;
+		return;
+	}
+	struct nb_dirent *n = realloc(d->ents.ents, (d->ents.count + 1) * sizeof(*n));
+	if (!n)
+		return;
+	d->ents.ents = n;
+	struct nb_dirent *x = &n[d->ents.count];
+	x->name = strdup(name);
+	x->attr = *a;
+	x->attr.link = a->link ? strdup(a->link) : NULL;
+	if (!x->name) {
+		nb_attr_free(&x->attr);
+		return;
+	}
+	d->ents.count++;
+	qsort(d->ents.ents, d->ents.count, sizeof(*n), nb_dirent_cmp);
+}
+
+static void nb_rdir_del(struct nb_rdir *d, const char *name)
+{
+	struct nb_dirent *e = nb_rdir_lookup(d, name);
+	if (!e)
+		return;
+	free(e->name);
+	nb_attr_free(&e->attr);
+	size_t i = (size_t)(e - d->ents.ents);
+	memmove(e, e + 1, (d->ents.count - i - 1) * sizeof(*e));
+	d->ents.count--;
+}
+
+/* The sync thread changed name in d (NULL: d itself went away; a NULL:
+ * removed) while a listing of d is on its way. That listing may have
+ * been made on the server before the change, and its answer may be
+ * read after the change's (replies are handled as they arrive, several
+ * at a time): kept here, the change is applied again over it. */
+static void nb_rdir_note(struct nb_rdir *d, const char *name, const struct nb_attr *a)
+{
+	if (!d->fetching || d->changes_lost)
+		return;
+	struct nb_rchange *c = calloc(1, sizeof(*c));
+	if (!c || d->nchanges >= NB_RCHANGES_MAX || (name && !(c->name = strdup(name))) ||
+	    (a && a->link && !(c->attr.link = strdup(a->link)))) {
+		if (c) {
+			free(c->name);
+			free(c);
+		}
+		nb_rdir_drop_changes(d);
+		d->changes_lost = 1;
+		return;
+	}
+	c->removed = !a;
+	if (a) {
+		char *link = c->attr.link;
+		c->attr = *a;
+		c->attr.link = link;
+	}
+	*d->changes_tail = c;
+	d->changes_tail = &c->next;
+	d->nchanges++;
+}
+
+/* A listing just landed in d: what the sync thread changed meanwhile
+ * is applied over it, in order. 1 if d itself went away meanwhile. */
+static int nb_rdir_replay(struct nb_rdir *d)
+{
+	int gone = 0;
+	for (struct nb_rchange *c = d->changes; c; c = c->next) {
+		if (!c->name) {
+			nb_proto_dirents_free(&d->ents);
+			gone = 1;
+		} else if (c->removed)
+			nb_rdir_del(d, c->name);
+		else
+			nb_rdir_put(d, c->name, &c->attr);
+	}
+	return gone;
 }
 
 /* Sync-thread callback with a finished listing. */
@@ -142,7 +272,12 @@ static void nb_rcache_done(void *arg, const char *path, int r, struct nb_dirents
 					      nb_dirent_cmp);
 			}
 			d->valid = 1;
+			/* Not to be trusted when changes were lost, or when d
+			 * went away: asked again at the next look. */
+			if (nb_rdir_replay(d) || d->changes_lost)
+				d->fetched_ms = 0;
 		}
+		nb_rdir_drop_changes(d);
 	}
 	pthread_cond_broadcast(&rc->cond);
 	pthread_mutex_unlock(&rc->lock);
@@ -165,6 +300,7 @@ static int nb_rcache_fetch(struct nb_rcache *rc, struct nb_rdir *d)
 	if (r != 0) {
 		d->fetching = 0;
 		d->fetched_ms = nb_xio_now_ms();
+		nb_rdir_drop_changes(d);
 	}
 	return r;
 }
@@ -273,12 +409,7 @@ static struct nb_dirent *nb_rcache_entry(struct nb_rcache *rc, const char *path,
 	const char *name = nb_rcache_split(path, dir);
 	struct nb_rdir *d = nb_rcache_find(rc, dir, 0);
 	*parent = d && d->valid ? d : NULL;
-	if (!*parent)
-		return NULL;
-	struct nb_dirent key = {.name = (char *)name};
-	if (!d->ents.count)
-		return NULL; /* bsearch(NULL, 0) is undefined */
-	return bsearch(&key, d->ents.ents, d->ents.count, sizeof(key), nb_dirent_cmp);
+	return *parent ? nb_rdir_lookup(d, name) : NULL;
 }
 
 int nb_rcache_readlink(struct nb_rcache *rc, const char *path, char *buf, size_t size)
@@ -302,33 +433,29 @@ int nb_rcache_readlink(struct nb_rcache *rc, const char *path, char *buf, size_t
 	return r;
 }
 
+/* Lock held. The sync thread set path to a (NULL: removed it). */
+static void nb_rcache_change(struct nb_rcache *rc, const char *path, const struct nb_attr *a)
+{
+	char dir[NB_PATH_MAX + 1];
+	const char *name = nb_rcache_split(path, dir);
+	struct nb_rdir *d = nb_rcache_find(rc, dir, 0);
+	if (!d)
+		return;
+	if (d->valid) {
+		if (a)
+			nb_rdir_put(d, name, a);
+		else
+			nb_rdir_del(d, name);
+	}
+	nb_rdir_note(d, name, a);
+}
+
 void nb_rcache_upsert(struct nb_rcache *rc, const char *path, const struct nb_attr *a)
 {
 	if (strlen(path) > NB_PATH_MAX || !path[0])
 		return;
 	pthread_mutex_lock(&rc->lock);
-	struct nb_rdir *d;
-	struct nb_dirent *e = nb_rcache_entry(rc, path, &d);
-	if (e) {
-		char *link = a->link ? strdup(a->link) : NULL;
-		nb_attr_free(&e->attr);
-		e->attr = *a;
-		e->attr.link = link;
-	} else if (d) {
-		struct nb_dirent *n = realloc(d->ents.ents, (d->ents.count + 1) * sizeof(*n));
-		if (n) {
-			d->ents.ents = n;
-			struct nb_dirent *x = &n[d->ents.count];
-			char dir[NB_PATH_MAX + 1];
-			x->name = strdup(nb_rcache_split(path, dir));
-			x->attr = *a;
-			x->attr.link = a->link ? strdup(a->link) : NULL;
-			if (x->name) {
-				d->ents.count++;
-				qsort(d->ents.ents, d->ents.count, sizeof(*n), nb_dirent_cmp);
-			}
-		}
-	}
+	nb_rcache_change(rc, path, a);
 	pthread_mutex_unlock(&rc->lock);
 }
 
@@ -342,8 +469,12 @@ static void nb_rcache_forget_tree(struct nb_rcache *rc, const char *dir)
 			nb_rdir_free(d);
 			rc->ndirs--;
 		} else {
-			if (nb_path_is_within(d->path, dir))
-				d->fetched_ms = 0; /* busy: at least make it stale */
+			if (nb_path_is_within(d->path, dir)) {
+				/* Busy: at least make it stale, and empty once the
+				 * listing on its way lands. */
+				d->fetched_ms = 0;
+				nb_rdir_note(d, NULL, NULL);
+			}
 			pp = &d->next;
 		}
 	}
@@ -354,15 +485,7 @@ void nb_rcache_remove(struct nb_rcache *rc, const char *path)
 	if (strlen(path) > NB_PATH_MAX || !path[0])
 		return;
 	pthread_mutex_lock(&rc->lock);
-	struct nb_rdir *d;
-	struct nb_dirent *e = nb_rcache_entry(rc, path, &d);
-	if (e) {
-		free(e->name);
-		nb_attr_free(&e->attr);
-		size_t i = (size_t)(e - d->ents.ents);
-		memmove(e, e + 1, (d->ents.count - i - 1) * sizeof(*e));
-		d->ents.count--;
-	}
+	nb_rcache_change(rc, path, NULL);
 	nb_rcache_forget_tree(rc, path);
 	pthread_mutex_unlock(&rc->lock);
 }

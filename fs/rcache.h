@@ -40,7 +40,9 @@ int nb_rcache_list(struct nb_rcache *rc, const char *dir,
 int nb_rcache_readlink(struct nb_rcache *rc, const char *path, char *buf, size_t size);
 /* The server changed path (done by our sync thread): apply it to the
  * cached listing of its parent, if cached, so nothing stale shows while
- * the next refresh is on its way. a may be NULL for remove. */
+ * the next refresh is on its way. A listing on its way meanwhile may
+ * have been made before the change: the change is applied again over it
+ * when it lands. a is copied. */
 void nb_rcache_upsert(struct nb_rcache *rc, const char *path, const struct nb_attr *a);
 void nb_rcache_remove(struct nb_rcache *rc, const char *path);
 /* from moved to to on the server: move the entry, forget listings below. */
