@@ -422,6 +422,9 @@ void nb_partial_close(struct nb_partial *p, int discard)
 		unlinkat(p->dirfd, p->name, 0);
 	else if (p->fd >= 0 && (r = nb_appender_flush(&p->out)) != 0)
 		nb_warn("partial %s: writing its last bytes failed: %s", p->name, nb_strerror(r));
+	else if (p->fd >= 0)
+		nb_info("partial %s: keeping %llu bytes for a resume", p->name,
+			(unsigned long long)p->pos);
 	nb_appender_free(&p->out);
 	if (p->fd >= 0)
 		nb_owner_clear(p->dirfd, p->name); /* while the lock is still ours */
