@@ -16,7 +16,20 @@
 #include <unistd.h>
 
 #include "wire/log.h"
+#include "wire/md5.h"
 #include "wire/xio.h"
+
+/* The bytes [at, at + n) (data) were appended: add those not yet in
+ * a->md5. Called by whoever holds the data: the writer for a job, the
+ * caller otherwise (with the writer idle). */
+static void nb_appender_hash(struct nb_appender *a, const uint8_t *data, uint64_t at, size_t n)
+{
+	if (!a->md5 || at + n <= a->hashed)
+		return;
+	size_t skip = (size_t)(a->hashed - at); /* ranges come in order: hashed >= at */
+	nb_md5_update(a->md5, data + skip, n - skip);
+	a->hashed = at + n;
+}
 
 static int nb_appender_set_direct(int fd, int on)
 {
@@ -34,6 +47,7 @@ static int nb_appender_plain(struct nb_appender *a, const void *data, size_t n)
 	int r = nb_xio_pwrite_full(a->fd, data, n, (off_t)a->end);
 	if (r != 0)
 		return r;
+	nb_appender_hash(a, data, a->end, n);
 	a->end += n;
 	if (a->end - a->flushed >= NB_APPENDER_FLUSH_STEP) {
 		sync_file_range(a->fd, (off_t)a->flushed, (off_t)(a->end - a->flushed),
@@ -54,6 +68,9 @@ static void *nb_appender_writer(void *arg)
 			break;
 		struct nb_appender_job j = a->job;
 		pthread_mutex_unlock(&a->lock);
+		/* The MD5 here too, off the session's thread, which meanwhile
+		 * reads and copies the next buffer's worth. */
+		nb_appender_hash(a, j.data, j.at, j.len);
 		int refused = 0;
 		int r = nb_xio_pwrite_full(a->fd, j.data, j.len, (off_t)j.at);
 		if (r == -EINVAL) {
@@ -225,6 +242,7 @@ int nb_appender_flush(struct nb_appender *a)
 		return nb_appender_go_plain(a);
 	if (a->len == a->tail_done)
 		return 0;
+	nb_appender_hash(a, a->buf[a->cur], a->base, a->len);
 	/* The tail, less than a block, through the page cache. It stays in
 	 * the buffer: what is appended next is written with it, directly,
 	 * over the same bytes. */
@@ -250,10 +268,18 @@ int nb_appender_flush(struct nb_appender *a)
 int nb_appender_reset(struct nb_appender *a, uint64_t pos)
 {
 	int direct = a->direct;
+	struct nb_md5 *md5 = a->md5;
 	nb_appender_free(a); /* the writer is done before the truncate */
 	int r = ftruncate(a->fd, (off_t)pos) == 0 ? 0 : -errno;
 	nb_appender_init(a, a->fd, pos, direct);
+	nb_appender_hash_into(a, md5);
 	return r;
+}
+
+void nb_appender_hash_into(struct nb_appender *a, struct nb_md5 *md5)
+{
+	a->md5 = md5;
+	a->hashed = a->end;
 }
 
 void nb_appender_free(struct nb_appender *a)

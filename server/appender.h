@@ -9,9 +9,11 @@
  * full, hands it to a writer thread of its own, which writes it with
  * O_DIRECT while the next buffer fills (dd on this VM: 0.2 CPU-s per GiB
  * against 1.8 through the page cache; a direct write waits for the
- * disk, which the session's thread then does not). The tail that does
- * not fill an aligned block goes through the page cache at
- * nb_appender_flush.
+ * disk, which the session's thread then does not). The writer thread
+ * also hashes each buffer before writing it, if asked to
+ * (nb_appender_hash_into): the MD5 was the largest cost on the session's
+ * thread. The tail that does not fill an aligned block goes through
+ * the page cache at nb_appender_flush.
  *
  * The price: bytes accepted but not yet written (at most two buffers)
  * are lost if the process dies (a kill, a crash; not a closed connection
@@ -29,6 +31,8 @@
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "wire/md5.h"
 
 #define NB_APPENDER_ALIGN 4096u			  /* offsets and lengths for O_DIRECT */
 #define NB_APPENDER_BUF (2u * 1024 * 1024)	  /* one buffer; aligned */
@@ -53,6 +57,8 @@ struct nb_appender {
 	uint64_t base;	  /* file offset of buf[cur][0]: aligned */
 	uint64_t end;	  /* file offset after the last byte appended */
 	uint64_t flushed; /* plain: writeback started up to here */
+	struct nb_md5 *md5; /* see nb_appender_hash_into, or NULL */
+	uint64_t hashed;    /* md5 holds the file's bytes [0, hashed) */
 
 	/* The writer thread, started with the first full buffer. The
 	 * fields below are under lock. */
@@ -84,6 +90,13 @@ int nb_appender_write(struct nb_appender *a, const void *data, size_t n);
  * wait for it. The appender can go on appending afterwards. 0 or
  * -errno. */
 int nb_appender_flush(struct nb_appender *a);
+/* From now on every byte appended goes into md5 as well, which holds
+ * the file's bytes before the appender's end already. In direct mode the
+ * writer thread hashes each buffer before writing it: the session's
+ * thread only copies. md5 is complete (and may be read) after
+ * nb_appender_flush; the caller keeps ownership, and a reset keeps it
+ * (the caller resets md5 to match). */
+void nb_appender_hash_into(struct nb_appender *a, struct nb_md5 *md5);
 /* Start again at pos: wait for the writer, forget what is not yet
  * written, truncate the file to pos. 0 or -errno from the truncate. */
 int nb_appender_reset(struct nb_appender *a, uint64_t pos);

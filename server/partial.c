@@ -160,6 +160,7 @@ int nb_partial_open_as(struct nb_partial *p, const struct nb_root *root,
 		goto fail;
 	p->pos = held;
 	nb_appender_init(&p->out, p->fd, held, size >= NB_PARTIAL_DIRECT_MIN);
+	nb_appender_hash_into(&p->out, &p->hash);
 	*offset = held;
 	return 0;
 fail:
@@ -180,9 +181,9 @@ int nb_partial_write(struct nb_partial *p, uint64_t offset, const void *data, si
 		return -EINVAL;
 	if (n > p->size - p->pos)
 		return -EFBIG;
+	/* It hashes too (see nb_appender_hash_into). */
 	if ((r = nb_appender_write(&p->out, data, n)) != 0)
 		return r;
-	nb_md5_update(&p->hash, data, n);
 	p->pos += n;
 	return 0;
 }

@@ -15,6 +15,7 @@
 
 #include "server/appender.h"
 #include "testutil.h"
+#include "wire/md5.h"
 #include "wire/xio.h"
 
 #define TOTAL (13u * 1024 * 1024 + 777)
@@ -23,6 +24,7 @@ struct fx {
 	char *dir, *path;
 	uint8_t *data; /* TOTAL bytes of a pattern no block repeats */
 	int fd;
+	struct nb_md5 md5; /* what the appender hashes into */
 };
 
 static int setup(void **state)
@@ -50,6 +52,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fx *f = *state;
+	if (f->md5.ctx)
+		nb_md5_free(&f->md5);
 	close(f->fd);
 	tu_rmtree(f->dir);
 	free(f->dir);
@@ -118,6 +122,26 @@ static void append_pieces(struct fx *f, struct nb_appender *a, size_t from, size
 	}
 }
 
+/* From here on a hashes what it appends into f->md5, which holds
+ * data[0, a->end) already, as the partial's running MD5 does. */
+static void hash_on(struct fx *f, struct nb_appender *a, const uint8_t *data)
+{
+	if (!f->md5.ctx)
+		assert_int_equal(nb_md5_init(&f->md5), 0);
+	nb_md5_reset(&f->md5);
+	nb_md5_update(&f->md5, data, (size_t)a->end);
+	nb_appender_hash_into(a, &f->md5);
+}
+
+/* After a flush: f->md5 is the MD5 of data[0, n) (and is used up). */
+static void assert_hashed(struct fx *f, const uint8_t *data, size_t n)
+{
+	uint8_t want[NB_MD5_LEN], got[NB_MD5_LEN];
+	nb_md5_buf(data, n, want);
+	nb_md5_final(&f->md5, got);
+	assert_memory_equal(got, want, NB_MD5_LEN);
+}
+
 static int has_direct_flag(int fd)
 {
 	return (fcntl(fd, F_GETFL) & O_DIRECT) != 0;
@@ -132,6 +156,7 @@ static void test_direct_whole(void **state)
 	nb_appender_init(&a, f->fd, 0, 1);
 	assert_true(a.direct);
 	assert_true(has_direct_flag(f->fd));
+	hash_on(f, &a, f->data);
 	append_pieces(f, &a, 0, TOTAL);
 	/* Before the flush the file ends at a buffer boundary. */
 	struct stat st;
@@ -149,6 +174,7 @@ static void test_direct_whole(void **state)
 	assert_int_equal(fstat(f->fd, &st), 0);
 	assert_int_equal(st.st_mtim.tv_sec, 1000000000);
 	assert_int_equal(st.st_mtim.tv_nsec, 5);
+	assert_hashed(f, f->data, TOTAL); /* the tail once, not twice */
 	nb_appender_free(&a);
 	assert_false(has_direct_flag(f->fd));
 	nb_appender_free(&a); /* idempotent */
@@ -165,9 +191,12 @@ static void test_resume_unaligned(void **state)
 	nb_appender_init(&a, f->fd, 5000, 1);
 	assert_true(a.direct);
 	assert_int_equal(a.base, 4096);
+	/* The block's head read back from the file is not hashed again. */
+	hash_on(f, &a, f->data);
 	append_pieces(f, &a, 5000, TOTAL);
 	assert_int_equal(nb_appender_flush(&a), 0);
 	assert_file_is(f, f->data, TOTAL);
+	assert_hashed(f, f->data, TOTAL);
 	nb_appender_free(&a);
 }
 
@@ -176,6 +205,7 @@ static void test_flush_then_go_on(void **state)
 	struct fx *f = *state;
 	struct nb_appender a;
 	nb_appender_init(&a, f->fd, 0, 1);
+	hash_on(f, &a, f->data);
 	size_t at = 0;
 	static const size_t stops[] = {10000, 10001, NB_APPENDER_BUF + 3, 9u << 20, TOTAL};
 	for (size_t i = 0; i < sizeof(stops) / sizeof(stops[0]); i++) {
@@ -184,6 +214,7 @@ static void test_flush_then_go_on(void **state)
 		assert_int_equal(nb_appender_flush(&a), 0);
 		assert_file_is(f, f->data, at);
 	}
+	assert_hashed(f, f->data, TOTAL);
 	nb_appender_free(&a);
 }
 
@@ -209,13 +240,16 @@ static void test_reset(void **state)
 	struct nb_appender a;
 	nb_appender_init(&a, f->fd, 0, 1);
 	int direct = a.direct;
+	hash_on(f, &a, f->data);
 	append_pieces(f, &a, 0, 6u << 20);
 	/* The client's prefix differed: start again with other bytes. */
 	assert_int_equal(nb_appender_reset(&a, 0), 0);
+	nb_md5_reset(&f->md5); /* as the partial does */
 	assert_int_equal(a.direct, direct);
 	assert_int_equal(nb_appender_write(&a, f->data + 1, 5u << 20), 0);
 	assert_int_equal(nb_appender_flush(&a), 0);
 	assert_file_is(f, f->data + 1, 5u << 20);
+	assert_hashed(f, f->data + 1, 5u << 20);
 	nb_appender_free(&a);
 }
 
@@ -230,9 +264,11 @@ static void test_plain(void **state)
 	/* Plain writes are in the file at once. */
 	assert_int_equal(nb_appender_write(&a, f->data, 12345), 0);
 	assert_file_is(f, f->data, 12345);
+	hash_on(f, &a, f->data);
 	append_pieces(f, &a, 12345, TOTAL);
 	assert_file_is(f, f->data, TOTAL);
 	assert_int_equal(nb_appender_flush(&a), 0);
+	assert_hashed(f, f->data, TOTAL);
 	nb_appender_free(&a);
 }
 
