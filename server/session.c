@@ -233,6 +233,8 @@ static int nb_session_flushes(uint8_t type)
 	case NB_MSG_SYMLINK:
 	case NB_MSG_PUT_OPEN:
 	case NB_MSG_PUT_END:
+	case NB_MSG_PUT_STREAM:
+	case NB_MSG_PUT_FINISH:
 		return 1;
 	default:
 		return 0;
@@ -257,10 +259,11 @@ int nb_session_handle(struct nb_session *s, uint8_t type, struct nb_buf *payload
 					    nb_msg_name(type), type);
 	if (type != NB_MSG_PUT_DATA)
 		nb_debug("<- %s %u", nb_msg_name(type), id);
-	/* PUT_DATA, PUT_END and PUT_ABORT name an open upload by its id;
-	 * every other request needs an id no unanswered request holds. */
-	if (type != NB_MSG_PUT_DATA && type != NB_MSG_PUT_END && type != NB_MSG_PUT_ABORT &&
-	    nb_session_id_busy(s, id))
+	/* PUT_DATA, PUT_END, PUT_FINISH and PUT_ABORT name an open upload
+	 * by its id; every other request needs an id no unanswered request
+	 * holds. */
+	if (type != NB_MSG_PUT_DATA && type != NB_MSG_PUT_END && type != NB_MSG_PUT_FINISH &&
+	    type != NB_MSG_PUT_ABORT && nb_session_id_busy(s, id))
 		return nb_session_violation(s, id, NB_E_PROTO,
 					    "%s with id %u, which an unanswered request holds",
 					    nb_msg_name(type), id);
@@ -294,6 +297,10 @@ int nb_session_handle(struct nb_session *s, uint8_t type, struct nb_buf *payload
 		return nb_session_put_abort(s, id, payload);
 	case NB_MSG_PUT_SMALL:
 		return nb_session_put_small(s, id, payload);
+	case NB_MSG_PUT_STREAM:
+		return nb_session_put_stream(s, id, payload);
+	case NB_MSG_PUT_FINISH:
+		return nb_session_put_finish(s, id, payload);
 	case NB_MSG_PING:
 		return nb_session_ping(s, id, payload);
 	case NB_MSG_MOUNT:

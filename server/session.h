@@ -40,7 +40,8 @@
 /* An upload between PUT_OPEN and PUT_END / PUT_ABORT. */
 struct nb_upload {
 	int open;
-	uint32_t id;   /* of its PUT_OPEN */
+	uint32_t id;   /* of its PUT_OPEN or PUT_STREAM */
+	int stream;    /* opened by PUT_STREAM: ended by PUT_FINISH */
 	int failed;    /* PUT_FAIL sent: discard data until END/ABORT */
 	int fail_code; /* the error PUT_FAIL carried */
 	struct nb_partial partial;

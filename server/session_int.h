@@ -48,5 +48,7 @@ int nb_session_put_data(struct nb_session *s, uint32_t id, struct nb_buf *p);
 int nb_session_put_end(struct nb_session *s, uint32_t id, struct nb_buf *p);
 int nb_session_put_abort(struct nb_session *s, uint32_t id, struct nb_buf *p);
 int nb_session_put_small(struct nb_session *s, uint32_t id, struct nb_buf *p);
+int nb_session_put_stream(struct nb_session *s, uint32_t id, struct nb_buf *p);
+int nb_session_put_finish(struct nb_session *s, uint32_t id, struct nb_buf *p);
 
 #endif

@@ -44,6 +44,8 @@ const char *nb_msg_name(uint8_t type)
 	case NB_MSG_PUT_SMALL: return "PUT_SMALL";
 	case NB_MSG_PING: return "PING";
 	case NB_MSG_MOUNT: return "MOUNT";
+	case NB_MSG_PUT_STREAM: return "PUT_STREAM";
+	case NB_MSG_PUT_FINISH: return "PUT_FINISH";
 	default: return "?";
 	}
 }
@@ -384,12 +386,29 @@ static int nb_proto_put_meta(struct nb_buf *b, const struct nb_put_open *m)
 	return 0;
 }
 
-int nb_proto_put_open_encode(struct nb_buf *b, uint32_t id, const struct nb_put_open *m)
+/* A frame of type whose payload is the fields of PUT_OPEN. */
+static int nb_proto_meta_frame(struct nb_buf *b, uint8_t type, uint32_t id,
+			       const struct nb_put_open *m)
 {
 	int r;
-	if ((r = nb_frame_begin_id(b, NB_MSG_PUT_OPEN, id)) != 0 || (r = nb_proto_put_meta(b, m)) != 0)
+	if ((r = nb_frame_begin_id(b, type, id)) != 0 || (r = nb_proto_put_meta(b, m)) != 0)
 		return r;
 	return nb_frame_finish(b);
+}
+
+int nb_proto_put_open_encode(struct nb_buf *b, uint32_t id, const struct nb_put_open *m)
+{
+	return nb_proto_meta_frame(b, NB_MSG_PUT_OPEN, id, m);
+}
+
+int nb_proto_put_stream_encode(struct nb_buf *b, uint32_t id, const struct nb_put_open *m)
+{
+	return nb_proto_meta_frame(b, NB_MSG_PUT_STREAM, id, m);
+}
+
+int nb_proto_put_finish_encode(struct nb_buf *b, uint32_t id, const struct nb_put_open *m)
+{
+	return nb_proto_meta_frame(b, NB_MSG_PUT_FINISH, id, m);
 }
 
 /* The fields PUT_OPEN and PUT_SMALL share; on failure m is freed. */
@@ -423,6 +442,19 @@ int nb_proto_put_open_decode(struct nb_buf *p, struct nb_put_open *m)
 	if (r == 0 && (r = nb_proto_done(p, 0)) != 0)
 		nb_proto_put_open_free(m);
 	return r;
+}
+
+int nb_proto_put_stream_decode(struct nb_buf *p, struct nb_put_open *m)
+{
+	int r = nb_proto_get_meta(p, m);
+	if (r == 0 && (r = nb_proto_done(p, m->size != 0 ? NB_E_PROTO : 0)) != 0)
+		nb_proto_put_open_free(m);
+	return r;
+}
+
+int nb_proto_put_finish_decode(struct nb_buf *p, struct nb_put_open *m)
+{
+	return nb_proto_put_open_decode(p, m);
 }
 
 int nb_proto_put_small_reserve(struct nb_buf *b, uint32_t id, const struct nb_put_open *m,

@@ -63,6 +63,8 @@ enum nb_msg {
 	NB_MSG_PUT_SMALL = 25, /* protocol 2 */
 	NB_MSG_PING = 26,      /* protocol 2 */
 	NB_MSG_MOUNT = 27,     /* protocol 2, added later: older servers answer ENOSYS */
+	NB_MSG_PUT_STREAM = 28, /* protocol 2, added later: older servers answer ENOSYS */
+	NB_MSG_PUT_FINISH = 29, /* the end of a PUT_STREAM upload */
 };
 
 /* Human-readable name of a message type ("?" if unknown). */
@@ -212,6 +214,20 @@ void nb_proto_put_open_free(struct nb_put_open *m);
 /* PUT_OFFER: u64 offset, md5[16]. */
 int nb_proto_put_offer_encode(struct nb_buf *b, uint32_t id, const struct nb_put_offer *m);
 int nb_proto_put_offer_decode(struct nb_buf *p, struct nb_put_offer *m);
+/* PUT_STREAM (probed: older servers answer ENOSYS): the fields of
+ * PUT_OPEN, with size 0 and, in place of the MD5, the upload's key, 16
+ * bytes the client chose at random: an upload of content still being
+ * written, whose size and MD5 come with its PUT_FINISH. Its partial is
+ * named by the key, so a PUT_STREAM with the same key resumes it. The
+ * mode and mtime are ignored (PUT_FINISH names them); the base is
+ * checked as PUT_OPEN's. A size other than 0 is NB_E_PROTO. */
+int nb_proto_put_stream_encode(struct nb_buf *b, uint32_t id, const struct nb_put_open *m);
+int nb_proto_put_stream_decode(struct nb_buf *p, struct nb_put_open *m);
+/* PUT_FINISH (id: the PUT_STREAM upload's): the fields of PUT_OPEN,
+ * naming the path to publish at, the size and MD5 of everything sent,
+ * the mode, the mtime and the base; answered as PUT_END. */
+int nb_proto_put_finish_encode(struct nb_buf *b, uint32_t id, const struct nb_put_open *m);
+int nb_proto_put_finish_decode(struct nb_buf *p, struct nb_put_open *m);
 /* PUT_DATA: u64 offset, str data (<= NB_DATA_CHUNK). The decoder points
  * *data into the payload buffer. */
 int nb_proto_put_data_encode(struct nb_buf *b, uint32_t id, uint64_t offset, const void *data,

@@ -178,6 +178,23 @@ static uint32_t c_open_base(const char *path, const void *content, size_t size, 
 	return mc_up;
 }
 
+/* PUT_STREAM with the key made of byte k; its id names the upload. */
+static uint32_t c_stream(const char *path, uint8_t k)
+{
+	struct nb_put_open m = {.path = (char *)path};
+	memset(m.md5, k, NB_MD5_LEN);
+	mc_up = c_next();
+	mc_add(nb_proto_put_stream_encode(mc_frame, mc_up, &m));
+	return mc_up;
+}
+
+/* PUT_FINISH of the current upload: content at path. */
+static void c_finish(const char *path, const void *content, size_t size)
+{
+	struct nb_put_open m = c_meta(path, content, size, NB_BASE_ANY, 0, 0);
+	mc_add(nb_proto_put_finish_encode(mc_frame, mc_up, &m));
+}
+
 static uint32_t c_open(const char *path, const void *content, size_t size)
 {
 	return c_open_base(path, content, size, NB_BASE_ANY, 0, 0);
@@ -281,6 +298,27 @@ static void server_seeds(void)
 	c_end();
 	c_mount(0x5b, 0);
 	mc_write(T, "mount");
+
+	/* Streams: one published where it began, one elsewhere after a
+	 * resume, one short, one with PUT_END (a violation). */
+	c_hello();
+	c_mount(0x5c, 60);
+	c_stream("st/a.bin", 1);
+	c_data(0, content, 1000);
+	c_data(1000, content + 1000, 1000);
+	c_finish("st/a.bin", content, sizeof(content));
+	c_stream("st/b.bin", 2);
+	c_data(0, content, 700);
+	c_abort(0);
+	c_stream("st/b.bin", 2);
+	c_data(700, content + 700, 1300);
+	c_finish("st/moved/b.bin", content, sizeof(content));
+	c_stream("st/c.bin", 3);
+	c_data(0, content, 10);
+	c_finish("st/c.bin", content, 20);
+	c_stream("st/d.bin", 4);
+	c_end();
+	mc_write(T, "stream");
 
 	/* Directory times: set, refused (a file, a symlink, missing), the
 	 * root, one after a held small file beneath it (flushed first). */

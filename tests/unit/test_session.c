@@ -839,6 +839,190 @@ static void test_upload_short(void **state)
 	free(data);
 }
 
+/* --- PUT_STREAM: an upload begun before its size and MD5 are known --- */
+
+/* PUT_STREAM to path with the key made from seed; the handler's result. */
+static int put_stream(struct fx *f, const char *path, uint8_t seed, int base_kind)
+{
+	struct nb_put_open m = {.path = (char *)path, .base_kind = (uint8_t)base_kind};
+	memset(m.md5, seed, NB_MD5_LEN);
+	assert_int_equal(nb_proto_put_stream_encode(f->req, nid(f), &m), 0);
+	f->up = f->last;
+	return handle(f);
+}
+
+/* PUT_FINISH of the current upload: data[0, n) to publish at path. */
+static int put_finish(struct fx *f, const char *path, const uint8_t *data, size_t n,
+		      int base_kind)
+{
+	struct nb_put_open m = {
+	    .path = (char *)path,
+	    .size = n,
+	    .mode = 0600,
+	    .mtime_s = 1500000000,
+	    .mtime_ns = 7,
+	    .base_kind = (uint8_t)base_kind,
+	};
+	nb_md5_buf(data, n, m.md5);
+	f->last = f->up;
+	assert_int_equal(nb_proto_put_finish_encode(f->req, f->up, &m), 0);
+	return handle(f);
+}
+
+static const char *key_rel(uint8_t seed)
+{
+	uint8_t key[NB_MD5_LEN];
+	char hex[NB_MD5_HEX];
+	static char rel[128];
+	memset(key, seed, sizeof(key));
+	nb_md5_hex(key, hex);
+	snprintf(rel, sizeof(rel), ".nbfs/partial/%s", hex);
+	return rel;
+}
+
+static void test_stream_upload(void **state)
+{
+	struct fx *f = *state;
+	const size_t n = 3 * NB_DATA_CHUNK + 999;
+	uint8_t *data = make_content(n, 40);
+	hello(f);
+	assert_int_equal(put_stream(f, "s/a.bin", 1, NB_BASE_ABSENT), 0);
+	expect_offer(f, data, 0);
+	no_reply(f);
+	assert_true(exists(f, key_rel(1))); /* named by the key */
+	put_data(f, data, 0, n);
+	assert_false(exists(f, "s/a.bin"));
+	assert_int_equal(put_finish(f, "s/a.bin", data, n, NB_BASE_ABSENT), 0);
+	expect_ok(f);
+	no_reply(f);
+	assert_file(f, "s/a.bin", data, n);
+	assert_false(exists(f, key_rel(1)));
+	assert_false(f->s.nuploads);
+	struct stat st;
+	assert_int_equal(stat(at(f, "s/a.bin"), &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	assert_int_equal(st.st_mtim.tv_sec, 1500000000);
+	assert_int_equal(st.st_mtim.tv_nsec, 7);
+	/* Its content is on record: a PUT_OPEN of it is answered at once. */
+	if (f->xattrs) {
+		assert_int_equal(put_open(f, "s/a.bin", data, n, 0600, 1500000000, 7), 0);
+		expect_ok(f);
+	}
+	free(data);
+}
+
+/* A stream cut off resumes from its partial with the same key, the
+ * prefix offered with its MD5; it may be published somewhere else than
+ * where it began (the file was renamed meanwhile). */
+static void test_stream_resume_elsewhere(void **state)
+{
+	struct fx *f = *state;
+	const size_t n = 2 * NB_DATA_CHUNK + 5;
+	uint8_t *data = make_content(n, 41);
+	hello(f);
+	assert_int_equal(put_stream(f, "b.bin", 2, NB_BASE_ANY), 0);
+	expect_offer(f, data, 0);
+	put_data(f, data, 0, NB_DATA_CHUNK);
+	new_session(f);
+	assert_int_equal(put_stream(f, "b.bin", 2, NB_BASE_ANY), 0);
+	expect_offer(f, data, NB_DATA_CHUNK);
+	put_data(f, data, NB_DATA_CHUNK, n);
+	assert_int_equal(put_finish(f, "moved/c.bin", data, n, NB_BASE_ANY), 0);
+	expect_ok(f);
+	assert_file(f, "moved/c.bin", data, n);
+	assert_false(exists(f, "b.bin"));
+	assert_false(exists(f, key_rel(2)));
+	free(data);
+}
+
+/* PUT_FINISH checks what arrived against its size and MD5. */
+static void test_stream_finish_checks(void **state)
+{
+	struct fx *f = *state;
+	const size_t n = 70000;
+	uint8_t *data = make_content(n, 42);
+	uint8_t *other = make_content(n, 43);
+	hello(f);
+	/* Fewer bytes than it says: refused, what arrived kept. */
+	assert_int_equal(put_stream(f, "c.bin", 3, NB_BASE_ANY), 0);
+	expect_offer(f, data, 0);
+	put_data(f, data, 0, 40000);
+	assert_int_equal(put_finish(f, "c.bin", data, n, NB_BASE_ANY), 0);
+	expect_error_text(f, NB_MSG_ERROR, EINVAL, "received 40000 bytes, PUT_FINISH says 70000");
+	assert_false(exists(f, "c.bin"));
+	assert_false(f->s.nuploads);
+	assert_int_equal(put_stream(f, "c.bin", 3, NB_BASE_ANY), 0);
+	expect_offer(f, data, 40000);
+	/* An MD5 that is not what arrived: nothing published, the partial
+	 * deleted. */
+	put_data(f, data, 40000, n);
+	assert_int_equal(put_finish(f, "c.bin", other, n, NB_BASE_ANY), 0);
+	expect_error(f, EBADMSG);
+	assert_false(exists(f, "c.bin"));
+	assert_false(exists(f, key_rel(3)));
+	no_reply(f);
+	free(data);
+	free(other);
+}
+
+/* A conflict at PUT_FINISH keeps the partial: streamed again under
+ * another name with the same key, it is offered whole. */
+static void test_stream_conflict(void **state)
+{
+	struct fx *f = *state;
+	const size_t n = 5000;
+	uint8_t *data = make_content(n, 44);
+	hello(f);
+	assert_int_equal(put_stream(f, "d.bin", 4, NB_BASE_ABSENT), 0);
+	expect_offer(f, data, 0);
+	put_data(f, data, 0, n);
+	assert_int_equal(tu_write_file(at(f, "d.bin"), "theirs", 6), 0);
+	assert_int_equal(put_finish(f, "d.bin", data, n, NB_BASE_ABSENT), 0);
+	expect_error_text(f, NB_MSG_ERROR, EEXIST, "conflict");
+	assert_file(f, "d.bin", (const uint8_t *)"theirs", 6);
+	assert_true(exists(f, key_rel(4)));
+	assert_int_equal(put_stream(f, "d (conflict).bin", 4, NB_BASE_ABSENT), 0);
+	expect_offer(f, data, n);
+	assert_int_equal(put_finish(f, "d (conflict).bin", data, n, NB_BASE_ABSENT), 0);
+	expect_ok(f);
+	assert_file(f, "d (conflict).bin", data, n);
+	/* A stream to a path that holds something else is refused at once. */
+	assert_int_equal(put_stream(f, "d.bin", 5, NB_BASE_ABSENT), 0);
+	expect_error_text(f, NB_MSG_ERROR, EEXIST, "conflict");
+	free(data);
+}
+
+/* A stream ends with PUT_FINISH, an upload of known content with
+ * PUT_END: the other way round breaks the protocol; so does a
+ * PUT_STREAM that names a size. */
+static void test_stream_frames_out_of_place(void **state)
+{
+	struct fx *f = *state;
+	uint8_t *data = make_content(100, 45);
+	hello(f);
+	assert_int_equal(put_stream(f, "e.bin", 6, NB_BASE_ANY), 0);
+	expect_offer(f, data, 0);
+	put_data(f, data, 0, 100);
+	assert_int_equal(put_end(f), NB_E_PROTO);
+	expect_error_text(f, NB_MSG_ERROR, EPROTO, "a stream: PUT_FINISH ends it");
+	new_session(f);
+	assert_int_equal(put_open(f, "e.bin", data, 100, 0644, 0, 0), 0);
+	expect_offer(f, data, 0);
+	put_data(f, data, 0, 100);
+	assert_int_equal(put_finish(f, "e.bin", data, 100, NB_BASE_ANY), NB_E_PROTO);
+	expect_error_text(f, NB_MSG_ERROR, EPROTO, "not a stream: PUT_END ends it");
+	new_session(f);
+	assert_int_equal(put_finish(f, "e.bin", data, 100, NB_BASE_ANY), NB_E_PROTO);
+	expect_error_text(f, NB_MSG_ERROR, EPROTO, "which is not open");
+	new_session(f);
+	struct nb_put_open m = {.path = "e.bin", .size = 1};
+	assert_int_equal(nb_proto_put_stream_encode(f->req, nid(f), &m), 0);
+	assert_int_equal(handle(f), NB_E_PROTO);
+	expect_error(f, EPROTO);
+	assert_false(exists(f, "e.bin"));
+	free(data);
+}
+
 /* Data that does not continue where the last ended, or goes past the
  * announced size, breaks the protocol: the session ends with an ERROR
  * naming the problem (protocol 1 answered PUT_FAIL). */
@@ -2922,6 +3106,11 @@ int main(void)
 		T(test_upload_busy),
 		T(test_upload_refused_targets),
 		T(test_upload_frames_out_of_place),
+		T(test_stream_upload),
+		T(test_stream_resume_elsewhere),
+		T(test_stream_finish_checks),
+		T(test_stream_conflict),
+		T(test_stream_frames_out_of_place),
 		T(test_ids_in_use),
 		T(test_upload_cap),
 		T(test_uploads_interleaved),
