@@ -351,6 +351,7 @@ int nb_partial_publish(struct nb_partial *p, int dirfd, const char *leaf,
 		r = -errno;
 		goto out;
 	}
+	p->published = 1;
 	nb_publock_drop(lock);
 	lock = -1;
 	r = nb_xio_fsync(dirfd);
@@ -423,7 +424,7 @@ void nb_partial_close(struct nb_partial *p, int discard)
 		unlinkat(p->dirfd, p->name, 0);
 	else if (p->fd >= 0 && (r = nb_appender_flush(&p->out)) != 0)
 		nb_warn("partial %s: writing its last bytes failed: %s", p->name, nb_strerror(r));
-	else if (p->fd >= 0)
+	else if (p->fd >= 0 && !p->published)
 		nb_info("partial %s: keeping %llu bytes for a resume", p->name,
 			(unsigned long long)p->pos);
 	nb_appender_free(&p->out);

@@ -41,6 +41,7 @@ struct nb_partial {
 	uint64_t pos;     /* bytes written so far */
 	struct nb_appender out; /* writes to fd */
 	struct nb_md5 hash; /* running MD5 of bytes [0, pos) */
+	int published;    /* renamed into place: nothing is kept */
 	/* After NB_E_BUSY from nb_partial_open_as: the holder's record
 	 * (pid 0 if there was none). */
 	struct nb_owner busy;

@@ -26,6 +26,9 @@
  * for gone (MOUNT's idle_s): many keepalives, so a busy client (a long
  * hash between PINGs, a loaded machine) is never taken for a dead one. */
 #define NB_IDLE_LIMIT_S 60
+/* While a stream waits for its file and answers are due: how often to
+ * look for the answers. */
+#define NB_FEEDING_POLL_MS 2
 
 struct nb_engine {
 	struct nb_engine_config cfg;
@@ -326,14 +329,19 @@ static void *nb_engine_main(void *arg)
 		if (sent || got)
 			continue;
 		nb_queue_group_commit(q);
-		if (nb_remote_inflight(e->remote) > 0) {
+		size_t feeding = nb_pipeline_feeding(e->pipe);
+		if (nb_remote_inflight(e->remote) > feeding) {
 			/* Nothing to send until an answer comes: wait for one
-			 * (the link's timeout says when it is dead). */
-			if (nb_remote_pump(e->remote, 1) < 0)
-				continue; /* broken: handled above */
-			continue;
+			 * (the link's timeout says when it is dead). With a
+			 * stream waiting for its file, look at both often. */
+			if (!feeding) {
+				nb_remote_pump(e->remote, 1); /* broken: handled above */
+				continue;
+			}
+			wait_ms = NB_FEEDING_POLL_MS;
 		}
-		/* Woken early by new work; at most a second late to stop. */
+		/* Woken early by new work (a stream's new data included); at
+		 * most a second late to stop. */
 		if (wait_ms < 0 || wait_ms > 1000)
 			wait_ms = 1000;
 		nb_queue_wait(q, wait_ms);

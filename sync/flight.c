@@ -35,6 +35,7 @@ struct nb_flight *nb_flight_new(struct nb_pipeline *p, const struct nb_job *job)
 		return NULL;
 	f->p = p;
 	f->job = *job; /* the flight owns the job's strings now */
+	f->stream = job->stream;
 	f->fd = -1;
 	f->phase = NB_FL_START;
 	f->t0 = nb_xio_now_ms();
@@ -60,7 +61,7 @@ static void nb_flight_notify(struct nb_flight *f, int what, const char *path, co
 }
 
 /* The result of a step that returned r (not done). */
-static void nb_flight_result(struct nb_flight *f, int r, const char *why)
+void nb_flight_result(struct nb_flight *f, int r, const char *why)
 {
 	f->res.r = r;
 	f->res.out = nb_retry_classify(r, f->p->r && nb_remote_broken(f->p->r));
@@ -78,7 +79,7 @@ static void nb_flight_refused(struct nb_flight *f)
 /* A request was sent (e == 0): the flight waits for the answer; 1. Or
  * it was not: the session's error if it broke, else the request itself
  * could not be made (encoded), which fails this job alone; 0. */
-static int nb_flight_sent(struct nb_flight *f, int e)
+int nb_flight_sent(struct nb_flight *f, int e)
 {
 	if (e == 0) {
 		f->phase = NB_FL_WAIT;
@@ -240,7 +241,7 @@ staged:
 
 /* The upload's answer: published (or present already), a conflict, or
  * refused; or the answer to our PUT_ABORT. */
-static void nb_flight_upload_done(struct nb_rcall *rc)
+void nb_flight_upload_done(struct nb_rcall *rc)
 {
 	struct nb_flight *f = (struct nb_flight *)rc;
 	const struct nb_job *job = &f->job;
@@ -255,11 +256,16 @@ static void nb_flight_upload_done(struct nb_rcall *rc)
 		nb_flight_end(f); /* res was set when it was aborted */
 		return;
 	}
+	if (f->stream && nb_flight_stream_answered(f)) {
+		nb_flight_end(f);
+		return;
+	}
 	if (rc->r == 0) {
 		nb_info("%s: published (%llu bytes, resumed at %llu, sent %llu%s; %lld ms)", job->path,
 			(unsigned long long)f->m.size, (unsigned long long)f->resumed_at,
 			(unsigned long long)(f->large ? f->sent : (rc->present ? 0 : f->m.size)),
-			f->large ? "" : " whole", nb_xio_now_ms() - f->t0);
+			f->stream ? " as it was written" : f->large ? "" : " whole",
+			nb_xio_now_ms() - f->t0);
 		nb_flight_notify(f, NB_EV_CREATED, job->path, NULL);
 		nb_queue_done(f->p->cfg.q, job, &f->rec);
 	} else if (rc->r == -EEXIST) {
@@ -326,7 +332,7 @@ static int nb_flight_fill_fd(void *arg, uint8_t *dst, size_t n, uint64_t offset)
 
 /* The content's MD5: the hasher's, or computed now (a large file, with
  * the engine served in between; a small one from buf). */
-static int nb_flight_md5(struct nb_flight *f, const uint8_t *buf)
+int nb_flight_md5(struct nb_flight *f, const uint8_t *buf)
 {
 	struct nb_pipeline *p = f->p;
 	if (nb_queue_get_md5(p->cfg.q, &f->job, f->m.md5))
@@ -362,7 +368,7 @@ static int nb_flight_still_here(struct nb_flight *f)
  * publish f->rec without our hearing of it if the link or nbfs dies (at
  * PUT_OPEN already, when it holds the content and applies our metadata):
  * on record, durably, before the request goes. */
-static void nb_flight_doubt(struct nb_flight *f)
+void nb_flight_doubt(struct nb_flight *f)
 {
 	nb_queue_set_doubt(f->p->cfg.q, &f->job, &f->rec);
 }
@@ -409,7 +415,7 @@ static int nb_flight_send_small(struct nb_flight *f)
 }
 
 /* Offer a large file: PUT_OPEN, then wait for the offer. */
-static int nb_flight_send_open(struct nb_flight *f)
+int nb_flight_send_open(struct nb_flight *f)
 {
 	struct nb_pipeline *p = f->p;
 	int e = nb_flight_md5(f, NULL);
@@ -441,7 +447,29 @@ static int nb_flight_send_file(struct nb_flight *f)
 		f->m.base_mtime_s = base.rmtime_s;
 		f->m.base_mtime_ns = base.rmtime_ns;
 	}
+	if (f->stream)
+		return nb_flight_stream_open(f);
 	return f->large ? nb_flight_send_open(f) : nb_flight_send_small(f);
+}
+
+void nb_flight_meta(struct nb_flight *f, const struct stat *st)
+{
+	f->m.path = f->job.path;
+	f->m.size = (uint64_t)st->st_size;
+	f->m.mode = st->st_mode & 07777;
+	f->m.mtime_s = st->st_mtim.tv_sec;
+	f->m.mtime_ns = (uint32_t)st->st_mtim.tv_nsec;
+	/* The server keeps our size and mtime: the base of the next upload. */
+	f->rec = (struct nb_synced){
+		.kind = NB_KIND_FILE,
+		.size = f->m.size,
+		.mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec,
+		.has_md5 = 1,
+		.has_remote = 1,
+		.rsize = f->m.size,
+		.rmtime_s = f->m.mtime_s,
+		.rmtime_ns = f->m.mtime_ns,
+	};
 }
 
 static int nb_flight_file_start(struct nb_flight *f)
@@ -471,7 +499,7 @@ static int nb_flight_file_start(struct nb_flight *f)
 		nb_flight_end(f);
 		return 0;
 	}
-	if (st.st_size > NB_SMALL_MAX && !f->has_slot) {
+	if ((st.st_size > NB_SMALL_MAX || f->stream) && !f->has_slot) {
 		/* Large uploads stream a few at a time; this one waits its
 		 * turn (the pipeline looks again at every step). */
 		if (p->large_active >= p->cfg.max_large) {
@@ -488,25 +516,9 @@ static int nb_flight_file_start(struct nb_flight *f)
 		f->has_slot = 1;
 		p->large_active++;
 	}
-	f->m = (struct nb_put_open){
-		.path = f->job.path,
-		.size = (uint64_t)st.st_size,
-		.mode = st.st_mode & 07777,
-		.mtime_s = st.st_mtim.tv_sec,
-		.mtime_ns = (uint32_t)st.st_mtim.tv_nsec,
-	};
-	/* The server keeps our size and mtime: the base of the next upload. */
-	f->rec = (struct nb_synced){
-		.kind = NB_KIND_FILE,
-		.size = f->m.size,
-		.mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec,
-		.has_md5 = 1,
-		.has_remote = 1,
-		.rsize = f->m.size,
-		.rmtime_s = f->m.mtime_s,
-		.rmtime_ns = f->m.mtime_ns,
-	};
-	f->large = f->m.size > NB_SMALL_MAX;
+	f->m = (struct nb_put_open){0};
+	nb_flight_meta(f, &st);
+	f->large = f->m.size > NB_SMALL_MAX || f->stream;
 	if (nb_queue_get_doubt(p->cfg.q, f->job.path, &f->doubt)) {
 		nb_rcall_init(&f->rc, NB_MSG_STAT);
 		f->rc.on_done = nb_flight_settle_done;
@@ -541,7 +553,7 @@ static void nb_flight_offered(struct nb_flight *f)
 
 /* Stop streaming: PUT_ABORT (keeping the partial unless our content
  * changed), with the result to record once the server has answered. */
-static int nb_flight_abort(struct nb_flight *f, int r)
+int nb_flight_abort(struct nb_flight *f, int r)
 {
 	nb_flight_result(f, r, NULL);
 	if (r == f->rc.early_fail) {
@@ -550,7 +562,33 @@ static int nb_flight_abort(struct nb_flight *f, int r)
 		nb_flight_result(f, r, why);
 	}
 	f->aborting = 1;
+	/* New content: the partial is useless (a stream's key with it). */
+	if (f->stream && r == NB_E_CHANGED)
+		nb_queue_stream_drop(f->p->cfg.q, &f->job);
 	return nb_flight_sent(f, nb_rcall_put_abort(f->p->r, &f->rc, r == NB_E_CHANGED));
+}
+
+/* Send PUT_DATA from f->off on, a piece's worth at most, up to end: 0
+ * once sent; else the session's error, or the flight is aborting (it
+ * could not read its file) and this is what to return. */
+int nb_flight_send_range(struct nb_flight *f, uint64_t end)
+{
+	struct nb_pipeline *p = f->p;
+	if (end > f->off + NB_FLIGHT_PIECE)
+		end = f->off + NB_FLIGHT_PIECE;
+	while (f->off < end) {
+		size_t n = end - f->off < NB_DATA_CHUNK ? (size_t)(end - f->off) : NB_DATA_CHUNK;
+		int e = nb_rcall_put_data(p->r, &f->rc, f->off, n, nb_flight_fill_fd, f);
+		if (e == -ENODATA)
+			return nb_flight_abort(f, NB_E_CHANGED);
+		if (e != 0 && nb_remote_broken(p->r))
+			return e;
+		if (e != 0)
+			return nb_flight_abort(f, e); /* reading the staged file failed */
+		f->off += n;
+		f->sent += n;
+	}
+	return 0;
 }
 
 /* One piece of a large upload, or its end. */
@@ -569,19 +607,8 @@ static int nb_flight_send_piece(struct nb_flight *f)
 	case NB_JOB_CHANGED: return nb_flight_abort(f, NB_E_CHANGED);
 	default: break;
 	}
-	uint64_t end = f->off + NB_FLIGHT_PIECE < f->m.size ? f->off + NB_FLIGHT_PIECE : f->m.size;
-	while (f->off < end) {
-		size_t n = end - f->off < NB_DATA_CHUNK ? (size_t)(end - f->off) : NB_DATA_CHUNK;
-		e = nb_rcall_put_data(p->r, &f->rc, f->off, n, nb_flight_fill_fd, f);
-		if (e == -ENODATA)
-			return nb_flight_abort(f, NB_E_CHANGED);
-		if (e != 0 && nb_remote_broken(p->r))
-			return e;
-		if (e != 0)
-			return nb_flight_abort(f, e); /* reading the staged file failed */
-		f->off += n;
-		f->sent += n;
-	}
+	if ((e = nb_flight_send_range(f, f->m.size)) < 0 || f->aborting)
+		return e;
 	nb_queue_progress(p->cfg.q, &f->job, f->off, f->m.size);
 	if (f->off < f->m.size)
 		return 1;
@@ -603,10 +630,13 @@ int nb_flight_advance(struct nb_flight *f)
 		/* An open upload waits for its offer; the rest for answers. */
 		if (!f->large || f->aborting || f->ended || f->settling || !f->rc.offered)
 			return 0;
-		nb_flight_offered(f);
+		if (f->stream)
+			nb_flight_stream_offered(f);
+		else
+			nb_flight_offered(f);
 		/* fall through */
 	case NB_FL_SEND:
-		return nb_flight_send_piece(f);
+		return f->stream ? nb_flight_stream_piece(f) : nb_flight_send_piece(f);
 	default:
 		return 0;
 	}

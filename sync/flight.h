@@ -7,6 +7,7 @@
 #define NB_FLIGHT_H
 
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include "sync/pipeline.h"
 #include "sync/rcall.h"
@@ -27,6 +28,8 @@ struct nb_flight {
 	struct nb_job job;
 	int phase;
 	int large;          /* offered and streamed, not PUT_SMALL */
+	int stream;         /* a PUT_STREAM upload (sync/flight_stream.c) */
+	int feeding;        /* a stream that waits for its file to be written */
 	int has_slot;       /* counted in the pipeline's large uploads */
 	int waiting_slot;   /* a large file waiting for a slot to stream */
 	int fd;             /* the staged file (files only) */
@@ -59,6 +62,8 @@ struct nb_pipeline {
 	struct nb_pipe_time *times;
 	size_t ntimes;
 	int times_off;
+	/* This session's server takes no PUT_STREAM (it predates it). */
+	int streams_off;
 };
 
 /* A flight for job (taken from the queue), not started. NULL on ENOMEM
@@ -74,6 +79,32 @@ void nb_flight_end(struct nb_flight *f);
 /* The session is gone: end the flight as pending (in doubt if ended). */
 void nb_flight_lost(struct nb_flight *f, const char *why);
 void nb_flight_free(struct nb_flight *f);
+
+/* The steps flight.c and flight_stream.c share. */
+void nb_flight_result(struct nb_flight *f, int r, const char *why);
+int nb_flight_sent(struct nb_flight *f, int e);
+int nb_flight_abort(struct nb_flight *f, int r);
+void nb_flight_doubt(struct nb_flight *f);
+int nb_flight_md5(struct nb_flight *f, const uint8_t *buf);
+int nb_flight_send_open(struct nb_flight *f);
+int nb_flight_send_range(struct nb_flight *f, uint64_t end);
+/* f->m's size, mode and mtime, and f->rec, from the staged file's st. */
+void nb_flight_meta(struct nb_flight *f, const struct stat *st);
+/* The answer to an upload (PUT_SMALL, PUT_OPEN or PUT_STREAM). */
+void nb_flight_upload_done(struct nb_rcall *rc);
+
+/* Streams (sync/flight_stream.c): an upload that begins while its file
+ * is still being written, keyed by the job's key, ended by PUT_FINISH.
+ * Open it (PUT_STREAM); check the server's offer; send what is written,
+ * and the end once the writer has closed and the MD5 is known (0 while
+ * it waits for either: f->feeding). */
+int nb_flight_stream_open(struct nb_flight *f);
+void nb_flight_stream_offered(struct nb_flight *f);
+int nb_flight_stream_piece(struct nb_flight *f);
+/* The stream's answer came (rc done): 1 if it is handled here (the
+ * server takes no streams), else 0 and the key is kept or dropped as
+ * the answer says. */
+int nb_flight_stream_answered(struct nb_flight *f);
 
 /* Directory times (sync/pipe_times.c). Send the times the queue hands
  * out while the window has room for max more requests: 1 if it sent

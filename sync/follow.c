@@ -144,6 +144,9 @@ static void *nb_follower_main(void *arg)
 			 * stays valid while the lock is dropped. */
 			pthread_mutex_unlock(&fw->lock);
 			int r = nb_follow_step(fw, work, end);
+			/* What is read in order may go as a stream already. */
+			if (r == 0)
+				nb_queue_follow_progress(fw->q, &work->job, work->hashed);
 			pthread_mutex_lock(&fw->lock);
 			if (r != 0)
 				atomic_store(&work->broken, 1);
@@ -247,6 +250,15 @@ static void nb_follow_poke(struct nb_follow *f)
 	pthread_mutex_unlock(&fw->lock);
 }
 
+/* f's content changed other than by appending: the queue hears of it
+ * before the write or truncate returns (a stream of the file in flight
+ * stops before the writer can close), and the thread drops f. */
+static void nb_follow_set_broken(struct nb_follow *f)
+{
+	if (atomic_exchange(&f->broken, 1) == 0)
+		nb_queue_follow_broken(f->fw->q, &f->job);
+}
+
 void nb_follow_wrote(struct nb_follow *f, uint64_t off, uint64_t n)
 {
 	if (!f || n == 0 || atomic_load(&f->broken))
@@ -255,7 +267,7 @@ void nb_follow_wrote(struct nb_follow *f, uint64_t off, uint64_t n)
 	/* Only a write that starts where the written prefix ends extends
 	 * it; the prefix grows after its bytes are in the file. */
 	if (!atomic_compare_exchange_strong(&f->end, &expect, off + n))
-		atomic_store(&f->broken, 1);
+		nb_follow_set_broken(f);
 	nb_follow_poke(f);
 }
 
@@ -263,7 +275,7 @@ void nb_follow_break(struct nb_follow *f)
 {
 	if (!f)
 		return;
-	atomic_store(&f->broken, 1);
+	nb_follow_set_broken(f);
 	nb_follow_poke(f);
 }
 

@@ -48,6 +48,7 @@ void nb_pipeline_free(struct nb_pipeline *p)
 void nb_pipeline_attach(struct nb_pipeline *p, struct nb_remote *r)
 {
 	p->r = r;
+	p->streams_off = 0; /* a new session may have a newer server */
 }
 
 static void nb_pipeline_unlink(struct nb_pipeline *p, struct nb_flight *f)
@@ -142,6 +143,14 @@ int nb_pipeline_step(struct nb_pipeline *p, long *wait_ms)
 	}
 	nb_pipeline_reap(p);
 	return sent;
+}
+
+size_t nb_pipeline_feeding(const struct nb_pipeline *p)
+{
+	size_t n = 0;
+	for (const struct nb_flight *f = p->head; f; f = f->next)
+		n += f->feeding && f->phase == NB_FL_SEND;
+	return n;
 }
 
 size_t nb_pipeline_active(const struct nb_pipeline *p)

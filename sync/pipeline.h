@@ -11,7 +11,9 @@
  *
  * A file of at most NB_SMALL_MAX bytes travels whole in one PUT_SMALL;
  * a larger one is offered (PUT_OPEN, the server's offer, the resumed
- * prefix checked by MD5), streamed (PUT_DATA) and ended (PUT_END).
+ * prefix checked by MD5), streamed (PUT_DATA) and ended (PUT_END); a
+ * large new file being written in order goes while it is written
+ * (PUT_STREAM ... PUT_FINISH, sync/flight_stream.c).
  *
  * Runs on the sync thread only. Answers are handled inside
  * nb_remote_pump; the engine calls nb_pipeline_step between pumps.
@@ -60,5 +62,9 @@ void nb_pipeline_detach(struct nb_pipeline *p, const char *why);
 int nb_pipeline_step(struct nb_pipeline *p, long *wait_ms);
 /* Jobs in flight. */
 size_t nb_pipeline_active(const struct nb_pipeline *p);
+/* Streams that wait for their file to be written (or for its MD5): no
+ * answer is due for them, and the queue wakes the caller when there is
+ * more to send. */
+size_t nb_pipeline_feeding(const struct nb_pipeline *p);
 
 #endif

@@ -274,6 +274,8 @@ void nb_q_update(struct nb_queue *q, struct nb_entry *e)
 		ready = e->kind == NB_KIND_FILE ? e->changed_ms + (e->quick ? 0 : q->delay_ms) : 0;
 		if (e->retry_ms > ready)
 			ready = e->retry_ms;
+	} else if (e->state != NB_STATE_UPLOADING && nb_q_streamable(e)) {
+		ready = e->retry_ms; /* its upload begins as it is written */
 	}
 	nb_sched_set(&q->sched, &e->sched, ready, nb_xio_now_ms());
 	nb_q_hash_offer(q, e);
@@ -362,7 +364,7 @@ static int nb_q_row_add(struct nb_queue *q, const struct nb_entry *e)
 }
 
 /* Put unsaved e on record. */
-static int nb_q_save(struct nb_queue *q, struct nb_entry *e)
+int nb_q_save(struct nb_queue *q, struct nb_entry *e)
 {
 	int r = nb_q_row_add(q, e);
 	if (r == 0)
@@ -459,6 +461,8 @@ int nb_queue_load(struct nb_queue *q)
 	pthread_mutex_lock(&q->lock);
 	/* Loaded already (the queue only grows from its loaded state). */
 	int r = q->count ? 0 : nb_statedb_each_op(q->db, nb_q_load_one, q);
+	if (r == 0)
+		r = nb_statedb_each_key(q->db, nb_q_load_key, q);
 	if (r == 0)
 		r = nb_q_pins_load(q);
 	int marks = nb_statedb_conflict_count(q->db);

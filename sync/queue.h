@@ -55,6 +55,11 @@ struct nb_job {
 	uint64_t gen; /* the entry's generation when taken */
 	uint64_t id;
 	int64_t seq;
+	/* A file upload to go as a stream (PUT_STREAM, see queue_stream.c):
+	 * its writer is still open, or an earlier stream of this content
+	 * left a partial under key on the server. */
+	int stream;
+	uint8_t key[NB_MD5_LEN];
 };
 
 void nb_job_free(struct nb_job *job);
@@ -287,6 +292,50 @@ int nb_queue_get_doubt(struct nb_queue *q, const char *path, struct nb_synced *v
  * holds at path; the doubt is cleared either way. 0 or a database
  * error (the doubt stays). */
 int nb_queue_settle_doubt(struct nb_queue *q, const char *path, const struct nb_synced *held);
+
+/* ---- uploads that start while the file is written (queue_stream.c) ----
+ *
+ * A new file written in order by its one writer (cp, tar, rsync) is
+ * followed by the hash-on-write thread (sync/follow.h), which reports
+ * how far it has read it. Once that passes NB_QUEUE_STREAM_FROM, the
+ * entry may be taken as a stream job while the writer is still open:
+ * the upload sends what is written as it is written, and ends when the
+ * writer has closed and the MD5 is known. Any other change to the
+ * content (a write out of order, a truncate, a second writer) bumps the
+ * content generation and stops the stream (its partial discarded). The
+ * stream's key stays with the entry, on record with its row (across
+ * renames and restarts), until the upload is published or its partial
+ * discarded: a stream cut off by the link or a crash resumes under the
+ * same key, its writer open or closed. */
+#define NB_QUEUE_STREAM_FROM (8 * 1024 * 1024)
+
+/* For the follower: the first `bytes` of job's file are read, in order. */
+void nb_queue_follow_progress(struct nb_queue *q, const struct nb_job *job, uint64_t bytes);
+/* For the follower: the file was changed other than by appending. */
+void nb_queue_follow_broken(struct nb_queue *q, const struct nb_job *job);
+
+/* Where a stream job stands. */
+struct nb_stream_state {
+	enum nb_job_change change; /* CHANGED: content replaced; MOVED: renamed */
+	int open;            /* the writer is still open */
+	uint64_t avail;      /* open: bytes that may be sent (written in order) */
+	int hashing;         /* closed: the follower is finishing the MD5 */
+	int has_md5;         /* closed: the MD5 of the content is known */
+	uint8_t md5[NB_MD5_LEN];
+};
+void nb_queue_stream_state(struct nb_queue *q, const struct nb_job *job, struct nb_stream_state *st);
+/* Before PUT_FINISH: if job's content is what the stream sent (writer
+ * closed, content unchanged, same path), job's generation is brought up
+ * to date, so a change of times or mode made after the close (cp -p)
+ * goes with the finish instead of stopping it; read the metadata after
+ * this call. Returns the change (SAME: refreshed). */
+enum nb_job_change nb_queue_stream_refresh(struct nb_queue *q, struct nb_job *job);
+/* The server takes no streams: job's entry goes the usual way, once its
+ * writer has closed (until its content changes). */
+void nb_queue_stream_off(struct nb_queue *q, const struct nb_job *job);
+/* The stream's partial is gone or useless (discarded, or its content
+ * failed the server's check): forget the key. */
+void nb_queue_stream_drop(struct nb_queue *q, const struct nb_job *job);
 
 /* ---- directory times (queue_dirtimes.c) ---- */
 

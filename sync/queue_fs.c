@@ -62,6 +62,8 @@ static struct nb_entry *nb_q_touch(struct nb_queue *q, const char *path, int kin
 		e->cgen = e->gen;
 		e->has_md5 = 0;
 		e->hash_skip = 0;
+		e->followed = 0;
+		e->stream_off = 0;
 	}
 	e->changed_ms = nb_xio_now_ms();
 	e->quick = 0;

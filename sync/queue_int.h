@@ -42,6 +42,14 @@ struct nb_entry {
 	int hash_skip; /* small: not worth the hasher's while (until changed) */
 	int in_hashq;
 	uint8_t md5[NB_MD5_LEN];
+	/* Streams (queue_stream.c): how far the follower has read the file
+	 * in order (0: not followed); no stream until the content changes;
+	 * the key of the stream that left a partial on the server (durable
+	 * with the entry's row). */
+	uint64_t followed;
+	int stream_off;
+	int has_key;
+	uint8_t key[NB_MD5_LEN];
 	/* An upload without its answer (in flight, or its link broke or
 	 * nbfs died before the answer): the server may have published that
 	 * version (not recorded as held). Durable with the entry's row. */
@@ -113,6 +121,15 @@ void nb_q_forget(struct nb_queue *q, struct nb_entry *e);
 /* Give e a new path and move it to the tail, durably (an unsaved e in
  * memory). 0 or an error. */
 int nb_q_move(struct nb_queue *q, struct nb_entry *e, const char *path);
+/* e may be taken as a stream while its writer is open (queue_stream.c). */
+int nb_q_streamable(const struct nb_entry *e);
+/* Fill job's stream fields from e, drawing e's key (on record) if it
+ * needs one. */
+void nb_q_stream_fill(struct nb_queue *q, struct nb_entry *e, struct nb_job *job);
+/* At load: the operation at seq has the stream key key. */
+int nb_q_load_key(void *arg, int64_t seq, const uint8_t key[NB_MD5_LEN]);
+/* Put unsaved e on record (see queue.h). 0 or a database error. */
+int nb_q_save(struct nb_queue *q, struct nb_entry *e);
 /* Tell the scheduler and the hasher's list about e's current state. */
 void nb_q_update(struct nb_queue *q, struct nb_entry *e);
 /* Let go of q->lock, waking the hasher if a file was offered to it

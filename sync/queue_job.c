@@ -33,6 +33,15 @@ static int nb_q_job_fill(struct nb_job *job, const struct nb_entry *e)
 	return 0;
 }
 
+/* A job for the sync thread: as nb_q_job_fill, with its stream. */
+static int nb_q_job_take(struct nb_queue *q, struct nb_job *job, struct nb_entry *e)
+{
+	int r = nb_q_job_fill(job, e);
+	if (r == 0)
+		nb_q_stream_fill(q, e, job);
+	return r;
+}
+
 int nb_queue_next_job(struct nb_queue *q, struct nb_job *job, long *wait_ms)
 {
 	long long now = nb_xio_now_ms(), next = -1;
@@ -43,7 +52,7 @@ int nb_queue_next_job(struct nb_queue *q, struct nb_job *job, long *wait_ms)
 	struct nb_sched_item *it = q->paused ? NULL : nb_sched_pick(&q->sched, now, &next);
 	if (it) {
 		struct nb_entry *e = it->owner;
-		if (nb_q_job_fill(job, e) == 0) {
+		if (nb_q_job_take(q, job, e) == 0) {
 			e->state = NB_STATE_UPLOADING;
 			e->done = e->total = 0;
 			e->rate = 0;

@@ -150,6 +150,11 @@ static int nb_rcall_on_reply(struct nb_call *c, uint8_t type, struct nb_buf *p)
 		return nb_rcall_get_frame(rc, type, p);
 	case NB_MSG_PUT_OPEN:
 		return nb_rcall_upload_frame(rc, type, p);
+	case NB_MSG_PUT_STREAM:
+		/* Nothing is "present" before its content is known. */
+		if (type == NB_MSG_OK && !rc->offered)
+			return NB_E_PROTO;
+		return nb_rcall_upload_frame(rc, type, p);
 	case NB_MSG_STAT:
 		if (type != NB_MSG_ATTR)
 			break;
@@ -251,6 +256,13 @@ int nb_rcall_put_open(struct nb_remote *r, struct nb_rcall *rc, const struct nb_
 	return nb_rcall_send(r, rc, id, nb_proto_put_open_encode(nb_remote_tx(r), id, m));
 }
 
+int nb_rcall_put_stream(struct nb_remote *r, struct nb_rcall *rc, const struct nb_put_open *m)
+{
+	uint32_t id = nb_remote_new_id(r);
+	rc->put_size = NB_FILE_SIZE_MAX; /* the size is not known yet */
+	return nb_rcall_send(r, rc, id, nb_proto_put_stream_encode(nb_remote_tx(r), id, m));
+}
+
 int nb_rcall_put_small(struct nb_remote *r, struct nb_rcall *rc, const struct nb_put_open *m,
 		       int (*fill)(void *arg, uint8_t *dst, size_t n), void *arg)
 {
@@ -275,6 +287,13 @@ int nb_rcall_put_data(struct nb_remote *r, struct nb_rcall *rc, uint64_t offset,
 int nb_rcall_put_end(struct nb_remote *r, struct nb_rcall *rc)
 {
 	int e = nb_proto_put_end_encode(nb_remote_tx(r), rc->c.id);
+	rc->ending = 1;
+	return e ? e : nb_remote_send(r, rc->c.id, NULL);
+}
+
+int nb_rcall_put_finish(struct nb_remote *r, struct nb_rcall *rc, const struct nb_put_open *m)
+{
+	int e = nb_proto_put_finish_encode(nb_remote_tx(r), rc->c.id, m);
 	rc->ending = 1;
 	return e ? e : nb_remote_send(r, rc->c.id, NULL);
 }

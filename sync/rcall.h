@@ -6,9 +6,9 @@
  * until it completes, for the callers that want an answer before they go
  * on (the probe, downloads, listings).
  *
- * An upload is one call from PUT_OPEN to the answer to its PUT_END (or
- * PUT_ABORT): the offer, an early PUT_FAIL and the final answer all come
- * to it, under the upload's id.
+ * An upload is one call from PUT_OPEN (or PUT_STREAM) to the answer to
+ * its PUT_END (PUT_FINISH, or PUT_ABORT): the offer, an early PUT_FAIL
+ * and the final answer all come to it, under the upload's id.
  */
 #ifndef NB_RCALL_H
 #define NB_RCALL_H
@@ -74,6 +74,10 @@ int nb_rcall_ping(struct nb_remote *r, struct nb_rcall *rc);
 /* MOUNT: answered OK, or ENOSYS by a server that predates it. */
 int nb_rcall_mount(struct nb_remote *r, struct nb_rcall *rc, const struct nb_mount_msg *m);
 int nb_rcall_put_open(struct nb_remote *r, struct nb_rcall *rc, const struct nb_put_open *m);
+/* PUT_STREAM (m->md5: the stream's key; m->size 0): an upload whose
+ * size and MD5 come with its PUT_FINISH. A server that predates it
+ * answers -ENOSYS. */
+int nb_rcall_put_stream(struct nb_remote *r, struct nb_rcall *rc, const struct nb_put_open *m);
 /* PUT_SMALL: fill(arg, dst) writes the m->size bytes of content into the
  * frame (0, or an error: nothing is sent). */
 int nb_rcall_put_small(struct nb_remote *r, struct nb_rcall *rc, const struct nb_put_open *m,
@@ -84,6 +88,9 @@ int nb_rcall_put_data(struct nb_remote *r, struct nb_rcall *rc, uint64_t offset,
 /* PUT_END / PUT_ABORT of the open upload rc; its answer completes rc. */
 int nb_rcall_put_end(struct nb_remote *r, struct nb_rcall *rc);
 int nb_rcall_put_abort(struct nb_remote *r, struct nb_rcall *rc, int discard);
+/* PUT_FINISH of the stream rc: its size, MD5, metadata and where to
+ * publish it; its answer completes rc. */
+int nb_rcall_put_finish(struct nb_remote *r, struct nb_rcall *rc, const struct nb_put_open *m);
 
 /* Pump until rc completes; its result (rc->r). */
 int nb_rcall_wait(struct nb_remote *r, struct nb_rcall *rc);

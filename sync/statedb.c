@@ -21,7 +21,7 @@ static const char nb_statedb_schema[] =
 	"  seq INTEGER PRIMARY KEY AUTOINCREMENT, kind INTEGER NOT NULL,"
 	"  path TEXT NOT NULL, path2 TEXT,"
 	"  dkind INTEGER, dsize INTEGER, dmtime_ns INTEGER, dmd5 BLOB,"
-	"  drsize INTEGER, drmtime_s INTEGER, drmtime_ns INTEGER);"
+	"  drsize INTEGER, drmtime_s INTEGER, drmtime_ns INTEGER, skey BLOB);"
 	"CREATE TABLE IF NOT EXISTS synced("
 	"  path TEXT PRIMARY KEY, kind INTEGER NOT NULL, size INTEGER NOT NULL,"
 	"  mtime_ns INTEGER NOT NULL, md5 BLOB,"
@@ -45,7 +45,7 @@ int nb_statedb_fail(struct nb_statedb *db, const char *what)
 }
 
 /* The layout this code writes; PRAGMA user_version records it. */
-#define NB_STATEDB_VERSION 4
+#define NB_STATEDB_VERSION 5
 
 /* Columns added since the first layout, by the layout that added them. */
 static const struct nb_statedb_col {
@@ -64,6 +64,8 @@ static const struct nb_statedb_col {
 	{3, "ops", "drsize", "INTEGER"},
 	{3, "ops", "drmtime_s", "INTEGER"},
 	{3, "ops", "drmtime_ns", "INTEGER"},
+	/* 5: the key of an upload streamed while it was written */
+	{5, "ops", "skey", "BLOB"},
 };
 
 /* 1 if table has column (or, with col NULL, if the table exists). */
@@ -543,9 +545,9 @@ static int nb_statedb_op_move_txn(struct nb_statedb *db, const struct nb_statedb
 	sqlite3_stmt *st;
 	int r = nb_statedb_prepare(db,
 				   "INSERT INTO ops(seq, kind, path, path2, dkind, dsize, dmtime_ns, dmd5,"
-				   " drsize, drmtime_s, drmtime_ns)"
+				   " drsize, drmtime_s, drmtime_ns, skey)"
 				   " SELECT ?3, kind, ?2, path2, dkind, dsize, dmtime_ns, dmd5, drsize,"
-				   " drmtime_s, drmtime_ns FROM ops WHERE seq = ?1",
+				   " drmtime_s, drmtime_ns, skey FROM ops WHERE seq = ?1",
 				   &st);
 	if (r == 0) {
 		sqlite3_bind_int64(st, 1, a->seq);
@@ -579,6 +581,38 @@ int nb_statedb_op_doubt(struct nb_statedb *db, int64_t seq, const struct nb_sync
 	if (d) /* else every column NULL: unbound parameters are */
 		nb_statedb_bind_synced(st, d);
 	return nb_statedb_step(db, st, "set doubt");
+}
+
+int nb_statedb_op_key(struct nb_statedb *db, int64_t seq, const uint8_t *key)
+{
+	sqlite3_stmt *st;
+	int r = nb_statedb_prepare(db, "UPDATE ops SET skey = ?2 WHERE seq = ?1", &st);
+	if (r != 0)
+		return r;
+	sqlite3_bind_int64(st, 1, seq);
+	if (key) /* else NULL: an unbound parameter is */
+		sqlite3_bind_blob(st, 2, key, NB_MD5_LEN, SQLITE_TRANSIENT);
+	return nb_statedb_step(db, st, "set stream key");
+}
+
+int nb_statedb_each_key(struct nb_statedb *db,
+			int (*fn)(void *arg, int64_t seq, const uint8_t key[NB_MD5_LEN]), void *arg)
+{
+	sqlite3_stmt *st;
+	int r = nb_statedb_prepare(db, "SELECT seq, skey FROM ops WHERE skey IS NOT NULL", &st);
+	if (r != 0)
+		return r;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (sqlite3_column_bytes(st, 1) != NB_MD5_LEN)
+			continue; /* not ours to make sense of: no stream to resume */
+		if ((r = fn(arg, sqlite3_column_int64(st, 0), sqlite3_column_blob(st, 1))) != 0)
+			break;
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = nb_statedb_fail(db, "list stream keys");
+	nb_statedb_release(db, st);
+	return r;
 }
 
 /* The columns of a synced-like record at column i of st into *s: 1 if

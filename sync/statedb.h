@@ -75,6 +75,14 @@ int nb_statedb_op_move(struct nb_statedb *db, int64_t seq, const char *path, int
  * record as nb_statedb_set_synced would write it). NULL clears it. The
  * doubt moves with the operation (nb_statedb_op_move) and goes with it. */
 int nb_statedb_op_doubt(struct nb_statedb *db, int64_t seq, const struct nb_synced *d) NB_WUR;
+/* The key of operation seq's stream (sync/queue_stream.c), kept so a
+ * stream cut off by a crash resumes after it; NULL clears it. It moves
+ * and goes with the operation. */
+int nb_statedb_op_key(struct nb_statedb *db, int64_t seq, const uint8_t *key) NB_WUR;
+/* Call fn for each operation that has a stream key. */
+int nb_statedb_each_key(struct nb_statedb *db,
+			int (*fn)(void *arg, int64_t seq, const uint8_t key[NB_MD5_LEN]),
+			void *arg) NB_WUR;
 /* Call fn for each operation in order; fn returns 0 to go on. doubt is
  * NULL unless the operation has one; the pointers are valid during the
  * call only. */

@@ -5,7 +5,10 @@
 e2e_init change
 start_sshd
 size=$((200 * 1024 * 1024))
-start_proxy
+# Paced, so the upload is still on its way when cp has returned and the
+# test changes the file (unpaced, it keeps up with cp: it starts while
+# the file is written and ends as it is closed).
+start_proxy --rate $((40 * 1024 * 1024))
 mount_nbfs "$PROXY_PORT"
 
 random_file "$WORK/v1" $size

@@ -52,7 +52,8 @@ grep -q "stopped by signal 15" "$WORK/server.log" ||
 # What it received is what it kept (its own count, logged as it
 # closed the partial); the file alone held less during the stall
 # (unless the cut fell on a 2 MiB boundary: not required).
-resumed=$(sed -n "s/.*big.bin: $size bytes, resuming at \([0-9]*\).*/\1/p" "$CACHE/nbfs.log" | tail -1)
+# (an upload that began as the file was written says "stream")
+resumed=$(sed -n "s/.*big.bin: \(stream\|$size bytes\), resuming at \([0-9]*\).*/\2/p" "$CACHE/nbfs.log" | tail -1)
 kept=$(sed -n "s/.*partial [0-9a-f]*: keeping \([0-9]*\) bytes for a resume.*/\1/p" "$WORK/server.log" | head -1)
 log "the old server's file held $held bytes during the stall, it kept ${kept:-?}; resumed at ${resumed:-?}"
 [ -n "$kept" ] || fail "the old server did not say what it kept: $(tail -5 "$WORK/server.log")"

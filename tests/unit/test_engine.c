@@ -699,6 +699,240 @@ static void test_dir_times_old_server(void **state)
 	free(c);
 }
 
+
+/* ---- streams: an upload that begins while its file is written ---- */
+
+/* A writer as the FUSE layer drives one: a new file, followed as it is
+ * written in order (fs/ops.c). */
+struct writer {
+	uint64_t handle;
+	int fd;
+	struct nb_follow *follow;
+	uint64_t size;
+};
+
+static void writer_open(struct fx *f, struct writer *w, const char *path)
+{
+	assert_int_equal(nb_core_writer_open(f->core, path, 1, &w->handle), 0);
+	w->fd = openat(f->stage_fd, path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	assert_true(w->fd >= 0);
+	w->follow = nb_core_follow_begin(f->core, w->handle, w->fd);
+	assert_non_null(w->follow);
+	w->size = 0;
+}
+
+static void writer_pwrite(struct writer *w, const char *data, size_t n, uint64_t off)
+{
+	for (size_t done = 0; done < n;) {
+		size_t k = n - done < 1024 * 1024 ? n - done : 1024 * 1024;
+		assert_int_equal(pwrite(w->fd, data + done, k, (off_t)(off + done)), (ssize_t)k);
+		nb_core_follow_wrote(w->follow, off + done, k);
+		done += k;
+	}
+	if (off + n > w->size)
+		w->size = off + n;
+}
+
+static void writer_close(struct fx *f, struct writer *w)
+{
+	close(w->fd);
+	nb_core_follow_end(w->follow);
+	nb_core_writer_close(f->core, w->handle, (int64_t)w->size);
+}
+
+/* The size of the largest partial on the server. */
+static uint64_t largest_partial(struct fx *f)
+{
+	char *dir = tu_join(f->remote, ".nbfs/partial");
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	uint64_t max = 0;
+	while (d && (de = readdir(d)) != NULL) {
+		struct stat st;
+		if (de->d_name[0] != '.' && fstatat(dirfd(d), de->d_name, &st, 0) == 0 &&
+		    (uint64_t)st.st_size > max)
+			max = (uint64_t)st.st_size;
+	}
+	if (d)
+		closedir(d);
+	free(dir);
+	return max;
+}
+
+/* Wait until a partial on the server holds at least n bytes: the upload
+ * is under way while the writer is still open. */
+static void wait_partial(struct fx *f, uint64_t n)
+{
+	long long deadline = nb_xio_now_ms() + WAIT_MS;
+	while (largest_partial(f) < n) {
+		if (nb_xio_now_ms() > deadline)
+			fail_msg("no partial of %llu bytes on the server while the file is "
+				 "written (largest %llu)",
+				 (unsigned long long)n, (unsigned long long)largest_partial(f));
+		nb_xio_sleep_ms(10);
+	}
+}
+
+#define MIB (1024 * 1024)
+
+/* The upload of a file written in order begins before it is closed, and
+ * what went while it was written is not sent again. */
+static void test_stream_while_writing(void **state)
+{
+	struct fx *f = *state;
+	struct writer w;
+	size_t n = 24 * MIB + 12345;
+	char *data = content(n, 40);
+	fx_open_core(f);
+	writer_open(f, &w, "big.bin");
+	writer_pwrite(&w, data, 16 * MIB, 0);
+	wait_partial(f, 10 * MIB);
+	assert_int_equal(remote_exists(f, "big.bin"), 0);
+	writer_pwrite(&w, data + 16 * MIB, n - 16 * MIB, 16 * MIB);
+	writer_close(f, &w);
+	wait_synced(f);
+	assert_remote(f, "big.bin", data, n);
+	assert_int_equal(partials(f), 0);
+	unsigned long long out = atomic_load(&f->srv.bytes_out);
+	if (out > n + n / 50)
+		fail_msg("%llu bytes sent for %zu", out, n);
+	free(data);
+}
+
+/* A write out of order after the stream began (a header filled in at
+ * the end, say): the stream stops, its partial is discarded, and the
+ * file as it was closed is what the server gets. */
+static void test_stream_broken_by_rewrite(void **state)
+{
+	struct fx *f = *state;
+	struct writer w;
+	size_t n = 20 * MIB;
+	char *data = content(n, 41);
+	fx_open_core(f);
+	writer_open(f, &w, "rw.bin");
+	writer_pwrite(&w, data, 16 * MIB, 0);
+	wait_partial(f, 9 * MIB);
+	writer_pwrite(&w, data + 16 * MIB, n - 16 * MIB, 16 * MIB);
+	memset(data + 100, 'H', 4096);
+	writer_pwrite(&w, data + 100, 4096, 100);
+	writer_close(f, &w);
+	wait_synced(f);
+	assert_remote(f, "rw.bin", data, n);
+	assert_int_equal(partials(f), 0);
+	free(data);
+}
+
+/* The link drops while the file is being streamed: the stream resumes
+ * under its key where the server's partial ends (its prefix checked),
+ * and little is sent twice. */
+static void test_stream_cut(void **state)
+{
+	struct fx *f = *state;
+	struct writer w;
+	size_t n = 32 * MIB + 7;
+	char *data = content(n, 42);
+	/* HELLO, MOUNT, PUT_STREAM, then 256 KiB pieces: cut 4 MiB in. */
+	atomic_store(&f->srv.drop_after, 20);
+	fx_open_core(f);
+	writer_open(f, &w, "cut.bin");
+	writer_pwrite(&w, data, 20 * MIB, 0);
+	wait_partial(f, 12 * MIB);
+	writer_pwrite(&w, data + 20 * MIB, n - 20 * MIB, 20 * MIB);
+	writer_close(f, &w);
+	wait_synced(f);
+	assert_remote(f, "cut.bin", data, n);
+	assert_int_equal(partials(f), 0);
+	assert_true(atomic_load(&f->srv.drops) >= 1);
+	unsigned long long out = atomic_load(&f->srv.bytes_out);
+	if (out > n + 4 * MIB)
+		fail_msg("%llu bytes sent for %zu after one cut", out, n);
+	free(data);
+}
+
+/* nbfs stops (or dies) while a file is streamed: the stream's key is on
+ * record, so the next start resumes the partial instead of sending it
+ * all again, and leaves no partial behind. */
+static void test_stream_restart(void **state)
+{
+	struct fx *f = *state;
+	struct writer w;
+	size_t n = 16 * MIB;
+	char *data = content(n, 45);
+	fx_open_core(f);
+	writer_open(f, &w, "rs.bin");
+	writer_pwrite(&w, data, n, 0);
+	wait_partial(f, 6 * MIB);
+	nb_core_stop(f->core);
+	writer_close(f, &w);
+	nb_core_close(f->core);
+	f->core = NULL;
+	uint64_t held = largest_partial(f);
+	if (held >= n)
+		fail_msg("the stream was complete before the stop: nothing to resume");
+	fx_open_core(f);
+	wait_synced(f);
+	assert_remote(f, "rs.bin", data, n);
+	assert_int_equal(partials(f), 0);
+	unsigned long long out = atomic_load(&f->srv.bytes_out);
+	if (out > n + 2 * MIB)
+		fail_msg("%llu bytes sent for %zu (%llu held at the stop)", out, n,
+			 (unsigned long long)held);
+	free(data);
+}
+
+/* A server that predates PUT_STREAM: the file goes the usual way once
+ * closed, in the same session. */
+static void test_stream_old_server(void **state)
+{
+	struct fx *f = *state;
+	struct writer w;
+	size_t n = 12 * MIB;
+	char *data = content(n, 43);
+	atomic_store(&f->srv.unknown_type, NB_MSG_PUT_STREAM);
+	fx_open_core(f);
+	writer_open(f, &w, "old.bin");
+	writer_pwrite(&w, data, n, 0);
+	nb_xio_sleep_ms(200); /* the stream is tried, and refused */
+	writer_close(f, &w);
+	wait_synced(f);
+	assert_remote(f, "old.bin", data, n);
+	assert_int_equal(partials(f), 0);
+	assert_int_equal(atomic_load(&f->srv.connections), 1);
+	free(data);
+}
+
+/* cp -p and rsync: the times are set after the close, and the file is
+ * renamed into place. The server ends with the name and the times, and
+ * the content is sent once. */
+static void test_stream_times_then_rename(void **state)
+{
+	struct fx *f = *state;
+	struct writer w;
+	size_t n = 16 * MIB + 3;
+	char *data = content(n, 44);
+	fx_open_core(f);
+	writer_open(f, &w, ".tmp.bin");
+	writer_pwrite(&w, data, n, 0);
+	wait_partial(f, 9 * MIB);
+	writer_close(f, &w);
+	const struct timespec ts[2] = {{.tv_sec = 1500000000}, {.tv_sec = 1500000000, .tv_nsec = 5}};
+	assert_int_equal(utimensat(f->stage_fd, ".tmp.bin", ts, 0), 0);
+	assert_int_equal(nb_core_touch_meta(f->core, ".tmp.bin", NB_KIND_FILE), 0);
+	assert_int_equal(renameat(f->stage_fd, ".tmp.bin", f->stage_fd, "final.bin"), 0);
+	assert_int_equal(nb_core_renamed(f->core, ".tmp.bin", "final.bin", 0, NULL, NULL), 0);
+	wait_synced(f);
+	assert_remote(f, "final.bin", data, n);
+	assert_int_equal(remote_exists(f, ".tmp.bin"), 0);
+	struct timespec m = mtime_in(f->remote, "final.bin");
+	assert_int_equal(m.tv_sec, 1500000000);
+	assert_int_equal(m.tv_nsec, 5);
+	assert_int_equal(partials(f), 0);
+	unsigned long long out = atomic_load(&f->srv.bytes_out);
+	if (out > n + n / 50)
+		fail_msg("%llu bytes sent for %zu", out, n);
+	free(data);
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -717,6 +951,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rename_while_doubt_asked, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cut_at_every_frame, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_batch_cut_at_every_frame, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stream_while_writing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stream_broken_by_rewrite, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stream_cut, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stream_old_server, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stream_restart, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stream_times_then_rename, setup, teardown),
 	};
 	/* NBFS_TEST_FILTER=test_rename_into_new_dir: one test (a pattern). */
 	if (getenv("NBFS_TEST_FILTER"))

@@ -752,7 +752,7 @@ static void test_upgrade_from_layout_1(void **state)
 		    " size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, md5 BLOB);"
 		    "INSERT INTO dirty VALUES('b', 102, 2), ('a', 100, 1), ('c', 102, 3);"
 		    "INSERT INTO synced VALUES('s', 102, 5, 77, NULL);");
-	assert_int_equal(nb_statedb_layout(f->db), 4);
+	assert_int_equal(nb_statedb_layout(f->db), 5);
 	struct collect c = {0};
 	assert_int_equal(nb_statedb_each_op(f->db, collect_cb, &c), 0);
 	assert_string_equal(c.text, "d:a,f:b,f:c,");
@@ -797,14 +797,14 @@ static void test_upgrade_from_layout_2(void **state)
 	assert_int_equal(nb_statedb_get_synced(f->db, "s", &rec), 0);
 	assert_true(rec.size == 5 && rec.has_remote && rec.rsize == 5 && rec.rmtime_ns == 2);
 	assert_true(nb_statedb_conflict_has(f->db, "k"));
-	assert_int_equal(nb_statedb_layout(f->db), 4);
+	assert_int_equal(nb_statedb_layout(f->db), 5);
 	/* the new columns work */
 	struct nb_synced d = {.kind = NB_KIND_FILE, .size = 8, .has_remote = 1, .rsize = 8};
 	assert_int_equal(nb_statedb_op_doubt(f->db, ops_c.seq[2], &d), 0);
 	nb_statedb_close(f->db);
 	assert_int_equal(nb_statedb_open(f->path, &f->db), 0);
 	assert_string_equal(ops(f->db), "f:b,m:c<b,f:a?8,");
-	assert_int_equal(nb_statedb_layout(f->db), 4);
+	assert_int_equal(nb_statedb_layout(f->db), 5);
 }
 
 static int pins_cb(void *arg, const char *path)
@@ -837,20 +837,22 @@ static const char layout3_sql[] =
 	"INSERT INTO conflict VALUES('k');"
 	"PRAGMA user_version = 3;";
 
-/* Layout 3 to 4: the queue with its doubts and the marks kept, no pins
- * yet; pins are kept from then on. */
+/* Layout 3 to the last: the queue with its doubts and the marks kept, no
+ * pins yet; pins are kept from then on, and stream keys (layout 5). */
 static void test_upgrade_from_layout_3(void **state)
 {
 	struct fx *f = *state;
 	open_raw(f, layout3_sql);
-	assert_int_equal(nb_statedb_layout(f->db), 4);
+	assert_int_equal(nb_statedb_layout(f->db), 5);
 	assert_string_equal(ops(f->db), "f:b?6,f:a,");
 	assert_true(nb_statedb_conflict_has(f->db, "k"));
 	assert_string_equal(pins(f->db), "");
 	assert_int_equal(nb_statedb_pin_set(f->db, "docs"), 0);
+	const uint8_t key[NB_MD5_LEN] = {7};
+	assert_int_equal(nb_statedb_op_key(f->db, add(f->db, NB_KIND_FILE, "s", NULL), key), 0);
 	nb_statedb_close(f->db);
 	assert_int_equal(nb_statedb_open(f->path, &f->db), 0);
-	assert_int_equal(nb_statedb_layout(f->db), 4);
+	assert_int_equal(nb_statedb_layout(f->db), 5);
 	assert_string_equal(pins(f->db), "docs,");
 }
 
@@ -902,10 +904,56 @@ static void test_op_doubt(void **state)
 	assert_string_equal(ops(f->db), "f:z,");
 }
 
+/* Stream keys: kept with their operation across a move, cleared on
+ * request, gone with the operation; listed with their (new) position. */
+struct keys {
+	int n;
+	int64_t seq[4];
+	uint8_t first[NB_MD5_LEN];
+};
+
+static int keys_cb(void *arg, int64_t seq, const uint8_t key[NB_MD5_LEN])
+{
+	struct keys *k = arg;
+	if (k->n == 0)
+		memcpy(k->first, key, NB_MD5_LEN);
+	if (k->n < 4)
+		k->seq[k->n] = seq;
+	k->n++;
+	return 0;
+}
+
+static void test_op_key(void **state)
+{
+	struct fx *f = *state;
+	const uint8_t key[NB_MD5_LEN] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+	int64_t a = add(f->db, NB_KIND_FILE, "a", NULL);
+	int64_t b = add(f->db, NB_KIND_FILE, "b", NULL);
+	struct keys k = {0};
+	assert_int_equal(nb_statedb_each_key(f->db, keys_cb, &k), 0);
+	assert_int_equal(k.n, 0);
+	assert_int_equal(nb_statedb_op_key(f->db, a, key), 0);
+	int r;
+	int64_t na = move_op(f->db, a, "z", &r);
+	assert_int_equal(r, 0);
+	memset(&k, 0, sizeof(k));
+	assert_int_equal(nb_statedb_each_key(f->db, keys_cb, &k), 0);
+	assert_int_equal(k.n, 1);
+	assert_int_equal(k.seq[0], na);
+	assert_memory_equal(k.first, key, NB_MD5_LEN);
+	assert_int_equal(nb_statedb_op_key(f->db, b, key), 0);
+	assert_int_equal(nb_statedb_op_key(f->db, b, NULL), 0);
+	assert_int_equal(nb_statedb_op_del(f->db, na), 0);
+	memset(&k, 0, sizeof(k));
+	assert_int_equal(nb_statedb_each_key(f->db, keys_cb, &k), 0);
+	assert_int_equal(k.n, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T(test_ops_order),
+		T(test_op_key),
 		T(test_upgrade_from_layout_1),
 		T(test_upgrade_from_layout_2),
 		T(test_upgrade_from_layout_3),
