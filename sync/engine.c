@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sync/cpuspare.h"
 #include "sync/pipeline.h"
 #include "sync/rcall.h"
 #include "sync/remote.h"
@@ -341,9 +342,12 @@ static void *nb_engine_main(void *arg)
 			wait_ms = NB_FEEDING_POLL_MS;
 		}
 		/* Woken early by new work (a stream's new data included); at
-		 * most a second late to stop. */
+		 * most a second late to stop; a stream waiting for a core to
+		 * spare looks again after each sample's interval. */
 		if (wait_ms < 0 || wait_ms > 1000)
 			wait_ms = 1000;
+		if (feeding && wait_ms > NB_CPUSPARE_INTERVAL_MS)
+			wait_ms = NB_CPUSPARE_INTERVAL_MS;
 		nb_queue_wait(q, wait_ms);
 		nb_engine_keepalive(e);
 	}

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
+#include "sync/cpuspare.h"
 #include "sync/pipeline.h"
 #include "sync/rcall.h"
 #include "sync/retry.h"
@@ -64,6 +65,8 @@ struct nb_pipeline {
 	int times_off;
 	/* This session's server takes no PUT_STREAM (it predates it). */
 	int streams_off;
+	/* Whether streams whose writer is busy may send (sync/cpuspare.h). */
+	struct nb_cpuspare cpu;
 };
 
 /* A flight for job (taken from the queue), not started. NULL on ENOMEM

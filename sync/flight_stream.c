@@ -154,6 +154,12 @@ int nb_flight_stream_piece(struct nb_flight *f)
 		return nb_flight_abort(f, e);
 	if (have < f->off)
 		return nb_flight_abort(f, NB_E_CHANGED); /* shorter than what went */
+	/* The writer is busy and so are the cores: the stream's work would
+	 * only slow the writer down. It waits for a gap, or for the close. */
+	if (f->off < have && st.open && !nb_cpuspare_check(&p->cpu)) {
+		f->feeding = 1;
+		return 0;
+	}
 	if (f->off < have) {
 		if ((e = nb_flight_send_range(f, have)) < 0 || f->aborting)
 			return e;
