@@ -275,7 +275,11 @@ void nb_q_update(struct nb_queue *q, struct nb_entry *e)
 		if (e->retry_ms > ready)
 			ready = e->retry_ms;
 	} else if (e->state != NB_STATE_UPLOADING && nb_q_streamable(e)) {
-		ready = e->retry_ms; /* its upload begins as it is written */
+		/* Its upload begins as it is written, once it has been open a
+		 * while (queue.h). */
+		ready = e->first_ms + NB_QUEUE_STREAM_AFTER_MS;
+		if (e->retry_ms > ready)
+			ready = e->retry_ms;
 	}
 	nb_sched_set(&q->sched, &e->sched, ready, nb_xio_now_ms());
 	nb_q_hash_offer(q, e);

@@ -297,8 +297,9 @@ int nb_queue_settle_doubt(struct nb_queue *q, const char *path, const struct nb_
  *
  * A new file written in order by its one writer (cp, tar, rsync) is
  * followed by the hash-on-write thread (sync/follow.h), which reports
- * how far it has read it. Once that passes NB_QUEUE_STREAM_FROM, the
- * entry may be taken as a stream job while the writer is still open:
+ * how far it has read it. Once that passes NB_QUEUE_STREAM_FROM (and
+ * the file was opened NB_QUEUE_STREAM_AFTER_MS ago), the entry may be
+ * taken as a stream job while the writer is still open:
  * the upload sends what is written as it is written, and ends when the
  * writer has closed and the MD5 is known. Any other change to the
  * content (a write out of order, a truncate, a second writer) bumps the
@@ -308,6 +309,12 @@ int nb_queue_settle_doubt(struct nb_queue *q, const char *path, const struct nb_
  * discarded: a stream cut off by the link or a crash resumes under the
  * same key, its writer open or closed. */
 #define NB_QUEUE_STREAM_FROM (8 * 1024 * 1024)
+/* ... and once its writer has had it open this long: a file written in
+ * less time (a large file copied from a local disk in a moment) goes
+ * at its close as before, and one deleted right after it was written
+ * (a scratch file) costs nothing. What the stream gains, it gains on
+ * writers slower than that. */
+#define NB_QUEUE_STREAM_AFTER_MS 1000
 
 /* For the follower: the first `bytes` of job's file are read, in order. */
 void nb_queue_follow_progress(struct nb_queue *q, const struct nb_job *job, uint64_t bytes);

@@ -11,16 +11,16 @@ mount_nbfs "$SSHD_PORT"
 
 size=$((48 * 1024 * 1024))
 random_file "$WORK/slow.bin" $size
-# writer.py SRC DST FIRST_MIB HELD_MIB [HEADER]: write SRC's first
-# FIRST_MIB MiB to DST a MiB at a time, wait (at most 60 s) until the
-# server's partial holds HELD_MIB MiB while DST is still open, write the
-# rest, and with HEADER write over DST's first 6,000 bytes before the
-# close.
+# writer.py SRC DST FIRST_MIB HELD_MIB PARTIALS [header|remove]: write
+# SRC's first FIRST_MIB MiB to DST a MiB at a time, wait (at most 60 s)
+# until the server's partial holds HELD_MIB MiB while DST is still open,
+# write the rest; with header, write over DST's first 6,000 bytes before
+# the close; with remove, remove DST (still open) before the rest.
 cat >"$WORK/writer.py" <<'PY'
 import os, sys, time
 src, dst, first, want = sys.argv[1], sys.argv[2], int(sys.argv[3]) << 20, int(sys.argv[4]) << 20
 pdir = sys.argv[5]
-header = len(sys.argv) > 6
+mode = sys.argv[6] if len(sys.argv) > 6 else ""
 def held():
     try:
         return max([os.path.getsize(os.path.join(pdir, n)) for n in os.listdir(pdir)] or [0])
@@ -37,8 +37,10 @@ with open(src, "rb") as s, open(dst, "wb") as d:
     if held() < want:
         sys.exit("the server's partial holds %d bytes while the file is open" % held())
     print("server held %d bytes before the close" % held())
+    if mode == "remove":
+        os.unlink(dst)
     d.write(s.read())
-    if header:
+    if mode == "header":
         d.flush()
         d.seek(0)
         d.write(b"HEADER" * 1000)
@@ -68,5 +70,15 @@ cmp "$WORK/hdr.bin" "$REMOTE/hdr.bin" || fail "hdr.bin differs on the server"
 grep -q "hdr.bin: changed or removed during its upload" "$CACHE/nbfs.log" ||
   fail "the rewrite did not stop the stream"
 no_partials
+
+# Removed while written, once its stream had begun (a scratch file): the
+# stream stops, its partial is discarded, nothing is published.
+python3 "$WORK/writer.py" "$WORK/slow.bin" "$MNT/gone.bin" 24 10 "$REMOTE/.nbfs/partial" remove ||
+  fail "writer of gone.bin"
+nbfs_wait 60 "$MNT"
+[ -e "$REMOTE/gone.bin" ] && fail "a removed file reached the server"
+grep -q "gone.bin: changed or removed during its upload" "$CACHE/nbfs.log" ||
+  fail "the removal did not stop the stream"
+no_partials
 umount_nbfs
-pass "streamed while written; a rewrite stopped the stream; both files as closed"
+pass "streamed while written; a rewrite and a removal stopped the stream; files as closed"
