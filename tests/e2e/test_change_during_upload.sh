@@ -6,8 +6,9 @@ e2e_init change
 start_sshd
 size=$((200 * 1024 * 1024))
 # Paced, so the upload is still on its way when cp has returned and the
-# test changes the file (unpaced, it keeps up with cp: it starts while
-# the file is written and ends as it is closed).
+# test changes the file (unpaced, the GiB-a-second upload could end
+# before the change, and on a slow machine a cp of over a second
+# streams while it is written).
 start_proxy --rate $((40 * 1024 * 1024))
 mount_nbfs "$PROXY_PORT"
 
