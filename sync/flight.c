@@ -292,16 +292,20 @@ void nb_flight_upload_done(struct nb_rcall *rc)
 }
 
 /* An earlier upload of the path lost its answer with the link. The
- * server's answer to STAT says whether it holds that version (our size
+ * server's answer to STAT says whether it holds that version, or one of
+ * the two a file renamed over a path in doubt may find (our size
  * and mtime, which it applies when it publishes): then that version is
  * the base of this upload, else the base on record stands. Without this
  * a version changed meanwhile would look like a conflict with ourselves. */
 static void nb_flight_settle_done(struct nb_rcall *rc)
 {
 	struct nb_flight *f = (struct nb_flight *)rc;
-	const struct nb_synced *v = &f->doubt;
-	int held = rc->r == 0 && S_ISREG(rc->attr.mode) && rc->attr.size == v->rsize &&
-		   rc->attr.mtime_s == v->rmtime_s && rc->attr.mtime_ns == v->rmtime_ns;
+	const struct nb_synced *v = NULL;
+	for (int i = 0; i < f->ndoubts && !v && rc->r == 0 && S_ISREG(rc->attr.mode); i++)
+		if (rc->attr.size == f->doubt[i].rsize && rc->attr.mtime_s == f->doubt[i].rmtime_s &&
+		    rc->attr.mtime_ns == f->doubt[i].rmtime_ns)
+			v = &f->doubt[i];
+	int held = v != NULL;
 	nb_rcall_clear(rc);
 	if (held)
 		nb_info("%s: the upload cut off before its answer had been published", f->job.path);
@@ -519,7 +523,7 @@ static int nb_flight_file_start(struct nb_flight *f)
 	f->m = (struct nb_put_open){0};
 	nb_flight_meta(f, &st);
 	f->large = f->m.size > NB_SMALL_MAX || f->stream;
-	if (nb_queue_get_doubt(p->cfg.q, f->job.path, &f->doubt)) {
+	if ((f->ndoubts = nb_queue_get_doubts(p->cfg.q, f->job.path, f->doubt)) > 0) {
 		nb_rcall_init(&f->rc, NB_MSG_STAT);
 		f->rc.on_done = nb_flight_settle_done;
 		f->settling = 1;

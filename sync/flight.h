@@ -36,7 +36,8 @@ struct nb_flight {
 	int fd;             /* the staged file (files only) */
 	struct nb_put_open m;
 	struct nb_synced rec;  /* what the server holds once published */
-	struct nb_synced doubt;
+	struct nb_synced doubt[2]; /* what the server may hold of ours (ndoubts) */
+	int ndoubts;
 	int settling;       /* the STAT is about an earlier upload in doubt */
 	uint64_t off;       /* large: next byte to send */
 	uint64_t resumed_at, sent;

@@ -331,6 +331,8 @@ void nb_q_forget(struct nb_queue *q, struct nb_entry *e)
 
 void nb_q_drop(struct nb_queue *q, struct nb_entry *e)
 {
+	nb_debug("%s: entry %llu (%c%s) dropped", e->path, (unsigned long long)e->id, e->kind,
+		 e->has_doubt ? ", in doubt" : "");
 	int r = e->unsaved ? 0 : nb_statedb_op_del(q->db, e->seq);
 	if (r != 0)
 		nb_err("%s: cannot remove its queue entry from the database (%s); it is "
@@ -356,6 +358,9 @@ struct nb_entry *nb_q_append(struct nb_queue *q, int kind, const char *path, con
 	}
 	e->unsaved = defer;
 	*err = 0;
+	if (nb_kind_is_barrier(kind))
+		nb_debug("%s: queued %c%s%s (entry %llu)", path, kind, path2 ? " from " : "",
+			 path2 ? path2 : "", (unsigned long long)e->id);
 	nb_q_update(q, e);
 	return e;
 }
@@ -363,8 +368,11 @@ struct nb_entry *nb_q_append(struct nb_queue *q, int kind, const char *path, con
 /* Unsaved e's row, with its doubt if it has one (not marked saved). */
 static int nb_q_row_add(struct nb_queue *q, const struct nb_entry *e)
 {
-	return nb_statedb_op_add(q->db, e->seq, e->kind, e->path, e->path2,
-				 e->has_doubt ? &e->doubt : NULL);
+	int r = nb_statedb_op_add(q->db, e->seq, e->kind, e->path, e->path2,
+				  e->has_doubt ? &e->doubt : NULL);
+	if (r == 0 && e->has_doubt2)
+		r = nb_statedb_op_doubt2(q->db, e->seq, &e->doubt2);
+	return r;
 }
 
 /* Put unsaved e on record. */
@@ -416,21 +424,62 @@ void nb_q_set_error(struct nb_entry *e, const char *error)
 	e->error = error ? strdup(error) : NULL;
 }
 
+int nb_q_same_version(const struct nb_synced *a, const struct nb_synced *b)
+{
+	return a->kind == b->kind && a->size == b->size && a->mtime_ns == b->mtime_ns &&
+	       a->has_remote == b->has_remote && a->rsize == b->rsize &&
+	       a->rmtime_s == b->rmtime_s && a->rmtime_ns == b->rmtime_ns;
+}
+
+/* e's doubts as they are now, on record. */
+static void nb_q_save_doubts(struct nb_queue *q, struct nb_entry *e, const char *what)
+{
+	int r = 0;
+	if (e->unsaved)
+		r = e->has_doubt ? nb_q_save(q, e) : 0;
+	else if ((r = nb_statedb_op_doubt(q->db, e->seq, e->has_doubt ? &e->doubt : NULL)) == 0)
+		r = nb_statedb_op_doubt2(q->db, e->seq, e->has_doubt2 ? &e->doubt2 : NULL);
+	if (r != 0)
+		nb_warn("%s: cannot record %s (%s)", e->path, what, nb_strerror(r));
+}
+
 void nb_q_set_doubt(struct nb_queue *q, struct nb_entry *e, const struct nb_synced *d)
 {
 	if (!d && !e->has_doubt)
 		return;
-	e->has_doubt = d != NULL;
-	if (d)
+	if (d && e->has_doubt && nb_q_same_version(&e->doubt, d))
+		return;
+	nb_debug("%s: entry %llu %s", e->path, (unsigned long long)e->id,
+		 d ? (e->has_doubt ? "in doubt about two versions" : "in doubt")
+		   : "no longer in doubt");
+	if (d) {
+		/* The newest two: the one before stays possible too. */
+		e->has_doubt2 = e->has_doubt;
+		e->doubt2 = e->doubt;
 		e->doubt = *d;
-	/* Unsaved, the entry goes on record with its doubt; without one it
-	 * has nothing there to clear. */
-	int r = !e->unsaved ? nb_statedb_op_doubt(q->db, e->seq, d) : d ? nb_q_save(q, e) : 0;
-	if (r != 0)
-		nb_warn("%s: cannot record %s (%s)", e->path,
-			d ? "that its upload is in doubt; a crash now may cost a conflict copy"
-			  : "that its upload is no longer in doubt",
-			nb_strerror(r));
+		e->has_doubt = 1;
+	} else {
+		e->has_doubt = e->has_doubt2 = 0;
+	}
+	nb_q_save_doubts(q, e,
+			 d ? "that its upload is in doubt; a crash now may cost a conflict copy"
+			   : "that its upload is no longer in doubt");
+}
+
+void nb_q_drop_doubt(struct nb_queue *q, struct nb_entry *e, const struct nb_synced *v)
+{
+	if (e->has_doubt2 && nb_q_same_version(&e->doubt2, v)) {
+		e->has_doubt2 = 0;
+	} else if (e->has_doubt && nb_q_same_version(&e->doubt, v)) {
+		e->doubt = e->doubt2;
+		e->has_doubt = e->has_doubt2;
+		e->has_doubt2 = 0;
+	} else {
+		return;
+	}
+	nb_debug("%s: entry %llu %s", e->path, (unsigned long long)e->id,
+		 e->has_doubt ? "in doubt about one version less" : "no longer in doubt");
+	nb_q_save_doubts(q, e, "that its upload is no longer in doubt");
 }
 
 /* ---- loading ---- */
@@ -468,12 +517,26 @@ int nb_queue_load(struct nb_queue *q)
 	if (r == 0)
 		r = nb_statedb_each_key(q->db, nb_q_load_key, q);
 	if (r == 0)
+		r = nb_statedb_each_doubt2(q->db, nb_q_load_doubt2, q);
+	if (r == 0)
 		r = nb_q_pins_load(q);
 	int marks = nb_statedb_conflict_count(q->db);
 	q->conflict_marks = marks < 0 ? 1 : marks;
 	pthread_cond_broadcast(&q->cond);
 	nb_q_unlock(q);
 	return r;
+}
+
+int nb_q_load_doubt2(void *arg, int64_t seq, const struct nb_synced *d)
+{
+	struct nb_queue *q = arg;
+	for (struct nb_entry *e = q->head; e; e = e->next)
+		if (e->seq == seq && e->has_doubt) {
+			e->doubt2 = *d;
+			e->has_doubt2 = 1;
+			break;
+		}
+	return 0;
 }
 
 static int nb_q_save_all(void *arg)

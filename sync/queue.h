@@ -288,6 +288,10 @@ void nb_queue_set_doubt(struct nb_queue *q, const struct nb_job *job, const stru
 void nb_queue_clear_doubt(struct nb_queue *q, const struct nb_job *job, const struct nb_synced *v);
 /* 1 and *v if an upload of path is in doubt, else 0. */
 int nb_queue_get_doubt(struct nb_queue *q, const char *path, struct nb_synced *v);
+/* Every version the server may hold at path of ours (a file renamed over
+ * a path in doubt may find its own or the one it replaced): how many (0
+ * to 2), the newest first. */
+int nb_queue_get_doubts(struct nb_queue *q, const char *path, struct nb_synced v[2]);
 /* The server was asked: held (non-NULL) is now on record as what it
  * holds at path; the doubt is cleared either way. 0 or a database
  * error (the doubt stays). */

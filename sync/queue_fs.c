@@ -160,6 +160,8 @@ int nb_queue_remove_staged(struct nb_queue *q, const char *path, int rmdir, int 
 		on_server |= e->state == NB_STATE_UPLOADING || e->has_doubt;
 		nb_q_drop(q, e);
 	}
+	if (!on_server)
+		nb_debug("%s: removed; not on the server", path);
 	if (on_server && !nb_q_append(q, rmdir ? NB_KIND_RMDIR : NB_KIND_UNLINK, path, NULL, 0, &r))
 		nb_err("%s: cannot queue the removal: %s", path, nb_strerror(r));
 	nb_q_unmark_conflict(q, path);
@@ -238,7 +240,7 @@ int nb_q_rename(struct nb_queue *q, const char *from, const char *to, int from_o
 	/* What was pending at the destination is replaced; a doubt about
 	 * what the server holds at `to` itself stays for what replaces it. */
 	int carry = 0;
-	struct nb_synced doubt;
+	struct nb_synced doubt[2];
 	if ((r = nb_q_creations_within(q, to, &at_to)) != 0)
 		goto out;
 	for (size_t i = 0; i < at_to.n; i++) {
@@ -246,8 +248,9 @@ int nb_q_rename(struct nb_queue *q, const char *from, const char *to, int from_o
 		if (nb_path_is_within(e->path, from))
 			continue;
 		if (e->has_doubt && strcmp(e->path, to) == 0) {
-			doubt = e->doubt;
-			carry = 1;
+			doubt[carry++] = e->doubt;
+			if (e->has_doubt2)
+				doubt[carry++] = e->doubt2;
 		}
 		nb_q_drop(q, e);
 	}
@@ -257,11 +260,15 @@ int nb_q_rename(struct nb_queue *q, const char *from, const char *to, int from_o
 	for (size_t i = 0; i < at_from.n; i++)
 		from_on_server |= !never && (at_from.v[i]->state == NB_STATE_UPLOADING ||
 					     at_from.v[i]->has_doubt);
+	if (!from_on_server)
+		nb_debug("%s: renamed to %s; not on the server", from, to);
 	if (from_on_server && !nb_q_append(q, NB_KIND_RENAME, to, from, 0, &r))
 		goto out;
 	for (size_t i = 0; i < at_from.n; i++) {
 		struct nb_entry *e = at_from.v[i];
 		char *np = nb_q_retarget(e->path, from, to);
+		nb_debug("%s: entry %llu moves to %s", e->path, (unsigned long long)e->id,
+			 np ? np : "?");
 		r = np ? nb_q_move(q, e, np) : -ENOMEM;
 		free(np);
 		if (r != 0)
@@ -274,8 +281,18 @@ int nb_q_rename(struct nb_queue *q, const char *from, const char *to, int from_o
 		 * hasher's result is kept) and its end is reported by id. */
 		if (e->state == NB_STATE_UPLOADING)
 			e->state = NB_STATE_PENDING;
-		if (carry && strcmp(e->path, to) == 0)
-			nb_q_set_doubt(q, e, &doubt);
+		if (carry && strcmp(e->path, to) == 0) {
+			/* Its own doubt stays beside the carried one: once the
+			 * server runs the RENAME it holds what the source held
+			 * (perhaps our upload of it), and if the source is not
+			 * there (never, or moved by an attempt whose answer was
+			 * lost) what the destination held. Regression: the
+			 * carried doubt replaced the entry's own, and its own
+			 * published version, moved over, became a conflict. */
+			if (!e->has_doubt && carry > 1)
+				nb_q_set_doubt(q, e, &doubt[1]);
+			nb_q_set_doubt(q, e, &doubt[0]);
+		}
 		nb_q_update(q, e);
 	}
 out:
@@ -320,7 +337,21 @@ int nb_queue_rename_staged(struct nb_queue *q, const char *from, const char *to,
 int nb_q_renamed_here(struct nb_queue *q, const char *path)
 {
 	char rpath[NB_PATH_MAX + 1];
-	return nb_q_resolve(q, path, rpath, sizeof(rpath)) == 0 && strcmp(rpath, path) != 0;
+	int r = nb_q_resolve(q, path, rpath, sizeof(rpath));
+	if (r == 0)
+		return strcmp(rpath, path) != 0;
+	if (r != -ENOENT)
+		return 0;
+	/* What a queued rename moves here is gone before it runs (an older
+	 * operation moves or removes its source): the server answers ENOENT
+	 * and the path keeps what it held, which an older rename may have
+	 * brought. Regression: b/a/y moved to b/y, then a/c/y (moved away
+	 * already) to b/y; b/y removed here sent no removal, and the first
+	 * rename's file stayed on the server. */
+	for (struct nb_entry *e = q->btail; e; e = e->bprev)
+		if (e->kind == NB_KIND_RENAME && nb_path_is_within(path, e->path))
+			return 1;
+	return 0;
 }
 
 static int nb_q_is_barrier_below(void *arg, struct nb_pnode *n)

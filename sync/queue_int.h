@@ -55,6 +55,12 @@ struct nb_entry {
 	 * version (not recorded as held). Durable with the entry's row. */
 	int has_doubt;
 	struct nb_synced doubt;
+	/* A second version the server may hold at the path (doubt2 only
+	 * with doubt): a file renamed over a path in doubt, itself in doubt,
+	 * may find either there once the server ran the rename (or did not
+	 * find its source). Durable too. */
+	int has_doubt2;
+	struct nb_synced doubt2;
 	char *error;
 	/* The server said another session holds this content's partial:
 	 * how many times in a row, and since when (wall clock; 0: not
@@ -156,7 +162,14 @@ void nb_q_set_error(struct nb_entry *e, const char *error);
  * is put on record with its doubt. A failed write is logged: in memory
  * the doubt is right, and the database is wrong only until the next
  * change (a stale doubt costs one STAT). */
+/* d != NULL: the server may hold d at e's path too (the newest two such
+ * versions are kept); NULL: neither. Durable. */
 void nb_q_set_doubt(struct nb_queue *q, struct nb_entry *e, const struct nb_synced *d);
+/* The server is known not to hold v at e's path (or it is on record):
+ * that doubt goes, another stays. */
+void nb_q_drop_doubt(struct nb_queue *q, struct nb_entry *e, const struct nb_synced *v);
+int nb_q_same_version(const struct nb_synced *a, const struct nb_synced *b);
+int nb_q_load_doubt2(void *arg, int64_t seq, const struct nb_synced *d);
 
 /* job is done on the server (queue_dirtimes.c): mark the directories
  * whose time it changed there. */

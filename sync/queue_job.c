@@ -250,13 +250,6 @@ static int nb_q_apply_barrier(struct nb_queue *q, struct nb_entry *e, int source
 	return nb_statedb_del_synced(q->db, e->seq, e->path);
 }
 
-static int nb_q_same_version(const struct nb_synced *a, const struct nb_synced *b)
-{
-	return a->kind == b->kind && a->size == b->size && a->mtime_ns == b->mtime_ns &&
-	       a->has_remote == b->has_remote && a->rsize == b->rsize &&
-	       a->rmtime_s == b->rmtime_s && a->rmtime_ns == b->rmtime_ns;
-}
-
 /* The outcome of job's upload of v is known: a doubt about v is lifted,
  * on job's entry (wherever a rename took it) and on whatever is queued
  * at job's path (a file renamed over it took the doubt along). Other
@@ -265,8 +258,8 @@ static void nb_q_lift_doubt(struct nb_queue *q, const struct nb_job *job, const 
 {
 	struct nb_entry *at[2] = {nb_q_by_id(q, job->id), nb_q_find(q, job->path)};
 	for (int i = 0; i < 2; i++)
-		if (at[i] && at[i]->has_doubt && nb_q_same_version(&at[i]->doubt, v))
-			nb_q_set_doubt(q, at[i], NULL);
+		if (at[i])
+			nb_q_drop_doubt(q, at[i], v);
 }
 
 static int nb_q_finish(struct nb_queue *q, const struct nb_job *job, const struct nb_synced *rec,
@@ -420,13 +413,25 @@ void nb_queue_clear_doubt(struct nb_queue *q, const struct nb_job *job, const st
 
 int nb_queue_get_doubt(struct nb_queue *q, const char *path, struct nb_synced *v)
 {
+	struct nb_synced two[2];
+	int n = nb_queue_get_doubts(q, path, two);
+	if (n)
+		*v = two[0];
+	return n > 0;
+}
+
+int nb_queue_get_doubts(struct nb_queue *q, const char *path, struct nb_synced v[2])
+{
 	pthread_mutex_lock(&q->lock);
 	struct nb_entry *e = nb_q_find(q, path);
-	int have = e && e->has_doubt;
-	if (have)
-		*v = e->doubt;
+	int n = 0;
+	if (e && e->has_doubt) {
+		v[n++] = e->doubt;
+		if (e->has_doubt2)
+			v[n++] = e->doubt2;
+	}
 	nb_q_unlock(q);
-	return have;
+	return n;
 }
 
 int nb_queue_settle_doubt(struct nb_queue *q, const char *path, const struct nb_synced *held)

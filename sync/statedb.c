@@ -21,7 +21,9 @@ static const char nb_statedb_schema[] =
 	"  seq INTEGER PRIMARY KEY AUTOINCREMENT, kind INTEGER NOT NULL,"
 	"  path TEXT NOT NULL, path2 TEXT,"
 	"  dkind INTEGER, dsize INTEGER, dmtime_ns INTEGER, dmd5 BLOB,"
-	"  drsize INTEGER, drmtime_s INTEGER, drmtime_ns INTEGER, skey BLOB);"
+	"  drsize INTEGER, drmtime_s INTEGER, drmtime_ns INTEGER, skey BLOB,"
+	"  akind INTEGER, asize INTEGER, amtime_ns INTEGER, amd5 BLOB,"
+	"  arsize INTEGER, armtime_s INTEGER, armtime_ns INTEGER);"
 	"CREATE TABLE IF NOT EXISTS synced("
 	"  path TEXT PRIMARY KEY, kind INTEGER NOT NULL, size INTEGER NOT NULL,"
 	"  mtime_ns INTEGER NOT NULL, md5 BLOB,"
@@ -45,7 +47,7 @@ int nb_statedb_fail(struct nb_statedb *db, const char *what)
 }
 
 /* The layout this code writes; PRAGMA user_version records it. */
-#define NB_STATEDB_VERSION 5
+#define NB_STATEDB_VERSION 6
 
 /* Columns added since the first layout, by the layout that added them. */
 static const struct nb_statedb_col {
@@ -66,6 +68,14 @@ static const struct nb_statedb_col {
 	{3, "ops", "drmtime_ns", "INTEGER"},
 	/* 5: the key of an upload streamed while it was written */
 	{5, "ops", "skey", "BLOB"},
+	/* 6: a second version an entry's path may hold (akind NULL: none) */
+	{6, "ops", "akind", "INTEGER"},
+	{6, "ops", "asize", "INTEGER"},
+	{6, "ops", "amtime_ns", "INTEGER"},
+	{6, "ops", "amd5", "BLOB"},
+	{6, "ops", "arsize", "INTEGER"},
+	{6, "ops", "armtime_s", "INTEGER"},
+	{6, "ops", "armtime_ns", "INTEGER"},
 };
 
 /* 1 if table has column (or, with col NULL, if the table exists). */
@@ -545,9 +555,11 @@ static int nb_statedb_op_move_txn(struct nb_statedb *db, const struct nb_statedb
 	sqlite3_stmt *st;
 	int r = nb_statedb_prepare(db,
 				   "INSERT INTO ops(seq, kind, path, path2, dkind, dsize, dmtime_ns, dmd5,"
-				   " drsize, drmtime_s, drmtime_ns, skey)"
+				   " drsize, drmtime_s, drmtime_ns, skey, akind, asize, amtime_ns, amd5,"
+				   " arsize, armtime_s, armtime_ns)"
 				   " SELECT ?3, kind, ?2, path2, dkind, dsize, dmtime_ns, dmd5, drsize,"
-				   " drmtime_s, drmtime_ns, skey FROM ops WHERE seq = ?1",
+				   " drmtime_s, drmtime_ns, skey, akind, asize, amtime_ns, amd5, arsize,"
+				   " armtime_s, armtime_ns FROM ops WHERE seq = ?1",
 				   &st);
 	if (r == 0) {
 		sqlite3_bind_int64(st, 1, a->seq);
@@ -581,6 +593,21 @@ int nb_statedb_op_doubt(struct nb_statedb *db, int64_t seq, const struct nb_sync
 	if (d) /* else every column NULL: unbound parameters are */
 		nb_statedb_bind_synced(st, d);
 	return nb_statedb_step(db, st, "set doubt");
+}
+
+int nb_statedb_op_doubt2(struct nb_statedb *db, int64_t seq, const struct nb_synced *d)
+{
+	sqlite3_stmt *st;
+	int r = nb_statedb_prepare(db,
+				   "UPDATE ops SET akind = ?2, asize = ?3, amtime_ns = ?4, amd5 = ?5,"
+				   " arsize = ?6, armtime_s = ?7, armtime_ns = ?8 WHERE seq = ?1",
+				   &st);
+	if (r != 0)
+		return r;
+	sqlite3_bind_int64(st, 1, seq);
+	if (d) /* else every column NULL: unbound parameters are */
+		nb_statedb_bind_synced(st, d);
+	return nb_statedb_step(db, st, "set second doubt");
 }
 
 int nb_statedb_op_key(struct nb_statedb *db, int64_t seq, const uint8_t *key)
@@ -662,6 +689,29 @@ int nb_statedb_each_op(struct nb_statedb *db,
 	}
 	if (r == 0 && rc != SQLITE_DONE)
 		r = nb_statedb_fail(db, "list ops");
+	nb_statedb_release(db, st);
+	return r;
+}
+
+int nb_statedb_each_doubt2(struct nb_statedb *db,
+			   int (*fn)(void *arg, int64_t seq, const struct nb_synced *d), void *arg)
+{
+	sqlite3_stmt *st;
+	struct nb_synced d;
+	int r = nb_statedb_prepare(db,
+				   "SELECT seq, akind, asize, amtime_ns, amd5, arsize, armtime_s, armtime_ns"
+				   " FROM ops WHERE akind IS NOT NULL",
+				   &st);
+	if (r != 0)
+		return r;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		nb_statedb_row_synced(st, 1, &d);
+		if ((r = fn(arg, sqlite3_column_int64(st, 0), &d)) != 0)
+			break;
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = nb_statedb_fail(db, "list second doubts");
 	nb_statedb_release(db, st);
 	return r;
 }

@@ -75,6 +75,15 @@ int nb_statedb_op_move(struct nb_statedb *db, int64_t seq, const char *path, int
  * record as nb_statedb_set_synced would write it). NULL clears it. The
  * doubt moves with the operation (nb_statedb_op_move) and goes with it. */
 int nb_statedb_op_doubt(struct nb_statedb *db, int64_t seq, const struct nb_synced *d) NB_WUR;
+/* A second version operation seq's path may hold (as nb_statedb_op_doubt;
+ * NULL clears it): a file renamed over a path in doubt may find either
+ * its own upload or the one it replaced there. It moves and goes with the
+ * operation. */
+int nb_statedb_op_doubt2(struct nb_statedb *db, int64_t seq, const struct nb_synced *d) NB_WUR;
+/* Call fn for each operation that has a second doubt. */
+int nb_statedb_each_doubt2(struct nb_statedb *db,
+			   int (*fn)(void *arg, int64_t seq, const struct nb_synced *d),
+			   void *arg) NB_WUR;
 /* The key of operation seq's stream (sync/queue_stream.c), kept so a
  * stream cut off by a crash resumes after it; NULL clears it. It moves
  * and goes with the operation. */

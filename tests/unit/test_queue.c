@@ -968,6 +968,58 @@ static void test_replaced_while_uploading(void **state)
 	assert_int_equal(nb_queue_get_doubt(f->st, "doc", &got), 1);
 }
 
+/* A file in doubt renamed over a path in doubt (both uploads lost their
+ * answers with the link): once the server runs the RENAME, the path holds
+ * what the source held (perhaps the source's upload), or, if the source
+ * is not there, what the destination held (perhaps its upload). Both stay
+ * possible, durably, until the server is asked. Regression: the
+ * destination's doubt replaced the file's own, the RENAME moved the
+ * source's published upload over, and it became a conflict copy of our
+ * own version. */
+static void test_rename_over_doubt_keeps_both(void **state)
+{
+	struct fx *f = *state;
+	struct nb_job job;
+	struct nb_synced vx = {.kind = NB_KIND_FILE, .size = 7, .has_remote = 1, .rsize = 7};
+	struct nb_synced vz = {.kind = NB_KIND_FILE, .size = 5, .has_remote = 1, .rsize = 5};
+	struct nb_synced got[2];
+	assert_int_equal(nb_queue_touch(f->st, "x", NB_KIND_FILE), 0);
+	assert_int_equal(nb_queue_touch(f->st, "z", NB_KIND_FILE), 0);
+	struct nb_job jz;
+	take(f, "x", &job);
+	take(f, "z", &jz);
+	nb_queue_set_doubt(f->st, &job, &vx);
+	nb_queue_set_doubt(f->st, &jz, &vz);
+	nb_queue_fail(f->st, &job, NB_STATE_PENDING, "connection lost", 0);
+	nb_queue_fail(f->st, &jz, NB_STATE_PENDING, "connection lost", 0);
+	nb_job_free(&job);
+	nb_job_free(&jz);
+	assert_int_equal(nb_queue_rename(f->st, "z", "x", 0), 0);
+	assert_ops(f, "m:x<z,f:x?7,");
+	assert_int_equal(nb_queue_get_doubts(f->st, "x", got), 2);
+	assert_int_equal(got[0].rsize, 7);
+	assert_int_equal(got[1].rsize, 5);
+	/* after a crash too */
+	reload(f);
+	assert_int_equal(nb_queue_get_doubts(f->st, "x", got), 2);
+	assert_true(got[0].rsize == 7 && got[1].rsize == 5);
+	/* one of them known not to be there: the other stays */
+	run_op(f, NB_KIND_RENAME, "x", "z");
+	take(f, "x", &job);
+	nb_queue_clear_doubt(f->st, &job, &vx);
+	nb_queue_fail(f->st, &job, NB_STATE_PENDING, NULL, 0);
+	nb_job_free(&job);
+	assert_int_equal(nb_queue_get_doubts(f->st, "x", got), 1);
+	assert_int_equal(got[0].rsize, 5);
+	assert_ops(f, "f:x?5,");
+	reload(f);
+	assert_int_equal(nb_queue_get_doubts(f->st, "x", got), 1);
+	/* settled: the server holds vz, now the base */
+	assert_int_equal(nb_queue_settle_doubt(f->st, "x", &vz), 0);
+	assert_int_equal(nb_queue_get_doubts(f->st, "x", got), 0);
+	assert_int_equal(tag(f, "x"), 5);
+}
+
 /* A name a pending rename brings from the server is removed there too,
  * even when the caller did not know the server held it (its look came
  * before the rename was queued, or it asked only the listing). */
@@ -984,6 +1036,25 @@ static void test_remove_renamed_here(void **state)
 	assert_int_equal(nb_queue_rename(f->st, "a", "b", 0), 0);
 	assert_int_equal(nb_queue_rename(f->st, "b", "c", 0), 0);
 	assert_ops(f, "m:q<p,u:q,m:b<a,m:c<b,");
+}
+
+/* Two renames to one name, the second's source moved away before it
+ * (so the server answers it ENOENT and the name keeps what the first
+ * brought): removing the name here removes it there. Regression (seen in
+ * test_op_storm_stall): the name resolved to nothing, no removal was
+ * queued, and the first rename's file stayed on the server. */
+static void test_remove_after_renames_into(void **state)
+{
+	struct fx *f = *state;
+	put(f, "a/c/y", NB_KIND_FILE, 3);
+	assert_int_equal(nb_queue_rename(f->st, "a/c/y", "b/a/y", 0), 0);
+	assert_int_equal(nb_queue_rename(f->st, "b/a/y", "b/y", 0), 0);
+	assert_int_equal(nb_queue_touch(f->st, "a/c/y", NB_KIND_FILE), 0);
+	/* its record says the server has a/c/y (not yet moved there) */
+	assert_int_equal(nb_queue_rename(f->st, "a/c/y", "b/y", 0), 0);
+	assert_ops(f, "m:b/a/y<a/c/y,m:b/y<b/a/y,m:b/y<a/c/y,f:b/y,");
+	assert_int_equal(nb_queue_remove(f->st, "b/y", 0, 0), 0);
+	assert_ops(f, "m:b/a/y<a/c/y,m:b/y<b/a/y,m:b/y<a/c/y,u:b/y,");
 }
 
 /* A directory made here and not sent yet, into which a pending rename
@@ -2461,8 +2532,10 @@ int main(void)
 		T0(test_scan_queues_unknown),
 		T0(test_scan_new_file_renamed_before_record),
 		T0(test_replaced_while_uploading),
+		T0(test_rename_over_doubt_keeps_both),
 		T0(test_rename_source_never_there),
 		T0(test_remove_renamed_here),
+		T0(test_remove_after_renames_into),
 		T0(test_dir_holding_renamed_name),
 		T0(test_resolve),
 		T0(test_resolve_chain),

@@ -752,7 +752,7 @@ static void test_upgrade_from_layout_1(void **state)
 		    " size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, md5 BLOB);"
 		    "INSERT INTO dirty VALUES('b', 102, 2), ('a', 100, 1), ('c', 102, 3);"
 		    "INSERT INTO synced VALUES('s', 102, 5, 77, NULL);");
-	assert_int_equal(nb_statedb_layout(f->db), 5);
+	assert_int_equal(nb_statedb_layout(f->db), 6);
 	struct collect c = {0};
 	assert_int_equal(nb_statedb_each_op(f->db, collect_cb, &c), 0);
 	assert_string_equal(c.text, "d:a,f:b,f:c,");
@@ -797,14 +797,14 @@ static void test_upgrade_from_layout_2(void **state)
 	assert_int_equal(nb_statedb_get_synced(f->db, "s", &rec), 0);
 	assert_true(rec.size == 5 && rec.has_remote && rec.rsize == 5 && rec.rmtime_ns == 2);
 	assert_true(nb_statedb_conflict_has(f->db, "k"));
-	assert_int_equal(nb_statedb_layout(f->db), 5);
+	assert_int_equal(nb_statedb_layout(f->db), 6);
 	/* the new columns work */
 	struct nb_synced d = {.kind = NB_KIND_FILE, .size = 8, .has_remote = 1, .rsize = 8};
 	assert_int_equal(nb_statedb_op_doubt(f->db, ops_c.seq[2], &d), 0);
 	nb_statedb_close(f->db);
 	assert_int_equal(nb_statedb_open(f->path, &f->db), 0);
 	assert_string_equal(ops(f->db), "f:b,m:c<b,f:a?8,");
-	assert_int_equal(nb_statedb_layout(f->db), 5);
+	assert_int_equal(nb_statedb_layout(f->db), 6);
 }
 
 static int pins_cb(void *arg, const char *path)
@@ -837,22 +837,52 @@ static const char layout3_sql[] =
 	"INSERT INTO conflict VALUES('k');"
 	"PRAGMA user_version = 3;";
 
+/* The position of the first operation. */
+static int64_t first_seq(struct nb_statedb *db)
+{
+	memset(&ops_c, 0, sizeof(ops_c));
+	assert_int_equal(nb_statedb_each_op(db, collect_cb, &ops_c), 0);
+	assert_true(ops_c.calls > 0);
+	return ops_c.seq[0];
+}
+
+struct doubts2 {
+	int n;
+	int64_t seq;
+	uint64_t rsize;
+};
+
+static int doubts2_cb(void *arg, int64_t seq, const struct nb_synced *d)
+{
+	struct doubts2 *dd = arg;
+	dd->n++;
+	dd->seq = seq;
+	dd->rsize = d->rsize;
+	return 0;
+}
+
 /* Layout 3 to the last: the queue with its doubts and the marks kept, no
  * pins yet; pins are kept from then on, and stream keys (layout 5). */
 static void test_upgrade_from_layout_3(void **state)
 {
 	struct fx *f = *state;
 	open_raw(f, layout3_sql);
-	assert_int_equal(nb_statedb_layout(f->db), 5);
+	assert_int_equal(nb_statedb_layout(f->db), 6);
 	assert_string_equal(ops(f->db), "f:b?6,f:a,");
 	assert_true(nb_statedb_conflict_has(f->db, "k"));
 	assert_string_equal(pins(f->db), "");
 	assert_int_equal(nb_statedb_pin_set(f->db, "docs"), 0);
 	const uint8_t key[NB_MD5_LEN] = {7};
 	assert_int_equal(nb_statedb_op_key(f->db, add(f->db, NB_KIND_FILE, "s", NULL), key), 0);
+	/* and second doubts (layout 6) on the old rows too */
+	struct nb_synced d2 = {.kind = NB_KIND_FILE, .size = 3, .has_remote = 1, .rsize = 3};
+	struct doubts2 dd = {0};
+	assert_int_equal(nb_statedb_op_doubt2(f->db, first_seq(f->db), &d2), 0);
+	assert_int_equal(nb_statedb_each_doubt2(f->db, doubts2_cb, &dd), 0);
+	assert_int_equal(dd.n, 1);
 	nb_statedb_close(f->db);
 	assert_int_equal(nb_statedb_open(f->path, &f->db), 0);
-	assert_int_equal(nb_statedb_layout(f->db), 5);
+	assert_int_equal(nb_statedb_layout(f->db), 6);
 	assert_string_equal(pins(f->db), "docs,");
 }
 
@@ -949,11 +979,40 @@ static void test_op_key(void **state)
 	assert_int_equal(k.n, 0);
 }
 
+/* A second doubt: kept with its operation through a move, cleared, and
+ * gone with it. */
+static void test_op_doubt2(void **state)
+{
+	struct fx *f = *state;
+	struct nb_synced d = {.kind = NB_KIND_FILE, .size = 9, .has_remote = 1, .rsize = 9};
+	int64_t a = add(f->db, NB_KIND_FILE, "a", NULL);
+	int64_t b = add(f->db, NB_KIND_FILE, "b", NULL);
+	struct doubts2 dd = {0};
+	assert_int_equal(nb_statedb_each_doubt2(f->db, doubts2_cb, &dd), 0);
+	assert_int_equal(dd.n, 0);
+	assert_int_equal(nb_statedb_op_doubt2(f->db, a, &d), 0);
+	int r;
+	int64_t na = move_op(f->db, a, "z", &r);
+	assert_int_equal(r, 0);
+	memset(&dd, 0, sizeof(dd));
+	assert_int_equal(nb_statedb_each_doubt2(f->db, doubts2_cb, &dd), 0);
+	assert_int_equal(dd.n, 1);
+	assert_int_equal(dd.seq, na);
+	assert_int_equal(dd.rsize, 9);
+	assert_int_equal(nb_statedb_op_doubt2(f->db, b, &d), 0);
+	assert_int_equal(nb_statedb_op_doubt2(f->db, b, NULL), 0);
+	assert_int_equal(nb_statedb_op_del(f->db, na), 0);
+	memset(&dd, 0, sizeof(dd));
+	assert_int_equal(nb_statedb_each_doubt2(f->db, doubts2_cb, &dd), 0);
+	assert_int_equal(dd.n, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T(test_ops_order),
 		T(test_op_key),
+		T(test_op_doubt2),
 		T(test_upgrade_from_layout_1),
 		T(test_upgrade_from_layout_2),
 		T(test_upgrade_from_layout_3),
