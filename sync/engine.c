@@ -70,11 +70,16 @@ static int nb_engine_connect(const struct nb_engine_config *cfg, struct nb_remot
 	}
 	char errtext[NB_ERRTEXT_MAX + 1];
 	r = nb_remote_open(t, out, errtext, sizeof(errtext));
-	if (r == NB_E_EOF)
+	if (r == NB_E_EOF) {
+		/* errtext says more than the bare end when the login printed
+		 * something first (sync/remote.c). */
+		int more = strcmp(errtext, nb_strerror(r)) != 0;
 		snprintf(why, whysz,
-			 "the server command '%s' ended without answering: is nbfs-server "
+			 "the server command '%s' ended without answering%s%s%s: is nbfs-server "
 			 "installed on the remote host (or set -o server=PATH)?",
-			 cfg->server_cmd ? cfg->server_cmd : "nbfs-server");
+			 cfg->server_cmd ? cfg->server_cmd : "nbfs-server", more ? " (" : "",
+			 more ? errtext : "", more ? ")" : "");
+	}
 	else if (r == NB_E_VERSION)
 		snprintf(why, whysz, "%s", errtext); /* it names the server itself */
 	else if (r != 0)

@@ -11,11 +11,17 @@
 
 #include "wire/err.h"
 #include "wire/log.h"
+#include "wire/noise.h"
 
 #define NB_CALL_BUCKETS 256
 /* Requests wait in the session's output up to this many bytes, then go
  * to the transport in one write (see nb_remote_send). */
 #define NB_REMOTE_OUT_MAX (256 * 1024)
+/* What the remote login may print before the server answers. */
+#define NB_REMOTE_NOISE_MAX (64 * 1024)
+#define NB_REMOTE_NOISE_HINT                                                                       \
+	"a start-up file of the remote shell (~/.bashrc, say) prints even when the shell "         \
+	"is not interactive: print only when it is (case $- in *i*) ...)"
 
 struct nb_remote {
 	struct nb_transport *t;
@@ -39,17 +45,48 @@ static int nb_remote_fail(struct nb_remote *r, int e)
 	return e;
 }
 
+/* Text the remote login printed before the server's answer to our HELLO
+ * (wire/noise.h) is skipped, and named at each connection (as often as
+ * "connected to" is logged) with what to change: it costs little, but
+ * it is not what the login should print. */
+static int nb_remote_skip_noise(struct nb_remote *r, char *errbuf, size_t errsz)
+{
+	static const uint8_t first[] = {NB_MSG_HELLO, NB_MSG_ERROR};
+	struct nb_noise noise;
+	int e = nb_noise_skip(&r->rd, first, sizeof(first), NB_REMOTE_NOISE_MAX, &noise);
+	if (e == NB_E_TOOBIG)
+		snprintf(errbuf, errsz,
+			 "the remote login printed more than %d KiB and nbfs-server did not answer "
+			 "(it began \"%s\"); " NB_REMOTE_NOISE_HINT,
+			 NB_REMOTE_NOISE_MAX / 1024, noise.head);
+	else if (e == NB_E_EOF && noise.skipped > 0)
+		snprintf(errbuf, errsz, "the remote login printed \"%s\"", noise.head);
+	else if (e != 0 && noise.skipped > 0)
+		snprintf(errbuf, errsz,
+			 "%s before nbfs-server answered; the remote login printed \"%s\"",
+			 nb_strerror(e), noise.head);
+	else if (e == 0 && noise.skipped > 0)
+		nb_warn("skipped %zu bytes that the remote login printed before nbfs-server "
+			"answered (\"%s\"); " NB_REMOTE_NOISE_HINT,
+			noise.skipped, noise.head);
+	return e;
+}
+
 static int nb_remote_hello(struct nb_remote *r, char *errbuf, size_t errsz)
 {
 	uint8_t type;
 	struct nb_hello h;
 	int e = nb_proto_hello_encode(r->tx, NB_PROTO_VERSION, "nbfs " NBFS_VERSION);
+	errbuf[0] = '\0';
 	if (e == 0)
 		e = nb_frame_send(&r->t->stream, r->tx);
 	if (e == 0)
+		e = nb_remote_skip_noise(r, errbuf, errsz);
+	if (e == 0)
 		e = nb_frame_recv(&r->rd, &type, r->rx);
 	if (e != 0) {
-		snprintf(errbuf, errsz, "%s", nb_strerror(e));
+		if (!errbuf[0])
+			snprintf(errbuf, errsz, "%s", nb_strerror(e));
 		return e;
 	}
 	if (type == NB_MSG_ERROR) {

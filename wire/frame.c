@@ -102,15 +102,21 @@ int nb_frame_recv(struct nb_frame_reader *fr, uint8_t *type, struct nb_buf *payl
 		int r = nb_frame_parse(fr->rx, type, payload);
 		if (r != NB_E_SHORT)
 			return r;
-		uint8_t *p;
-		if ((r = nb_buf_reserve(fr->rx, NB_FRAME_READ_CHUNK, &p)) != 0)
-			return r;
-		ssize_t k = fr->s->read(fr->s->ctx, p, NB_FRAME_READ_CHUNK);
-		nb_buf_truncate(fr->rx,
-				nb_buf_len(fr->rx) - NB_FRAME_READ_CHUNK + (k > 0 ? (size_t)k : 0));
+		ssize_t k = nb_frame_fill(fr);
 		if (k < 0)
 			return (int)k;
 		if (k == 0)
 			return nb_buf_len(fr->rx) == 0 ? NB_E_EOF : NB_E_PROTO;
 	}
+}
+
+ssize_t nb_frame_fill(struct nb_frame_reader *fr)
+{
+	uint8_t *p;
+	int r = nb_buf_reserve(fr->rx, NB_FRAME_READ_CHUNK, &p);
+	if (r != 0)
+		return r;
+	ssize_t k = fr->s->read(fr->s->ctx, p, NB_FRAME_READ_CHUNK);
+	nb_buf_truncate(fr->rx, nb_buf_len(fr->rx) - NB_FRAME_READ_CHUNK + (k > 0 ? (size_t)k : 0));
+	return k;
 }

@@ -71,6 +71,11 @@ int nb_frame_parse(struct nb_buf *rx, uint8_t *type, struct nb_buf *payload);
  * frames), NB_E_PROTO (end inside a frame or bad header), or the
  * stream's error. */
 int nb_frame_recv(struct nb_frame_reader *fr, uint8_t *type, struct nb_buf *payload);
+/* Read once from the stream into fr's buffer, behind what is there:
+ * > 0 bytes read, 0 at the end of the stream, or the stream's error
+ * (-ENOMEM if the buffer is full). For readers of what precedes frames
+ * (wire/noise.h); nb_frame_recv calls it as needed. */
+ssize_t nb_frame_fill(struct nb_frame_reader *fr);
 /* True if a whole frame is already buffered. */
 int nb_frame_buffered(const struct nb_frame_reader *fr);
 /* True if the next nb_frame_recv can start without waiting for the

@@ -99,10 +99,16 @@ wait_until() {
   done
 }
 
+# Below the kernel's range of ephemeral ports (32768 on), which the
+# local end of every outgoing connection takes: a listener cannot bind
+# a port that such an end holds, and probing with a connection does not
+# see it (seen: sshd's "Address already in use" at 36628).
 free_port() {
-  local p
+  local p lo
+  lo=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null)
+  [ "${lo:-0}" -gt 12000 ] || lo=32768
   for _ in $(seq 1 50); do
-    p=$((20000 + RANDOM % 20000))
+    p=$((10000 + RANDOM % (lo - 10000)))
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
       echo "$p"
       return 0

@@ -772,6 +772,19 @@ static void client_seeds(void)
 	s_hello_version(1);
 	mc_write(T, "hello_protocol1_server");
 
+	/* What a login shell printed first (a ~/.bashrc's greeting, with a
+	 * NUL that begins no frame): skipped up to the HELLO or refusal. */
+	static const char greeting[] = "Welcome to the server!\n\033[1m\0\0\0\0x\n";
+	s_ctl(SHORT, 0);
+	mc_raw(greeting, sizeof(greeting) - 1);
+	s_hello();
+	s_round(0, 0);
+	mc_write(T, "login_text_then_round");
+	s_ctl(WHOLE, 0);
+	mc_raw(greeting, sizeof(greeting) - 1);
+	mc_add(nb_proto_refuse_encode(mc_frame, 13, "root /srv/nbfs: Permission denied"));
+	mc_write(T, "login_text_then_refusal");
+
 	s_ctl(SHORT, 0);
 	s_hello();
 	s_round(0, 0);
