@@ -110,7 +110,7 @@ void nb_flight_end(struct nb_flight *f)
 		nb_queue_fail(q, &f->job, NB_STATE_PENDING, NULL, 0);
 		break;
 	case NB_OUT_LINK:
-		nb_queue_fail(q, &f->job, NB_STATE_PENDING, res->why[0] ? res->why : NULL, 0);
+		nb_queue_lost(q, &f->job, res->why[0] ? res->why : NULL);
 		break;
 	case NB_OUT_BUSY:
 		nb_info("%s: %s", f->job.path, res->why[0] ? res->why : nb_strerror(res->r));

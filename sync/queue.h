@@ -260,6 +260,10 @@ int nb_queue_done(struct nb_queue *q, const struct nb_job *job, const struct nb_
  * all the same; for a rename whose source we have no record of, the
  * server's destination was untouched and our record of it stays. */
 int nb_queue_done_absent(struct nb_queue *q, const struct nb_job *job);
+/* The job's session broke before its answer came: nb_queue_fail with
+ * PENDING, and a directory or symlink counts as perhaps on the server
+ * from then on (a removal or rename of it goes to the server too). */
+void nb_queue_lost(struct nb_queue *q, const struct nb_job *job, const char *why);
 /* The job did not complete. state is PENDING (no error shown) or ERROR;
  * the entry is not offered again for retry_ms. A change since the job
  * was taken means a fresh attempt at once. error may be NULL. */

@@ -156,8 +156,11 @@ int nb_queue_remove_staged(struct nb_queue *q, const char *path, int rmdir, int 
 	on_server |= nb_q_known(q, path);
 	if (e) {
 		/* An upload in flight may publish before it notices: then the
-		 * server holds the path after all. */
-		on_server |= e->state == NB_STATE_UPLOADING || e->has_doubt;
+		 * server holds the path after all. So may a request whose
+		 * answer was lost. Regression: a MKDIR in flight when the
+		 * link broke, then rmdir here: no RMDIR went, and the server
+		 * kept the directory. */
+		on_server |= nb_q_maybe_on_server(e);
 		nb_q_drop(q, e);
 	}
 	if (!on_server)
@@ -258,8 +261,7 @@ int nb_q_rename(struct nb_queue *q, const char *from, const char *to, int from_o
 	if ((r = nb_q_creations_within(q, from, &at_from)) != 0)
 		goto out;
 	for (size_t i = 0; i < at_from.n; i++)
-		from_on_server |= !never && (at_from.v[i]->state == NB_STATE_UPLOADING ||
-					     at_from.v[i]->has_doubt);
+		from_on_server |= !never && nb_q_maybe_on_server(at_from.v[i]);
 	if (!from_on_server)
 		nb_debug("%s: renamed to %s; not on the server", from, to);
 	if (from_on_server && !nb_q_append(q, NB_KIND_RENAME, to, from, 0, &r))

@@ -61,6 +61,11 @@ struct nb_entry {
 	 * find its source). Durable too. */
 	int has_doubt2;
 	struct nb_synced doubt2;
+	/* A directory's or symlink's request went out and its session broke
+	 * before the answer: the server may have made it. (An upload's
+	 * doubt says as much for a file.) In memory only: after a restart
+	 * the server's listing tells. */
+	int maybe_made;
 	char *error;
 	/* The server said another session holds this content's partial:
 	 * how many times in a row, and since when (wall clock; 0: not
@@ -74,6 +79,14 @@ struct nb_entry {
 	struct nb_entry *bprev, *bnext; /* barriers, in queue order */
 	struct nb_entry *hq_prev, *hq_next; /* files waiting for their MD5 */
 };
+
+/* The server may hold e's path from e's own requests: in flight, or
+ * sent and unanswered. A removal or rename here must then go to the
+ * server too. */
+static inline int nb_q_maybe_on_server(const struct nb_entry *e)
+{
+	return e->state == NB_STATE_UPLOADING || e->has_doubt || e->maybe_made;
+}
 
 struct nb_queue {
 	pthread_mutex_t lock;

@@ -345,6 +345,19 @@ void nb_queue_fail(struct nb_queue *q, const struct nb_job *job, int state, cons
 	nb_q_unlock(q);
 }
 
+void nb_queue_lost(struct nb_queue *q, const struct nb_job *job, const char *why)
+{
+	pthread_mutex_lock(&q->lock);
+	struct nb_entry *e = nb_q_job_entry(q, job);
+	if (e && (job->kind == NB_KIND_DIR || job->kind == NB_KIND_SYMLINK) && !e->maybe_made) {
+		nb_debug("%s: entry %llu may have been made on the server", e->path,
+			 (unsigned long long)e->id);
+		e->maybe_made = 1;
+	}
+	nb_q_unlock(q);
+	nb_queue_fail(q, job, NB_STATE_PENDING, why, 0);
+}
+
 void nb_queue_busy(struct nb_queue *q, const struct nb_job *job, const char *why)
 {
 	pthread_mutex_lock(&q->lock);

@@ -1057,6 +1057,36 @@ static void test_remove_after_renames_into(void **state)
 	assert_ops(f, "m:b/a/y<a/c/y,m:b/y<b/a/y,m:b/y<a/c/y,u:b/y,");
 }
 
+/* A directory's MKDIR or a symlink's SYMLINK whose session broke before
+ * its answer may have run: removing or renaming it here goes to the
+ * server too; a refusal leaves it local. Regression (test_op_storm, a
+ * cut): mkdir c/b/c, the link broke with its MKDIR in flight, then
+ * rmdir c/b/c: no RMDIR went, and the server kept the directory. */
+static void test_lost_creation_maybe_made(void **state)
+{
+	struct fx *f = *state;
+	struct nb_job d, l, e;
+	assert_int_equal(nb_queue_touch(f->st, "d", NB_KIND_DIR), 0);
+	assert_int_equal(nb_queue_touch(f->st, "l", NB_KIND_SYMLINK), 0);
+	assert_int_equal(nb_queue_touch(f->st, "e", NB_KIND_DIR), 0);
+	take_op(f, NB_KIND_DIR, "d", NULL, &d);
+	take_op(f, NB_KIND_SYMLINK, "l", NULL, &l);
+	take_op(f, NB_KIND_DIR, "e", NULL, &e);
+	nb_queue_lost(f->st, &d, "connection lost");
+	nb_queue_lost(f->st, &l, "connection lost");
+	nb_queue_fail(f->st, &e, NB_STATE_PENDING, "refused", 0);
+	assert_int_equal(nb_queue_remove(f->st, "d", 1, 0), 0);
+	assert_int_equal(nb_queue_rename(f->st, "l", "m", 0), 0);
+	assert_int_equal(nb_queue_remove(f->st, "e", 1, 0), 0);
+	assert_ops(f, "r:d,m:m<l,l:m,");
+	/* the moved symlink may still be there once the rename has run */
+	assert_int_equal(nb_queue_remove(f->st, "m", 0, 0), 0);
+	assert_ops(f, "r:d,m:m<l,u:m,");
+	nb_job_free(&d);
+	nb_job_free(&l);
+	nb_job_free(&e);
+}
+
 /* A directory made here and not sent yet, into which a pending rename
  * brings a server name: the server holds the directory once that rename
  * runs (a RENAME makes the missing parents of its destination), so
@@ -2537,6 +2567,7 @@ int main(void)
 		T0(test_remove_renamed_here),
 		T0(test_remove_after_renames_into),
 		T0(test_dir_holding_renamed_name),
+		T0(test_lost_creation_maybe_made),
 		T0(test_resolve),
 		T0(test_resolve_chain),
 		T0(test_resolve_rename_back),
