@@ -167,7 +167,7 @@ static int nb_is_writer(int flags)
 	return (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
 }
 
-static int nb_op_create(const char *path, mode_t mode, struct fuse_file_info *fi)
+int nb_op_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 {
 	struct nb_fs *fs = nb_ops_fs();
 	const char *wpath = nb_ops_wpath(path);
@@ -249,7 +249,7 @@ static int nb_open_path(const char *wpath, struct fuse_file_info *fi)
 	return r;
 }
 
-static int nb_op_open(const char *path, struct fuse_file_info *fi)
+int nb_op_open(const char *path, struct fuse_file_info *fi)
 {
 	const char *wpath = nb_ops_wpath(path);
 	int r = wpath ? nb_perm_open(nb_ops_fs(), wpath, fi->flags) : -ENOENT;
@@ -304,7 +304,7 @@ static void nb_handle_wrote(struct nb_fs *fs, struct nb_handle *h, uint64_t off,
 	}
 }
 
-static int nb_op_write(const char *path, const char *buf, size_t size, off_t off,
+int nb_op_write(const char *path, const char *buf, size_t size, off_t off,
 		       struct fuse_file_info *fi)
 {
 	(void)path;
@@ -383,7 +383,7 @@ void nb_ops_release_all(struct nb_fs *fs)
 			files);
 }
 
-static int nb_op_release(const char *path, struct fuse_file_info *fi)
+int nb_op_release(const char *path, struct fuse_file_info *fi)
 {
 	(void)path; /* NULL (nullpath_ok): the entry is named by its id */
 	struct nb_fs *fs = nb_ops_fs();

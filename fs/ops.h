@@ -80,5 +80,11 @@ int nb_op_rename(const char *from, const char *to, unsigned int flags);
 int nb_op_symlink(const char *target, const char *path);
 int nb_op_readlink(const char *path, char *buf, size_t size);
 int nb_op_link(const char *from, const char *to);
+/* File operations (ops.c), also used by nb_op_link (ops_link.c). */
+int nb_op_create(const char *path, mode_t mode, struct fuse_file_info *fi);
+int nb_op_open(const char *path, struct fuse_file_info *fi);
+int nb_op_write(const char *path, const char *buf, size_t size, off_t off,
+		struct fuse_file_info *fi);
+int nb_op_release(const char *path, struct fuse_file_info *fi);
 
 #endif

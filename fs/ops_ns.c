@@ -418,12 +418,3 @@ int nb_op_readlink(const char *path, char *buf, size_t size)
 	}
 	return r;
 }
-
-int nb_op_link(const char *from, const char *to)
-{
-	/* A hard link has no counterpart a plain file server can keep in
-	 * step; tools fall back to copying. */
-	(void)from;
-	(void)to;
-	return -EPERM;
-}
