@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -616,6 +617,50 @@ static int nb_op_truncate(const char *path, off_t size, struct fuse_file_info *f
 	return r;
 }
 
+/* fallocate(2) as a preallocating writer asks for it (rsync
+ * --preallocate, download managers, fallocate(1)): mode 0, the size
+ * growing to cover the range with zeros, and FALLOC_FL_KEEP_SIZE. The
+ * other modes rewrite the middle of a file (punched holes, collapsed
+ * ranges) and are not offered: EOPNOTSUPP, as before, after which tools
+ * write zeros themselves. Without it fallocate(1) failed outright. */
+static int nb_op_fallocate(const char *path, int mode, off_t off, off_t len,
+			   struct fuse_file_info *fi)
+{
+	(void)path;
+	struct nb_fs *fs = nb_ops_fs();
+	struct nb_handle *h = nb_file_handle(fi);
+	struct stat st;
+	if (!h)
+		return -EBADF;
+	if (mode & ~FALLOC_FL_KEEP_SIZE)
+		return -EOPNOTSUPP;
+	if (off < 0 || len <= 0)
+		return -EINVAL;
+	if (len > INT64_MAX - off)
+		return -EFBIG;
+	if (fstat(h->fd, &st) != 0)
+		return -errno;
+	uint64_t end = (uint64_t)off + (uint64_t)len;
+	int grows = !(mode & FALLOC_FL_KEEP_SIZE) && end > (uint64_t)st.st_size;
+	int r = grows ? nb_make_room(fs, end, end - (uint64_t)st.st_size) : 0;
+	if (r == 0 && nb_handle_touch(fs, h, grows) != 0)
+		r = -EIO;
+	if (r != 0)
+		return r;
+	if (grows) {
+		/* Like a truncate that grows: no longer written in order. */
+		h->in_order = 0;
+		nb_core_follow_break(h->follow);
+	}
+	if (fallocate(h->fd, mode, off, len) != 0)
+		return -errno;
+	if (grows) {
+		nb_cache_add(fs->cache, (int64_t)(end - (uint64_t)st.st_size));
+		h->size = end;
+	}
+	return 0;
+}
+
 /* access(2) and chdir(2): asked only of a mount without
  * default_permissions (fs/perm.h); otherwise the kernel answers them. */
 static int nb_op_access(const char *path, int mask)
@@ -746,6 +791,7 @@ const struct fuse_operations nb_fs_operations = {
 	.chown = nb_op_chown,
 	.utimens = nb_op_utimens,
 	.truncate = nb_op_truncate,
+	.fallocate = nb_op_fallocate,
 	.statfs = nb_op_statfs,
 	.access = nb_op_access,
 	.getxattr = nb_op_getxattr,

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Normal tools just work: rsync -a of a tree with nested directories,
-# symlinks, odd names and modes; tar -x of 2,000 small files; git clone,
+# symlinks, odd names and modes; rsync --preallocate and fallocate(1)
+# (fallocate was EOPNOTSUPP: fallocate(1) failed); tar -x of 2,000 small files; git clone,
 # git status and git fsck, in the mount and on the server's copy.
 . "$(dirname "$0")/lib.sh"
 e2e_init tools
@@ -32,6 +33,14 @@ diff "$WORK/meta.src" "$WORK/meta.dst" || fail "modes or symlinks differ"
 # A second rsync finds nothing to do (times and sizes match).
 rsync -ai "$SRC/" "$MNT/rs/" >"$WORK/rsync2.out"; n=$(wc -l <"$WORK/rsync2.out")
 [ "$n" -eq 0 ] || fail "a repeated rsync still transferred $n items: $(cat "$WORK/rsync2.out")"
+
+# --- preallocating writers: rsync --preallocate, fallocate(1)
+random_file "$WORK/pre.bin" $((5 * 1024 * 1024 + 3))
+rsync --preallocate "$WORK/pre.bin" "$MNT/pre.bin" || fail "rsync --preallocate into the mount"
+fallocate -l 3M "$MNT/alloc.bin" || fail "fallocate(1) in the mount"
+nbfs_wait 60 "$MNT/pre.bin" "$MNT/alloc.bin"
+cmp "$WORK/pre.bin" "$REMOTE/pre.bin" || fail "the preallocated rsync copy differs on the server"
+cmp <(head -c $((3 * 1024 * 1024)) /dev/zero) "$REMOTE/alloc.bin" || fail "fallocate's 3 MiB of zeros differ on the server"
 
 # --- tar -x of 2,000 small files
 mkdir -p "$WORK/tarsrc"

@@ -739,6 +739,48 @@ static int case_ftruncate_grow_shrink(struct pc_ctx *c)
 	return check_file(c, "g", "", 0);
 }
 
+/* fallocate(2): mode 0 grows the file with zeros, FALLOC_FL_KEEP_SIZE
+ * keeps the size, and data written after either reads back. A file
+ * system without fallocate passes with a note (EOPNOTSUPP); modes that
+ * punch holes may be refused the same way. */
+static int case_fallocate(struct pc_ctx *c)
+{
+	static unsigned char want[PC_MIB + 2000];
+	unsigned char data[3000];
+	struct stat st;
+	int fd;
+	memset(want, 0, sizeof(want));
+	fill(data, sizeof(data), 3);
+	OK(c, fd = open("f", O_CREAT | O_EXCL | O_RDWR, 0644));
+	if (fallocate(fd, 0, 0, PC_MIB) != 0) {
+		int e = errno;
+		OK(c, close(fd));
+		if (e != EOPNOTSUPP)
+			return fail(c, "fallocate(0, 1 MiB): %s", errname(e));
+		note(c, "fallocate not supported");
+		return 0;
+	}
+	OK(c, fstat(fd, &st));
+	EQ(c, st.st_size, PC_MIB);
+	OK(c, fallocate(fd, FALLOC_FL_KEEP_SIZE, PC_MIB, PC_MIB));
+	OK(c, fstat(fd, &st));
+	EQ(c, st.st_size, PC_MIB);
+	OK(c, pwrite(fd, data, sizeof(data), PC_MIB - 1000));
+	OK(c, close(fd));
+	memcpy(want + PC_MIB - 1000, data, sizeof(data));
+	TRY(check_file(c, "f", want, sizeof(want)));
+	OK(c, fd = open("f", O_RDWR));
+	int r = fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, 4096);
+	int e = errno;
+	OK(c, close(fd));
+	if (r != 0 && e != EOPNOTSUPP)
+		return fail(c, "fallocate(PUNCH_HOLE): %s", errname(e));
+	if (r == 0)
+		return check_file(c, "f", want, sizeof(want));
+	note(c, "mode 0 and KEEP_SIZE; holes are not punched (EOPNOTSUPP)");
+	return 0;
+}
+
 static int case_truncate_path(struct pc_ctx *c)
 {
 	unsigned char data[1000], want[3000] = {0};
@@ -2243,6 +2285,7 @@ static const struct pc_case pc_cases[] = {
     {"o_trunc", case_o_trunc},
     {"pwrite_hole", case_pwrite_hole},
     {"ftruncate_grow_shrink", case_ftruncate_grow_shrink},
+    {"fallocate", case_fallocate},
     {"truncate_path", case_truncate_path},
     {"truncate_absurd", case_truncate_absurd},
     {"fsync_fdatasync", case_fsync_fdatasync},
