@@ -188,10 +188,13 @@ int nb_flight_stream_answered(struct nb_flight *f)
 		nb_flight_result(f, -ECANCELED, NULL);
 		return 1;
 	}
-	/* Published (the partial is the file now), or refused: a conflict
-	 * keeps the partial under the key for the conflict copy, anything
-	 * else starts afresh. */
-	if (rc->r != -EEXIST)
+	/* Published, the partial is the file now; or refused for content
+	 * that did not match its MD5, the partial discarded: the key goes.
+	 * Any other refusal (a conflict, a full disk, a directory gone)
+	 * leaves the partial on the server, and the key stays so the next
+	 * attempt resumes it: a new key, or an offer by MD5, would start
+	 * from nothing beside it and, on a full disk, never fit. */
+	if (rc->r == 0 || rc->r == NB_E_MD5)
 		nb_queue_stream_drop(p->cfg.q, &f->job);
 	if (rc->r == NB_E_MD5)
 		nb_queue_forget_md5(p->cfg.q, &f->job);

@@ -276,8 +276,9 @@ void nb_q_update(struct nb_queue *q, struct nb_entry *e)
 			ready = e->retry_ms;
 	} else if (e->state != NB_STATE_UPLOADING && nb_q_streamable(e)) {
 		/* Its upload begins as it is written, once it has been open a
-		 * while (queue.h). */
-		ready = e->first_ms + NB_QUEUE_STREAM_AFTER_MS;
+		 * while; closed, at once (a streamable file is quick), while
+		 * the follower finishes its MD5 (queue.h). */
+		ready = e->writers ? e->first_ms + NB_QUEUE_STREAM_AFTER_MS : e->changed_ms;
 		if (e->retry_ms > ready)
 			ready = e->retry_ms;
 	}

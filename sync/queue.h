@@ -323,6 +323,11 @@ int nb_queue_settle_doubt(struct nb_queue *q, const char *path, const struct nb_
  * (a scratch file) costs nothing. What the stream gains, it gains on
  * writers slower than that. */
 #define NB_QUEUE_STREAM_AFTER_MS 1000
+/* A followed file whose writer closed before the follower had its MD5
+ * (the follower hashes at about 700 MB/s here, slower than `cp` writes
+ * a file from the page cache) goes as a stream at once, under the same
+ * rules, instead of waiting for the MD5 that PUT_OPEN names: the rest
+ * of the hashing overlaps the upload. */
 
 /* For the follower: the first `bytes` of job's file are read, in order. */
 void nb_queue_follow_progress(struct nb_queue *q, const struct nb_job *job, uint64_t bytes);

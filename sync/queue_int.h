@@ -140,7 +140,8 @@ void nb_q_forget(struct nb_queue *q, struct nb_entry *e);
 /* Give e a new path and move it to the tail, durably (an unsaved e in
  * memory). 0 or an error. */
 int nb_q_move(struct nb_queue *q, struct nb_entry *e, const char *path);
-/* e may be taken as a stream while its writer is open (queue_stream.c). */
+/* e may be taken as a stream: while its writer is open, or closed
+ * before the follower has its MD5 (queue_stream.c). */
 int nb_q_streamable(const struct nb_entry *e);
 /* Fill job's stream fields from e, drawing e's key (on record) if it
  * needs one. */

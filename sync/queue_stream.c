@@ -13,8 +13,12 @@
 
 int nb_q_streamable(const struct nb_entry *e)
 {
-	return e->kind == NB_KIND_FILE && e->writers == 1 && e->quick && !e->stream_off &&
-	       e->followed >= NB_QUEUE_STREAM_FROM;
+	if (e->kind != NB_KIND_FILE || !e->quick || e->stream_off ||
+	    e->followed < NB_QUEUE_STREAM_FROM)
+		return 0;
+	/* Its one writer still at it; or closed, with the follower still
+	 * behind on the MD5 (see queue.h). */
+	return e->writers == 1 || (e->writers == 0 && e->hashing && !e->has_md5);
 }
 
 /* Put e's key (or its absence) on record with e's row. A failure is

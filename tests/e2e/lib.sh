@@ -303,6 +303,20 @@ nbfs_wait() {
   "$NBFS" wait --timeout "$secs" "$@" || fail "nbfs wait failed for $*"
 }
 
+# wait_hashed CACHE NAME...: the mount with cache CACHE has the MD5 of
+# each file NAME (at the mount's root) from following its writes. Then
+# an upload that starts is offered by that MD5 (PUT_OPEN) and meets a
+# partial kept under it, instead of streaming under a key of its own,
+# as a file closed before its MD5 is known does.
+wait_hashed() {
+  local cache=$1 name
+  shift
+  for name in "$@"; do
+    wait_until 30 grep -qF " $name: MD5 computed as it was written" "$cache/nbfs.log" ||
+      fail "$cache: no MD5 of $name from following its writes"
+  done
+}
+
 # no_partials: the server's partial directory holds nothing.
 no_partials() {
   local n

@@ -60,11 +60,13 @@ random_file "$WORK/e.bin" $((2 * mb))
 md5e=$(md5sum <"$WORK/e.bin" | cut -d' ' -f1)
 head -c $((3 * mb)) /dev/urandom >"$REMOTE/.nbfs/partial/$md5e"
 mount_nbfs "$SSHD_PORT" "$WORK/cache2" "timeout=5"
-# Paused while they are copied: the uploads are offered by their MD5
-# (PUT_OPEN) and meet the partials above, instead of streaming under a
-# key of their own as they are written.
+# Paused while they are copied, resumed once their MD5s are known: the
+# uploads are offered by their MD5 (PUT_OPEN) and meet the partials
+# above, instead of streaming under a key of their own as they are
+# written (e.bin, under 8 MiB, never streams).
 "$NBFS" pause "$MNT" || fail "nbfs pause"
 cp "$WORK/b.bin" "$WORK/c.bin" "$WORK/e.bin" "$MNT/"
+wait_hashed "$WORK/cache2" b.bin c.bin
 "$NBFS" resume "$MNT" || fail "nbfs resume"
 nbfs_wait 90 "$MNT"
 for f in b c e; do cmp "$WORK/$f.bin" "$REMOTE/$f.bin" || fail "$f.bin differs on the server"; done

@@ -23,15 +23,18 @@ E2E_MOUNTS+=("$MNT_A" "$MNT_B")
 [ "$(cat "$WORK/cache-a/mount-id")" != "$(cat "$WORK/cache-b/mount-id")" ] ||
   fail "two caches share a mount id"
 
-# Paused while copied: both uploads are offered by the content's MD5
-# (PUT_OPEN) and meet at its partial, as two copies made at leisure do
-# (a copy slow enough to stream as it is written has a partial of its
-# own, under its own key).
+# Paused while copied, and resumed once each mount has the MD5: both
+# uploads are offered by the content's MD5 (PUT_OPEN) and meet at its
+# partial, as two copies made at leisure do (a copy slow enough to
+# stream as it is written, or closed before its MD5 is known, has a
+# partial of its own, under its own key).
 "$NBFS" pause "$MNT_A" && "$NBFS" pause "$MNT_B" || fail "nbfs pause"
 cp "$WORK/big.bin" "$MNT_A/same.bin" &
 cp_a=$!
 cp "$WORK/big.bin" "$MNT_B/same.bin" || fail "cp to B"
 wait $cp_a || fail "cp to A"
+wait_hashed "$WORK/cache-a" same.bin
+wait_hashed "$WORK/cache-b" same.bin
 "$NBFS" resume "$MNT_A" && "$NBFS" resume "$MNT_B" || fail "nbfs resume"
 
 # One of them is seen waiting for the other, with the reason and a time.

@@ -880,6 +880,48 @@ static void test_stream_restart(void **state)
 	free(data);
 }
 
+/* The server refuses to publish a stream for a reason that leaves its
+ * partial in place (here the directory it was to go into was removed
+ * behind nbfs's back; on a real server, a full disk): the key stays
+ * with the entry, so the retry resumes that partial instead of sending
+ * the file again from nothing (which on a full disk never fits). */
+static void test_stream_refused_keeps_key(void **state)
+{
+	struct fx *f = *state;
+	struct writer w;
+	size_t n = 16 * MIB;
+	char *data = content(n, 46);
+	fx_open_core(f);
+	stage_dir(f, "d");
+	assert_int_equal(nb_core_touch(f->core, "d", NB_KIND_DIR), 0);
+	wait_synced(f);
+	writer_open(f, &w, "d/x.bin");
+	writer_pwrite(&w, data, 12 * MIB, 0);
+	wait_partial(f, 6 * MIB);
+	char *rdir = tu_join(f->remote, "d");
+	assert_int_equal(rmdir(rdir), 0);
+	free(rdir);
+	writer_pwrite(&w, data + 12 * MIB, n - 12 * MIB, 12 * MIB);
+	writer_close(f, &w);
+	struct nb_core_state v;
+	long long deadline = nb_xio_now_ms() + WAIT_MS;
+	while (!nb_core_state(f->core, "d/x.bin", 1, &v) || v.state != NB_STATE_ERROR) {
+		if (nb_xio_now_ms() > deadline)
+			fail_msg("the publish into a removed directory was not refused");
+		nb_xio_sleep_ms(10);
+	}
+	assert_int_equal(partials(f), 1);
+	nb_core_kick(f->core, "d/x.bin", 1);
+	wait_synced(f);
+	assert_remote(f, "d/x.bin", data, n);
+	assert_int_equal(partials(f), 0);
+	unsigned long long out = atomic_load(&f->srv.bytes_out);
+	if (out > n + n / 4)
+		fail_msg("%llu bytes sent for %zu: the retry did not resume the stream's partial",
+			 out, n);
+	free(data);
+}
+
 /* A server that predates PUT_STREAM: the file goes the usual way once
  * closed, in the same session. */
 static void test_stream_old_server(void **state)
@@ -955,6 +997,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stream_broken_by_rewrite, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stream_cut, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stream_old_server, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stream_refused_keeps_key, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stream_restart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stream_times_then_rename, setup, teardown),
 	};

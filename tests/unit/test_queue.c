@@ -396,6 +396,44 @@ static void test_delay(void **state)
 	assert_true(wait > BIG_DELAY - 1000 && wait <= BIG_DELAY);
 }
 
+/* A new file followed as it is written goes as a stream once its writer
+ * has had it open a while; closed sooner, while the follower is still
+ * hashing it (cp from the page cache outruns the MD5), it goes as a
+ * stream at once, not after the MD5 (nor after the quiet time). With
+ * its MD5 known, a closed file goes the usual way. */
+static void test_stream_at_close(void **state)
+{
+	struct fx *f = *state;
+	struct nb_job fol, fol2, job;
+	f->fresh = 1;
+	assert_int_equal(wopen(f, "s"), 0);
+	assert_int_equal(nb_queue_follow_begin(f->st, f->wid[0], &fol), 1);
+	nb_queue_follow_progress(f->st, &fol, NB_QUEUE_STREAM_FROM - 1);
+	assert_int_equal(no_job(f), 1000); /* open, too little followed */
+	nb_queue_follow_progress(f->st, &fol, NB_QUEUE_STREAM_FROM);
+	long wait = no_job(f); /* open for less than STREAM_AFTER_MS */
+	assert_true(wait > 0 && wait <= NB_QUEUE_STREAM_AFTER_MS);
+	wclose(f, "s");
+	take(f, "s", &job);
+	assert_true(job.stream);
+	nb_job_free(&job);
+	nb_queue_hash_done(f->st, &fol);
+	nb_job_free(&fol);
+
+	/* Hashed before it was taken: a closed file, offered by its MD5. */
+	assert_int_equal(wopen(f, "t"), 0);
+	assert_int_equal(nb_queue_follow_begin(f->st, f->wid[1], &fol2), 1);
+	nb_queue_follow_progress(f->st, &fol2, 2 * NB_QUEUE_STREAM_FROM);
+	uint8_t md5[NB_MD5_LEN] = {7};
+	nb_queue_set_md5(f->st, &fol2, md5);
+	nb_queue_hash_done(f->st, &fol2);
+	wclose(f, "t");
+	take(f, "t", &job);
+	assert_false(job.stream);
+	nb_job_free(&job);
+	nb_job_free(&fol2);
+}
+
 static void test_writers_block(void **state)
 {
 	struct fx *f = *state;
@@ -2522,6 +2560,7 @@ int main(void)
 		T0(test_fifo_order),
 		TB(test_delay),
 		T0(test_writers_block),
+		TB(test_stream_at_close),
 		TB(test_writer_close_restarts_delay),
 		TB(test_new_file_goes_at_once),
 		T0(test_touch_meta),
