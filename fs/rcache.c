@@ -510,6 +510,15 @@ void nb_rcache_move(struct nb_rcache *rc, const char *from, const char *to)
 	nb_attr_free(&a);
 }
 
+int nb_rcache_still_has(struct nb_rcache *rc, const char *dir, const char *name)
+{
+	pthread_mutex_lock(&rc->lock);
+	struct nb_rdir *d = nb_rcache_find(rc, dir, 0);
+	int has = !d || !d->valid || nb_rdir_lookup(d, name) != NULL;
+	pthread_mutex_unlock(&rc->lock);
+	return has;
+}
+
 int nb_rcache_list(struct nb_rcache *rc, const char *dir,
 		   int (*fn)(void *arg, const char *name, const struct nb_attr *a), void *arg)
 {

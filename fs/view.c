@@ -151,9 +151,16 @@ static int nb_view_list_remote(void *arg, const char *name, const struct nb_attr
 	if (nb_view_join(c->local, c->wpath, name) != 0 ||
 	    nb_view_join(c->want, c->rpath, name) != 0)
 		return 0;
-	/* Shown only if this local name still maps to this remote entry. */
+	/* Shown only if this local name still maps to this remote entry,
+	 * and the entry is still there: the listing is a copy, and the sync
+	 * thread may have removed the name on the server since, its RMDIR
+	 * or UNLINK then gone from the queue, so resolving finds nothing
+	 * in the way. It takes the name out of the cache before it lets
+	 * the barrier go (sync/flight.c), so asked after the resolve the
+	 * cache knows. Regression: posixcheck's rmdir case under TSan
+	 * listed a directory just removed. */
 	if (nb_core_resolve(c->fs->core, c->local, c->got, NB_PATH_MAX + 1) == 0 &&
-	    strcmp(c->got, c->want) == 0)
+	    strcmp(c->got, c->want) == 0 && nb_rcache_still_has(c->fs->rc, c->rpath, name))
 		nb_names_add(c->ns, name);
 	return 0;
 }
