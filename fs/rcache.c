@@ -510,13 +510,20 @@ void nb_rcache_move(struct nb_rcache *rc, const char *from, const char *to)
 	nb_attr_free(&a);
 }
 
-int nb_rcache_still_has(struct nb_rcache *rc, const char *dir, const char *name)
+size_t nb_rcache_keep_held(struct nb_rcache *rc, const char *dir, char **names, size_t n)
 {
+	size_t k = 0;
 	pthread_mutex_lock(&rc->lock);
 	struct nb_rdir *d = nb_rcache_find(rc, dir, 0);
-	int has = !d || !d->valid || nb_rdir_lookup(d, name) != NULL;
+	int known = d && d->valid;
+	for (size_t i = 0; i < n; i++) {
+		if (!known || nb_rdir_lookup(d, names[i]))
+			names[k++] = names[i];
+		else
+			free(names[i]);
+	}
 	pthread_mutex_unlock(&rc->lock);
-	return has;
+	return k;
 }
 
 int nb_rcache_list(struct nb_rcache *rc, const char *dir,

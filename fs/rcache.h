@@ -32,13 +32,14 @@ int nb_rcache_stat_path(struct nb_rcache *rc, const char *path, struct nb_attr *
  * listing's error (NB_E_OFFLINE: no answer in time); on an error the
  * cache is as it was. */
 int nb_rcache_reload(struct nb_rcache *rc, const char *dir);
-/* 0 if the cached listing of dir no longer holds name; 1 if it does,
- * or if dir's listing is no longer cached (nothing newer is known). No
- * refresh, no wait. */
-int nb_rcache_still_has(struct nb_rcache *rc, const char *dir, const char *name);
+/* Of names[0..n) (taken from a copy of dir's listing), keep those the
+ * cached listing of dir still holds, or all of them if dir's listing is
+ * no longer cached (nothing newer is known); free the others. The kept
+ * stay in order at the front; returns how many. No refresh, no wait. */
+size_t nb_rcache_keep_held(struct nb_rcache *rc, const char *dir, char **names, size_t n);
 /* Call fn for every remote entry of dir; fn returns 0 to go on. fn
  * sees a copy made before the first call: a name the sync thread
- * removed since is in it still (see nb_rcache_still_has). */
+ * removed since is in it still (see nb_rcache_keep_held). */
 int nb_rcache_list(struct nb_rcache *rc, const char *dir,
 		   int (*fn)(void *arg, const char *name, const struct nb_attr *a), void *arg);
 /* The target of the remote symlink at path, NUL-terminated in buf:

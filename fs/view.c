@@ -151,16 +151,10 @@ static int nb_view_list_remote(void *arg, const char *name, const struct nb_attr
 	if (nb_view_join(c->local, c->wpath, name) != 0 ||
 	    nb_view_join(c->want, c->rpath, name) != 0)
 		return 0;
-	/* Shown only if this local name still maps to this remote entry,
-	 * and the entry is still there: the listing is a copy, and the sync
-	 * thread may have removed the name on the server since, its RMDIR
-	 * or UNLINK then gone from the queue, so resolving finds nothing
-	 * in the way. It takes the name out of the cache before it lets
-	 * the barrier go (sync/flight.c), so asked after the resolve the
-	 * cache knows. Regression: posixcheck's rmdir case under TSan
-	 * listed a directory just removed. */
+	/* Shown only if this local name still maps to this remote entry
+	 * (and, checked after the walk, is still in the cache). */
 	if (nb_core_resolve(c->fs->core, c->local, c->got, NB_PATH_MAX + 1) == 0 &&
-	    strcmp(c->got, c->want) == 0 && nb_rcache_still_has(c->fs->rc, c->rpath, name))
+	    strcmp(c->got, c->want) == 0)
 		nb_names_add(c->ns, name);
 	return 0;
 }
@@ -205,7 +199,16 @@ int nb_view_list(struct nb_fs *fs, const char *wpath, int (*fn)(void *arg, const
 		return e;
 	}
 	if (nb_core_resolve(fs->core, wpath, c.rpath, sz) == 0) {
+		size_t first = ns.n;
 		nb_rcache_list(fs->rc, c.rpath, nb_view_list_remote, &c);
+		/* The walk was over a copy: the sync thread may have removed
+		 * a name on the server since, its RMDIR or UNLINK then gone
+		 * from the queue, so the name resolved with nothing in the
+		 * way. It takes the name out of the cache before it lets the
+		 * barrier go (sync/flight.c), so asked after the resolves the
+		 * cache knows. Regression: posixcheck's rmdir case under TSan
+		 * listed a directory just removed. */
+		ns.n = first + nb_rcache_keep_held(fs->rc, c.rpath, ns.v + first, ns.n - first);
 		nb_core_renamed_into(fs->core, wpath, nb_view_list_renamed, &c);
 	}
 	free(bufs);
