@@ -208,7 +208,9 @@ int nb_view_list(struct nb_fs *fs, const char *wpath, int (*fn)(void *arg, const
 		 * barrier go (sync/flight.c), so asked after the resolves the
 		 * cache knows. Regression: posixcheck's rmdir case under TSan
 		 * listed a directory just removed. */
-		ns.n = first + nb_rcache_keep_held(fs->rc, c.rpath, ns.v + first, ns.n - first);
+		if (ns.n > first)
+			ns.n = first + nb_rcache_keep_held(fs->rc, c.rpath, ns.v + first,
+							   ns.n - first);
 		nb_core_renamed_into(fs->core, wpath, nb_view_list_renamed, &c);
 	}
 	free(bufs);
