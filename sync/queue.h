@@ -307,7 +307,12 @@ int nb_queue_settle_doubt(struct nb_queue *q, const char *path, const struct nb_
  * followed by the hash-on-write thread (sync/follow.h), which reports
  * how far it has read it. Once that passes NB_QUEUE_STREAM_FROM (and
  * the file was opened NB_QUEUE_STREAM_AFTER_MS ago), the entry may be
- * taken as a stream job while the writer is still open:
+ * taken as a stream job while the writer is still open; and, once it
+ * has passed NB_QUEUE_STREAM_FROM, at once when the writer closes
+ * before the follower has the MD5 (the follower hashes at about 700
+ * MB/s here, slower than `cp` writes from the page cache), instead of
+ * waiting for the MD5 that PUT_OPEN names, so the rest of the hashing
+ * overlaps the upload:
  * the upload sends what is written as it is written, and ends when the
  * writer has closed and the MD5 is known. Any other change to the
  * content (a write out of order, a truncate, a second writer) bumps the
@@ -319,15 +324,10 @@ int nb_queue_settle_doubt(struct nb_queue *q, const char *path, const struct nb_
 #define NB_QUEUE_STREAM_FROM (8 * 1024 * 1024)
 /* ... and once its writer has had it open this long: a file written in
  * less time (a large file copied from a local disk in a moment) goes
- * at its close as before, and one deleted right after it was written
+ * at its close (see above), and one deleted right after it was written
  * (a scratch file) costs nothing. What the stream gains, it gains on
  * writers slower than that. */
 #define NB_QUEUE_STREAM_AFTER_MS 1000
-/* A followed file whose writer closed before the follower had its MD5
- * (the follower hashes at about 700 MB/s here, slower than `cp` writes
- * a file from the page cache) goes as a stream at once, under the same
- * rules, instead of waiting for the MD5 that PUT_OPEN names: the rest
- * of the hashing overlaps the upload. */
 
 /* For the follower: the first `bytes` of job's file are read, in order. */
 void nb_queue_follow_progress(struct nb_queue *q, const struct nb_job *job, uint64_t bytes);

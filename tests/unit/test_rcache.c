@@ -192,12 +192,18 @@ static void test_listing_after_change(void **state)
  * still holds it. nb_rcache_keep_held, asked after, knows; the view
  * asks it for the names it took from the walk (fs/view.c). Regression:
  * posixcheck's rmdir case under TSan listed a directory just removed. */
-static int remove_a_while_walking(void *arg, const char *name, const struct nb_attr *a)
+struct walk {
+	struct nb_rcache *rc;
+	char seen[256];
+};
+
+/* Records each name; at "a", the sync thread removes "b". */
+static int remove_b_while_walking(void *arg, const char *name, const struct nb_attr *a)
 {
-	struct nb_rcache **rc = arg;
-	(void)a;
+	struct walk *w = arg;
+	add_name(w->seen, name, a);
 	if (strcmp(name, "a") == 0)
-		nb_rcache_remove(*rc, "a");
+		nb_rcache_remove(w->rc, "b");
 	return 0;
 }
 
@@ -207,13 +213,12 @@ static void test_keep_held_after_copy(void **state)
 	struct nb_rcache *rc = new_cache();
 	listing(rc, "");
 	land((const char *[]){"a", "b", "c", NULL});
-	char seen[256] = "";
-	assert_int_equal(nb_rcache_list(rc, "", add_name, seen), 0);
-	assert_int_equal(nb_rcache_list(rc, "", remove_a_while_walking, &rc), 0);
-	assert_string_equal(seen, "a,b,c"); /* what a walk gets: a copy */
+	struct walk w = {.rc = rc};
+	assert_int_equal(nb_rcache_list(rc, "", remove_b_while_walking, &w), 0);
+	assert_string_equal(w.seen, "a,b,c"); /* b, removed mid-walk, still in the copy */
 	char *names[3] = {strdup("a"), strdup("b"), strdup("c")};
 	assert_int_equal(nb_rcache_keep_held(rc, "", names, 3), 2);
-	assert_string_equal(names[0], "b");
+	assert_string_equal(names[0], "a");
 	assert_string_equal(names[1], "c");
 	free(names[0]);
 	free(names[1]);
@@ -221,8 +226,8 @@ static void test_keep_held_after_copy(void **state)
 	char *other[1] = {strdup("x")};
 	assert_int_equal(nb_rcache_keep_held(rc, "never/listed", other, 1), 1);
 	free(other[0]);
-	assert_string_equal(listing(rc, ""), "b,c");
-	land((const char *[]){"b", "c", NULL});
+	assert_string_equal(listing(rc, ""), "a,c");
+	land((const char *[]){"a", "c", NULL});
 	nb_rcache_free(rc);
 }
 
