@@ -418,7 +418,7 @@ static int nb_meta_change(struct nb_fs *fs, const char *wpath,
 	if (r != 0)
 		return r;
 	if (S_ISLNK(st.st_mode))
-		return -EOPNOTSUPP; /* modes and times of symlinks are not synced */
+		return -EOPNOTSUPP; /* symlinks have no mode of their own (times: nb_op_utimens) */
 	if (staged && nb_ops_local_only(st.st_mode)) /* nothing to sync */
 		return apply(fs->stage_fd, wpath, arg) == 0 ? 0 : -errno;
 	if (!staged && S_ISDIR(st.st_mode)) {
@@ -513,13 +513,20 @@ static int nb_op_utimens(const char *path, const struct timespec tv[2], struct f
 	if (wpath) {
 		struct stat st;
 		int staged;
-		/* Times of a symlink are kept locally (so rsync -a sees its own
-		 * times again) but not synced: the protocol carries none. */
+		/* Times of a staged symlink (one made in the mount: cp -a and
+		 * rsync -a set them right after) go to the server with a
+		 * SETTIME once the link is there: queued again before and
+		 * after the change, as nb_meta_change does. A link only on
+		 * the server is left as it is (there is no local copy of it
+		 * to hold the time; the call still succeeds, as before). */
 		if (nb_view_lookup(fs, wpath, &st, &staged) == 0 && S_ISLNK(st.st_mode)) {
-			if (staged && nb_longpath_utimensat(fs->stage_fd, wpath, tv,
-							    AT_SYMLINK_NOFOLLOW) != 0)
+			if (!staged)
+				return 0;
+			if (nb_core_touch_meta(fs->core, wpath, NB_KIND_SYMLINK) != 0)
+				return -EIO;
+			if (nb_longpath_utimensat(fs->stage_fd, wpath, tv, AT_SYMLINK_NOFOLLOW) != 0)
 				return -errno;
-			return 0;
+			return nb_core_touch_meta(fs->core, wpath, NB_KIND_SYMLINK) == 0 ? 0 : -EIO;
 		}
 	}
 	return wpath ? nb_meta_change(fs, wpath, nb_apply_utimens, tv) : -ENOENT;

@@ -35,7 +35,7 @@ int nb_settime_apply(const struct nb_root *root, const char *path, int64_t mtime
 	 * changed, beneath the root. */
 	if (fstatat(dirfd, leaf, &st, AT_SYMLINK_NOFOLLOW) != 0)
 		r = -errno;
-	else if (!S_ISDIR(st.st_mode))
+	else if (!S_ISDIR(st.st_mode) && !S_ISLNK(st.st_mode))
 		r = -ENOTDIR;
 	else if (utimensat(dirfd, leaf, ts, AT_SYMLINK_NOFOLLOW) != 0)
 		r = -errno;

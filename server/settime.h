@@ -1,7 +1,8 @@
 /*
  * SETTIME: the mtime of a directory beneath the root, as the client
  * last saw it, set once the directory's contents are in place (nbfs
- * carries directory times as rsync -a does). Kept apart from
+ * carries directory times as rsync -a does); and of a symlink, which
+ * SYMLINK makes with the server's clock. Kept apart from
  * server/session.c, which only dispatches to it.
  */
 #ifndef NB_SETTIME_H
@@ -13,10 +14,11 @@
 #include "server/session.h"
 #include "wire/buf.h"
 
-/* Set the mtime of directory path ("" is the root) to mtime_s.mtime_ns,
- * leaving its atime alone. Resolved beneath the root without following
- * a symlink anywhere, the last component included. 0; -ENOTDIR if path
- * is not a directory (a symlink to one included); or -errno. */
+/* Set the mtime of the directory or symlink at path ("" is the root) to
+ * mtime_s.mtime_ns, leaving its atime alone. Resolved beneath the root
+ * without following a symlink anywhere: a symlink as the last component
+ * gets the time itself, never its target. 0; -ENOTDIR if path is
+ * neither, or a symlink is on the way; or -errno. */
 int nb_settime_apply(const struct nb_root *root, const char *path, int64_t mtime_s,
 		     uint32_t mtime_ns);
 /* Handle a SETTIME request (payload after the id): flush the session's

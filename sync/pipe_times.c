@@ -1,9 +1,11 @@
 /*
  * Directory times on the wire: the pipeline sends a SETTIME for each
- * directory the queue hands out (sync/queue_dirtimes.c), with the time
- * of the staged directory, which is the time the mount shows for it.
- * A directory not staged, or no longer a directory, is skipped: there
- * is no time of ours to give it.
+ * directory or symlink the queue hands out (sync/queue_dirtimes.c),
+ * with the time of the staged one, which is the time the mount shows
+ * for it. One not staged, or no longer a directory or a symlink, is
+ * skipped: there is no time of ours to give it. A server older than
+ * symlink times answers ENOTDIR for a link: logged, and the link keeps
+ * the time the server made it with.
  *
  * A directory whose mode denies its owner reading, writing or searching
  * gets that mode here too, in a MKDIR just before its SETTIME: until
@@ -85,14 +87,14 @@ static void nb_pipe_times_reap(struct nb_pipeline *p)
 	}
 }
 
-/* Send the time of staged directory path: 1 if it went, 0 if there was
- * nothing to send, or the session's error. */
+/* Send the time of staged directory or symlink path: 1 if it went, 0
+ * if there was nothing to send, or the session's error. */
 static int nb_pipe_time_send(struct nb_pipeline *p, const char *path)
 {
 	struct stat st;
 	if (nb_longpath_fstatat(p->cfg.stage_fd, path[0] ? path : ".", &st, AT_SYMLINK_NOFOLLOW) !=
 		0 ||
-	    !S_ISDIR(st.st_mode)) {
+	    (!S_ISDIR(st.st_mode) && !S_ISLNK(st.st_mode))) {
 		nb_queue_dirtime_settled(p->cfg.q, path, 0);
 		return 0;
 	}
@@ -107,7 +109,7 @@ static int nb_pipe_time_send(struct nb_pipeline *p, const char *path)
 	t->p = p;
 	memcpy(t->path, path, n + 1);
 	int e = 0;
-	if (path[0] && (st.st_mode & S_IRWXU) != S_IRWXU) {
+	if (path[0] && S_ISDIR(st.st_mode) && (st.st_mode & S_IRWXU) != S_IRWXU) {
 		nb_rcall_init(&t->mode, NB_MSG_MKDIR);
 		t->mode.on_done = nb_pipe_mode_done;
 		if ((e = nb_rcall_mkdir(p->r, &t->mode, t->path, st.st_mode & 07777)) == 0)

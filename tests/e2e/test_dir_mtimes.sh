@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Directory mtimes reach the server, as rsync -a carries them: after
-# `cp -a` of a tree whose directories have times in the past and
-# `nbfs wait`, every directory on the server has the time it has in the
-# source (and in the mount); a later change in a directory (a file
-# added, one removed, a rename between two directories, a new
-# subdirectory) leaves the server's directory with the time the mount
-# shows for it.
+# Directory and symlink mtimes reach the server, as rsync -a carries
+# them: after `cp -a` of a tree whose directories and symlink have times
+# in the past and `nbfs wait`, every directory and the symlink on the
+# server have the time they have in the source (and in the mount); a
+# later change in a directory (a file added, one removed, a rename
+# between two directories, a new subdirectory) leaves the server's
+# directory with the time the mount shows for it, and `touch -h` on the
+# symlink in the mount moves the server's link's time, not its
+# target's.
 . "$(dirname "$0")/lib.sh"
 e2e_init dir_mtimes
 start_sshd
@@ -34,6 +36,7 @@ echo deep >"$SRC/a/b/c/deep.txt"
 random_file "$SRC/a/b/large.bin" $((3 * 1024 * 1024))
 echo two >"$SRC/d2/x/two.txt"
 ln -s ../a/f1.txt "$SRC/d2/link"
+touch -h -d "2018-05-06 07:08:09" "$SRC/d2/link"
 day=1
 for d in $(cd "$SRC" && find . -mindepth 1 -type d | sort -r) .; do
   touch -h -d "2019-03-$((10 + day)) 12:34:56" "$SRC/$d"
@@ -47,6 +50,12 @@ dirs_match "$SRC" "$REMOTE/tree" ||
   fail "directory times on the server differ from the source: $(show_diff "$SRC" "$REMOTE/tree")"
 cmp "$SRC/a/b/large.bin" "$REMOTE/tree/a/b/large.bin" || fail "large.bin differs on the server"
 pass "cp -a: $(mtime_list "$SRC" | wc -l) directory times on the server as in the source"
+link_time() { stat -c %Y "$1"; } # stat does not follow a symlink without -L
+[ -L "$REMOTE/tree/d2/link" ] && [ "$(readlink "$REMOTE/tree/d2/link")" = ../a/f1.txt ] ||
+  fail "the symlink did not reach the server as it is"
+[ "$(link_time "$REMOTE/tree/d2/link")" = "$(link_time "$SRC/d2/link")" ] ||
+  fail "the symlink's time on the server is $(link_time "$REMOTE/tree/d2/link"), the source's $(link_time "$SRC/d2/link")"
+pass "cp -a: the symlink's own time on the server as in the source"
 
 # --- later changes: the server's directory gets the mount's new time.
 sleep 1.1 # so that "now" differs from any time the server gave by itself
@@ -66,3 +75,15 @@ dirs_match "$MNT/tree" "$REMOTE/tree" ||
 [ "$(stat -c %Y "$REMOTE/tree/d2/new")" = "$(date -d '2020-01-02 03:04:05' +%s)" ] ||
   fail "a new directory's time set in the mount did not reach the server"
 pass "later changes: directory times on the server follow the mount"
+
+# --- touch -h on the synced symlink: its time goes, its target's stays.
+f1_time=$(stat -c %Y "$REMOTE/tree/a/f1.txt")
+touch -h -d "2021-07-08 09:10:11" "$MNT/tree/d2/link"
+want=$(date -d '2021-07-08 09:10:11' +%s)
+[ "$(link_time "$MNT/tree/d2/link")" = "$want" ] || fail "touch -h did not set the link's time in the mount"
+nbfs_wait 30 "$MNT"
+[ "$(link_time "$REMOTE/tree/d2/link")" = "$want" ] ||
+  fail "touch -h on the symlink in the mount did not reach the server ($(link_time "$REMOTE/tree/d2/link"))"
+[ "$(readlink "$REMOTE/tree/d2/link")" = ../a/f1.txt ] || fail "the link's target changed on the server"
+[ "$(stat -c %Y "$REMOTE/tree/a/f1.txt")" = "$f1_time" ] || fail "touch -h moved the target's time on the server"
+pass "touch -h on a synced symlink: the server's link has the time, its target keeps its own"
