@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Normal tools just work: rsync -a of a tree with nested directories,
-# symlinks, odd names and modes; rsync --preallocate and fallocate(1)
+# symlinks, odd names and modes, after which the server's copy is one
+# rsync -a finds nothing to change in (times of symlinks included);
+# rsync --preallocate and fallocate(1)
 # (fallocate was EOPNOTSUPP: fallocate(1) failed); tar -x of 2,000 small files; git clone,
 # git status and git fsck, in the mount and on the server's copy.
 . "$(dirname "$0")/lib.sh"
@@ -24,6 +26,7 @@ chmod 755 "$SRC/a/b/binary.bin"
 ln -s one.txt "$SRC/a/link-rel"
 ln -s /etc/hostname "$SRC/a/link-abs"
 ln -s ../nowhere "$SRC/a/dangling"
+touch -h -d "2019-06-07 08:09:10" "$SRC/a/link-rel" "$SRC/a/link-abs" "$SRC/a/dangling"
 rsync -a "$SRC/" "$MNT/rs/" || fail "rsync -a into the mount"
 nbfs_wait 60 "$MNT"
 diff -r --no-dereference "$SRC" "$REMOTE/rs" || fail "rsync tree differs on the server"
@@ -33,6 +36,10 @@ diff "$WORK/meta.src" "$WORK/meta.dst" || fail "modes or symlinks differ"
 # A second rsync finds nothing to do (times and sizes match).
 rsync -ai "$SRC/" "$MNT/rs/" >"$WORK/rsync2.out"; n=$(wc -l <"$WORK/rsync2.out")
 [ "$n" -eq 0 ] || fail "a repeated rsync still transferred $n items: $(cat "$WORK/rsync2.out")"
+# Nor would one straight to the server's copy: the times of files,
+# directories and symlinks, modes and sizes there are the source's.
+rsync -ain "$SRC/" "$REMOTE/rs/" >"$WORK/rsync3.out"; n=$(wc -l <"$WORK/rsync3.out")
+[ "$n" -eq 0 ] || fail "rsync from the source to the server's copy would change $n items: $(cat "$WORK/rsync3.out")"
 
 # --- preallocating writers: rsync --preallocate, fallocate(1)
 random_file "$WORK/pre.bin" $((5 * 1024 * 1024 + 3))
