@@ -7,7 +7,7 @@
 # between two directories, a new subdirectory) leaves the server's
 # directory with the time the mount shows for it, and `touch -h` on the
 # symlink in the mount moves the server's link's time, not its
-# target's.
+# target's, also for a link made on the server by someone else.
 . "$(dirname "$0")/lib.sh"
 e2e_init dir_mtimes
 start_sshd
@@ -87,3 +87,17 @@ nbfs_wait 30 "$MNT"
 [ "$(readlink "$REMOTE/tree/d2/link")" = ../a/f1.txt ] || fail "the link's target changed on the server"
 [ "$(stat -c %Y "$REMOTE/tree/a/f1.txt")" = "$f1_time" ] || fail "touch -h moved the target's time on the server"
 pass "touch -h on a synced symlink: the server's link has the time, its target keeps its own"
+
+# --- touch -h on a symlink made on the server by someone else (only on
+# the server until then): held locally with its target, and its time goes.
+ln -s a/f3.txt "$REMOTE/tree/srvlink"
+wait_until 30 test -L "$MNT/tree/srvlink" || fail "a symlink made on the server did not show in the mount"
+touch -h -d "2016-02-03 04:05:06" "$MNT/tree/srvlink" || fail "touch -h on a symlink only on the server"
+want=$(date -d '2016-02-03 04:05:06' +%s)
+[ "$(link_time "$MNT/tree/srvlink")" = "$want" ] || fail "the mount does not show the server's link's new time"
+nbfs_wait 30 "$MNT"
+[ "$(link_time "$REMOTE/tree/srvlink")" = "$want" ] ||
+  fail "touch -h on a server's symlink did not reach the server ($(link_time "$REMOTE/tree/srvlink"))"
+[ "$(readlink "$REMOTE/tree/srvlink")" = a/f3.txt ] && [ "$(readlink "$MNT/tree/srvlink")" = a/f3.txt ] ||
+  fail "the server's symlink lost its target"
+pass "touch -h on a symlink only on the server: held locally, the time on the server"
