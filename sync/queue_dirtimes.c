@@ -45,10 +45,9 @@ void nb_q_dirtimes_job(struct nb_queue *q, const struct nb_job *job)
 	 * what cp -a or rsync -a gave the link follows), and a directory
 	 * renamed (the pipeline skips what is neither a directory nor a
 	 * symlink), whose time went with it from wherever the server had
-	 * it. Marked
-	 * first: the candidates are looked at in the order they came, so
-	 * deeper directories go first (not that it matters to the server:
-	 * setting a directory's time does not touch its parent's). */
+	 * it. Marked first: the candidates are looked at in the order they
+	 * came, so deeper directories go first (not that it matters to the
+	 * server: setting a directory's time does not touch its parent's). */
 	if (job->kind == NB_KIND_DIR || job->kind == NB_KIND_SYMLINK || job->kind == NB_KIND_RENAME)
 		nb_q_dirtimes_mark(q, job->path);
 	/* The directory whose entry changed; a rename changes two. */
