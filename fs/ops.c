@@ -17,7 +17,6 @@
 
 #include "fs/ops.h"
 #include "fs/perm.h"
-#include "fs/rcache.h"
 #include "fs/stage.h"
 #include "fs/view.h"
 #include "fs/xattrs.h"
@@ -487,22 +486,6 @@ static int nb_apply_utimens(int dirfd, const char *rel, const void *arg)
 	return nb_longpath_utimensat(dirfd, rel, arg, AT_SYMLINK_NOFOLLOW);
 }
 
-/* Hold a symlink that is only on the server locally, with its target
- * (as the mounting user's, like what is only on the server): its time
- * then has a copy to live in, and goes to the server. 0 or -errno. */
-static int nb_hold_symlink(struct nb_fs *fs, const char *wpath)
-{
-	char rpath[NB_PATH_MAX + 1], target[NB_LINK_MAX + 1];
-	int r;
-	if ((r = nb_core_resolve(fs->core, wpath, rpath, sizeof(rpath))) != 0 ||
-	    (r = nb_rcache_readlink(fs->rc, rpath, target, sizeof(target))) != 0 ||
-	    (r = nb_view_ensure_parents(fs, wpath)) != 0)
-		return r;
-	if (nb_longpath_symlinkat(target, fs->stage_fd, wpath) != 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 static int nb_op_utimens(const char *path, const struct timespec tv[2], struct fuse_file_info *fi)
 {
 	struct nb_fs *fs = nb_ops_fs();
@@ -530,19 +513,21 @@ static int nb_op_utimens(const char *path, const struct timespec tv[2], struct f
 	if (wpath) {
 		struct stat st;
 		int staged;
-		/* Times of a symlink (cp -a and rsync -a set them right after
-		 * making it) go to the server with a SETTIME once the link is
-		 * there: queued again before and after the change, as
-		 * nb_meta_change does. A link only on the server is held
-		 * locally first. */
+		/* Times of a staged symlink (cp -a and rsync -a set them right
+		 * after making it) go to the server with a SETTIME once the
+		 * link is there; the link is not made again for it (a SYMLINK
+		 * replaces whatever the server holds at the path). A link only
+		 * on the server keeps the server's time: there is no local
+		 * copy to hold another, and making one would be made on the
+		 * server again at the next mount (sync/scan.h). The call
+		 * succeeds, as before. */
 		if (nb_view_lookup(fs, wpath, &st, &staged) == 0 && S_ISLNK(st.st_mode)) {
-			if (!staged && (r = nb_hold_symlink(fs, wpath)) != 0)
-				return r;
-			if (nb_core_touch_meta(fs->core, wpath, NB_KIND_SYMLINK) != 0)
-				return -EIO;
+			if (!staged)
+				return 0;
 			if (nb_longpath_utimensat(fs->stage_fd, wpath, tv, AT_SYMLINK_NOFOLLOW) != 0)
 				return -errno;
-			return nb_core_touch_meta(fs->core, wpath, NB_KIND_SYMLINK) == 0 ? 0 : -EIO;
+			nb_core_link_time(fs->core, wpath);
+			return 0;
 		}
 	}
 	return wpath ? nb_meta_change(fs, wpath, nb_apply_utimens, tv) : -ENOENT;

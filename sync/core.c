@@ -172,6 +172,11 @@ int nb_core_touch_meta(struct nb_core *c, const char *path, int kind)
 	return nb_queue_touch_meta(c->q, path, kind);
 }
 
+void nb_core_link_time(struct nb_core *c, const char *path)
+{
+	nb_queue_link_time(c->q, path);
+}
+
 int nb_core_writer_open(struct nb_core *c, const char *path, int fresh, uint64_t *handle)
 {
 	return nb_queue_writer_open(c->q, path, fresh, handle);

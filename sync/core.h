@@ -134,6 +134,9 @@ int nb_core_touch(struct nb_core *c, const char *path, int kind) NB_WUR;
 /* Only the mode or times of path changed: queued as for touch, but the
  * content's MD5 and an upload's partial stay good. */
 int nb_core_touch_meta(struct nb_core *c, const char *path, int kind) NB_WUR;
+/* Only the time of the staged symlink at path changed: see
+ * nb_queue_link_time. */
+void nb_core_link_time(struct nb_core *c, const char *path);
 /* A handle that may write path was opened: queued as for touch, and not
  * uploaded while any writer is open. *handle names the entry across
  * renames (a handle does not know its file's current name); give it to

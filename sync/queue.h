@@ -371,6 +371,11 @@ void nb_queue_dirtime_settled(struct nb_queue *q, const char *path, int again);
 /* The server takes no times: forget the directories waiting for one.
  * Returns how many went. */
 size_t nb_queue_dirtimes_clear(struct nb_queue *q);
+/* Only the time of the staged symlink at path changed (touch -h): its
+ * time is to be sent, once nothing is queued at path, and nothing else:
+ * the link itself is not made again (a SYMLINK replaces whatever the
+ * server has at the path). In memory, as a directory's mark is. */
+void nb_queue_link_time(struct nb_queue *q, const char *path);
 
 /* The record of what the server holds at path: 0, or -ENOENT. */
 int nb_queue_record(struct nb_queue *q, const char *path, struct nb_synced *rec);

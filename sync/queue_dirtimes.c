@@ -86,6 +86,14 @@ void nb_queue_dirtime_settled(struct nb_queue *q, const char *path, int again)
 	nb_q_unlock(q);
 }
 
+void nb_queue_link_time(struct nb_queue *q, const char *path)
+{
+	pthread_mutex_lock(&q->lock);
+	nb_q_dirtimes_mark(q, path);
+	pthread_cond_broadcast(&q->cond); /* the sync thread */
+	nb_q_unlock(q);
+}
+
 size_t nb_queue_dirtimes_clear(struct nb_queue *q)
 {
 	pthread_mutex_lock(&q->lock);

@@ -2551,12 +2551,39 @@ static void test_dirtimes(void **state)
 	assert_int_equal(dir_state(f, ""), NB_STATE_SYNCED);
 }
 
+/* Symlink times: a symlink made marks itself as well as its directory;
+ * a time changed later (touch -h) marks the link alone, queues nothing
+ * (no SYMLINK again), and waits for a creation still queued at it. */
+static void test_link_times(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(nb_queue_touch(f->st, "l", NB_KIND_SYMLINK), 0);
+	nb_queue_link_time(f->st, "l"); /* cp -a: lutimes right after */
+	assert_string_equal(dirtime(f), "-"); /* the link is not there yet */
+	run_op(f, NB_KIND_SYMLINK, "l", NULL);
+	const char *a = dirtime(f), *want_a = strcmp(a, "l") == 0 ? "" : "l";
+	assert_true(strcmp(a, "l") == 0 || strcmp(a, "") == 0);
+	nb_queue_dirtime_settled(f->st, a, 0);
+	assert_string_equal(dirtime(f), want_a);
+	nb_queue_dirtime_settled(f->st, want_a, 0);
+	assert_string_equal(dirtime(f), "-");
+	/* touch -h on the synced link: its time alone, and no entry */
+	nb_queue_link_time(f->st, "l");
+	assert_int_equal(nb_queue_count(f->st), 0);
+	assert_string_equal(dirtime(f), "l");
+	assert_int_equal(dir_state(f, "l"), NB_STATE_PENDING);
+	nb_queue_dirtime_settled(f->st, "l", 0);
+	assert_string_equal(dirtime(f), "-");
+	assert_int_equal(dir_state(f, ""), NB_STATE_SYNCED);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_names),
 		T0(test_cycle),
 		T0(test_dirtimes),
+		T0(test_link_times),
 		T0(test_fifo_order),
 		TB(test_delay),
 		T0(test_writers_block),
