@@ -188,6 +188,23 @@ int nb_flight_stream_answered(struct nb_flight *f)
 		nb_flight_result(f, -ECANCELED, NULL);
 		return 1;
 	}
+	/* Refused at once as a conflict: the path holds another file than
+	 * our base. A stream names no MD5, so the server could not tell
+	 * whether that file is this very content: our own publish whose
+	 * record was lost (a full cache disk, a crash), or the same file
+	 * copied there by someone else. The file goes by its MD5 instead,
+	 * once closed: PUT_OPEN's answer tells the same content ("already
+	 * present") from a true conflict, which then gets its copy. The
+	 * key goes (nothing of this stream was taken; a partial from an
+	 * earlier cut of it is the server's sweep's). */
+	if (rc->r == -EEXIST && !rc->offered) {
+		nb_info("%s: the server holds another file at this path: the upload goes by its "
+			"MD5 once written, to tell a conflict from the same content",
+			f->job.path);
+		nb_queue_stream_off(p->cfg.q, &f->job);
+		nb_flight_result(f, -ECANCELED, NULL);
+		return 1;
+	}
 	/* Published, the partial is the file now; or refused for content
 	 * that did not match its MD5, the partial discarded: the key goes.
 	 * Any other refusal (a conflict, a full disk, a directory gone)

@@ -21,7 +21,9 @@
 #include <unistd.h>
 
 #include "inproc.h"
+#include "server/partial.h"
 #include "sync/core.h"
+#include "sync/queue.h"
 #include "testutil.h"
 #include "wire/md5.h"
 #include "wire/proto.h"
@@ -943,6 +945,74 @@ static void test_stream_old_server(void **state)
 	free(data);
 }
 
+/* Put the server's content record on the file at rel, as its publish
+ * does; 0 if this filesystem keeps no user xattrs. */
+static int remote_record(struct fx *f, const char *rel, const char *data, size_t n)
+{
+	uint8_t md5[NB_MD5_LEN];
+	char *path = tu_join(f->remote, rel);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	free(path);
+	nb_md5_buf(data, n, md5);
+	nb_partial_record(fd, md5, n);
+	int ok = nb_partial_recorded_md5(fd, md5);
+	close(fd);
+	return ok;
+}
+
+/* A stream is opened to a path the server holds another file at (our
+ * own publish whose record was lost to a full cache disk, or the same
+ * file copied there by someone else). A stream names no MD5, so its
+ * refusal at once says nothing about the content: the file goes by its
+ * MD5 once closed, and the same content is no conflict (no copy, the
+ * server's file kept), while different content still gets its copy. */
+static void test_stream_meets_same_content(void **state)
+{
+	struct fx *f = *state;
+	struct writer w;
+	size_t n = 12 * MIB;
+	char *data = content(n, 47);
+	char *theirs = content(n, 48);
+	char *mine = content(n, 49);
+	write_at(f->remote, "same.bin", data, n);
+	if (!remote_record(f, "same.bin", data, n))
+		skip(); /* no content record: the server cannot tell (a conflict copy) */
+	write_at(f->remote, "diff.bin", theirs, n);
+	assert_true(remote_record(f, "diff.bin", theirs, n));
+	fx_open_core(f);
+	writer_open(f, &w, "same.bin");
+	writer_pwrite(&w, data, n, 0);
+	/* Open for longer than NB_QUEUE_STREAM_AFTER_MS: the stream is
+	 * tried while it is written, and refused. */
+	nb_xio_sleep_ms(NB_QUEUE_STREAM_AFTER_MS + 500);
+	writer_close(f, &w);
+	writer_open(f, &w, "diff.bin");
+	writer_pwrite(&w, mine, n, 0);
+	nb_xio_sleep_ms(NB_QUEUE_STREAM_AFTER_MS + 500);
+	writer_close(f, &w);
+	wait_synced(f);
+	assert_remote(f, "same.bin", data, n);
+	assert_remote(f, "diff.bin", theirs, n);
+	pthread_mutex_lock(&f->lock);
+	int conflicts = f->conflicts;
+	char copy[256];
+	snprintf(copy, sizeof(copy), "%s", f->conflict_copy);
+	pthread_mutex_unlock(&f->lock);
+	if (conflicts != 1 || remote_conflicts(f) != 1 || !strstr(copy, "diff.conflict-"))
+		fail_msg("%d conflicts (%d copies on the server, the last %s): one expected, of "
+			 "diff.bin",
+			 conflicts, remote_conflicts(f), copy);
+	assert_remote(f, copy, mine, n);
+	struct nb_core_state v;
+	assert_int_equal(nb_core_state(f->core, "same.bin", 1, &v), 0);
+	assert_int_equal(v.state, NB_STATE_SYNCED);
+	assert_int_equal(partials(f), 0);
+	free(data);
+	free(theirs);
+	free(mine);
+}
+
 /* cp -p and rsync: the times are set after the close, and the file is
  * renamed into place. The server ends with the name and the times, and
  * the content is sent once. */
@@ -997,6 +1067,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stream_broken_by_rewrite, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stream_cut, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stream_old_server, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stream_meets_same_content, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stream_refused_keeps_key, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stream_restart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stream_times_then_rename, setup, teardown),
