@@ -6,6 +6,7 @@
 #include "fs/status.h"
 
 #include <errno.h>
+#include <linux/limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -161,30 +162,27 @@ void nb_status_free(struct nb_status *s)
 	memset(s, 0, sizeof(*s));
 }
 
-/* The report's text; NULL with errno set on failure. Caller frees. */
+/* The report's text; NULL with errno set on failure. Caller frees.
+ * One getxattr into a buffer as large as any value may be: each call
+ * holds the mount for its while (an unmount then answers EBUSY), and a
+ * follower looks four times a second, so it makes as few as it can. */
 static char *nb_status_fetch(const char *mnt, const char *name)
 {
-	for (int tries = 0; tries < 5; tries++) {
-		ssize_t n = getxattr(mnt, name, NULL, 0);
-		if (n < 0)
-			return NULL;
-		char *buf = malloc((size_t)n + 1);
-		if (!buf)
-			return NULL;
-		ssize_t k = getxattr(mnt, name, buf, (size_t)n);
-		if (k >= 0) {
-			buf[k] = 0;
-			return buf;
-		}
+	char *buf = malloc(XATTR_SIZE_MAX + 1);
+	if (!buf)
+		return NULL;
+	ssize_t k = getxattr(mnt, name, buf, XATTR_SIZE_MAX);
+	if (k < 0) {
+		int e = errno;
 		free(buf);
-		if (errno != ERANGE) /* grew meanwhile: try again */
-			return NULL;
+		errno = e;
+		return NULL;
 	}
-	errno = ERANGE;
-	return NULL;
+	buf[k] = 0;
+	return buf;
 }
 
-int nb_status_read(const char *mnt, struct nb_status *out)
+int nb_status_read_report(const char *mnt, struct nb_status *out)
 {
 	memset(out, 0, sizeof(*out));
 	char *text = nb_status_fetch(mnt, NB_XATTR_STATUS);
@@ -192,6 +190,12 @@ int nb_status_read(const char *mnt, struct nb_status *out)
 		return errno ? -errno : -EIO;
 	int r = nb_status_parse(text, out);
 	free(text);
+	return r;
+}
+
+int nb_status_read(const char *mnt, struct nb_status *out)
+{
+	int r = nb_status_read_report(mnt, out);
 	struct statvfs sv;
 	if (r == 0 && statvfs(mnt, &sv) == 0) {
 		out->has_disk = 1;

@@ -78,5 +78,8 @@ void nb_status_events_free(struct nb_status_events *ev);
  * getxattr (-ENODATA or -ENOTSUP: mnt is not the root of an nbfs mount;
  * -ENOTCONN: its nbfs is gone) or -ENOMEM. */
 int nb_status_read(const char *mnt, struct nb_status *out);
+/* The same without the cache disk's free space (has_disk 0): one call
+ * into the mount, for a follower. */
+int nb_status_read_report(const char *mnt, struct nb_status *out);
 
 #endif

@@ -399,7 +399,7 @@ int nb_status_follow(const char *mnt, int json)
 	struct nb_status cur, next;
 	int r, rc = 0;
 	nb_follow_signals();
-	if ((r = nb_status_read(mnt, &cur)) != 0) {
+	if ((r = nb_status_read_report(mnt, &cur)) != 0) {
 		nb_status_free(&cur);
 		return r;
 	}
@@ -426,7 +426,7 @@ int nb_status_follow(const char *mnt, int json)
 		}
 		if (nb_xio_nap_ms(STDOUT_FILENO, NB_FOLLOW_POLL_MS) != 0 || nb_follow_stop)
 			break; /* the reader went away, or we were asked to stop */
-		if ((r = nb_status_read(mnt, &next)) != 0) {
+		if ((r = nb_status_read_report(mnt, &next)) != 0) {
 			nb_status_free(&next);
 			if (r == -ENOMEM) {
 				rc = r;

@@ -286,6 +286,24 @@ umount_nbfs() {
   [ -n "$pid" ] && { wait_until 30 bash -c "! kill -0 $pid 2>/dev/null" || fail "nbfs did not exit after unmount"; }
 }
 
+# umount_nbfs_busy TRIES: umount_nbfs while something looks into the
+# mount now and then (a status follower): an unmount that lands while a
+# call of theirs is inside answers EBUSY, as it does for any process,
+# and is run again, as a user would (README, "Unmounting"), up to TRIES
+# times 100 ms apart. Something that holds the mount for good still
+# fails it.
+umount_nbfs_busy() {
+  local tries=$1 pid=${NBFS_PID:-} i
+  for ((i = 1; ; i++)); do
+    fusermount3 -u "$MNT" 2>"$WORK/umount.err" && break
+    grep -q "busy" "$WORK/umount.err" && [ "$i" -lt "$tries" ] ||
+      fail "unmount failed (try $i of $tries): $(cat "$WORK/umount.err")"
+    log "unmount: busy at try $i ($(cat "$WORK/umount.err")); again"
+    sleep 0.1
+  done
+  [ -n "$pid" ] && { wait_until 30 bash -c "! kill -0 $pid 2>/dev/null" || fail "nbfs did not exit after unmount"; }
+}
+
 # kill_nbfs: SIGKILL, as a crash would; clears the dead mount.
 kill_nbfs() {
   kill -9 "$NBFS_PID" 2>/dev/null
