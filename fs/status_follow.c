@@ -309,19 +309,25 @@ static void nb_follow_ring_event(struct nb_follow *f, const struct nb_status_eve
 		nb_follow_entry(f, ev->event, &e, NULL, 0);
 		return;
 	}
+	/* A removal refused: no copy, the server's file stays. */
+	int kept = ev->other[0] == 0;
 	nb_follow_begin(f, &j, "conflict");
 	if (f->json) {
 		nb_status_json_entry(&j, &e);
-		nb_json_key(&j, "copy");
-		nb_json_str(&j, ev->other);
-		if (!nb_json_utf8_valid(ev->other, strlen(ev->other))) {
+		if (!kept) {
+			nb_json_key(&j, "copy");
+			nb_json_str(&j, ev->other);
+		}
+		if (!kept && !nb_json_utf8_valid(ev->other, strlen(ev->other))) {
 			nb_json_key(&j, "copy_hex");
 			nb_json_hex(&j, ev->other);
 		}
 	} else {
 		nb_follow_text_path(f->line, ev->path);
-		nb_follow_text(f->line, " changed on the server: ours is kept as ");
-		nb_follow_text_path(f->line, ev->other);
+		nb_follow_text(f->line, kept ? " changed on the server: kept there, not removed"
+					     : " changed on the server: ours is kept as ");
+		if (!kept)
+			nb_follow_text_path(f->line, ev->other);
 	}
 	nb_follow_end(f, &j);
 }

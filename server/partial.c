@@ -252,6 +252,14 @@ int nb_partial_touch(int dirfd, const char *leaf, const uint8_t md5[NB_MD5_LEN],
 	return r;
 }
 
+int nb_base_is(const struct nb_base *base, const struct stat *st)
+{
+	return base->kind == NB_BASE_ANY ||
+	       (base->kind == NB_BASE_MATCH && S_ISREG(st->st_mode) &&
+		(uint64_t)st->st_size == base->size && st->st_mtim.tv_sec == base->mtime_s &&
+		(uint32_t)st->st_mtim.tv_nsec == base->mtime_ns);
+}
+
 int nb_partial_check_base(int dirfd, const char *leaf, const struct nb_base *base,
 			  const uint8_t md5[NB_MD5_LEN], uint64_t size)
 {
@@ -260,9 +268,7 @@ int nb_partial_check_base(int dirfd, const char *leaf, const struct nb_base *bas
 		return 0;
 	if (fstatat(dirfd, leaf, &st, AT_SYMLINK_NOFOLLOW) != 0)
 		return 0; /* gone (or never there): nothing to overwrite */
-	if (base->kind == NB_BASE_MATCH && S_ISREG(st.st_mode) &&
-	    (uint64_t)st.st_size == base->size && st.st_mtim.tv_sec == base->mtime_s &&
-	    (uint32_t)st.st_mtim.tv_nsec == base->mtime_ns)
+	if (nb_base_is(base, &st))
 		return 0;
 	/* Already exactly what we are publishing: not a conflict either. */
 	if (nb_partial_matches(dirfd, leaf, md5, size))

@@ -18,6 +18,7 @@
 #define NB_PARTIAL_H
 
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "server/appender.h"
@@ -103,6 +104,10 @@ struct nb_base {
 	uint32_t mtime_ns;
 };
 
+/* Is st (what the path holds) the version base names? Kind ANY: yes,
+ * whatever it is; MATCH: a regular file of base's size and mtime;
+ * ABSENT: no (something is there). */
+int nb_base_is(const struct nb_base *base, const struct stat *st);
 /* May content md5/size be published at dirfd/leaf over what is there
  * now? 0 if the base allows it: kind ANY; nothing there; a regular file
  * of the base's size and mtime (kind MATCH); or exactly md5/size

@@ -228,6 +228,7 @@ static int nb_session_flushes(uint8_t type)
 	case NB_MSG_LIST:
 	case NB_MSG_GET:
 	case NB_MSG_UNLINK:
+	case NB_MSG_UNLINK_IF:
 	case NB_MSG_RMDIR:
 	case NB_MSG_RENAME:
 	case NB_MSG_SYMLINK:
@@ -279,6 +280,8 @@ int nb_session_handle(struct nb_session *s, uint8_t type, struct nb_buf *payload
 	case NB_MSG_UNLINK:
 	case NB_MSG_RMDIR:
 		return nb_session_remove(s, id, type, payload);
+	case NB_MSG_UNLINK_IF:
+		return nb_session_unlink_if(s, id, payload);
 	case NB_MSG_RENAME:
 		return nb_session_rename(s, id, payload);
 	case NB_MSG_SYMLINK:

@@ -1,6 +1,6 @@
 /*
- * The namespace requests of a session: STAT, LIST, MKDIR, UNLINK, RMDIR,
- * RENAME, SYMLINK and GET, each resolved beneath the session's root.
+ * The namespace requests of a session: STAT, LIST, MKDIR, UNLINK,
+ * UNLINK_IF, RMDIR, RENAME, SYMLINK and GET, each resolved beneath the session's root.
  * Dispatched by session.c; the contract is in session.h.
  */
 #include <dirent.h>
@@ -12,6 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "server/partial.h"
+#include "server/publock.h"
 #include "server/session.h"
 #include "server/session_int.h"
 #include "wire/err.h"
@@ -159,6 +161,46 @@ int nb_session_remove(struct nb_session *s, uint32_t id, uint8_t type, struct nb
 	}
 	r = r ? nb_session_error(s, id, r, path) : nb_session_ok(s, id);
 	free(path);
+	return r;
+}
+
+/* UNLINK_IF: remove the file at the path only if it is the version the
+ * client last saw there (its base); someone else's change since stays
+ * (EEXIST). The check and the unlink run under the publish lock, as an
+ * upload's check and rename do, so another mount publishing to the name
+ * goes wholly before or after them. */
+int nb_session_unlink_if(struct nb_session *s, uint32_t id, struct nb_buf *p)
+{
+	struct nb_unlink_if m;
+	int dirfd = -1, pdirfd = -1, lock = -1;
+	const char *leaf;
+	struct stat st;
+	int r = nb_proto_unlink_if_decode(p, &m);
+	if (r != 0)
+		return nb_session_bad_frame(s, id, r, NB_MSG_UNLINK_IF);
+	struct nb_base base = {m.base_kind, m.base_size, m.base_mtime_s, m.base_mtime_ns};
+	if ((r = nb_root_parent(&s->root, m.path, -1, &dirfd, &leaf)) != 0)
+		goto reply;
+	if ((r = pdirfd = nb_partial_dirfd(&s->root)) < 0 || (r = lock = nb_publock_take(pdirfd)) < 0)
+		goto reply;
+	r = 0;
+	if (fstatat(dirfd, leaf, &st, AT_SYMLINK_NOFOLLOW) != 0)
+		r = -errno;
+	else if (S_ISDIR(st.st_mode))
+		r = -EISDIR;
+	else if (!nb_base_is(&base, &st))
+		r = -EEXIST;
+	else if (unlinkat(dirfd, leaf, 0) != 0)
+		r = -errno;
+	nb_publock_drop(lock);
+	if (r == 0)
+		r = nb_xio_fsync(dirfd);
+reply:
+	nb_xio_close(pdirfd);
+	nb_xio_close(dirfd);
+	r = r ? nb_session_error(s, id, r, r == -EEXIST ? NB_CONFLICT_TEXT : m.path)
+	      : nb_session_ok(s, id);
+	free(m.path);
 	return r;
 }
 

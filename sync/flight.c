@@ -53,7 +53,7 @@ void nb_flight_free(struct nb_flight *f)
 	free(f);
 }
 
-static void nb_flight_notify(struct nb_flight *f, int what, const char *path, const char *path2)
+void nb_flight_notify(struct nb_flight *f, int what, const char *path, const char *path2)
 {
 	struct nb_core_event ev = {.what = what, .kind = f->job.kind, .path = path, .path2 = path2};
 	if (f->p->cfg.notify)
@@ -147,6 +147,10 @@ static void nb_flight_simple_done(struct nb_rcall *rc)
 	const struct nb_job *job = &f->job;
 	struct nb_synced rec = {.kind = job->kind};
 	int r = rc->r;
+	if (job->kind == NB_KIND_UNLINK && nb_flight_unlink_answered(f)) {
+		nb_flight_end(f);
+		return;
+	}
 	if (r == -ENOENT && (job->kind == NB_KIND_UNLINK || job->kind == NB_KIND_RMDIR))
 		r = 0; /* gone already (a replay after a crash) */
 	if (r == -ENOENT && job->kind == NB_KIND_RENAME) {
@@ -212,8 +216,10 @@ static int nb_flight_simple_start(struct nb_flight *f)
 		break;
 	}
 	case NB_KIND_UNLINK:
+		e = nb_flight_unlink_send(f);
+		break;
 	case NB_KIND_RMDIR:
-		f->rc.req = job->kind == NB_KIND_RMDIR ? NB_MSG_RMDIR : NB_MSG_UNLINK;
+		f->rc.req = NB_MSG_RMDIR;
 		e = nb_rcall_remove(p->r, &f->rc, job->path);
 		break;
 	case NB_KIND_RENAME:

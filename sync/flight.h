@@ -66,6 +66,8 @@ struct nb_pipeline {
 	int times_off;
 	/* This session's server takes no PUT_STREAM (it predates it). */
 	int streams_off;
+	/* ... nor UNLINK_IF: removals go as plain UNLINKs. */
+	int unlink_if_off;
 	/* Whether streams whose writer is busy may send (sync/cpuspare.h). */
 	struct nb_cpuspare cpu;
 };
@@ -85,6 +87,8 @@ void nb_flight_lost(struct nb_flight *f, const char *why);
 void nb_flight_free(struct nb_flight *f);
 
 /* The steps flight.c and flight_stream.c share. */
+/* Tell the core's listener (fs/view.c) what changed on the server. */
+void nb_flight_notify(struct nb_flight *f, int what, const char *path, const char *path2);
 void nb_flight_result(struct nb_flight *f, int r, const char *why);
 int nb_flight_sent(struct nb_flight *f, int e);
 int nb_flight_abort(struct nb_flight *f, int r);
@@ -122,5 +126,13 @@ void nb_pipe_times_detach(struct nb_pipeline *p);
  * as a user, whom the bits bind); the job's end marks the directory,
  * and its own mode goes back with its time. 0, or the session's error. */
 int nb_pipe_dir_writable(struct nb_pipeline *p, const char *path);
+
+/* Removals of files (sync/flight_unlink.c): send the UNLINK_IF (or
+ * UNLINK, to a server older than it) of f's job, 0 or the session's
+ * error; and take its answer: 1 if handled there (the server predates
+ * UNLINK_IF: the job goes again at once; or it holds another version,
+ * kept: the job is done), else 0 for the usual handling. */
+int nb_flight_unlink_send(struct nb_flight *f);
+int nb_flight_unlink_answered(struct nb_flight *f);
 
 #endif

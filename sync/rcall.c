@@ -207,6 +207,12 @@ int nb_rcall_remove(struct nb_remote *r, struct nb_rcall *rc, const char *path)
 	return nb_rcall_send(r, rc, id, nb_proto_path_encode(nb_remote_tx(r), id, rc->req, path));
 }
 
+int nb_rcall_unlink_if(struct nb_remote *r, struct nb_rcall *rc, const struct nb_unlink_if *m)
+{
+	uint32_t id = nb_remote_new_id(r);
+	return nb_rcall_send(r, rc, id, nb_proto_unlink_if_encode(nb_remote_tx(r), id, m));
+}
+
 int nb_rcall_rename(struct nb_remote *r, struct nb_rcall *rc, const char *from, const char *to)
 {
 	uint32_t id = nb_remote_new_id(r);

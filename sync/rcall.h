@@ -62,6 +62,10 @@ int nb_rcall_list(struct nb_remote *r, struct nb_rcall *rc, const char *path);
 int nb_rcall_mkdir(struct nb_remote *r, struct nb_rcall *rc, const char *path, uint32_t mode);
 /* UNLINK or RMDIR (rc's type). */
 int nb_rcall_remove(struct nb_remote *r, struct nb_rcall *rc, const char *path);
+/* UNLINK_IF: remove the file at m->path if it is m's base. A server
+ * that predates it answers -ENOSYS; one whose file is another version,
+ * -EEXIST. */
+int nb_rcall_unlink_if(struct nb_remote *r, struct nb_rcall *rc, const struct nb_unlink_if *m);
 int nb_rcall_rename(struct nb_remote *r, struct nb_rcall *rc, const char *from, const char *to);
 int nb_rcall_symlink(struct nb_remote *r, struct nb_rcall *rc, const char *path,
 		     const char *target);

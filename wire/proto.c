@@ -46,6 +46,7 @@ const char *nb_msg_name(uint8_t type)
 	case NB_MSG_MOUNT: return "MOUNT";
 	case NB_MSG_PUT_STREAM: return "PUT_STREAM";
 	case NB_MSG_PUT_FINISH: return "PUT_FINISH";
+	case NB_MSG_UNLINK_IF: return "UNLINK_IF";
 	default: return "?";
 	}
 }

@@ -65,6 +65,7 @@ enum nb_msg {
 	NB_MSG_MOUNT = 27,     /* protocol 2, added later: older servers answer ENOSYS */
 	NB_MSG_PUT_STREAM = 28, /* protocol 2, added later: older servers answer ENOSYS */
 	NB_MSG_PUT_FINISH = 29, /* the end of a PUT_STREAM upload */
+	NB_MSG_UNLINK_IF = 30,  /* protocol 2, added later: older servers answer ENOSYS */
 };
 
 /* Human-readable name of a message type ("?" if unknown). */
@@ -132,6 +133,16 @@ enum nb_base_kind {
 	NB_BASE_ANY = 0,     /* overwrite whatever is there */
 	NB_BASE_ABSENT = 1,  /* path must not exist (a new file) */
 	NB_BASE_MATCH = 2,   /* path must be a file with base size and mtime */
+};
+
+/* UNLINK_IF: remove the file at path if it is what the client last saw
+ * there (the base, as an upload's); else EEXIST, the file kept. */
+struct nb_unlink_if {
+	char *path;
+	uint8_t base_kind;
+	uint64_t base_size;
+	int64_t base_mtime_s;
+	uint32_t base_mtime_ns;
 };
 
 struct nb_get {
@@ -276,6 +287,12 @@ int nb_proto_mount_decode(struct nb_buf *p, struct nb_mount_msg *m);
 int nb_proto_settime_encode(struct nb_buf *b, uint32_t id, const char *path, int64_t mtime_s,
 			    uint32_t mtime_ns);
 int nb_proto_settime_decode(struct nb_buf *p, char **path, int64_t *mtime_s, uint32_t *mtime_ns);
+/* UNLINK_IF (probed: older servers answer ENOSYS; wire/proto_unlink.c):
+ * str path, u8 base_kind, u64 base_size, i64 base_mtime_s,
+ * u32 base_mtime_ns (< 10^9). On success the decoder hands back
+ * m->path, which the caller frees; on failure it is NULL. */
+int nb_proto_unlink_if_encode(struct nb_buf *b, uint32_t id, const struct nb_unlink_if *m);
+int nb_proto_unlink_if_decode(struct nb_buf *p, struct nb_unlink_if *m);
 /* For payloads that must be empty (OK, PUT_END, PING). */
 int nb_proto_empty_decode(struct nb_buf *p);
 

@@ -41,5 +41,29 @@ wait_until 30 find_copy2 || fail "no conflict copy for a name taken on the serve
 echo "merged" >"$MNT/$copy"
 nbfs_wait 30 "$MNT/$copy"
 [ "$(state_of "$MNT/$copy")" = synced ] || fail "an edited conflict copy still says '$(state_of "$MNT/$copy")'"
+# A removal here of a file someone changed on the server since this
+# mount synced it: the server's version stays, and shows in the mount
+# again; an unchanged one goes.
+echo "to remove" >"$MNT/removed.txt"
+echo "unchanged" >"$MNT/plain.txt"
+nbfs_wait 30 "$MNT/removed.txt" "$MNT/plain.txt"
+"$NBFS" pause "$MNT" || fail "nbfs pause failed"
+rm "$MNT/removed.txt" "$MNT/plain.txt" || fail "rm in the mount"
+echo "edited on the server" >"$REMOTE/removed.txt.tmp"
+mv "$REMOTE/removed.txt.tmp" "$REMOTE/removed.txt"
+"$NBFS" status --follow --json "$MNT" >"$WORK/follow.jsonl" 2>&1 &
+E2E_PIDS+=("$!")
+wait_until 10 test -s "$WORK/follow.jsonl" || fail "the follower wrote nothing"
+"$NBFS" resume "$MNT" || fail "nbfs resume failed"
+wait_until 30 bash -c "[ ! -e '$REMOTE/plain.txt' ]" || fail "an unchanged file removed here stays on the server"
+wait_until 15 bash -c "[ \"\$(cat '$MNT/removed.txt' 2>/dev/null)\" = 'edited on the server' ]" ||
+  fail "the mount does not show the server's version kept: $(ls "$MNT")"
+[ "$(cat "$REMOTE/removed.txt")" = "edited on the server" ] || fail "a file changed on the server was removed"
+grep -q "removed.txt: changed on the server since this mount last saw it: kept there" "$CACHE/nbfs.log" ||
+  fail "the log does not say why removed.txt stays"
+kept_event() { grep -q '"event":"conflict".*"path":"removed.txt","op":"delete"' "$WORK/follow.jsonl"; }
+wait_until 5 kept_event || fail "no conflict event for the kept file: $(cat "$WORK/follow.jsonl")"
+! grep '"path":"removed.txt"' "$WORK/follow.jsonl" | grep -q '"copy"' || fail "a copy named for a removal"
+
 umount_nbfs
-pass "conflicts keep both versions"
+pass "conflicts keep both versions; a removal keeps a version changed on the server"

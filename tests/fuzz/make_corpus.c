@@ -230,6 +230,15 @@ static void c_path(uint8_t type, const char *a)
 	mc_add(nb_proto_path_encode(mc_frame, c_next(), type, a));
 }
 
+static void c_unlink_if(const char *path, uint8_t kind, uint64_t size, int64_t mtime_s)
+{
+	struct nb_unlink_if m = {.path = (char *)path,
+				 .base_kind = kind,
+				 .base_size = size,
+				 .base_mtime_s = mtime_s};
+	mc_add(nb_proto_unlink_if_encode(mc_frame, c_next(), &m));
+}
+
 static void c_get(const char *path, uint64_t offset, const void *prefix, size_t prefix_len)
 {
 	struct nb_get g = {.path = (char *)path, .offset = offset, .has_expect = prefix != NULL};
@@ -336,6 +345,21 @@ static void server_seeds(void)
 	c_settime("t/a", 1300000001, 999999999);
 	c_stat("t/a");
 	mc_write(T, "settime");
+
+	/* Removals of a version seen: another one (kept), the one seen,
+	 * then nothing left; a directory, a symlink on the way, the
+	 * reserved directory; one after a held small file of that name. */
+	c_hello();
+	c_unlink_if("hello.txt", NB_BASE_MATCH, 1, 1);
+	c_unlink_if("hello.txt", NB_BASE_ABSENT, 0, 0);
+	c_small("u/x.txt", hello_txt, sizeof(hello_txt) - 1);
+	c_unlink_if("u/x.txt", NB_BASE_MATCH, sizeof(hello_txt) - 1, 1700000000);
+	c_unlink_if("u/x.txt", NB_BASE_ANY, 0, 0);
+	c_unlink_if("sub", NB_BASE_ANY, 0, 0);
+	c_unlink_if("out/x", NB_BASE_ANY, 0, 0);
+	c_unlink_if(".nbfs/publish.lock", NB_BASE_ANY, 0, 0);
+	c_stat("u/x.txt");
+	mc_write(T, "unlink_if");
 
 	c_hello();
 	c_open("up/file.bin", content, sizeof(content));

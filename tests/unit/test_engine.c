@@ -369,6 +369,60 @@ static void test_remove_in_flight(void **state)
 	free(data);
 }
 
+/* Remove a synced file here, as the FUSE layer does. */
+static void remove_staged(struct fx *f, const char *path)
+{
+	char *p = tu_join(f->stage, path);
+	assert_int_equal(unlink(p), 0);
+	free(p);
+	assert_int_equal(nb_core_removed(f->core, path, 0, 1, NULL, NULL), 0);
+}
+
+/* A file removed here that someone changed on the server since this
+ * mount synced it is kept there (UNLINK_IF names the version we knew),
+ * with a conflict event; one nobody changed goes; the queue is empty
+ * either way and nothing is retried. */
+static void test_unlink_keeps_changed(void **state)
+{
+	struct fx *f = *state;
+	fx_open_core(f);
+	char *mine = stage_file(f, "changed.txt", 100, 50);
+	char *other = stage_file(f, "same.txt", 100, 51);
+	wait_synced(f);
+	write_at(f->remote, "changed.txt", "theirs, edited on the server", 28);
+	remove_staged(f, "changed.txt");
+	remove_staged(f, "same.txt");
+	wait_synced(f);
+	assert_remote(f, "changed.txt", "theirs, edited on the server", 28);
+	assert_false(remote_exists(f, "same.txt"));
+	pthread_mutex_lock(&f->lock);
+	int conflicts = f->conflicts;
+	pthread_mutex_unlock(&f->lock);
+	assert_int_equal(conflicts, 1);
+	/* no record of ours is left at the path: the server's file is not
+	 * taken for a version of ours (a new file there is based on none) */
+	struct nb_core_state v;
+	assert_false(nb_core_state(f->core, "changed.txt", 0, &v));
+	free(mine);
+	free(other);
+}
+
+/* A server older than UNLINK_IF: the removal goes as a plain UNLINK, in
+ * the same session, as before. */
+static void test_unlink_old_server(void **state)
+{
+	struct fx *f = *state;
+	atomic_store(&f->srv.unknown_type, NB_MSG_UNLINK_IF);
+	fx_open_core(f);
+	char *data = stage_file(f, "old.txt", 100, 52);
+	wait_synced(f);
+	remove_staged(f, "old.txt");
+	wait_synced(f);
+	assert_false(remote_exists(f, "old.txt"));
+	assert_int_equal(atomic_load(&f->srv.connections), 1);
+	free(data);
+}
+
 /* Renamed, then removed under its new name, while the server is about
  * to publish: the upload's PUT_END is on its way when both happen. The
  * server publishes the old name, the queued rename moves it to the new
@@ -1057,6 +1111,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_doubt_settled_by_stat, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rename_in_flight, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_remove_in_flight, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unlink_keeps_changed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unlink_old_server, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rename_remove_before_answer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rename_into_new_dir, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rename_window, setup, teardown),

@@ -114,6 +114,16 @@ static int dec_settime(struct nb_buf *p)
 	return r;
 }
 
+static int dec_unlink_if(struct nb_buf *p)
+{
+	struct nb_unlink_if m = {0};
+	int r = nb_proto_unlink_if_decode(p, &m);
+	if (r != 0)
+		assert_null(m.path);
+	free(m.path);
+	return r;
+}
+
 static int dec_attr(struct nb_buf *p)
 {
 	struct nb_attr a;
@@ -1359,6 +1369,46 @@ static void test_settime(void **state)
 	nb_buf_free(f);
 }
 
+static void test_unlink_if(void **state)
+{
+	(void)state;
+	struct nb_buf *f = tu_buf(TX_MAX), *p;
+	struct nb_unlink_if m = {.path = (char *)"a/b.txt",
+				 .base_kind = NB_BASE_MATCH,
+				 .base_size = 1ULL << 40,
+				 .base_mtime_s = -1234567890123LL,
+				 .base_mtime_ns = 999999999u},
+			    got;
+	assert_string_equal(nb_msg_name(NB_MSG_UNLINK_IF), "UNLINK_IF");
+	assert_int_equal(nb_proto_unlink_if_encode(f, ID, &m), 0);
+	p = unframe_id(f, NB_MSG_UNLINK_IF, ID);
+	check_malformed(p, dec_unlink_if);
+	assert_int_equal(nb_proto_unlink_if_decode(p, &got), 0);
+	assert_string_equal(got.path, "a/b.txt");
+	assert_int_equal(got.base_kind, NB_BASE_MATCH);
+	assert_true(got.base_size == 1ULL << 40);
+	assert_true(got.base_mtime_s == -1234567890123LL);
+	assert_int_equal(got.base_mtime_ns, 999999999u);
+	free(got.path);
+	nb_buf_free(p);
+	/* a base kind that does not exist, nanoseconds past a second */
+	static const struct {
+		uint8_t kind;
+		uint32_t ns;
+	} bad[] = {{NB_BASE_MATCH + 1, 0}, {0xff, 0}, {NB_BASE_ANY, 1000000000u}};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		p = tu_buf(NB_FRAME_MAX);
+		assert_int_equal(nb_buf_put_cstr(p, "d"), 0);
+		assert_int_equal(nb_buf_put_u8(p, bad[i].kind), 0);
+		assert_int_equal(nb_buf_put_u64(p, 0), 0);
+		assert_int_equal(nb_buf_put_i64(p, 1), 0);
+		assert_int_equal(nb_buf_put_u32(p, bad[i].ns), 0);
+		assert_int_equal(dec_unlink_if(p), NB_E_PROTO);
+		nb_buf_free(p);
+	}
+	nb_buf_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1371,6 +1421,7 @@ int main(void)
 		cmocka_unit_test(test_path),
 		cmocka_unit_test(test_mkdir),
 		cmocka_unit_test(test_settime),
+		cmocka_unit_test(test_unlink_if),
 		cmocka_unit_test(test_attr),
 		cmocka_unit_test(test_long_paths),
 		cmocka_unit_test(test_put_open),

@@ -1892,6 +1892,59 @@ static void test_namespace_ops(void **state)
 	no_reply(f);
 }
 
+static int unlink_if(struct fx *f, const char *path, int kind, uint64_t size, int64_t mtime_s)
+{
+	struct nb_unlink_if m = {.path = (char *)path,
+				 .base_kind = (uint8_t)kind,
+				 .base_size = size,
+				 .base_mtime_s = mtime_s};
+	assert_int_equal(nb_proto_unlink_if_encode(f->req, nid(f), &m), 0);
+	return handle(f);
+}
+
+/* UNLINK_IF removes the version the client saw, never someone else's
+ * change since: a file of another size or time, another kind of thing,
+ * or anything where the client saw nothing, stays (EEXIST). */
+static void test_unlink_if(void **state)
+{
+	struct fx *f = *state;
+	struct timespec ts[2] = {{5000, 0}, {5000, 0}};
+	hello(f);
+	assert_int_equal(tu_write_file(at(f, "f.txt"), "theirs", 6), 0);
+	assert_int_equal(utimensat(AT_FDCWD, at(f, "f.txt"), ts, 0), 0);
+	/* someone changed it: another mtime, another size, not expected at all */
+	assert_int_equal(unlink_if(f, "f.txt", NB_BASE_MATCH, 6, 4999), 0);
+	expect_error_text(f, NB_MSG_ERROR, EEXIST, "conflict");
+	assert_int_equal(unlink_if(f, "f.txt", NB_BASE_MATCH, 5, 5000), 0);
+	expect_error(f, EEXIST);
+	assert_int_equal(unlink_if(f, "f.txt", NB_BASE_ABSENT, 0, 0), 0);
+	expect_error(f, EEXIST);
+	assert_true(exists(f, "f.txt"));
+	/* the version the client saw goes; then there is nothing: ENOENT */
+	assert_int_equal(unlink_if(f, "f.txt", NB_BASE_MATCH, 6, 5000), 0);
+	expect_ok(f);
+	assert_false(exists(f, "f.txt"));
+	assert_int_equal(unlink_if(f, "f.txt", NB_BASE_MATCH, 6, 5000), 0);
+	expect_error(f, ENOENT);
+	/* a symlink is not the file of the base; ANY removes whatever it is */
+	assert_int_equal(symlink("f.txt", at(f, "ln")), 0);
+	assert_int_equal(unlink_if(f, "ln", NB_BASE_MATCH, 5, 5000), 0);
+	expect_error(f, EEXIST);
+	assert_int_equal(unlink_if(f, "ln", NB_BASE_ANY, 0, 0), 0);
+	expect_ok(f);
+	assert_false(exists(f, "ln"));
+	/* a directory is RMDIR's; the reserved directory and escapes stay out */
+	assert_int_equal(mkdir(at(f, "d"), 0755), 0);
+	assert_int_equal(unlink_if(f, "d", NB_BASE_ANY, 0, 0), 0);
+	expect_error(f, EISDIR);
+	assert_int_equal(unlink_if(f, ".nbfs/publish.lock", NB_BASE_ANY, 0, 0), 0);
+	expect_error(f, EPERM);
+	assert_int_equal(unlink_if(f, "../x", NB_BASE_ANY, 0, 0), 0);
+	expect_error(f, EINVAL);
+	assert_true(exists(f, "d"));
+	no_reply(f);
+}
+
 /* A planted symlink on the way is never followed by any of them. */
 static void test_namespace_ops_confined(void **state)
 {
@@ -1902,6 +1955,8 @@ static void test_namespace_ops_confined(void **state)
 	assert_int_equal(tu_write_file(victim, "keep", 4), 0);
 	assert_int_equal(symlink(f->extra_dir, at(f, "evil")), 0);
 	assert_int_equal(req_path(f, NB_MSG_UNLINK, "evil/victim"), 0);
+	expect_error(f, ENOTDIR);
+	assert_int_equal(unlink_if(f, "evil/victim", NB_BASE_ANY, 0, 0), 0);
 	expect_error(f, ENOTDIR);
 	assert_int_equal(req_path2(f, NB_MSG_RENAME, "evil/victim", "stolen"), 0);
 	expect_error(f, ENOTDIR);
@@ -2303,6 +2358,7 @@ static void test_small_flush_rules(void **state)
 	uint8_t *data = make_content(2000, 35), *up = make_content(5000, 36);
 	hello(f);
 	assert_int_equal(tu_write_file(at(f, "victim"), "v", 1), 0);
+	assert_int_equal(tu_write_file(at(f, "victim2"), "v", 1), 0);
 	assert_int_equal(mkdir(at(f, "emptydir"), 0755), 0);
 
 	/* No flush: PING, a MKDIR elsewhere, PUT_DATA, PUT_ABORT, another
@@ -2372,7 +2428,8 @@ static void test_small_flush_rules(void **state)
 	/* Each of these publishes the batch before it is handled. */
 	static const uint8_t types[] = {NB_MSG_STAT,   NB_MSG_LIST,   NB_MSG_GET,
 					NB_MSG_UNLINK, NB_MSG_RMDIR,  NB_MSG_RENAME,
-					NB_MSG_SYMLINK, NB_MSG_PUT_OPEN, NB_MSG_PUT_END};
+					NB_MSG_SYMLINK, NB_MSG_PUT_OPEN, NB_MSG_PUT_END,
+					NB_MSG_UNLINK_IF};
 	for (size_t i = 0; i < sizeof(types); i++) {
 		char name[32];
 		snprintf(name, sizeof(name), "flushed-%zu", i);
@@ -2394,6 +2451,11 @@ static void test_small_flush_rules(void **state)
 		case NB_MSG_UNLINK:
 			assert_int_equal(nb_proto_path_encode(f->req, req, types[i], "victim"), 0);
 			break;
+		case NB_MSG_UNLINK_IF: {
+			struct nb_unlink_if m = {.path = (char *)"victim2"};
+			assert_int_equal(nb_proto_unlink_if_encode(f->req, req, &m), 0);
+			break;
+		}
 		case NB_MSG_RMDIR:
 			assert_int_equal(nb_proto_path_encode(f->req, req, types[i], "emptydir"),
 					 0);
@@ -3123,6 +3185,7 @@ int main(void)
 		T(test_list_root_twice),
 		T(test_run),
 		T(test_namespace_ops),
+		T(test_unlink_if),
 		T(test_namespace_ops_confined),
 		T(test_get),
 		T(test_conflict_base),
