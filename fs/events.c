@@ -52,7 +52,9 @@ static const char *nb_events_op(const struct nb_core_event *e)
 	default: break;
 	}
 	switch (e->kind) {
-	case NB_KIND_UNLINK: return "delete"; /* a conflict: kept on the server */
+	/* A conflict: kept on the server. */
+	case NB_KIND_UNLINK: return "delete";
+	case NB_KIND_RMDIR: return "rmdir";
 	case NB_KIND_DIR: return "mkdir";
 	case NB_KIND_SYMLINK: return "symlink";
 	default: return "upload";

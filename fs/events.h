@@ -15,8 +15,9 @@
  * oldest first; <event> is synced (then <op> is upload, mkdir, symlink,
  * delete, rmdir or move, and <other> a move's source) or conflict (the
  * server's version stays at <path>; with <op> upload, ours was uploaded
- * as the copy <other>; with <op> delete, our removal was not made,
- * since someone changed the file there, and <other> is empty).
+ * as the copy <other>; with <op> delete or rmdir, our removal was not
+ * made, since someone changed the file there or left files in the
+ * directory, and <other> is empty).
  */
 #ifndef NB_EVENTS_H
 #define NB_EVENTS_H

@@ -147,7 +147,8 @@ static void nb_flight_simple_done(struct nb_rcall *rc)
 	const struct nb_job *job = &f->job;
 	struct nb_synced rec = {.kind = job->kind};
 	int r = rc->r;
-	if (job->kind == NB_KIND_UNLINK && nb_flight_unlink_answered(f)) {
+	if ((job->kind == NB_KIND_UNLINK || job->kind == NB_KIND_RMDIR) &&
+	    nb_flight_remove_answered(f)) {
 		nb_flight_end(f);
 		return;
 	}

@@ -127,12 +127,13 @@ void nb_pipe_times_detach(struct nb_pipeline *p);
  * and its own mode goes back with its time. 0, or the session's error. */
 int nb_pipe_dir_writable(struct nb_pipeline *p, const char *path);
 
-/* Removals of files (sync/flight_unlink.c): send the UNLINK_IF (or
- * UNLINK, to a server older than it) of f's job, 0 or the session's
- * error; and take its answer: 1 if handled there (the server predates
- * UNLINK_IF: the job goes again at once; or it holds another version,
- * kept: the job is done), else 0 for the usual handling. */
+/* Removals (sync/flight_unlink.c): send the UNLINK_IF (or UNLINK, to a
+ * server older than it) of f's job, 0 or the session's error; and take
+ * the answer to an UNLINK or RMDIR job: 1 if handled there (the server
+ * predates UNLINK_IF: the job goes again at once; or it holds another
+ * version, or a directory with someone else's files in it, kept: the job
+ * is done), else 0 for the usual handling. */
 int nb_flight_unlink_send(struct nb_flight *f);
-int nb_flight_unlink_answered(struct nb_flight *f);
+int nb_flight_remove_answered(struct nb_flight *f);
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * The removal of a file on the server: UNLINK_IF, naming the version
+ * The removal of a file (or directory) on the server: UNLINK_IF, naming the version
  * this mount last knew there (its record: the server's size and mtime),
  * so that a file someone changed on the server since is kept there
  * rather than deleted. The file then shows in the mount again with the
@@ -13,6 +13,11 @@
  *
  * A server older than UNLINK_IF answers ENOSYS: that session sends
  * plain UNLINKs from then on (the job goes again at once), as before.
+ *
+ * An RMDIR answered ENOTEMPTY is kept the same way: it runs after every
+ * removal below it, so what the server's directory still holds is
+ * someone else's (a file put there, or one kept as above), and the
+ * directory stays with it instead of failing for ever.
  */
 #include <errno.h>
 #include <string.h>
@@ -48,7 +53,7 @@ int nb_flight_unlink_send(struct nb_flight *f)
 	return nb_rcall_unlink_if(p->r, &f->rc, &m);
 }
 
-int nb_flight_unlink_answered(struct nb_flight *f)
+int nb_flight_remove_answered(struct nb_flight *f)
 {
 	struct nb_pipeline *p = f->p;
 	const struct nb_rcall *rc = &f->rc;
@@ -62,14 +67,23 @@ int nb_flight_unlink_answered(struct nb_flight *f)
 		nb_flight_result(f, -ECANCELED, NULL); /* again at once, as UNLINK */
 		return 1;
 	}
-	if (rc->r != -EEXIST)
+	struct nb_synced rec = {.kind = f->job.kind};
+	if (f->job.kind == NB_KIND_RMDIR && rc->r == -ENOTEMPTY) {
+		/* Every removal below it was done first (it is a barrier): what
+		 * is left is someone else's, or a file kept as above. */
+		nb_warn("%s: holds files on the server that this mount did not remove (changed "
+			"or put there by someone else): kept there, with them (it shows in the "
+			"mount again)",
+			f->job.path);
+	} else if (f->job.kind == NB_KIND_UNLINK && rc->r == -EEXIST) {
+		nb_warn("%s: changed on the server since this mount last saw it: kept there, not "
+			"removed (it shows in the mount again)",
+			f->job.path);
+	} else {
 		return 0;
+	}
 	/* Done all the same: our record of the path goes with the
 	 * operation, and the server's version shows in the mount. */
-	struct nb_synced rec = {.kind = f->job.kind};
-	nb_warn("%s: changed on the server since this mount last saw it: kept there, not "
-		"removed (it shows in the mount again)",
-		f->job.path);
 	nb_flight_notify(f, NB_EV_CONFLICT, f->job.path, NULL);
 	nb_queue_done(p->cfg.q, &f->job, &rec);
 	return 1;

@@ -65,5 +65,21 @@ kept_event() { grep -q '"event":"conflict".*"path":"removed.txt","op":"delete"' 
 wait_until 5 kept_event || fail "no conflict event for the kept file: $(cat "$WORK/follow.jsonl")"
 ! grep '"path":"removed.txt"' "$WORK/follow.jsonl" | grep -q '"copy"' || fail "a copy named for a removal"
 
+# rm -r of a directory in which someone changed a file on the server:
+# that file and its directory stay there, and show in the mount again.
+mkdir "$MNT/dir"
+echo "one" >"$MNT/dir/one.txt"
+echo "two" >"$MNT/dir/two.txt"
+nbfs_wait 30 "$MNT/dir"
+"$NBFS" pause "$MNT" || fail "nbfs pause failed"
+rm -r "$MNT/dir" || fail "rm -r in the mount"
+echo "two, edited on the server" >"$REMOTE/dir/two.txt"
+"$NBFS" resume "$MNT" || fail "nbfs resume failed"
+wait_until 30 bash -c "[ \"\$(cat '$MNT/dir/two.txt' 2>/dev/null)\" = 'two, edited on the server' ]" ||
+  fail "the mount does not show the kept directory: $(ls -R "$MNT")"
+[ ! -e "$REMOTE/dir/one.txt" ] || fail "an unchanged file of the removed directory stays on the server"
+[ ! -e "$MNT/dir/one.txt" ] || fail "an unchanged file of the removed directory is back in the mount"
+"$NBFS" wait --timeout 20 "$MNT" || fail "something stays queued after the kept rm -r: $("$NBFS" status "$MNT")"
+
 umount_nbfs
 pass "conflicts keep both versions; a removal keeps a version changed on the server"

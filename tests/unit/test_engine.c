@@ -139,6 +139,14 @@ static char *stage_file(struct fx *f, const char *path, size_t n, unsigned seed)
 	return data;
 }
 
+/* Make staged directory rel (the core is told later). */
+static void stage_dir(struct fx *f, const char *rel)
+{
+	char *p = tu_join(f->stage, rel);
+	assert_int_equal(mkdir(p, 0755), 0);
+	free(p);
+}
+
 /* Wait until nothing is queued (fails the test after WAIT_MS). */
 static void wait_synced(struct fx *f)
 {
@@ -407,6 +415,37 @@ static void test_unlink_keeps_changed(void **state)
 	free(other);
 }
 
+/* rm -r of a directory holding a file someone changed on the server:
+ * that file is kept, so the directory is not empty there. The RMDIR's
+ * ENOTEMPTY keeps the directory too (what is in it is someone else's),
+ * instead of failing for ever; the queue empties. */
+static void test_rmdir_keeps_what_is_left(void **state)
+{
+	struct fx *f = *state;
+	fx_open_core(f);
+	stage_dir(f, "d");
+	assert_int_equal(nb_core_touch(f->core, "d", NB_KIND_DIR), 0);
+	char *x = stage_file(f, "d/x.txt", 100, 53);
+	char *y = stage_file(f, "d/y.txt", 100, 54);
+	wait_synced(f);
+	write_at(f->remote, "d/x.txt", "theirs", 6);
+	remove_staged(f, "d/x.txt");
+	remove_staged(f, "d/y.txt");
+	char *sd = tu_join(f->stage, "d");
+	assert_int_equal(rmdir(sd), 0);
+	free(sd);
+	assert_int_equal(nb_core_removed(f->core, "d", 1, 1, NULL, NULL), 0);
+	wait_synced(f);
+	assert_remote(f, "d/x.txt", "theirs", 6);
+	assert_false(remote_exists(f, "d/y.txt"));
+	pthread_mutex_lock(&f->lock);
+	int conflicts = f->conflicts;
+	pthread_mutex_unlock(&f->lock);
+	assert_int_equal(conflicts, 2);
+	free(x);
+	free(y);
+}
+
 /* A server older than UNLINK_IF: the removal goes as a plain UNLINK, in
  * the same session, as before. */
 static void test_unlink_old_server(void **state)
@@ -523,14 +562,6 @@ static void test_batch_cut_at_every_frame(void **state)
 			break;
 		}
 	}
-}
-
-/* Make staged directory rel (the core is told later). */
-static void stage_dir(struct fx *f, const char *rel)
-{
-	char *p = tu_join(f->stage, rel);
-	assert_int_equal(mkdir(p, 0755), 0);
-	free(p);
 }
 
 /* The staging change of a rename, as the filesystem passes it to the
@@ -1113,6 +1144,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_remove_in_flight, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unlink_keeps_changed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unlink_old_server, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rmdir_keeps_what_is_left, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rename_remove_before_answer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rename_into_new_dir, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rename_window, setup, teardown),
