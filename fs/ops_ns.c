@@ -182,6 +182,12 @@ int nb_op_unlink(const char *path)
 		return 0;
 	}
 	int on_server = nb_view_on_server(fs, wpath, staged);
+	/* A file only the listing showed: the version listed is the one the
+	 * user removes, so that one changed on the server since is kept
+	 * there (the removal names it, sync/flight_unlink.c). */
+	struct nb_attr a;
+	if (!staged && S_ISREG(st.st_mode) && nb_view_remote(fs, wpath, &a, NULL, 0) == 0)
+		nb_core_replacing(fs->core, wpath, &a);
 	struct nb_stage_op op = {fs->stage_fd, wpath, NULL, 0, -EIO};
 	r = nb_core_removed(fs->core, wpath, 0, on_server, staged ? nb_stage_run : NULL, &op);
 	if (staged && op.err == 0 && S_ISREG(st.st_mode))

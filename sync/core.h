@@ -187,8 +187,10 @@ int nb_core_removed(struct nb_core *c, const char *path, int is_dir, int on_serv
 int nb_core_renamed(struct nb_core *c, const char *from, const char *to, int from_on_server,
 		    int (*stage)(void *arg), void *arg) NB_WUR;
 /* A local file replaces the server's version of path (size and mtime
- * as listed): that version is the base of the upload that follows, so
- * it is not taken for a conflict. Kept only if no record exists. */
+ * as listed), or the user removes it: that version is the base of the
+ * upload that follows, so it is not taken for a conflict, or of the
+ * removal, so that a version changed since is kept. Kept only if no
+ * record exists. */
 void nb_core_replacing(struct nb_core *c, const char *path, const struct nb_attr *server);
 /* Directory path was created in the staging tree to mirror the server's
  * (not a local change): recorded as on the server unless queued. */

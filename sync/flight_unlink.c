@@ -5,11 +5,12 @@
  * rather than deleted. The file then shows in the mount again with the
  * server's content, and a conflict event says so; nothing is retried.
  *
- * The base is the record's, unless the record cannot say what the
- * server holds: no record (a file this mount only saw listed), not a
- * file (a symlink), the server's own size and mtime unknown, or an
- * upload to the path in doubt (the server may hold ours, newer than the
- * record). Then it is ANY: whatever is there goes, as a plain UNLINK.
+ * The base is the record's (for a file only listed in the mount, the
+ * version listed, recorded at the removal: fs/ops_ns.c), unless the
+ * record cannot say what the server holds: none, not a file (a
+ * symlink), the server's own size and mtime unknown, or an upload to
+ * the path in doubt (the server may hold ours, newer than the record).
+ * Then it is ANY: whatever is there goes, as a plain UNLINK.
  *
  * A server older than UNLINK_IF answers ENOSYS: that session sends
  * plain UNLINKs from then on (the job goes again at once), as before.
@@ -32,7 +33,7 @@ static void nb_flight_unlink_base(struct nb_flight *f, struct nb_unlink_if *m)
 	struct nb_synced rec, doubts[2];
 	m->base_kind = NB_BASE_ANY;
 	if (nb_queue_record(q, f->job.path, &rec) != 0 || rec.kind != NB_KIND_FILE ||
-	    !rec.has_remote || nb_queue_get_doubts(q, f->job.path, doubts) > 0)
+	    !rec.has_remote || nb_queue_job_doubts(q, &f->job, doubts) > 0)
 		return;
 	m->base_kind = NB_BASE_MATCH;
 	m->base_size = rec.rsize;

@@ -501,8 +501,10 @@ static int nb_q_load_one(void *arg, int64_t seq, int kind, const char *path, con
 	if (!e)
 		return -ENOMEM;
 	e->changed_ms = nb_xio_now_ms() - q->delay_ms; /* closed long ago */
-	if (doubt && !nb_kind_is_barrier(kind)) {
-		/* nbfs stopped before the answer: the next upload asks. */
+	if (doubt && (!nb_kind_is_barrier(kind) || kind == NB_KIND_UNLINK)) {
+		/* nbfs stopped before the answer: the next upload asks; a
+		 * removal that replaced the upload removes whatever is there
+		 * (sync/flight_unlink.c). */
 		e->doubt = *doubt;
 		e->has_doubt = 1;
 	}

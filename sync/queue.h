@@ -296,6 +296,10 @@ int nb_queue_get_doubt(struct nb_queue *q, const char *path, struct nb_synced *v
  * a path in doubt may find its own or the one it replaced): how many (0
  * to 2), the newest first. */
 int nb_queue_get_doubts(struct nb_queue *q, const char *path, struct nb_synced v[2]);
+/* The same for job's own entry, found by its id: a removal's (a barrier,
+ * which nothing finds by path), holding the doubts of the upload it
+ * replaced (nb_queue_remove_staged). */
+int nb_queue_job_doubts(struct nb_queue *q, const struct nb_job *job, struct nb_synced v[2]);
 /* The server was asked: held (non-NULL) is now on record as what it
  * holds at path; the doubt is cleared either way. 0 or a database
  * error (the doubt stays). */

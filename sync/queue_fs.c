@@ -154,6 +154,12 @@ int nb_queue_remove_staged(struct nb_queue *q, const char *path, int rmdir, int 
 	 * since then has put the path on the server after all; and a rename
 	 * queued meanwhile may bring a server name here. */
 	on_server |= nb_q_known(q, path);
+	/* The doubts of an upload whose answer was lost (or is still out)
+	 * go to the removal: the server may hold that version, newer than
+	 * our record, and the removal must not take it for someone else's
+	 * (sync/flight_unlink.c). */
+	struct nb_synced doubt[2];
+	int ndoubts = 0;
 	if (e) {
 		/* An upload in flight may publish before it notices: then the
 		 * server holds the path after all. So may a request whose
@@ -161,12 +167,20 @@ int nb_queue_remove_staged(struct nb_queue *q, const char *path, int rmdir, int 
 		 * link broke, then rmdir here: no RMDIR went, and the server
 		 * kept the directory. */
 		on_server |= nb_q_maybe_on_server(e);
+		if (e->has_doubt)
+			doubt[ndoubts++] = e->doubt;
+		if (e->has_doubt && e->has_doubt2)
+			doubt[ndoubts++] = e->doubt2;
 		nb_q_drop(q, e);
 	}
 	if (!on_server)
 		nb_debug("%s: removed; not on the server", path);
-	if (on_server && !nb_q_append(q, rmdir ? NB_KIND_RMDIR : NB_KIND_UNLINK, path, NULL, 0, &r))
+	struct nb_entry *ne = NULL;
+	if (on_server && !(ne = nb_q_append(q, rmdir ? NB_KIND_RMDIR : NB_KIND_UNLINK, path, NULL,
+					    0, &r)))
 		nb_err("%s: cannot queue the removal: %s", path, nb_strerror(r));
+	while (ne && ndoubts > 0)
+		nb_q_set_doubt(q, ne, &doubt[--ndoubts]); /* the older first */
 	nb_q_unmark_conflict(q, path);
 	nb_q_pins_removed(q, path);
 	pthread_cond_broadcast(&q->cond);
@@ -401,8 +415,9 @@ void nb_queue_set_base(struct nb_queue *q, const char *path, uint64_t size, int6
 	int r = nb_q_recorded(q, path) ? 0 : nb_statedb_set_synced(q->db, -1, path, &rec);
 	nb_q_unlock(q);
 	if (r != 0)
-		nb_warn("%s: cannot record the server's version it replaces (%s): its upload may "
-			"be taken for a conflict", path, nb_strerror(r));
+		nb_warn("%s: cannot record the server's version it replaces or removes (%s): its "
+			"upload may be taken for a conflict, its removal removes whatever is there",
+			path, nb_strerror(r));
 }
 
 void nb_queue_mirrored_dir(struct nb_queue *q, const char *path)

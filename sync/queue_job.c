@@ -433,16 +433,29 @@ int nb_queue_get_doubt(struct nb_queue *q, const char *path, struct nb_synced *v
 	return n > 0;
 }
 
-int nb_queue_get_doubts(struct nb_queue *q, const char *path, struct nb_synced v[2])
+static int nb_q_doubts_of(const struct nb_entry *e, struct nb_synced v[2])
 {
-	pthread_mutex_lock(&q->lock);
-	struct nb_entry *e = nb_q_find(q, path);
 	int n = 0;
 	if (e && e->has_doubt) {
 		v[n++] = e->doubt;
 		if (e->has_doubt2)
 			v[n++] = e->doubt2;
 	}
+	return n;
+}
+
+int nb_queue_get_doubts(struct nb_queue *q, const char *path, struct nb_synced v[2])
+{
+	pthread_mutex_lock(&q->lock);
+	int n = nb_q_doubts_of(nb_q_find(q, path), v);
+	nb_q_unlock(q);
+	return n;
+}
+
+int nb_queue_job_doubts(struct nb_queue *q, const struct nb_job *job, struct nb_synced v[2])
+{
+	pthread_mutex_lock(&q->lock);
+	int n = nb_q_doubts_of(nb_q_by_id(q, job->id), v);
 	nb_q_unlock(q);
 	return n;
 }

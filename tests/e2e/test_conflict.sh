@@ -47,10 +47,14 @@ nbfs_wait 30 "$MNT/$copy"
 echo "to remove" >"$MNT/removed.txt"
 echo "unchanged" >"$MNT/plain.txt"
 nbfs_wait 30 "$MNT/removed.txt" "$MNT/plain.txt"
+# ... and one only listed in the mount, never opened here
+echo "server only" >"$REMOTE/listed.txt"
+wait_until 15 test -e "$MNT/listed.txt" || fail "a file made on the server does not show"
 "$NBFS" pause "$MNT" || fail "nbfs pause failed"
-rm "$MNT/removed.txt" "$MNT/plain.txt" || fail "rm in the mount"
+rm "$MNT/removed.txt" "$MNT/plain.txt" "$MNT/listed.txt" || fail "rm in the mount"
 echo "edited on the server" >"$REMOTE/removed.txt.tmp"
 mv "$REMOTE/removed.txt.tmp" "$REMOTE/removed.txt"
+echo "server only, edited after the listing" >"$REMOTE/listed.txt"
 "$NBFS" status --follow --json "$MNT" >"$WORK/follow.jsonl" 2>&1 &
 E2E_PIDS+=("$!")
 wait_until 10 test -s "$WORK/follow.jsonl" || fail "the follower wrote nothing"
@@ -59,6 +63,8 @@ wait_until 30 bash -c "[ ! -e '$REMOTE/plain.txt' ]" || fail "an unchanged file 
 wait_until 15 bash -c "[ \"\$(cat '$MNT/removed.txt' 2>/dev/null)\" = 'edited on the server' ]" ||
   fail "the mount does not show the server's version kept: $(ls "$MNT")"
 [ "$(cat "$REMOTE/removed.txt")" = "edited on the server" ] || fail "a file changed on the server was removed"
+[ "$(cat "$REMOTE/listed.txt")" = "server only, edited after the listing" ] ||
+  fail "a file changed on the server after the mount listed it was removed"
 grep -q "removed.txt: changed on the server since this mount last saw it: kept there" "$CACHE/nbfs.log" ||
   fail "the log does not say why removed.txt stays"
 kept_event() { grep -q '"event":"conflict".*"path":"removed.txt","op":"delete"' "$WORK/follow.jsonl"; }

@@ -174,6 +174,18 @@ static void assert_remote(struct fx *f, const char *path, const char *data, size
 	free(full);
 }
 
+/* 1 if the server's path holds exactly data[0, n). */
+static int remote_is(struct fx *f, const char *path, const char *data, size_t n)
+{
+	char *full = tu_join(f->remote, path);
+	size_t got = 0;
+	char *s = tu_read_file(full, &got);
+	int same = s && got == n && memcmp(s, data, n) == 0;
+	free(s);
+	free(full);
+	return same;
+}
+
 static int remote_exists(struct fx *f, const char *path)
 {
 	struct stat st;
@@ -400,19 +412,93 @@ static void test_unlink_keeps_changed(void **state)
 	write_at(f->remote, "changed.txt", "theirs, edited on the server", 28);
 	remove_staged(f, "changed.txt");
 	remove_staged(f, "same.txt");
+	/* Files only listed (never held here): the version listed is the
+	 * one removed, as the FUSE layer tells it. */
+	struct stat st;
+	write_at(f->remote, "listed.txt", "listed", 6);
+	write_at(f->remote, "listed2.txt", "listed", 6);
+	const char *listed[] = {"listed.txt", "listed2.txt"};
+	for (int i = 0; i < 2; i++) {
+		char *rp = tu_join(f->remote, listed[i]);
+		assert_int_equal(stat(rp, &st), 0);
+		free(rp);
+		struct nb_attr a = {.mode = st.st_mode,
+				    .size = (uint64_t)st.st_size,
+				    .mtime_s = st.st_mtim.tv_sec,
+				    .mtime_ns = (uint32_t)st.st_mtim.tv_nsec};
+		nb_core_replacing(f->core, listed[i], &a);
+		assert_int_equal(nb_core_removed(f->core, listed[i], 0, 1, NULL, NULL), 0);
+	}
+	write_at(f->remote, "listed.txt", "listed, then edited", 19);
 	wait_synced(f);
 	assert_remote(f, "changed.txt", "theirs, edited on the server", 28);
+	assert_remote(f, "listed.txt", "listed, then edited", 19);
 	assert_false(remote_exists(f, "same.txt"));
+	assert_false(remote_exists(f, "listed2.txt"));
 	pthread_mutex_lock(&f->lock);
 	int conflicts = f->conflicts;
 	pthread_mutex_unlock(&f->lock);
-	assert_int_equal(conflicts, 1);
+	assert_int_equal(conflicts, 2);
 	/* no record of ours is left at the path: the server's file is not
 	 * taken for a version of ours (a new file there is based on none) */
 	struct nb_core_state v;
 	assert_false(nb_core_state(f->core, "changed.txt", 0, &v));
 	free(mine);
 	free(other);
+}
+
+/* A file's upload is published, its answer lost with the link, and the
+ * file is removed here before the link is back (and nbfs restarted, with
+ * restart): the server holds our version in doubt, newer than the
+ * record, and the removal takes it for ours and removes it. Regression:
+ * the doubt went with the dropped upload entry, UNLINK_IF named the
+ * older version on record, and the file stayed on the server
+ * (test_op_storm with cuts). */
+static void unlink_after_lost_answer(struct fx *f, int restart)
+{
+	size_t n = 600 * 1024;
+	fx_open_core(f);
+	char *v1 = stage_file(f, "doc", n, 7);
+	wait_synced(f);
+	nb_core_stop(f->core);
+	nb_core_close(f->core);
+	f->core = NULL;
+	/* The next connection (the second): HELLO, PUT_OPEN, 3 x PUT_DATA,
+	 * PUT_END, then dropped; no third until the file is removed. */
+	atomic_store(&f->srv.drop_after, 6);
+	atomic_store(&f->srv.max_connections, 2);
+	fx_open_core(f);
+	char *v2 = stage_file(f, "doc", n, 8);
+	/* published as the link drops */
+	long long deadline = nb_xio_now_ms() + WAIT_MS;
+	while (atomic_load(&f->srv.drops) == 0 || !remote_is(f, "doc", v2, n)) {
+		assert_true(nb_xio_now_ms() < deadline);
+		nb_xio_sleep_ms(5);
+	}
+	remove_staged(f, "doc");
+	if (restart) {
+		nb_core_stop(f->core);
+		nb_core_close(f->core);
+		f->core = NULL;
+	}
+	atomic_store(&f->srv.max_connections, 0);
+	if (restart)
+		fx_open_core(f);
+	wait_synced(f);
+	assert_false(remote_exists(f, "doc"));
+	assert_int_equal(f->conflicts, 0);
+	free(v1);
+	free(v2);
+}
+
+static void test_unlink_after_lost_answer(void **state)
+{
+	unlink_after_lost_answer(*state, 0);
+}
+
+static void test_unlink_after_lost_answer_restart(void **state)
+{
+	unlink_after_lost_answer(*state, 1);
 }
 
 /* rm -r of a directory holding a file someone changed on the server:
@@ -1145,6 +1231,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unlink_keeps_changed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unlink_old_server, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rmdir_keeps_what_is_left, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unlink_after_lost_answer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unlink_after_lost_answer_restart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rename_remove_before_answer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rename_into_new_dir, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rename_window, setup, teardown),

@@ -646,6 +646,8 @@ static void test_drop_job(void **state)
 /* An upload that lost its answer with the link may be on the server:
  * the doubt stays with the entry (across a rename) until settled, and
  * meanwhile removals and renames go to the server. */
+static void reload(struct fx *f);
+
 static void test_doubt(void **state)
 {
 	struct fx *f = *state;
@@ -676,7 +678,11 @@ static void test_doubt(void **state)
 	nb_queue_fail(f->st, &job, NB_STATE_PENDING, NULL, 0);
 	nb_job_free(&job);
 	assert_int_equal(nb_queue_remove(f->st, "r", 0, 0), 0);
-	assert_ops(f, "f:q,u:r,");
+	/* the removal is sent, with the doubt: the server may hold that
+	 * version, newer than any record, and it is ours to remove */
+	assert_ops(f, "f:q,u:r?7,");
+	reload(f);
+	assert_ops(f, "f:q,u:r?7,");
 }
 
 /* "Restart": the queue freed and loaded again from the reopened
