@@ -1,7 +1,8 @@
 /*
  * The namespace requests of a session: STAT, LIST, MKDIR, UNLINK,
- * UNLINK_IF, RMDIR, RENAME, SYMLINK and GET, each resolved beneath the session's root.
- * Dispatched by session.c; the contract is in session.h.
+ * UNLINK_IF, RMDIR, RENAME, SYMLINK and GET, each resolved beneath the
+ * session's root. Dispatched by session.c; the contract is in
+ * session.h.
  */
 #include <dirent.h>
 #include <errno.h>

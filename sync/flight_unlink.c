@@ -1,8 +1,8 @@
 /*
- * The removal of a file (or directory) on the server: UNLINK_IF, naming the version
- * this mount last knew there (its record: the server's size and mtime),
- * so that a file someone changed on the server since is kept there
- * rather than deleted. The file then shows in the mount again with the
+ * The removal of a file (or directory) on the server: UNLINK_IF, naming
+ * the version this mount last knew there (its record: the server's size
+ * and mtime), so that a file someone changed on the server since is
+ * kept there rather than deleted. The file then shows in the mount again with the
  * server's content, and a conflict event says so; nothing is retried.
  *
  * The base is the record's (for a file only listed in the mount, the
