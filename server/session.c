@@ -232,6 +232,7 @@ static int nb_session_flushes(uint8_t type)
 	case NB_MSG_RMDIR:
 	case NB_MSG_RENAME:
 	case NB_MSG_SYMLINK:
+	case NB_MSG_SYMLINK_NEW:
 	case NB_MSG_PUT_OPEN:
 	case NB_MSG_PUT_END:
 	case NB_MSG_PUT_STREAM:
@@ -285,7 +286,8 @@ int nb_session_handle(struct nb_session *s, uint8_t type, struct nb_buf *payload
 	case NB_MSG_RENAME:
 		return nb_session_rename(s, id, payload);
 	case NB_MSG_SYMLINK:
-		return nb_session_symlink(s, id, payload);
+	case NB_MSG_SYMLINK_NEW:
+		return nb_session_symlink(s, id, type, payload);
 	case NB_MSG_SETTIME:
 		return nb_settime_handle(s, id, payload);
 	case NB_MSG_GET:

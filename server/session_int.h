@@ -40,7 +40,7 @@ int nb_session_mkdir(struct nb_session *s, uint32_t id, struct nb_buf *p);
 int nb_session_remove(struct nb_session *s, uint32_t id, uint8_t type, struct nb_buf *p);
 int nb_session_unlink_if(struct nb_session *s, uint32_t id, struct nb_buf *p);
 int nb_session_rename(struct nb_session *s, uint32_t id, struct nb_buf *p);
-int nb_session_symlink(struct nb_session *s, uint32_t id, struct nb_buf *p);
+int nb_session_symlink(struct nb_session *s, uint32_t id, uint8_t type, struct nb_buf *p);
 int nb_session_get(struct nb_session *s, uint32_t id, struct nb_buf *p);
 
 /* ---- handlers: uploads (session_put.c) ---- */

@@ -1,12 +1,13 @@
 /*
  * The namespace requests of a session: STAT, LIST, MKDIR, UNLINK,
- * UNLINK_IF, RMDIR, RENAME, SYMLINK and GET, each resolved beneath the
- * session's root. Dispatched by session.c; the contract is in
+ * UNLINK_IF, RMDIR, RENAME, SYMLINK, SYMLINK_NEW and GET, each resolved
+ * beneath the session's root. Dispatched by session.c; the contract is in
  * session.h.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -233,16 +234,58 @@ int nb_session_rename(struct nb_session *s, uint32_t id, struct nb_buf *p)
 	return r;
 }
 
-/* The symlink is made in the scratch directory and renamed into place, so
- * a symlink and a file of the same name are never both missing. */
-int nb_session_symlink(struct nb_session *s, uint32_t id, struct nb_buf *p)
+/* Is the symlink at dirfd/leaf one to target? */
+static int nb_link_is(int dirfd, const char *leaf, const char *target)
+{
+	char have[NB_LINK_MAX + 1];
+	ssize_t n = readlinkat(dirfd, leaf, have, sizeof(have) - 1);
+	if (n < 0)
+		return 0;
+	have[n] = 0;
+	return strcmp(have, target) == 0;
+}
+
+/* Move the new link scratch/tmp to dirfd/leaf. SYMLINK replaces what is
+ * there. SYMLINK_NEW takes only an empty place, and takes the same link
+ * found there (a replay whose answer was lost) as done; anything else
+ * there is someone else's: EEXIST, kept. */
+static int nb_symlink_place(int scratch, const char *tmp, int dirfd, const char *leaf,
+			    const char *target, int is_new)
+{
+	if (!is_new)
+		return renameat(scratch, tmp, dirfd, leaf) == 0 ? 0 : -errno;
+	int r = renameat2(scratch, tmp, dirfd, leaf, RENAME_NOREPLACE) == 0 ? 0 : -errno;
+	if (r == -EINVAL) {
+		/* A filesystem without RENAME_NOREPLACE: look, then rename,
+		 * under the publish lock, as an upload's publish does. */
+		struct stat st;
+		int lock = nb_publock_take(scratch);
+		if (lock < 0)
+			return lock;
+		if (fstatat(dirfd, leaf, &st, AT_SYMLINK_NOFOLLOW) == 0)
+			r = -EEXIST;
+		else if (errno != ENOENT)
+			r = -errno;
+		else
+			r = renameat(scratch, tmp, dirfd, leaf) == 0 ? 0 : -errno;
+		nb_publock_drop(lock);
+	}
+	if (r == -EEXIST && nb_link_is(dirfd, leaf, target))
+		r = 0;
+	return r;
+}
+
+/* SYMLINK, SYMLINK_NEW (type). The symlink is made in the scratch
+ * directory and renamed into place, so a symlink and a file of the same
+ * name are never both missing. */
+int nb_session_symlink(struct nb_session *s, uint32_t id, uint8_t type, struct nb_buf *p)
 {
 	char *path = NULL, *target = NULL, tmp[64];
 	int dirfd = -1, scratch = -1;
 	const char *leaf;
 	int r = nb_proto_path2_decode(p, &path, &target);
 	if (r != 0)
-		return nb_session_bad_frame(s, id, r, NB_MSG_SYMLINK);
+		return nb_session_bad_frame(s, id, r, type);
 	if (!target[0]) {
 		r = -EINVAL;
 		goto reply;
@@ -262,16 +305,15 @@ int nb_session_symlink(struct nb_session *s, uint32_t id, struct nb_buf *p)
 		r = -errno;
 		goto reply;
 	}
-	if (renameat(scratch, tmp, dirfd, leaf) != 0) {
-		r = -errno;
-		unlinkat(scratch, tmp, 0);
-		goto reply;
-	}
-	r = nb_xio_fsync(dirfd);
+	r = nb_symlink_place(scratch, tmp, dirfd, leaf, target, type == NB_MSG_SYMLINK_NEW);
+	unlinkat(scratch, tmp, 0); /* left unless it was moved into place */
+	if (r == 0)
+		r = nb_xio_fsync(dirfd);
 reply:
 	nb_xio_close(dirfd);
 	nb_xio_close(scratch);
-	r = r ? nb_session_error(s, id, r, path) : nb_session_ok(s, id);
+	r = r ? nb_session_error(s, id, r, r == -EEXIST ? NB_CONFLICT_TEXT : path)
+	      : nb_session_ok(s, id);
 	free(path);
 	free(target);
 	return r;

@@ -139,6 +139,22 @@ void nb_flight_lost(struct nb_flight *f, const char *why)
 	nb_flight_end(f);
 }
 
+/* The server holds someone else's version at the job's path: ours goes
+ * to a conflict copy beside it (an upload's file, or a symlink). */
+static void nb_flight_keep_both(struct nb_flight *f)
+{
+	char copy[NB_PATH_MAX + 1];
+	int e = nb_conflict_keep_both(f->p->cfg.q, f->p->cfg.stage_fd, &f->job, copy, sizeof(copy));
+	if (e == 0) {
+		nb_flight_notify(f, NB_EV_CONFLICT, f->job.path, copy);
+	} else {
+		char why[sizeof(f->res.why)];
+		snprintf(why, sizeof(why), "conflict with the server's version, and no conflict copy: %s",
+			 nb_strerror(e));
+		nb_flight_result(f, e, why);
+	}
+}
+
 /* ---- directories, symlinks, removals, renames ---- */
 
 static void nb_flight_simple_done(struct nb_rcall *rc)
@@ -149,6 +165,24 @@ static void nb_flight_simple_done(struct nb_rcall *rc)
 	int r = rc->r;
 	if ((job->kind == NB_KIND_UNLINK || job->kind == NB_KIND_RMDIR) &&
 	    nb_flight_remove_answered(f)) {
+		nb_flight_end(f);
+		return;
+	}
+	if (job->kind == NB_KIND_SYMLINK && rc->req == NB_MSG_SYMLINK_NEW && r == -ENOSYS) {
+		if (!f->p->symlink_new_off)
+			nb_info("the server (%s) makes symlinks over whatever is there (an "
+				"nbfs-server older than 2026-12-06): a file someone put at a "
+				"link's name is replaced",
+				f->p->r ? nb_remote_server(f->p->r) : "?");
+		f->p->symlink_new_off = 1;
+		nb_flight_result(f, -ECANCELED, NULL); /* again at once, as SYMLINK */
+		nb_flight_end(f);
+		return;
+	}
+	if (job->kind == NB_KIND_SYMLINK && r == -EEXIST) {
+		/* Someone else's file (or link, or directory) at the name:
+		 * kept there; our link goes beside it, as a file would. */
+		nb_flight_keep_both(f);
 		nb_flight_end(f);
 		return;
 	}
@@ -212,7 +246,10 @@ static int nb_flight_simple_start(struct nb_flight *f)
 			goto staged;
 		}
 		target[n] = 0;
-		f->rc.req = NB_MSG_SYMLINK;
+		/* A new link: where nothing is (SYMLINK_NEW), not over what
+		 * someone else put there; a removal of what it replaces here
+		 * was queued, and goes, first. */
+		f->rc.req = p->symlink_new_off ? NB_MSG_SYMLINK : NB_MSG_SYMLINK_NEW;
 		e = nb_rcall_symlink(p->r, &f->rc, job->path, target);
 		break;
 	}
@@ -276,22 +313,12 @@ void nb_flight_upload_done(struct nb_rcall *rc)
 		nb_flight_notify(f, NB_EV_CREATED, job->path, NULL);
 		nb_queue_done(f->p->cfg.q, job, &f->rec);
 	} else if (rc->r == -EEXIST) {
-		char copy[NB_PATH_MAX + 1];
 		nb_debug("%s: based on %s (%llu bytes, mtime %lld.%09u): the server's differs",
 			 job->path, f->m.base_kind == NB_BASE_MATCH ? "a version" :
 				    f->m.base_kind == NB_BASE_ANY ? "any version" : "no file",
 			 (unsigned long long)f->m.base_size, (long long)f->m.base_mtime_s,
 			 f->m.base_mtime_ns);
-		int e = nb_conflict_keep_both(f->p->cfg.q, f->p->cfg.stage_fd, job, copy, sizeof(copy));
-		if (e == 0) {
-			nb_flight_notify(f, NB_EV_CONFLICT, job->path, copy);
-		} else {
-			char why[sizeof(f->res.why)];
-			snprintf(why, sizeof(why),
-				 "conflict with the server's version, and no conflict copy: %s",
-				 nb_strerror(e));
-			nb_flight_result(f, e, why);
-		}
+		nb_flight_keep_both(f);
 	} else {
 		nb_flight_refused(f);
 	}

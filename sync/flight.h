@@ -66,8 +66,9 @@ struct nb_pipeline {
 	int times_off;
 	/* This session's server takes no PUT_STREAM (it predates it). */
 	int streams_off;
-	/* ... nor UNLINK_IF: removals go as plain UNLINKs. */
-	int unlink_if_off;
+	/* ... nor UNLINK_IF: removals go as plain UNLINKs; nor
+	 * SYMLINK_NEW: links go as plain SYMLINKs. */
+	int unlink_if_off, symlink_new_off;
 	/* Whether streams whose writer is busy may send (sync/cpuspare.h). */
 	struct nb_cpuspare cpu;
 };

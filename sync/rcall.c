@@ -225,7 +225,7 @@ int nb_rcall_symlink(struct nb_remote *r, struct nb_rcall *rc, const char *path,
 {
 	uint32_t id = nb_remote_new_id(r);
 	return nb_rcall_send(r, rc, id,
-			     nb_proto_path2_encode(nb_remote_tx(r), id, NB_MSG_SYMLINK, path, target));
+			     nb_proto_path2_encode(nb_remote_tx(r), id, rc->req, path, target));
 }
 
 int nb_rcall_settime(struct nb_remote *r, struct nb_rcall *rc, const char *path, int64_t mtime_s,

@@ -67,6 +67,8 @@ int nb_rcall_remove(struct nb_remote *r, struct nb_rcall *rc, const char *path);
  * -EEXIST. */
 int nb_rcall_unlink_if(struct nb_remote *r, struct nb_rcall *rc, const struct nb_unlink_if *m);
 int nb_rcall_rename(struct nb_remote *r, struct nb_rcall *rc, const char *from, const char *to);
+/* SYMLINK or SYMLINK_NEW (rc's type; a server that predates the latter
+ * answers -ENOSYS, and -EEXIST when something else is at path). */
 int nb_rcall_symlink(struct nb_remote *r, struct nb_rcall *rc, const char *path,
 		     const char *target);
 /* SETTIME: the mtime of directory path. A server that predates it

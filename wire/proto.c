@@ -47,6 +47,7 @@ const char *nb_msg_name(uint8_t type)
 	case NB_MSG_PUT_STREAM: return "PUT_STREAM";
 	case NB_MSG_PUT_FINISH: return "PUT_FINISH";
 	case NB_MSG_UNLINK_IF: return "UNLINK_IF";
+	case NB_MSG_SYMLINK_NEW: return "SYMLINK_NEW";
 	default: return "?";
 	}
 }

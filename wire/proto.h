@@ -66,6 +66,7 @@ enum nb_msg {
 	NB_MSG_PUT_STREAM = 28, /* protocol 2, added later: older servers answer ENOSYS */
 	NB_MSG_PUT_FINISH = 29, /* the end of a PUT_STREAM upload */
 	NB_MSG_UNLINK_IF = 30,  /* protocol 2, added later: older servers answer ENOSYS */
+	NB_MSG_SYMLINK_NEW = 31, /* the same */
 };
 
 /* Human-readable name of a message type ("?" if unknown). */
@@ -190,7 +191,9 @@ void nb_proto_error_free(struct nb_error *m);
 uint32_t nb_proto_wire_errno(int r);
 
 /* STAT, LIST, UNLINK, RMDIR: str path. MKDIR: str path, u32 mode.
- * RENAME: str from, str to. SYMLINK: str path, str target. */
+ * RENAME: str from, str to. SYMLINK and SYMLINK_NEW (probed: older
+ * servers answer ENOSYS; made only where nothing is, or the same link
+ * is): str path, str target. */
 int nb_proto_path_encode(struct nb_buf *b, uint32_t id, uint8_t type, const char *path);
 int nb_proto_path_decode(struct nb_buf *p, char **path);
 int nb_proto_path2_encode(struct nb_buf *b, uint32_t id, uint8_t type, const char *a,

@@ -2,7 +2,9 @@
 # Conflicts: each upload states the server version it was based on. If
 # the server's file changed since (someone on the server, another client),
 # nothing is overwritten: the local version is published beside it under
-# a conflict name, its state is "conflict", and both are visible.
+# a conflict name, its state is "conflict", and both are visible. The
+# same for a symlink made where someone put a file; and a removal keeps
+# a file changed on the server since (and a directory still holding one).
 . "$(dirname "$0")/lib.sh"
 e2e_init conflict
 start_sshd
@@ -87,5 +89,19 @@ wait_until 30 bash -c "[ \"\$(cat '$MNT/dir/two.txt' 2>/dev/null)\" = 'two, edit
 [ ! -e "$MNT/dir/one.txt" ] || fail "an unchanged file of the removed directory is back in the mount"
 "$NBFS" wait --timeout 20 "$MNT" || fail "something stays queued after the kept rm -r: $("$NBFS" status "$MNT")"
 
+# A symlink made here while someone put a file of that name on the
+# server: their file stays, the link goes beside it as a conflict copy.
+"$NBFS" pause "$MNT" || fail "nbfs pause failed"
+ln -s some/target "$MNT/link" || fail "ln -s in the mount"
+echo "a file of theirs" >"$REMOTE/link"
+"$NBFS" resume "$MNT" || fail "nbfs resume failed"
+link_copy() { ls "$REMOTE" | grep -q '^link\.conflict-'; }
+wait_until 30 link_copy || fail "no conflict copy of the link: $(ls "$REMOTE")"
+[ "$(cat "$REMOTE/link")" = "a file of theirs" ] || fail "the link replaced a file put on the server"
+lcopy=$(ls "$REMOTE" | grep '^link\.conflict-')
+[ "$(readlink "$REMOTE/$lcopy")" = some/target ] || fail "the conflict copy is not the link: $(ls -l "$REMOTE/$lcopy")"
+wait_until 15 bash -c "[ \"\$(cat '$MNT/link' 2>/dev/null)\" = 'a file of theirs' ]" ||
+  fail "the mount does not show the server's file at the link's name"
+
 umount_nbfs
-pass "conflicts keep both versions; a removal keeps a version changed on the server"
+pass "conflicts keep both versions; a removal keeps a version changed on the server; a link does not replace a file put there"

@@ -361,6 +361,19 @@ static void server_seeds(void)
 	c_stat("u/x.txt");
 	mc_write(T, "unlink_if");
 
+	/* New links: where nothing is, the same again (a replay), over a
+	 * file, a directory, another link; through a symlink on the way. */
+	c_hello();
+	c_path2(NB_MSG_SYMLINK_NEW, "nl/a", "../hello.txt");
+	c_path2(NB_MSG_SYMLINK_NEW, "nl/a", "../hello.txt");
+	c_path2(NB_MSG_SYMLINK_NEW, "nl/a", "elsewhere");
+	c_path2(NB_MSG_SYMLINK_NEW, "hello.txt", "x");
+	c_path2(NB_MSG_SYMLINK_NEW, "sub", "x");
+	c_path2(NB_MSG_SYMLINK_NEW, "out/x", "/etc/passwd");
+	c_path2(NB_MSG_SYMLINK_NEW, "nl/b", "");
+	c_stat("nl/a");
+	mc_write(T, "symlink_new");
+
 	c_hello();
 	c_open("up/file.bin", content, sizeof(content));
 	c_data(0, content, sizeof(content));

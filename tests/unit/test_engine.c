@@ -532,6 +532,64 @@ static void test_rmdir_keeps_what_is_left(void **state)
 	free(y);
 }
 
+/* Make staged symlink rel -> target and tell the core. */
+static void stage_link(struct fx *f, const char *rel, const char *target)
+{
+	char *p = tu_join(f->stage, rel);
+	assert_int_equal(symlink(target, p), 0);
+	free(p);
+	assert_int_equal(nb_core_touch(f->core, rel, NB_KIND_SYMLINK), 0);
+}
+
+/* The target of the symlink at root/rel, in a static buffer ("" if it is
+ * none). */
+static const char *link_in(const char *root, const char *rel)
+{
+	static char buf[256];
+	char *p = tu_join(root, rel);
+	ssize_t n = readlink(p, buf, sizeof(buf) - 1);
+	free(p);
+	buf[n > 0 ? n : 0] = 0;
+	return buf;
+}
+
+/* A symlink made here where someone put a file on the server meanwhile:
+ * their file stays, our link goes beside it as a conflict copy (before,
+ * SYMLINK replaced the file). One where nothing is, is made. */
+static void test_symlink_keeps_theirs(void **state)
+{
+	struct fx *f = *state;
+	fx_open_core(f);
+	write_at(f->remote, "ln", "theirs", 6);
+	stage_link(f, "ln", "target/one");
+	stage_link(f, "free", "target/two");
+	wait_synced(f);
+	assert_remote(f, "ln", "theirs", 6);
+	assert_string_equal(link_in(f->remote, "free"), "target/two");
+	pthread_mutex_lock(&f->lock);
+	int conflicts = f->conflicts;
+	char copy[256];
+	snprintf(copy, sizeof(copy), "%s", f->conflict_copy);
+	pthread_mutex_unlock(&f->lock);
+	assert_int_equal(conflicts, 1);
+	assert_non_null(strstr(copy, "ln.conflict-"));
+	assert_string_equal(link_in(f->remote, copy), "target/one");
+}
+
+/* A server older than SYMLINK_NEW: links go as plain SYMLINKs (made over
+ * whatever is there, as before), in the same session. */
+static void test_symlink_old_server(void **state)
+{
+	struct fx *f = *state;
+	atomic_store(&f->srv.unknown_type, NB_MSG_SYMLINK_NEW);
+	fx_open_core(f);
+	stage_link(f, "ln", "target/one");
+	wait_synced(f);
+	assert_string_equal(link_in(f->remote, "ln"), "target/one");
+	assert_int_equal(f->conflicts, 0);
+	assert_int_equal(atomic_load(&f->srv.connections), 1);
+}
+
 /* A server older than UNLINK_IF: the removal goes as a plain UNLINK, in
  * the same session, as before. */
 static void test_unlink_old_server(void **state)
@@ -1230,6 +1288,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_remove_in_flight, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unlink_keeps_changed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unlink_old_server, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_symlink_keeps_theirs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_symlink_old_server, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rmdir_keeps_what_is_left, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unlink_after_lost_answer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unlink_after_lost_answer_restart, setup, teardown),

@@ -216,6 +216,7 @@ static void test_msg_names(void **state)
 	assert_string_equal(nb_msg_name(NB_MSG_PUT_FAIL), "PUT_FAIL");
 	assert_string_equal(nb_msg_name(NB_MSG_PUT_ABORT), "PUT_ABORT");
 	assert_string_equal(nb_msg_name(NB_MSG_LIST), "LIST");
+	assert_string_equal(nb_msg_name(NB_MSG_SYMLINK_NEW), "SYMLINK_NEW");
 	assert_string_equal(nb_msg_name(0), "?");
 	assert_string_equal(nb_msg_name(255), "?");
 }

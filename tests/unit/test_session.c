@@ -1945,6 +1945,42 @@ static void test_unlink_if(void **state)
 	no_reply(f);
 }
 
+/* SYMLINK_NEW makes a link only where nothing is: a file, a directory
+ * or another link someone put there stays (EEXIST); the same link there
+ * already (a replay whose answer was lost) is done. */
+static void test_symlink_new(void **state)
+{
+	struct fx *f = *state;
+	char buf[64];
+	hello(f);
+	assert_int_equal(req_path2(f, NB_MSG_SYMLINK_NEW, "d/ln", "../t"), 0);
+	expect_ok(f);
+	ssize_t n = readlink(at(f, "d/ln"), buf, sizeof(buf) - 1);
+	assert_int_equal(n, 4);
+	buf[n] = 0;
+	assert_string_equal(buf, "../t");
+	assert_int_equal(req_path2(f, NB_MSG_SYMLINK_NEW, "d/ln", "../t"), 0);
+	expect_ok(f);
+	assert_int_equal(req_path2(f, NB_MSG_SYMLINK_NEW, "d/ln", "../other"), 0);
+	expect_error_text(f, NB_MSG_ERROR, EEXIST, "conflict");
+	n = readlink(at(f, "d/ln"), buf, sizeof(buf) - 1);
+	assert_int_equal(n, 4);
+	assert_int_equal(tu_write_file(at(f, "theirs.txt"), "theirs", 6), 0);
+	assert_int_equal(req_path2(f, NB_MSG_SYMLINK_NEW, "theirs.txt", "x"), 0);
+	expect_error(f, EEXIST);
+	assert_file(f, "theirs.txt", (const uint8_t *)"theirs", 6);
+	assert_int_equal(mkdir(at(f, "dir"), 0755), 0);
+	assert_int_equal(req_path2(f, NB_MSG_SYMLINK_NEW, "dir", "x"), 0);
+	expect_error(f, EEXIST);
+	/* no scratch link left behind by any of them */
+	assert_int_equal(tu_count_entries(at(f, ".nbfs/partial")), 0);
+	/* SYMLINK itself still replaces */
+	assert_int_equal(req_path2(f, NB_MSG_SYMLINK, "theirs.txt", "x"), 0);
+	expect_ok(f);
+	assert_int_equal(readlink(at(f, "theirs.txt"), buf, sizeof(buf) - 1), 1);
+	no_reply(f);
+}
+
 /* A planted symlink on the way is never followed by any of them. */
 static void test_namespace_ops_confined(void **state)
 {
@@ -1961,6 +1997,8 @@ static void test_namespace_ops_confined(void **state)
 	assert_int_equal(req_path2(f, NB_MSG_RENAME, "evil/victim", "stolen"), 0);
 	expect_error(f, ENOTDIR);
 	assert_int_equal(req_path2(f, NB_MSG_SYMLINK, "evil/planted", "/etc/passwd"), 0);
+	expect_error(f, ENOTDIR);
+	assert_int_equal(req_path2(f, NB_MSG_SYMLINK_NEW, "evil/planted", "/etc/passwd"), 0);
 	expect_error(f, ENOTDIR);
 	assert_int_equal(tu_write_file(at(f, "mine"), "m", 1), 0);
 	assert_int_equal(req_path2(f, NB_MSG_RENAME, "mine", "evil/mine"), 0);
@@ -2429,7 +2467,7 @@ static void test_small_flush_rules(void **state)
 	static const uint8_t types[] = {NB_MSG_STAT,   NB_MSG_LIST,   NB_MSG_GET,
 					NB_MSG_UNLINK, NB_MSG_RMDIR,  NB_MSG_RENAME,
 					NB_MSG_SYMLINK, NB_MSG_PUT_OPEN, NB_MSG_PUT_END,
-					NB_MSG_UNLINK_IF};
+					NB_MSG_UNLINK_IF, NB_MSG_SYMLINK_NEW};
 	for (size_t i = 0; i < sizeof(types); i++) {
 		char name[32];
 		snprintf(name, sizeof(name), "flushed-%zu", i);
@@ -2471,6 +2509,10 @@ static void test_small_flush_rules(void **state)
 			break;
 		case NB_MSG_SYMLINK:
 			assert_int_equal(nb_proto_path2_encode(f->req, req, types[i], "ln", name),
+					 0);
+			break;
+		case NB_MSG_SYMLINK_NEW:
+			assert_int_equal(nb_proto_path2_encode(f->req, req, types[i], "ln2", name),
 					 0);
 			break;
 		case NB_MSG_PUT_OPEN: {
@@ -3186,6 +3228,7 @@ int main(void)
 		T(test_run),
 		T(test_namespace_ops),
 		T(test_unlink_if),
+		T(test_symlink_new),
 		T(test_namespace_ops_confined),
 		T(test_get),
 		T(test_conflict_base),
