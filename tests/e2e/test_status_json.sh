@@ -86,7 +86,9 @@ E2E_CLEANUP+=("tmux -L $TMUX_SOCK kill-server 2>/dev/null")
 TERM=xterm tmux -L "$TMUX_SOCK" -f /dev/null new-session -d -x 80 -y 24 \
   "$NBFS status -w '$MNT'; sleep 60" || fail "tmux did not start"
 pane() { tmux -L "$TMUX_SOCK" capture-pane -p -t 0 >"$WORK/pane.txt" 2>/dev/null; }
-drawn() { pane && grep -q '^to sync: 2 files' "$WORK/pane.txt"; }
+# Drawn whole: the summary line and the bar under it (a capture may
+# fall between the two writes of one redraw).
+drawn() { pane && grep -q '^to sync: 2 files' "$WORK/pane.txt" && grep -q '0%|.*held.bin' "$WORK/pane.txt"; }
 wait_until 10 drawn || fail "no summary line on top: $(cat "$WORK/pane.txt")"
 cp "$WORK/pane.txt" "$WORK/pane-offline.txt"
 head -1 "$WORK/pane.txt" | grep -q 'OFFLINE' || fail "the summary does not say OFFLINE: $(head -1 "$WORK/pane.txt")"
